@@ -1,0 +1,195 @@
+"""JSON text frames: requests (client -> gateway), hello / reply / event / error (gateway -> client).
+
+Wire shapes (PROTOCOL.md, "Text frames")::
+
+    request  {"type": "<request>", "id": "<client id>", ...params}
+    hello    {"type": "hello", "seq": 1, "protocol": ..., "session_id": ..., "limits": {...}, "capabilities": {...}}
+    reply    {"type": "reply", "seq": n, "id": "<client id>", "ok": true,  "result": {...}}
+             {"type": "reply", "seq": n, "id": "<client id>", "ok": false, "error": {"code", "message", "details"?}}
+    event    {"type": "event", "seq": n, "event": "<name>", "data": {...}}
+    error    {"type": "error", "seq": n, "error": {...}}      an error not tied to a request (bad binary frame, bad JSON)
+
+Every gateway -> client text frame carries ``seq``, increasing by one per frame from 1 (the hello).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .errors import InvalidParams, MalformedJSON, NotAnObject, ProtocolError, TooLarge
+
+MAX_ID_LENGTH = 128
+
+
+@dataclass(slots=True)
+class Request:
+    """A decoded client request. ``params`` holds every field but ``type`` and ``id``."""
+
+    type: str
+    id: str
+    params: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Hello:
+    seq: int
+    protocol: str
+    version: int
+    session_id: str
+    server: dict[str, Any]
+    limits: dict[str, Any]
+    capabilities: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Reply:
+    seq: int
+    id: str | None
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    seq: int
+    event: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ErrorMessage:
+    seq: int
+    error: dict[str, Any]
+
+
+ServerMessage = Hello | Reply | Event | ErrorMessage
+
+
+def _loads(data: str | bytes | bytearray | memoryview, max_bytes: int | None) -> Any:
+    size = len(data)
+    if max_bytes is not None and size > max_bytes:
+        raise TooLarge(f"text frame of {size} bytes exceeds max_message_bytes {max_bytes}")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"text frame is not valid JSON: {exc}") from None
+
+
+def decode_request(data: str | bytes | bytearray | memoryview, *, max_bytes: int | None = None) -> Request:
+    """Parse a client text frame into a :class:`Request` (envelope only; see ``schema.validate_request``).
+
+    Raises:
+        TooLarge: over ``max_bytes``.
+        MalformedJSON: not JSON.
+        NotAnObject: not an object, or no string ``type``.
+        InvalidParams: missing or bad ``id`` (``request_id`` is None then).
+    """
+    obj = _loads(data, max_bytes)
+    if not isinstance(obj, dict):
+        raise NotAnObject(f"a request must be a JSON object, got {type(obj).__name__}")
+    rtype = obj.pop("type", None)
+    rid = obj.pop("id", None)
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        rid = str(rid)
+    if not isinstance(rtype, str) or not rtype:
+        raise NotAnObject(
+            "a request needs a non-empty string 'type'",
+            request_id=rid if isinstance(rid, str) else None,
+        )
+    if not isinstance(rid, str) or not rid or len(rid) > MAX_ID_LENGTH:
+        raise InvalidParams(
+            f"request '{rtype}' needs an 'id': a non-empty string of at most {MAX_ID_LENGTH} characters",
+            details={"field": "id"},
+        )
+    return Request(rtype, rid, obj)
+
+
+def encode_request(rtype: str, rid: str, params: dict[str, Any] | None = None) -> bytes:
+    """Serialize a request (clients)."""
+    msg: dict[str, Any] = {"type": rtype, "id": rid}
+    if params:
+        msg.update(params)
+    return orjson.dumps(msg)
+
+
+def encode_hello(
+    seq: int,
+    *,
+    protocol: str,
+    version: int,
+    session_id: str,
+    server: dict[str, Any],
+    limits: dict[str, Any],
+    capabilities: dict[str, Any],
+    **extra: Any,
+) -> bytes:
+    return orjson.dumps(
+        {
+            "type": "hello",
+            "seq": seq,
+            "protocol": protocol,
+            "version": version,
+            "session_id": session_id,
+            "server": server,
+            "limits": limits,
+            "capabilities": capabilities,
+            **extra,
+        }
+    )
+
+
+def encode_result(seq: int, rid: str, result: dict[str, Any] | None = None) -> bytes:
+    return orjson.dumps({"type": "reply", "seq": seq, "id": rid, "ok": True, "result": result or {}})
+
+
+def encode_failure(seq: int, rid: str | None, error: ProtocolError) -> bytes:
+    return orjson.dumps({"type": "reply", "seq": seq, "id": rid, "ok": False, "error": error.to_dict()})
+
+
+def encode_event(seq: int, name: str, data: dict[str, Any] | None = None) -> bytes:
+    return orjson.dumps(
+        {"type": "event", "seq": seq, "event": name, "data": data or {}},
+        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
+def encode_error(seq: int, error: ProtocolError) -> bytes:
+    return orjson.dumps({"type": "error", "seq": seq, "error": error.to_dict()})
+
+
+def decode_server_message(data: str | bytes | bytearray | memoryview) -> ServerMessage:
+    """Parse a gateway text frame (clients).
+
+    Raises:
+        MalformedJSON, NotAnObject: the gateway sent something this version cannot read.
+    """
+    obj = _loads(data, None)
+    if not isinstance(obj, dict) or not isinstance(obj.get("seq"), int):
+        raise NotAnObject("a server message must be an object with an integer 'seq'")
+    kind = obj.get("type")
+    seq = obj["seq"]
+    if kind == "event" and isinstance(obj.get("event"), str):
+        data_ = obj.get("data")
+        return Event(seq, obj["event"], data_ if isinstance(data_, dict) else {})
+    if kind == "reply" and isinstance(obj.get("ok"), bool):
+        return Reply(seq, obj.get("id"), obj["ok"], obj.get("result"), obj.get("error"))
+    if kind == "error" and isinstance(obj.get("error"), dict):
+        return ErrorMessage(seq, obj["error"])
+    if kind == "hello":
+        known = {"type", "seq", "protocol", "version", "session_id", "server", "limits", "capabilities"}
+        return Hello(
+            seq,
+            obj.get("protocol", ""),
+            obj.get("version", 0),
+            obj.get("session_id", ""),
+            obj.get("server", {}),
+            obj.get("limits", {}),
+            obj.get("capabilities", {}),
+            {k: v for k, v in obj.items() if k not in known},
+        )
+    raise NotAnObject(f"unknown server message type {kind!r}")
