@@ -1,0 +1,102 @@
+"""Audio levels of PCM16 audio: RMS, dBFS, and a meter for dashboards.
+
+Levels are linear RMS relative to full scale (32768), so a full-scale square wave reads 1.0
+and a full-scale sine about 0.707 (-3 dBFS).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SILENCE_DBFS", "LevelMeter", "level_dbfs", "rms_level"]
+
+SILENCE_DBFS = -100.0
+"""What :func:`level_dbfs` returns for digital silence, instead of minus infinity."""
+
+_FULL_SCALE = 32768.0
+
+
+def rms_level(pcm: bytes) -> float:
+    """RMS level of PCM16 samples (any channel count), from 0.0 (silence) to 1.0 (full scale).
+
+    Raises:
+        ValueError: if ``pcm`` is not a whole number of 16-bit samples.
+    """
+    samples = np.frombuffer(pcm, dtype="<i2")
+    if samples.size == 0:
+        return 0.0
+    # An exact int64 sum of squares: no float copy of the buffer, and no int16 overflow.
+    energy = int(np.einsum("i,i->", samples, samples, dtype=np.int64))
+    return min(1.0, math.sqrt(energy / samples.size) / _FULL_SCALE)
+
+
+def level_dbfs(pcm: bytes) -> float:
+    """RMS level in dBFS (0 = full scale), clamped to :data:`SILENCE_DBFS` for silence."""
+    level = rms_level(pcm)
+    if level <= 0.0:
+        return SILENCE_DBFS
+    return max(SILENCE_DBFS, 20.0 * math.log10(level))
+
+
+class LevelMeter:
+    """A track's level for a meter: rises instantly to a louder chunk, then decays smoothly.
+
+    Time is audio time (the duration of the samples pushed), not wall-clock time, so the meter
+    is deterministic and can be read at any rate: a dashboard polls :attr:`value` every 50 or
+    100 ms while the media path pushes every frame. A track that stops sending audio keeps its
+    last value; push silence (or call :meth:`reset`) when it is muted.
+
+    Args:
+        sample_rate: Sample rate of the pushed audio, in Hz.
+        channels: Interleaved channels in the pushed audio.
+        half_life_s: Seconds for the value to fall by half once the audio goes quiet.
+            The default 0.25 s falls from full scale to -40 dB in about 1.7 s, like a peak
+            programme meter.
+
+    Raises:
+        ValueError: if an argument is not positive.
+    """
+
+    def __init__(self, sample_rate: int, channels: int = 1, *, half_life_s: float = 0.25) -> None:
+        if sample_rate <= 0 or channels <= 0:
+            raise ValueError(f"sample_rate and channels must be positive, got {sample_rate}, {channels}")
+        if not half_life_s > 0:
+            raise ValueError(f"half_life_s must be positive, got {half_life_s}")
+        self.sample_rate = sample_rate
+        """Sample rate of the pushed audio, in Hz."""
+        self.channels = channels
+        """Interleaved channels in the pushed audio."""
+        self.half_life_s = half_life_s
+        """Seconds for the value to fall by half in silence."""
+        # ln(2) / (half life in bytes): decay factor per pushed byte, as an exponent.
+        self._decay_per_byte = math.log(2.0) / (half_life_s * sample_rate * channels * 2)
+        self._value = 0.0
+
+    def push(self, pcm: bytes) -> float:
+        """Account for a chunk of audio and return the new :attr:`value`.
+
+        The held value first decays over the chunk's duration, then rises to the chunk's RMS
+        level if that is louder: a loud chunk shows at once, a quiet one lets the meter fall.
+        """
+        if pcm:
+            self._value *= math.exp(-self._decay_per_byte * len(pcm))
+            self._value = max(self._value, rms_level(pcm))
+        return self._value
+
+    @property
+    def value(self) -> float:
+        """Current level, 0.0 to 1.0 (linear RMS, relative to full scale)."""
+        return self._value
+
+    @property
+    def dbfs(self) -> float:
+        """Current level in dBFS, clamped to :data:`SILENCE_DBFS`."""
+        if self._value <= 0.0:
+            return SILENCE_DBFS
+        return max(SILENCE_DBFS, 20.0 * math.log10(self._value))
+
+    def reset(self) -> None:
+        """Drop to silence at once (the track was muted, left, or restarted)."""
+        self._value = 0.0
