@@ -1,0 +1,5 @@
+"""Python client for daily-ws-gateway (protocol daily-gateway.v1)."""
+
+from .client import GatewayClient, GatewayError, ReceivedAudio, TrackInfo
+
+__all__ = ["GatewayClient", "GatewayError", "ReceivedAudio", "TrackInfo"]

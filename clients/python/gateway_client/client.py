@@ -1,0 +1,346 @@
+"""An asyncio client for the daily-gateway.v1 protocol.
+
+    async with await GatewayClient.connect("ws://127.0.0.1:8765/v1") as gw:
+        joined = await gw.join("local://demo", audio_in={"sample_rate": 16000})
+        async for frame in gw.audio():          # ReceivedAudio, one per frame
+            ...
+        await gw.send_audio(pcm16_bytes)        # paced into the room by the gateway
+        await gw.send_app_message({"hi": 1})
+
+Requests return their ``result`` or raise :class:`GatewayError` with the protocol's
+error code. Events are kept in order in :attr:`GatewayClient.event_log` and can be
+consumed with :meth:`events` or awaited with :meth:`wait_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from protocol import constants, messages
+from protocol.constants import OutboundTrack
+from protocol.errors import ErrorCode
+from protocol.media import AudioFrame, decode_frame, encode_audio
+
+
+class GatewayError(Exception):
+    """An error reply or error message from the gateway."""
+
+    def __init__(self, error: dict[str, Any], request_id: str | None = None) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.code: str = error.get("code", ErrorCode.INTERNAL.value)
+        self.message: str = error.get("message", "")
+        self.details: dict[str, Any] = error.get("details", {})
+        self.fatal: bool = error.get("fatal", False)
+        self.request_id = request_id
+
+
+@dataclass(slots=True)
+class TrackInfo:
+    track: int
+    participant_id: str
+    kind: str
+    source: str
+    sample_rate: int = 0
+    channels: int = 0
+
+
+@dataclass(slots=True)
+class ReceivedAudio:
+    """One audio frame of a participant track."""
+
+    participant_id: str
+    source: str
+    track: int
+    seq: int
+    timestamp_us: int
+    sample_rate: int
+    channels: int
+    pcm: bytes
+    received_at: float
+
+
+class GatewayClient:
+    """One connection to a gateway; one participant in one room once joined."""
+
+    def __init__(self, ws: ClientConnection, hello: messages.Hello, *, max_buffered_frames: int = 10_000) -> None:
+        self.ws = ws
+        self.hello = hello
+        self.session_id = hello.session_id
+        self.limits = hello.limits
+        self.participant_id: str | None = None
+        self.tracks: dict[int, TrackInfo] = {}
+        self.event_log: list[messages.Event] = []
+        self.protocol_errors: list[GatewayError] = []
+        self.last_seq = hello.seq
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._ids = itertools.count(1)
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._events: asyncio.Queue[messages.Event | None] = asyncio.Queue()
+        self._audio: collections.deque[ReceivedAudio] = collections.deque(maxlen=max_buffered_frames)
+        self._audio_ready = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._claimed: set[int] = set()
+        self._out_seq = 0
+        self._audio_out: tuple[int, int] = (24000, 1)
+        self.on_audio: Callable[[ReceivedAudio], None] | None = None
+        self._reader = asyncio.create_task(self._read(), name="gateway-client-reader")
+
+    @classmethod
+    async def connect(cls, url: str = "ws://127.0.0.1:8765/v1", *, open_timeout: float = 10.0, **kwargs: Any) -> "GatewayClient":
+        """Open a connection and wait for the gateway's hello."""
+        ws = await websockets.connect(
+            url,
+            subprotocols=[constants.SUBPROTOCOL],  # type: ignore[list-item]
+            open_timeout=open_timeout,
+            max_size=None,
+            compression=None,
+            **kwargs,
+        )
+        first = await asyncio.wait_for(ws.recv(), open_timeout)
+        hello = messages.decode_server_message(first)
+        if not isinstance(hello, messages.Hello):
+            await ws.close()
+            raise ConnectionError(f"expected hello, got {type(hello).__name__}")
+        return cls(ws, hello)
+
+    async def __aenter__(self) -> "GatewayClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.ws.close()
+        try:
+            await asyncio.wait_for(self._reader, 5)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            self._reader.cancel()
+
+    @property
+    def closed(self) -> bool:
+        return self._reader.done()
+
+    # ------------------------------------------------------------------ requests
+
+    async def request(self, rtype: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> dict[str, Any]:
+        """Send a request and return its result; raises :class:`GatewayError` on an error reply."""
+        rid = f"r{next(self._ids)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = future
+        try:
+            await self.ws.send(messages.encode_request(rtype, rid, params), text=True)
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(rid, None)
+
+    async def join(
+        self,
+        room_url: str,
+        *,
+        user_name: str = "python-client",
+        audio_in: dict[str, Any] | None = None,
+        audio_out: dict[str, Any] | None = None,
+        vad: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Join a room; returns the joined data (participant_id, participants...)."""
+        params: dict[str, Any] = {"room_url": room_url, "user_name": user_name, **extra}
+        for key, value in (("audio_in", audio_in), ("audio_out", audio_out), ("vad", vad)):
+            if value is not None:
+                params[key] = value
+        out = audio_out or {}
+        self._audio_out = (out.get("sample_rate", 24000), out.get("channels", 1))
+        result = await self.request("join", params)
+        self.participant_id = result["participant_id"]
+        return result
+
+    async def leave(self) -> None:
+        await self.request("leave")
+
+    async def send_app_message(self, message: Any, participant_id: str | None = None, *, urgent: bool = False) -> None:
+        params: dict[str, Any] = {"message": message, "urgent": urgent}
+        if participant_id is not None:
+            params["participant_id"] = participant_id
+        await self.request("send-app-message", params)
+
+    async def participants(self) -> dict[str, Any]:
+        return (await self.request("get-participants"))["participants"]
+
+    async def stats(self) -> dict[str, Any]:
+        return await self.request("get-stats")
+
+    # ------------------------------------------------------------------ media out
+
+    async def send_audio(self, pcm: bytes, *, chunk_ms: int = 100, timestamp_us: int | None = None) -> None:
+        """Publish PCM16 in the negotiated audio_out format, split into frames of ``chunk_ms``."""
+        rate, channels = self._audio_out
+        step = max(2 * channels, rate * channels * 2 * chunk_ms // 1000)
+        for offset in range(0, len(pcm), step):
+            self._out_seq += 1
+            ts = timestamp_us if timestamp_us is not None else time.time_ns() // 1000
+            await self.ws.send(
+                encode_audio(OutboundTrack.MICROPHONE, self._out_seq, ts, rate, channels, pcm[offset:offset + step])
+            )
+
+    async def send_raw(self, data: bytes | str) -> None:
+        """Send a frame as is (tests of bad input)."""
+        await self.ws.send(data)
+
+    # ------------------------------------------------------------------ events and media in
+
+    async def events(self) -> AsyncIterator[messages.Event]:
+        """Every event once, in order, until the connection closes."""
+        while True:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    async def wait_for(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> messages.Event:
+        """The first event called ``name`` (matching ``predicate``) not returned by an earlier wait_for.
+
+        Looks at events already received too, so there is no race with the request that causes it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.event_log:
+                if event.event == name and event.seq not in self._claimed and (predicate is None or predicate(event.data)):
+                    self._claimed.add(event.seq)
+                    return event
+            if self.closed:
+                raise ConnectionError(f"connection closed ({self.close_code}) while waiting for {name}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise asyncio.TimeoutError(f"no {name} event within {timeout} s")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def next_protocol_error(self, *, timeout: float = 5.0) -> GatewayError:
+        """The next error message not tied to a request (bad frame, bad JSON)."""
+        deadline = time.monotonic() + timeout
+        seen = len(self.protocol_errors)
+        while len(self.protocol_errors) <= seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                raise asyncio.TimeoutError("no protocol error received")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+        return self.protocol_errors[seen]
+
+    async def audio(self) -> AsyncIterator[ReceivedAudio]:
+        """Received audio frames, oldest first, until the connection closes."""
+        while True:
+            while self._audio:
+                yield self._audio.popleft()
+            if self.closed:
+                return
+            self._audio_ready.clear()
+            await self._audio_ready.wait()
+
+    async def record(self, seconds: float, *, participant_id: str | None = None) -> bytes:
+        """Collect ``seconds`` of wall time of received audio (one participant or all, concatenated)."""
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + seconds
+
+        async def collect() -> None:
+            async for frame in self.audio():
+                if participant_id is None or frame.participant_id == participant_id:
+                    chunks.append(frame.pcm)
+
+        try:
+            await asyncio.wait_for(collect(), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            pass
+        return b"".join(chunks)
+
+    def drain_audio(self) -> list[ReceivedAudio]:
+        out = list(self._audio)
+        self._audio.clear()
+        return out
+
+    # ------------------------------------------------------------------ reader
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                if isinstance(raw, str):
+                    self._on_text(raw)
+                else:
+                    self._on_binary(raw)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+            self.close_reason = self.ws.close_reason or ""
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError(f"connection closed ({self.close_code} {self.close_reason})"))
+            self._events.put_nowait(None)
+            self._audio_ready.set()
+            self._changed.set()
+
+    def _on_text(self, raw: str) -> None:
+        msg = messages.decode_server_message(raw)
+        self.last_seq = msg.seq
+        if isinstance(msg, messages.Reply):
+            future = self._pending.get(msg.id or "")
+            if future is not None and not future.done():
+                if msg.ok:
+                    future.set_result(msg.result or {})
+                else:
+                    future.set_exception(GatewayError(msg.error or {}, msg.id))
+            elif not msg.ok:
+                self.protocol_errors.append(GatewayError(msg.error or {}, msg.id))
+        elif isinstance(msg, messages.Event):
+            if msg.event == "track-started":
+                d = msg.data
+                self.tracks[d["track"]] = TrackInfo(
+                    d["track"], d["participant_id"], d["kind"], d["source"], d.get("sample_rate", 0), d.get("channels", 0)
+                )
+            self.event_log.append(msg)
+            self._events.put_nowait(msg)
+        elif isinstance(msg, messages.ErrorMessage):
+            self.protocol_errors.append(GatewayError(msg.error))
+        self._changed.set()
+
+    def _on_binary(self, raw: bytes) -> None:
+        frame = decode_frame(raw)
+        if not isinstance(frame, AudioFrame):
+            return
+        info = self.tracks.get(frame.track)
+        received = ReceivedAudio(
+            info.participant_id if info else "",
+            info.source if info else "",
+            frame.track,
+            frame.seq,
+            frame.timestamp_us,
+            frame.sample_rate,
+            frame.channels,
+            bytes(frame.payload),
+            time.monotonic(),
+        )
+        if self.on_audio is not None:
+            self.on_audio(received)
+        self._audio.append(received)
+        self._audio_ready.set()

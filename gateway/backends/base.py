@@ -1,0 +1,129 @@
+"""The backend interface: what a room backend (``local``, ``daily``) gives the gateway.
+
+A :class:`Backend` makes one :class:`Transport` per participant that a session
+places in a room. The transport reports what happens in the room to a
+:class:`TransportListener` (the session), always on the event loop's thread, and
+carries the session's commands into the room. Events use the protocol's names and
+data shapes (PROTOCOL.md, "Events"), so sessions never translate per backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from protocol.errors import CommandError, ErrorCode
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """PCM16 format of one direction of audio."""
+
+    sample_rate: int
+    channels: int = 1
+
+    def bytes_per_ms(self) -> float:
+        return self.sample_rate * self.channels * 2 / 1000.0
+
+
+@dataclass
+class JoinOptions:
+    """What a session asks of the room when it joins (validated ``join`` params)."""
+
+    room_url: str
+    user_name: str = "gateway-bot"
+    token: str | None = None
+    user_data: Any = None
+    audio_in: AudioFormat | None = AudioFormat(16000)
+    """Format the session wants to receive; None when it receives no audio."""
+    audio_out: AudioFormat | None = AudioFormat(24000)
+    """Format the session publishes; None when it publishes no audio."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Backend-specific join parameters (the rest of the ``join`` request)."""
+
+
+class TransportListener(Protocol):
+    """Receives a transport's room activity. Called on the event loop thread only."""
+
+    def on_event(self, name: str, data: dict[str, Any]) -> None:
+        """A room event, already in protocol shape (``participant-joined``, ``app-message``...)."""
+
+    def on_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
+        """A chunk of a participant's audio (any size; the session reframes it)."""
+
+    def on_track_ended(self, participant_id: str, source: str) -> None:
+        """A participant stopped publishing ``source`` (muted, unpublished or left)."""
+
+
+class Transport(abc.ABC):
+    """One participant in one room, controlled by one session.
+
+    Methods that a backend does not support raise ``CommandError(NOT_SUPPORTED)``
+    (the default for every optional command); the session turns that into a reply.
+    """
+
+    def __init__(self, options: JoinOptions, listener: TransportListener) -> None:
+        self.options = options
+        self.listener = listener
+
+    @property
+    @abc.abstractmethod
+    def participant_id(self) -> str | None:
+        """This participant's id in the room, known once joined."""
+
+    @property
+    def room_url(self) -> str:
+        return self.options.room_url
+
+    @abc.abstractmethod
+    async def join(self) -> dict[str, Any]:
+        """Join and return the ``joined`` event data (participant_id, room_url, participant, participants).
+
+        Emits ``call-state-updated`` events on the way. Raises ``CommandError`` on failure.
+        """
+
+    @abc.abstractmethod
+    async def leave(self, cause: str = "left") -> None:
+        """Leave the room (idempotent). ``cause`` is left, disconnected, ejected or shutdown."""
+
+    @abc.abstractmethod
+    def write_audio(self, pcm: bytes) -> None:
+        """Publish one paced chunk of audio in ``options.audio_out`` format; never blocks."""
+
+    @abc.abstractmethod
+    async def send_app_message(self, message: Any, participant_id: str | None, urgent: bool) -> None:
+        """Send an app message to everyone or to one participant (``not_found`` if unknown)."""
+
+    @abc.abstractmethod
+    def participants(self) -> dict[str, dict[str, Any]]:
+        """Everyone in the room, keyed by id, including this participant (``info.isLocal``)."""
+
+    async def command(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run a backend command (recording, dial-out, ...). Default: not supported."""
+        raise CommandError(ErrorCode.NOT_SUPPORTED, f"{name} is not supported by this backend")
+
+
+class Backend(abc.ABC):
+    """A kind of room: parses its URLs and makes transports."""
+
+    name: str = ""
+    schemes: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def check_room_url(self, room_url: str) -> None:
+        """Raise ``CommandError(BAD_ROOM_URL)`` if ``room_url`` is not a room of this backend."""
+
+    @abc.abstractmethod
+    def create_transport(self, options: JoinOptions, listener: TransportListener) -> Transport:
+        """A new, not yet joined, transport."""
+
+    async def start(self) -> None:
+        """Called once when the gateway starts."""
+
+    async def close(self) -> None:
+        """Called once on shutdown, after every session has left."""
+
+    def rooms(self) -> list[dict[str, Any]]:
+        """Rooms this gateway is in on this backend (for listing); empty by default."""
+        return []

@@ -1,0 +1,206 @@
+"""The embedded room server: rooms whose participants live in this process.
+
+Participants are gateway sessions, the demo talker and (later) dashboards. Each
+receives every other participant's audio as a separate track at the publisher's
+format (receivers resample), app messages with the sender's id, and participant
+events in Daily's names and order. Everything runs on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import numpy as np
+
+from protocol.errors import CommandError, ErrorCode
+
+log = logging.getLogger("gateway.local.room")
+
+ROOM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SOURCES = ("microphone", "camera", "screenVideo", "screenAudio")
+
+SPEAKER_LEVEL = 0.02
+"""RMS (0..1) above which a participant's audio counts as speaking for active-speaker."""
+SPEAKER_HOLD_S = 0.4
+"""The active speaker keeps the floor until quiet this long, so short pauses don't flap it."""
+
+
+class RoomMember(Protocol):
+    """How a room reaches one participant's owner (a transport, the demo talker)."""
+
+    def deliver_event(self, name: str, data: dict[str, Any]) -> None: ...
+
+    def deliver_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None: ...
+
+    def deliver_track_ended(self, participant_id: str, source: str) -> None: ...
+
+
+@dataclass
+class LocalParticipant:
+    """A participant of a local room, rendered in Daily's participant shape."""
+
+    member: RoomMember
+    user_name: str
+    user_data: Any = None
+    is_owner: bool = False
+    publishing: set[str] = field(default_factory=set)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    joined_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    permissions: dict[str, Any] = field(
+        default_factory=lambda: {"hasPresence": True, "canSend": True, "canAdmin": False}
+    )
+
+    def to_dict(self, *, local: bool = False) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "userName": self.user_name,
+            "isLocal": local,
+            "isOwner": self.is_owner,
+            "joinedAt": self.joined_at,
+            "permissions": dict(self.permissions),
+        }
+        if self.user_data is not None:
+            info["userData"] = self.user_data
+        media = {s: {"state": "playable" if s in self.publishing else "off"} for s in SOURCES}
+        return {"id": self.id, "info": info, "media": media}
+
+
+class LocalRoom:
+    """One room: membership, audio fan-out, app messages, active speaker."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.url = f"local://{name}"
+        self.created_at = time.time()
+        self.participants: dict[str, LocalParticipant] = {}
+        self.active_speaker: str | None = None
+        self._last_loud: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"<LocalRoom {self.name} participants={len(self.participants)}>"
+
+    def add(self, participant: LocalParticipant) -> None:
+        """Admit a participant; everyone already present gets participant-joined."""
+        self.participants[participant.id] = participant
+        log.info("= %s joined %s as %s", participant.user_name, self.url, participant.id)
+        data = {"participant": participant.to_dict()}
+        for other in self._others(participant.id):
+            other.member.deliver_event("participant-joined", data)
+
+    def remove(self, participant_id: str, cause: str = "left") -> None:
+        """Remove a participant; the others get track-ended and participant-left (reason leftCall)."""
+        participant = self.participants.pop(participant_id, None)
+        if participant is None:
+            return
+        log.info("= %s left %s (%s)", participant.user_name, self.url, cause)
+        self._last_loud.pop(participant_id, None)
+        data = {"participant": participant.to_dict(), "reason": "leftCall", "cause": cause}
+        for other in self.participants.values():
+            for source in participant.publishing:
+                other.member.deliver_track_ended(participant_id, source)
+            other.member.deliver_event("participant-left", data)
+        if self.active_speaker == participant_id:
+            self.active_speaker = None
+
+    def get(self, participant_id: str) -> LocalParticipant:
+        try:
+            return self.participants[participant_id]
+        except KeyError:
+            raise CommandError(
+                ErrorCode.NOT_FOUND, f"no participant {participant_id!r} in {self.url}",
+                details={"participant_id": participant_id},
+            ) from None
+
+    def render(self, local_id: str | None = None) -> dict[str, dict[str, Any]]:
+        """Everyone, keyed by id, with ``isLocal`` true for ``local_id``."""
+        return {pid: p.to_dict(local=pid == local_id) for pid, p in self.participants.items()}
+
+    def publish_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
+        """Fan a chunk out to every other participant as ``participant_id``'s ``source`` track."""
+        sender = self.participants.get(participant_id)
+        if sender is None or not pcm:
+            return
+        if source not in sender.publishing:
+            sender.publishing.add(source)
+            self._broadcast_update(sender)
+        for other in self._others(participant_id):
+            other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
+        if source == "microphone":
+            self._track_speaker(participant_id, pcm)
+
+    def send_app_message(self, sender_id: str, message: Any, to: str | None = None) -> None:
+        """Deliver to one participant or to everyone but the sender, with the sender's id."""
+        data = {"message": message, "sender": sender_id}
+        if to is not None:
+            self.get(to).member.deliver_event("app-message", data)
+            return
+        for other in self._others(sender_id):
+            other.member.deliver_event("app-message", data)
+
+    def update_participant(self, participant: LocalParticipant) -> None:
+        self._broadcast_update(participant)
+
+    def _broadcast_update(self, participant: LocalParticipant) -> None:
+        data = {"participant": participant.to_dict()}
+        for other in self._others(participant.id):
+            other.member.deliver_event("participant-updated", data)
+
+    def _others(self, participant_id: str) -> list[LocalParticipant]:
+        return [p for pid, p in self.participants.items() if pid != participant_id]
+
+    def _track_speaker(self, participant_id: str, pcm: bytes) -> None:
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        if not samples.size:
+            return
+        rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) / 32768.0
+        if rms < SPEAKER_LEVEL:
+            return
+        now = time.monotonic()
+        self._last_loud[participant_id] = now
+        current = self.active_speaker
+        if current == participant_id:
+            return
+        if current is not None and now - self._last_loud.get(current, 0.0) < SPEAKER_HOLD_S:
+            return
+        self.active_speaker = participant_id
+        data = {"participant": self.participants[participant_id].to_dict()}
+        for p in self.participants.values():
+            p.member.deliver_event("active-speaker-changed", data)
+
+
+class LocalRoomServer:
+    """The process's local rooms by name; a room exists while someone is in it."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, LocalRoom] = {}
+
+    @staticmethod
+    def room_name(room_url: str) -> str:
+        """``local://demo`` -> ``demo``; raises ``bad_room_url`` otherwise."""
+        prefix = "local://"
+        if not room_url.lower().startswith(prefix):
+            raise CommandError(ErrorCode.BAD_ROOM_URL, f"{room_url!r} is not a local room URL (local://<name>)")
+        name = room_url[len(prefix):].rstrip("/")
+        if not ROOM_NAME.match(name):
+            raise CommandError(
+                ErrorCode.BAD_ROOM_URL,
+                f"bad local room name {name!r}: 1-64 of letters, digits, '.', '_', '-', starting with a letter or digit",
+            )
+        return name
+
+    def room(self, room_url: str) -> LocalRoom:
+        name = self.room_name(room_url)
+        room = self.rooms.get(name)
+        if room is None:
+            room = self.rooms[name] = LocalRoom(name)
+        return room
+
+    def release(self, room: LocalRoom) -> None:
+        """Forget an empty room."""
+        if not room.participants and self.rooms.get(room.name) is room:
+            del self.rooms[room.name]

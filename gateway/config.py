@@ -1,0 +1,108 @@
+"""Gateway configuration: one flat dataclass with documented defaults.
+
+Every field can be set from the command line (``--max-message-bytes``) or the
+environment (``GATEWAY_MAX_MESSAGE_BYTES``); the command line wins. The README's
+"Configuration" table is generated from :data:`FIELDS_DOC` order and text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocol.constants import DEFAULT_LIMITS
+
+ENV_PREFIX = "GATEWAY_"
+
+
+@dataclass
+class Config:
+    """Settings of one gateway process."""
+
+    host: str = "127.0.0.1"
+    """Address to bind. Loopback by default: anything else exposes rooms to the network."""
+    port: int = 8765
+    """TCP port for WebSocket and HTTP (``/healthz``)."""
+    backends: tuple[str, ...] = ("local", "daily")
+    """Room backends clients may join through."""
+    demo: bool = False
+    """Run the demo talker: a simulated participant speaking in ``demo_room`` in a loop."""
+    demo_room: str = "local://demo"
+    """Room the demo talker joins."""
+    demo_wav: str | None = None
+    """WAV the demo talker plays (mono or stereo PCM16); the bundled speech sample by default."""
+    log_level: str = "info"
+    """debug, info, warning or error."""
+    max_message_bytes: int = DEFAULT_LIMITS["max_message_bytes"]
+    """Largest text frame answered with a typed error rather than read (too_large)."""
+    max_frame_bytes: int = DEFAULT_LIMITS["max_frame_bytes"]
+    """Largest binary frame; frames over 4x this close the connection (1009)."""
+    max_app_message_bytes: int = DEFAULT_LIMITS["max_app_message_bytes"]
+    """Largest serialized app message."""
+    max_consecutive_errors: int = DEFAULT_LIMITS["max_consecutive_errors"]
+    """Protocol errors in a row before the connection is closed with 4002."""
+    max_requests_per_second: int = DEFAULT_LIMITS["max_requests_per_second"]
+    """Requests per second per session before rate_limited errors."""
+    max_playout_buffer_ms: int = DEFAULT_LIMITS["max_playout_buffer_ms"]
+    """Most published audio the gateway buffers per session before buffer_full."""
+    idle_timeout_ms: int = DEFAULT_LIMITS["idle_timeout_ms"]
+    """Close a connection that answers no ping for this long."""
+    ping_interval_ms: int = DEFAULT_LIMITS["ping_interval_ms"]
+    """WebSocket ping period."""
+    media_queue_ms: int = 2000
+    """Outgoing media held per session for a slow client before the oldest is dropped (counted)."""
+    shutdown_timeout: float = 5.0
+    """Seconds to wait for sessions to leave their rooms on shutdown before cancelling them."""
+    join_timeout: float = 30.0
+    """Seconds a backend may take to join a room."""
+
+    def limits(self) -> dict[str, int]:
+        """The ``limits`` object of the hello message."""
+        return {name: int(getattr(self, name)) for name in DEFAULT_LIMITS}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Config":
+        """Build from ``GATEWAY_*`` variables, then ``overrides`` (non-None values) on top."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _parse(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if kind.startswith("bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind.startswith("int"):
+        return int(raw)
+    if kind.startswith("float"):
+        return float(raw)
+    if kind.startswith("tuple"):
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    return raw
+
+
+def field_docs() -> list[tuple[str, Any, str]]:
+    """(name, default, doc) for every setting, read from the attribute docstrings above."""
+    import ast
+    import inspect
+
+    source = inspect.getsource(Config)
+    tree = ast.parse(source)
+    docs: dict[str, str] = {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                docs[node.target.id] = str(nxt.value.value)
+    defaults = Config()
+    return [(f.name, getattr(defaults, f.name), docs.get(f.name, "")) for f in dataclasses.fields(Config)]
+
+
+__all__ = ["Config", "ENV_PREFIX", "field", "field_docs"]

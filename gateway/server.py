@@ -1,0 +1,221 @@
+"""The gateway process: WebSocket + HTTP on one port, sessions, backends, shutdown.
+
+Life cycle (read top to bottom): :meth:`Gateway.start` starts backends, the
+listener and the demo talker; :meth:`Gateway.serve_forever` waits for a stop
+request; :meth:`Gateway.shutdown` stops accepting, closes every session with
+1001 going-away (each leaves its room first), waits ``shutdown_timeout`` and
+cancels what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from protocol import constants
+from protocol.constants import CloseCode
+from protocol.events import EventName
+from protocol.schema import request_types
+
+from . import __version__
+from .backends import Backend, BackendRegistry
+from .backends.local import LocalBackend
+from .config import Config
+from .demo import DemoTalker
+from .session import HANDLERS, Session
+
+log = logging.getLogger("gateway.server")
+
+
+def build_backends(config: Config) -> list[Backend]:
+    """The backends named in ``config.backends`` that this build provides."""
+    out: list[Backend] = []
+    for name in config.backends:
+        if name == "local":
+            out.append(LocalBackend())
+        elif name == "daily":
+            try:
+                from .backends.daily import DailyBackend  # type: ignore[attr-defined]
+            except ImportError:
+                log.warning("daily backend is not available in this build; continuing without it")
+                continue
+            out.append(DailyBackend(config))
+        else:
+            raise ValueError(f"unknown backend {name!r} in config.backends")
+    return out
+
+
+class Gateway:
+    """One gateway process."""
+
+    def __init__(self, config: Config, backends: list[Backend] | None = None) -> None:
+        self.config = config
+        self.backends = BackendRegistry(backends if backends is not None else build_backends(config))
+        self.sessions: set[Session] = set()
+        self.joined: set[Session] = set()
+        self.started = time.time()
+        self._server: Server | None = None
+        self._stop = asyncio.Event()
+        self._demo: DemoTalker | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        for backend in self.backends:
+            await backend.start()
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            subprotocols=[constants.SUBPROTOCOL],  # type: ignore[list-item]
+            select_subprotocol=_select_subprotocol,
+            process_request=self._http,
+            max_size=4 * self.config.max_frame_bytes,
+            ping_interval=self.config.ping_interval_ms / 1000 or None,
+            ping_timeout=self.config.idle_timeout_ms / 1000 or None,
+            compression=None,
+            server_header=f"daily-ws-gateway/{__version__}",
+        )
+        if self.config.demo:
+            local = next((b for b in self.backends if isinstance(b, LocalBackend)), None)
+            if local is None:
+                log.warning("demo talker needs the local backend; not started")
+            else:
+                self._demo = DemoTalker(local.server, self.config.demo_room, self.config.demo_wav)
+                self._demo.start()
+        log.info("listening on ws://%s:%d%s (backends: %s)", self.config.host, self.port, constants.WS_PATH,
+                 ", ".join(self.backends.names))
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve_forever(self) -> None:
+        await self._stop.wait()
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        log.info("shutting down: %d sessions", len(self.sessions))
+        if self._server is not None:
+            self._server.close(close_connections=False)
+        closes = [
+            asyncio.create_task(s.close(CloseCode.GOING_AWAY, "gateway shutting down", cause="shutdown"))
+            for s in list(self.sessions)
+        ]
+        if closes:
+            done, pending = await asyncio.wait(closes, timeout=self.config.shutdown_timeout)
+            for task in pending:
+                task.cancel()
+        if self._demo is not None:
+            await self._demo.stop()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=1.0)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for backend in self.backends:
+            try:
+                await backend.close()
+            except Exception:
+                log.exception("closing backend %s failed", backend.name)
+        log.info("stopped")
+
+    # ------------------------------------------------------------------ connections
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
+        if offered and ws.subprotocol is None:
+            await ws.close(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
+            return
+        session = Session(self, ws)
+        self.sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)  # type: ignore[arg-type]
+        try:
+            await session.run()
+        except Exception:
+            log.exception("session %s crashed", session.id)
+        finally:
+            self.sessions.discard(session)
+            self.joined.discard(session)
+            if task is not None:
+                self._handlers.discard(task)  # type: ignore[arg-type]
+
+    def session_joined(self, session: Session) -> None:
+        self.joined.add(session)
+
+    def session_left(self, session: Session) -> None:
+        self.joined.discard(session)
+
+    def capabilities(self) -> dict[str, Any]:
+        return {
+            "backends": self.backends.names,
+            "requests": [t for t in request_types() if t in HANDLERS],
+            "events": [e.value for e in EventName],
+            "audio": {
+                "encodings": ["pcm16"],
+                "sample_rate": {"min": constants.MIN_SAMPLE_RATE, "max": constants.MAX_SAMPLE_RATE},
+                "channels": list(constants.CHANNELS),
+                "frame_ms": {"min": constants.MIN_FRAME_MS, "max": constants.MAX_FRAME_MS},
+            },
+        }
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            return json_response(HTTPStatus.OK, self.health())
+        if path in ("/", constants.WS_PATH):
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                return json_response(
+                    HTTPStatus.UPGRADE_REQUIRED,
+                    {"error": f"this is a WebSocket endpoint; connect with subprotocol {constants.SUBPROTOCOL}"},
+                )
+            return None
+        return json_response(HTTPStatus.NOT_FOUND, {"error": f"no route for {path}"})
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "protocol": constants.SUBPROTOCOL,
+            "uptime_s": round(time.time() - self.started, 1),
+            "sessions": len(self.sessions),
+            "joined": len(self.joined),
+            "backends": self.backends.names,
+            "rooms": sum(len(b.rooms()) for b in self.backends),
+        }
+
+
+def _select_subprotocol(connection: ServerConnection, subprotocols: list[str]) -> str | None:
+    """Pick ours; a client that offers none is served as v1, one that offers others is refused (4000)."""
+    return constants.SUBPROTOCOL if constants.SUBPROTOCOL in subprotocols else None
+
+
+def json_response(status: HTTPStatus, body: dict[str, Any]) -> Response:
+    payload = orjson.dumps(body)
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-store"),
+            ("Connection", "close"),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, payload)

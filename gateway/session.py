@@ -1,0 +1,483 @@
+"""One client connection: reads requests and media, drives one transport, relays the room.
+
+State machine (PROTOCOL.md, "Session states")::
+
+    OPEN --join--> JOINING --ok--> JOINED --leave/ejected/error--> LEFT
+              ^        |
+              +--fail--+                       any state --connection lost--> CLOSED
+
+Requests run as tasks so a slow ``join`` never delays ``ping``; requests that need a
+room wait for a join in progress when that is what users expect (app messages) and
+are refused with ``not_joined`` otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from protocol import constants, messages
+from protocol.constants import CloseCode, MediaKind, OutboundTrack
+from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
+from protocol.media import AudioFrame, decode_frame
+from protocol.schema import validate_request
+
+from . import __version__
+from .backends.base import AudioFormat, JoinOptions, Transport
+from .media.playout import AudioPlayout
+from .media.vad import VadParams, VadTransition
+from .outbox import Outbox
+from .tracks import FIRST_TRACK_ID, InboundTrack
+
+if TYPE_CHECKING:
+    from .server import Gateway
+
+log = logging.getLogger("gateway.session")
+
+Handler = Callable[["Session", str, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+class SessionState(enum.Enum):
+    OPEN = "open"
+    JOINING = "joining"
+    JOINED = "joined"
+    LEAVING = "leaving"
+    LEFT = "left"
+    CLOSED = "closed"
+
+
+class Session:
+    """A client's connection and the participant it controls."""
+
+    def __init__(self, gateway: "Gateway", ws: ServerConnection) -> None:
+        self.gateway = gateway
+        self.config = gateway.config
+        self.ws = ws
+        self.id = str(uuid.uuid4())
+        self.state = SessionState.OPEN
+        self.outbox = Outbox(ws, media_limit=max(10, self.config.media_queue_ms // 10))
+        self.transport: Transport | None = None
+        self.playout: AudioPlayout | None = None
+        self._join_done: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tracks: dict[tuple[str, str], InboundTrack] = {}
+        self._next_track = FIRST_TRACK_ID
+        self._frame_ms = 20
+        self._vad: VadParams | None = None
+        self._other_joined = False
+        self._errors_in_row = 0
+        self._rate_window = 0.0
+        self._rate_count = 0
+        self.frames_in = 0
+        self.bytes_in = 0
+        self.requests = 0
+        self.started = time.time()
+
+    def __repr__(self) -> str:
+        return f"<Session {self.id[:8]} {self.state.value}>"
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def run(self) -> None:
+        """Serve the connection until it closes, then leave the room."""
+        self.outbox.start()
+        self.outbox.hello(
+            protocol=constants.SUBPROTOCOL,
+            version=constants.PROTOCOL_VERSION,
+            session_id=self.id,
+            server={"name": "daily-ws-gateway", "version": __version__},
+            limits=self.config.limits(),
+            capabilities=self.gateway.capabilities(),
+        )
+        log.info("= %s connected from %s", self.id[:8], self.ws.remote_address)
+        try:
+            async for message in self.ws:
+                if isinstance(message, str):
+                    self._on_text(message)
+                else:
+                    self._on_binary(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._finish("disconnected")
+
+    async def close(self, code: int, reason: str, cause: str = "shutdown") -> None:
+        """Leave the room, flush, and close the WebSocket with ``code``."""
+        await self._leave_room(cause)
+        await self.outbox.close()
+        await self.ws.close(code, reason)
+
+    async def _finish(self, cause: str) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self._leave_room(cause)
+        self.state = SessionState.CLOSED
+        await self.outbox.close(flush_timeout=0.2)
+        log.info("= %s closed", self.id[:8])
+
+    # ------------------------------------------------------------------ incoming text
+
+    def _on_text(self, data: str) -> None:
+        try:
+            request = messages.decode_request(data, max_bytes=self.config.max_message_bytes)
+        except ProtocolError as exc:
+            self._protocol_error(exc)
+            return
+        if self._rate_limited():
+            self._protocol_error(
+                CommandError(
+                    ErrorCode.RATE_LIMITED,
+                    f"more than {self.config.max_requests_per_second} requests per second",
+                    request_id=request.id,
+                )
+            )
+            return
+        handler = HANDLERS.get(request.type)
+        try:
+            params = validate_request(request)
+            if handler is None:
+                raise CommandError(ErrorCode.NOT_SUPPORTED, f"{request.type} is not implemented by this gateway")
+        except ProtocolError as exc:
+            exc.request_id = request.id
+            self._protocol_error(exc)
+            return
+        self._errors_in_row = 0
+        self.requests += 1
+        log.debug("< %s %s %s", self.id[:8], request.type, request.id)
+        task = asyncio.create_task(self._run_request(handler, request.type, request.id, params))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_request(self, handler: Handler, rtype: str, rid: str, params: dict[str, Any]) -> None:
+        try:
+            result = await handler(self, rid, params)
+        except ProtocolError as exc:
+            exc.request_id = rid
+            self.outbox.failure(rid, exc)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("request %s failed", rtype)
+            self.outbox.failure(rid, CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}"))
+            return
+        self.outbox.result(rid, result)
+
+    def _rate_limited(self) -> bool:
+        now = time.monotonic()
+        if now - self._rate_window >= 1.0:
+            self._rate_window, self._rate_count = now, 0
+        self._rate_count += 1
+        return self._rate_count > self.config.max_requests_per_second
+
+    def _protocol_error(self, exc: ProtocolError) -> None:
+        """Answer a bad message; close with 4002 after too many in a row."""
+        if exc.request_id is not None:
+            self.outbox.failure(exc.request_id, exc)
+        else:
+            self.outbox.error(exc)
+        self._errors_in_row += 1
+        if self._errors_in_row >= self.config.max_consecutive_errors:
+            log.warning("= %s closed after %d protocol errors in a row", self.id[:8], self._errors_in_row)
+            task = asyncio.create_task(
+                self.close(CloseCode.PROTOCOL_VIOLATION, "too many protocol errors in a row", cause="disconnected")
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ incoming media
+
+    def _on_binary(self, data: bytes) -> None:
+        self.frames_in += 1
+        self.bytes_in += len(data)
+        try:
+            if len(data) > self.config.max_frame_bytes:
+                raise TooLarge(f"binary frame of {len(data)} bytes exceeds max_frame_bytes {self.config.max_frame_bytes}")
+            frame = decode_frame(data)
+            if frame.track not in OutboundTrack._value2member_map_:
+                raise CommandError(
+                    ErrorCode.UNKNOWN_TRACK,
+                    f"track {frame.track} is not a publishing track (1 = microphone, 2 = camera, 3 = screenVideo, 4 = screenAudio)",
+                    details={"track": frame.track, "seq": frame.seq},
+                )
+            if not isinstance(frame, AudioFrame) or frame.track != OutboundTrack.MICROPHONE:
+                raise CommandError(
+                    ErrorCode.NOT_SUPPORTED,
+                    f"publishing {MediaKind(2 if not isinstance(frame, AudioFrame) else 1).name.lower()} "
+                    f"on track {frame.track} is not supported yet",
+                    details={"track": frame.track, "seq": frame.seq},
+                )
+            self._publish_audio(frame)
+        except ProtocolError as exc:
+            self._protocol_error(exc)
+            return
+        self._errors_in_row = 0
+
+    def _publish_audio(self, frame: AudioFrame) -> None:
+        where = {"track": frame.track, "seq": frame.seq}
+        if self.state is not SessionState.JOINED or self.transport is None:
+            raise CommandError(ErrorCode.NOT_JOINED, "join a room before sending audio", details=where)
+        if self.playout is None:
+            raise CommandError(ErrorCode.WRONG_STATE, "audio_out was disabled at join", details=where)
+        if (frame.sample_rate, frame.channels) != (self.playout.sample_rate, self.playout.channels):
+            raise CommandError(
+                ErrorCode.FORMAT_MISMATCH,
+                f"frame is {frame.sample_rate} Hz x{frame.channels} but audio_out was negotiated as "
+                f"{self.playout.sample_rate} Hz x{self.playout.channels}",
+                details=where,
+            )
+        self.playout.push(frame.payload)
+
+    # ------------------------------------------------------------------ transport listener
+
+    def on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "participant-joined" and not self._other_joined:
+            self._other_joined = True
+            self.outbox.event("first-participant-joined", data)
+        elif name == "participant-left":
+            pid = data.get("participant", {}).get("id")
+            for key in [k for k in self._tracks if k[0] == pid]:
+                self._stop_track(key)
+        self.outbox.event(name, data)
+
+    def on_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
+        track = self._tracks.get((participant_id, source))
+        if track is None:
+            track = self._start_track(participant_id, source)
+            if track is None:
+                return
+        track.push(pcm, sample_rate, channels)
+
+    def on_track_ended(self, participant_id: str, source: str) -> None:
+        self._stop_track((participant_id, source))
+
+    def _start_track(self, participant_id: str, source: str) -> InboundTrack | None:
+        fmt = self.transport.options.audio_in if self.transport else None
+        if fmt is None or self.state is not SessionState.JOINED:
+            return None
+        track = InboundTrack(
+            self._allocate_track(),
+            participant_id,
+            source,
+            fmt,
+            self._frame_ms,
+            self.outbox.media,
+            vad=self._vad,
+            on_speech=self._on_speech,
+        )
+        self._tracks[(participant_id, source)] = track
+        self.outbox.event("track-started", track.describe())
+        return track
+
+    def _stop_track(self, key: tuple[str, str]) -> None:
+        track = self._tracks.pop(key, None)
+        if track is None:
+            return
+        if track.speaking:
+            self.outbox.event("speech-stopped", {"participant_id": track.participant_id, "track": track.track_id})
+        self.outbox.event("track-stopped", track.describe())
+
+    def _allocate_track(self) -> int:
+        in_use = {t.track_id for t in self._tracks.values()}
+        while self._next_track in in_use or self._next_track > 0xFFFF:
+            self._next_track = FIRST_TRACK_ID if self._next_track > 0xFFFF else self._next_track + 1
+        track_id = self._next_track
+        self._next_track += 1
+        return track_id
+
+    def _on_speech(self, track: InboundTrack, transition: VadTransition) -> None:
+        self.outbox.event(
+            "speech-started" if transition.speaking else "speech-stopped",
+            {"participant_id": track.participant_id, "track": track.track_id, "offset_ms": transition.offset_ms},
+        )
+
+    async def _levels_loop(self, interval_s: float) -> None:
+        while self.state is SessionState.JOINED:
+            await asyncio.sleep(interval_s)
+            if self._tracks:
+                self.outbox.event(
+                    "audio-levels",
+                    {
+                        "levels": [
+                            {
+                                "track": t.track_id,
+                                "participant_id": t.participant_id,
+                                "level": round(min(1.0, t.meter.value), 4),
+                                "speaking": t.speaking,
+                            }
+                            for t in self._tracks.values()
+                        ]
+                    },
+                )
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ room
+
+    async def require_room(self, *, wait: bool = False) -> Transport:
+        """The joined transport; with ``wait``, first wait for a join in progress."""
+        if wait and self.state is SessionState.JOINING and self._join_done is not None:
+            await asyncio.shield(self._join_done)
+        if self.state is not SessionState.JOINED or self.transport is None:
+            hint = " (a join is in progress)" if self.state is SessionState.JOINING else ""
+            raise CommandError(ErrorCode.NOT_JOINED, f"join a room first{hint}")
+        return self.transport
+
+    async def join(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.state in (SessionState.JOINING, SessionState.JOINED):
+            raise CommandError(ErrorCode.ALREADY_JOINED, "this session already joined a room; one room per session")
+        if self.state is not SessionState.OPEN:
+            raise CommandError(ErrorCode.WRONG_STATE, f"cannot join in state {self.state.value}; open a new connection")
+        backend = self.gateway.backends.for_room(params["room_url"], params.get("backend"))
+        audio_in, audio_out, vad = params["audio_in"], params["audio_out"], params["vad"]
+        options = JoinOptions(
+            room_url=params["room_url"],
+            user_name=params["user_name"],
+            token=params.get("token"),
+            user_data=params.get("user_data"),
+            audio_in=AudioFormat(audio_in["sample_rate"], audio_in["channels"]) if audio_in["enabled"] else None,
+            audio_out=AudioFormat(audio_out["sample_rate"], audio_out["channels"]) if audio_out["enabled"] else None,
+            extra={k: v for k, v in params.items() if k not in _CORE_JOIN_FIELDS},
+        )
+        self._frame_ms = audio_in["frame_ms"]
+        self._vad = (
+            VadParams(vad["aggressiveness"], vad["start_ms"], vad["stop_ms"], float(vad["min_level"]))
+            if vad["enabled"]
+            else None
+        )
+        self.state = SessionState.JOINING
+        self._join_done = asyncio.get_running_loop().create_future()
+        transport = backend.create_transport(options, self)
+        self.transport = transport
+        try:
+            data = await asyncio.wait_for(transport.join(), self.config.join_timeout)
+        except BaseException as exc:
+            self.transport = None
+            self.state = SessionState.OPEN
+            self._join_done.set_result(None)
+            if isinstance(exc, asyncio.TimeoutError):
+                raise CommandError(ErrorCode.TIMEOUT, f"join did not complete in {self.config.join_timeout:g} s") from None
+            raise
+        self.state = SessionState.JOINED
+        self._join_done.set_result(None)
+        if options.audio_out is not None:
+            self.playout = AudioPlayout(
+                transport.write_audio,
+                sample_rate=options.audio_out.sample_rate,
+                channels=options.audio_out.channels,
+                max_buffer_ms=self.config.max_playout_buffer_ms,
+            )
+            self.playout.start()
+        if params["levels_interval_ms"] > 0:
+            self.spawn(self._levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
+        self.gateway.session_joined(self)
+        self.outbox.event("joined", data)
+        log.info("= %s joined %s as %s", self.id[:8], options.room_url, data.get("participant_id"))
+        return data
+
+    async def leave(self, cause: str = "left") -> None:
+        if self.state is SessionState.JOINING:
+            await self.require_room(wait=True)
+        if self.state is not SessionState.JOINED:
+            raise CommandError(ErrorCode.NOT_JOINED, "not in a room")
+        await self._leave_room(cause)
+
+    async def _leave_room(self, cause: str) -> None:
+        """Leave if joined (idempotent): stop playout, close tracks, tell the client."""
+        transport = self.transport
+        if transport is None or self.state not in (SessionState.JOINED, SessionState.JOINING):
+            return
+        self.state = SessionState.LEAVING
+        if self.playout is not None:
+            await self.playout.stop()
+            self.playout = None
+        try:
+            await transport.leave(cause)
+        except Exception:
+            log.exception("leaving %s failed", transport.room_url)
+        for key in list(self._tracks):
+            self._stop_track(key)
+        self.transport = None
+        self.state = SessionState.LEFT
+        self.gateway.session_left(self)
+        self.outbox.event("left", {"reason": cause})
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "session_id": self.id,
+            "state": self.state.value,
+            "uptime_s": round(time.time() - self.started, 3),
+            "requests": self.requests,
+            "frames_in": self.frames_in,
+            "bytes_in": self.bytes_in,
+            "text_sent": self.outbox.text_sent,
+            "media_sent": self.outbox.media_sent,
+            "media_bytes_sent": self.outbox.media_bytes_sent,
+            "media_dropped": self.outbox.media_dropped,
+            "media_queued": self.outbox.media_queued,
+            "playout_buffered_ms": round(self.playout.buffered_ms, 1) if self.playout else 0,
+            "tracks": [t.describe() for t in self._tracks.values()],
+        }
+
+
+_CORE_JOIN_FIELDS = {
+    "room_url", "backend", "token", "user_name", "user_data", "audio_in", "audio_out", "vad", "levels_interval_ms",
+}
+
+
+# ---------------------------------------------------------------------- request handlers
+
+
+async def _join(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    return await session.join(params)
+
+
+async def _leave(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    await session.leave("left")
+    return {}
+
+
+async def _send_app_message(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    size = len(orjson.dumps(params["message"]))
+    limit = session.config.max_app_message_bytes
+    if size > limit:
+        raise TooLarge(f"app message of {size} bytes exceeds max_app_message_bytes {limit}")
+    transport = await session.require_room(wait=True)
+    await transport.send_app_message(params["message"], params.get("participant_id"), params["urgent"])
+    return {}
+
+
+async def _get_participants(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    transport = await session.require_room()
+    return {"participants": transport.participants()}
+
+
+async def _get_stats(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    return session.stats()
+
+
+async def _ping(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"time_ms": time.time_ns() // 1_000_000}
+
+
+HANDLERS: dict[str, Handler] = {
+    "join": _join,
+    "leave": _leave,
+    "send-app-message": _send_app_message,
+    "get-participants": _get_participants,
+    "get-stats": _get_stats,
+    "ping": _ping,
+}
+"""Request type -> handler. Every type here has a schema in client.schema.json."""
