@@ -63,7 +63,7 @@ class Config:
         return {name: int(getattr(self, name)) for name in DEFAULT_LIMITS}
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Config":
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Config:
         """Build from ``GATEWAY_*`` variables, then ``overrides`` (non-None values) on top."""
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
@@ -97,7 +97,7 @@ def field_docs() -> list[tuple[str, Any, str]]:
     tree = ast.parse(source)
     docs: dict[str, str] = {}
     body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, nxt in zip(body, body[1:]):
+    for node, nxt in zip(body, body[1:], strict=False):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
                 docs[node.target.id] = str(nxt.value.value)

@@ -51,7 +51,7 @@ class Outbox:
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), flush_timeout)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
     # Producers: all synchronous, all O(1).

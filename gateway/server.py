@@ -22,15 +22,15 @@ from websockets.http11 import Request, Response
 
 from protocol import constants
 from protocol.constants import CloseCode
-from protocol.events import EventName
-from protocol.schema import request_types
+from protocol.schema import event_names, request_types
 
 from . import __version__
 from .backends import Backend, BackendRegistry
 from .backends.local import LocalBackend
 from .config import Config
 from .demo import DemoTalker
-from .session import HANDLERS, Session
+from .handlers import HANDLERS
+from .session import Session
 
 log = logging.getLogger("gateway.server")
 
@@ -166,7 +166,7 @@ class Gateway:
         return {
             "backends": self.backends.names,
             "requests": [t for t in request_types() if t in HANDLERS],
-            "events": [e.value for e in EventName],
+            "events": event_names(),
             "audio": {
                 "encodings": ["pcm16"],
                 "sample_rate": {"min": constants.MIN_SAMPLE_RATE, "max": constants.MAX_SAMPLE_RATE},

@@ -18,9 +18,9 @@ import enum
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
 
-import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -38,12 +38,10 @@ from .outbox import Outbox
 from .tracks import FIRST_TRACK_ID, InboundTrack
 
 if TYPE_CHECKING:
+    from .handlers import Handler
     from .server import Gateway
 
 log = logging.getLogger("gateway.session")
-
-Handler = Callable[["Session", str, dict[str, Any]], Awaitable[dict[str, Any] | None]]
-
 
 class SessionState(enum.Enum):
     OPEN = "open"
@@ -57,7 +55,7 @@ class SessionState(enum.Enum):
 class Session:
     """A client's connection and the participant it controls."""
 
-    def __init__(self, gateway: "Gateway", ws: ServerConnection) -> None:
+    def __init__(self, gateway: Gateway, ws: ServerConnection) -> None:
         self.gateway = gateway
         self.config = gateway.config
         self.ws = ws
@@ -140,6 +138,8 @@ class Session:
                 )
             )
             return
+        from .handlers import HANDLERS
+
         handler = HANDLERS.get(request.type)
         try:
             params = validate_request(request)
@@ -435,49 +435,3 @@ class Session:
 _CORE_JOIN_FIELDS = {
     "room_url", "backend", "token", "user_name", "user_data", "audio_in", "audio_out", "vad", "levels_interval_ms",
 }
-
-
-# ---------------------------------------------------------------------- request handlers
-
-
-async def _join(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    return await session.join(params)
-
-
-async def _leave(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    await session.leave("left")
-    return {}
-
-
-async def _send_app_message(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    size = len(orjson.dumps(params["message"]))
-    limit = session.config.max_app_message_bytes
-    if size > limit:
-        raise TooLarge(f"app message of {size} bytes exceeds max_app_message_bytes {limit}")
-    transport = await session.require_room(wait=True)
-    await transport.send_app_message(params["message"], params.get("participant_id"), params["urgent"])
-    return {}
-
-
-async def _get_participants(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
-    return {"participants": transport.participants()}
-
-
-async def _get_stats(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    return session.stats()
-
-
-async def _ping(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {"time_ms": time.time_ns() // 1_000_000}
-
-
-HANDLERS: dict[str, Handler] = {
-    "join": _join,
-    "leave": _leave,
-    "send-app-message": _send_app_message,
-    "get-participants": _get_participants,
-    "get-stats": _get_stats,
-    "ping": _ping,
-}
-"""Request type -> handler. Every type here has a schema in client.schema.json."""

@@ -8,7 +8,7 @@ activity detector, so one participant's audio never disturbs another's.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from protocol.media import encode_audio
 
@@ -35,7 +35,7 @@ class InboundTrack:
         send: Callable[[bytes], None],
         *,
         vad: VadParams | None = None,
-        on_speech: Callable[["InboundTrack", VadTransition], None] | None = None,
+        on_speech: Callable[[InboundTrack, VadTransition], None] | None = None,
     ) -> None:
         self.track_id = track_id
         self.participant_id = participant_id

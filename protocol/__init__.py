@@ -29,7 +29,6 @@ from .errors import (
     UnknownType,
     UnsupportedFormat,
 )
-from .events import EventName
 from .media import HEADER_SIZE, AudioFrame, VideoFrame, decode_frame, encode_audio, encode_video
 from .messages import (
     ErrorMessage,
@@ -42,7 +41,7 @@ from .messages import (
     decode_server_message,
     encode_request,
 )
-from .schema import request_types, validate_request
+from .schema import event_names, request_types, validate_request
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -59,7 +58,6 @@ __all__ = [
     "ErrorCode",
     "ErrorMessage",
     "Event",
-    "EventName",
     "Hello",
     "InvalidParams",
     "MalformedJSON",
@@ -81,6 +79,7 @@ __all__ = [
     "encode_audio",
     "encode_request",
     "encode_video",
+    "event_names",
     "request_types",
     "validate_request",
 ]

@@ -76,7 +76,7 @@ class ColorFormat(enum.IntEnum):
     I420 = 7
 
 
-class Source(str, enum.Enum):
+class Source(enum.StrEnum):
     """Where a track comes from in the room (Daily's track names)."""
 
     MICROPHONE = "microphone"

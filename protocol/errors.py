@@ -23,7 +23,7 @@ import enum
 from typing import Any
 
 
-class ErrorCode(str, enum.Enum):
+class ErrorCode(enum.StrEnum):
     """Stable error codes. Values are the wire strings; never rename one."""
 
     BAD_JSON = "bad_json"

@@ -1,9 +1,14 @@
-"""Validation of client requests against ``schema/client.schema.json``.
+"""Validation against the JSON Schemas in ``schema/``.
 
-The JSON Schema is the one source of truth for message shapes: the gateway validates
-every request against it, fills in the defaults it declares, and maps the first
-violation to a typed error. Format fields (sample rate, channels, frame duration)
-get ``unsupported_format``; anything else ``invalid_params``.
+The schemas are the one source of truth for message shapes: one file per request
+(``schema/requests/<type>.json``), one per event's data (``schema/events/<name>.json``),
+the server envelopes (``schema/server.json``) and shared definitions
+(``schema/common.json``). Adding a request or event means adding its file.
+
+The gateway validates every request, fills in the defaults the schema declares,
+and maps the first violation to a typed error: format fields (sample rate,
+channels, frame duration, color format) get ``unsupported_format``, anything
+else ``invalid_params`` with ``details.field`` naming the field.
 """
 
 from __future__ import annotations
@@ -16,50 +21,98 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
 
 from .errors import InvalidParams, UnknownType, UnsupportedFormat
 from .messages import Request
 
+BASE_URI = "https://daily-ws-gateway.dev/schema/v1/"
 _FORMAT_FIELDS = {"sample_rate", "channels", "frame_ms", "color_format"}
 
 
+def _schema_dir():  # type: ignore[no-untyped-def]
+    return resources.files(__package__).joinpath("schema")
+
+
 @functools.cache
-def load_schema(name: str) -> dict[str, Any]:
-    """Load ``client`` or ``server`` schema from the package data."""
-    text = resources.files(__package__).joinpath("schema", f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+def _load_all() -> dict[str, dict[str, Any]]:
+    """Every schema file by its path relative to ``schema/`` (``requests/join.json``...)."""
+    out: dict[str, dict[str, Any]] = {}
+    root = _schema_dir()
+    for entry in root.iterdir():
+        if entry.is_dir():
+            for file in entry.iterdir():
+                if file.name.endswith(".json"):
+                    out[f"{entry.name}/{file.name}"] = json.loads(file.read_text("utf-8"))
+        elif entry.name.endswith(".json"):
+            out[entry.name] = json.loads(entry.read_text("utf-8"))
+    return out
+
+
+@functools.cache
+def _registry() -> Registry:
+    return Registry().with_resources(
+        (BASE_URI + path, Resource.from_contents(schema)) for path, schema in _load_all().items()
+    )
+
+
+def load_schema(path: str) -> dict[str, Any]:
+    """A schema by path: ``common.json``, ``server.json``, ``requests/join.json``, ``events/joined.json``."""
+    return _load_all()[path]
 
 
 def request_types() -> list[str]:
-    """Every request type this protocol version defines, in schema order."""
-    schema = load_schema("client")
-    return [ref["$ref"].rsplit("/", 1)[1] for ref in schema["oneOf"]]
+    """Every request type this protocol version defines, sorted."""
+    return sorted(p[len("requests/"):-5] for p in _load_all() if p.startswith("requests/"))
+
+
+def event_names() -> list[str]:
+    """Every event this protocol version defines, sorted."""
+    return sorted(p[len("events/"):-5] for p in _load_all() if p.startswith("events/"))
 
 
 @functools.cache
-def _validator(kind: str, name: str) -> Draft202012Validator:
-    schema = load_schema(kind)
-    return Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
+def validator(path: str) -> Draft202012Validator:
+    """A validator for one schema file, resolving references across files."""
+    return Draft202012Validator({"$ref": BASE_URI + path}, registry=_registry())
 
 
-def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+def _resolve(node: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
+    """Follow ``$ref`` (relative to ``base``) until a concrete schema."""
     while "$ref" in node:
-        node = defs[node["$ref"].rsplit("/", 1)[1]]
-    return node
+        ref = node["$ref"]
+        file_part, _, pointer = ref.partition("#")
+        target = _join(base, file_part) if file_part else base
+        doc = load_schema(target)
+        for part in [p for p in pointer.split("/") if p]:
+            doc = doc[part]
+        node, base = doc, target
+    return node, base
 
 
-def _fill_defaults(node: dict[str, Any], value: dict[str, Any], defs: dict[str, Any]) -> None:
+def _join(base: str, relative: str) -> str:
+    parts = base.split("/")[:-1]
+    for piece in relative.split("/"):
+        if piece == "..":
+            parts = parts[:-1]
+        elif piece and piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _fill_defaults(node: dict[str, Any], value: dict[str, Any], base: str) -> None:
     for key, prop in node.get("properties", {}).items():
         if not isinstance(prop, dict):
             continue
+        target, target_base = _resolve(prop, base)
         if "default" in prop and key not in value:
             value[key] = copy.deepcopy(prop["default"])
-            continue
-        target = _resolve(prop, defs)
-        if target.get("type") == "object" and "properties" in target:
+        elif "default" in target and key not in value:
+            value[key] = copy.deepcopy(target["default"])
+        elif target.get("type") == "object" and "properties" in target:
             child = value.setdefault(key, {})
             if isinstance(child, dict):
-                _fill_defaults(target, child, defs)
+                _fill_defaults(target, child, target_base)
 
 
 def validate_request(request: Request) -> dict[str, Any]:
@@ -70,45 +123,46 @@ def validate_request(request: Request) -> dict[str, Any]:
         UnsupportedFormat: a format field is out of range.
         InvalidParams: any other violation; ``details.field`` names the offending field.
     """
-    schema = load_schema("client")
-    if request.type not in schema["$defs"] or request.type not in request_types():
+    path = f"requests/{request.type}.json"
+    if path not in _load_all():
         raise UnknownType(f"unknown request type {request.type!r}", request_id=request.id)
     instance = {"type": request.type, "id": request.id, **request.params}
-    error = _first_error(_validator("client", request.type), instance)
+    error = _first_error(validator(path), instance)
     if error is not None:
         raise _to_protocol_error(request, error)
     params = copy.deepcopy(request.params)
-    _fill_defaults(schema["$defs"][request.type], params, schema["$defs"])
+    _fill_defaults(load_schema(path), params, path)
     return params
 
 
 def validate_server_message(message: dict[str, Any]) -> None:
-    """Raise ``jsonschema.ValidationError`` if a gateway message breaks the schema (tests use this)."""
-    _validator("server", "hello")  # warm the cache; the full schema is checked below
-    Draft202012Validator(load_schema("server")).validate(message)
+    """Raise ``ValidationError`` if a gateway text frame breaks the schema (envelope and event data)."""
+    validator("server.json").validate(message)
+    if message.get("type") == "event":
+        path = f"events/{message['event']}.json"
+        if path not in _load_all():
+            raise ValidationError(f"event {message['event']!r} has no schema ({path})")
+        validator(path).validate(message["data"])
 
 
-def _first_error(validator: Draft202012Validator, instance: dict[str, Any]) -> ValidationError | None:
-    errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), e.path))
+def _first_error(v: Draft202012Validator, instance: dict[str, Any]) -> ValidationError | None:
+    errors = sorted(v.iter_errors(instance), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
     return errors[0] if errors else None
 
 
 def _to_protocol_error(request: Request, error: ValidationError) -> InvalidParams | UnsupportedFormat:
     path = [str(p) for p in error.absolute_path]
     fieldname = ".".join(path)
+    where = f"{fieldname}." if fieldname else ""
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        where = f"{fieldname}." if fieldname else ""
-        return InvalidParams(
-            f"{request.type}: unknown field {where}{extra[0]}" if extra else f"{request.type}: {error.message}",
-            details={"field": f"{where}{extra[0]}" if extra else fieldname},
-            request_id=request.id,
-        )
+        name = f"{where}{extra[0]}" if extra else fieldname
+        return InvalidParams(f"{request.type}: unknown field {name}", details={"field": name}, request_id=request.id)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
-        full = f"{fieldname}.{missing}" if fieldname else missing
+        name = f"{where}{missing}"
         return InvalidParams(
-            f"{request.type}: missing required field {full}", details={"field": full}, request_id=request.id
+            f"{request.type}: missing required field {name}", details={"field": name}, request_id=request.id
         )
     message = f"{request.type}: {fieldname or 'request'}: {error.message}"
     if path and path[-1] in _FORMAT_FIELDS and error.validator in ("minimum", "maximum", "enum"):

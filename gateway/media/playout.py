@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from protocol.errors import CommandError, ErrorCode
 
@@ -114,7 +114,7 @@ class AudioPlayout:
                     self._data.clear()
                     try:
                         await asyncio.wait_for(self._data.wait(), left)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         break
                 if len(buf) < frame:
                     buf += bytes(frame - len(buf))

@@ -18,8 +18,9 @@ import asyncio
 import collections
 import itertools
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -95,7 +96,7 @@ class GatewayClient:
         self._reader = asyncio.create_task(self._read(), name="gateway-client-reader")
 
     @classmethod
-    async def connect(cls, url: str = "ws://127.0.0.1:8765/v1", *, open_timeout: float = 10.0, **kwargs: Any) -> "GatewayClient":
+    async def connect(cls, url: str = "ws://127.0.0.1:8765/v1", *, open_timeout: float = 10.0, **kwargs: Any) -> GatewayClient:
         """Open a connection and wait for the gateway's hello."""
         ws = await websockets.connect(
             url,
@@ -112,7 +113,7 @@ class GatewayClient:
             raise ConnectionError(f"expected hello, got {type(hello).__name__}")
         return cls(ws, hello)
 
-    async def __aenter__(self) -> "GatewayClient":
+    async def __aenter__(self) -> GatewayClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -122,7 +123,7 @@ class GatewayClient:
         await self.ws.close()
         try:
             await asyncio.wait_for(self._reader, 5)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             self._reader.cancel()
 
     @property
@@ -226,11 +227,11 @@ class GatewayClient:
                 raise ConnectionError(f"connection closed ({self.close_code}) while waiting for {name}")
             left = deadline - time.monotonic()
             if left <= 0:
-                raise asyncio.TimeoutError(f"no {name} event within {timeout} s")
+                raise TimeoutError(f"no {name} event within {timeout} s")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def next_protocol_error(self, *, timeout: float = 5.0) -> GatewayError:
@@ -240,11 +241,11 @@ class GatewayClient:
         while len(self.protocol_errors) <= seen:
             left = deadline - time.monotonic()
             if left <= 0 or self.closed:
-                raise asyncio.TimeoutError("no protocol error received")
+                raise TimeoutError("no protocol error received")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.protocol_errors[seen]
 
@@ -270,7 +271,7 @@ class GatewayClient:
 
         try:
             await asyncio.wait_for(collect(), max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         return b"".join(chunks)
 

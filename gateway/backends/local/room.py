@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,7 +51,7 @@ class LocalParticipant:
     is_owner: bool = False
     publishing: set[str] = field(default_factory=set)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    joined_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    joined_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     permissions: dict[str, Any] = field(
         default_factory=lambda: {"hasPresence": True, "canSend": True, "canAdmin": False}
     )

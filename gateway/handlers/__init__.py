@@ -1,0 +1,37 @@
+"""Request handlers, one module per concern, all registered in :data:`HANDLERS`.
+
+A handler is ``async def handler(session, request_id, params) -> dict``: ``params``
+are already validated against ``protocol/schema/requests/<type>.json`` with
+defaults filled in; the returned dict is the reply's ``result``; a raised
+``ProtocolError`` becomes an error reply. Add a request by adding its schema file
+and a function decorated with ``@handler("<type>")`` in the module of its concern
+(and importing that module below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+Handler = Callable[["Session", str, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+HANDLERS: dict[str, Handler] = {}
+"""Request type -> handler. Every type here has a schema file."""
+
+
+def handler(rtype: str) -> Callable[[Handler], Handler]:
+    """Register a request handler for ``rtype``."""
+
+    def register(fn: Handler) -> Handler:
+        if rtype in HANDLERS:
+            raise RuntimeError(f"two handlers for {rtype!r}")
+        HANDLERS[rtype] = fn
+        return fn
+
+    return register
+
+
+from . import core  # noqa: E402,F401  (registers the handlers)
