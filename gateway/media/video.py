@@ -73,6 +73,12 @@ _RGB_TO_YUV = np.array(
 )
 _YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV.astype(np.float64)).astype(np.float32)
 """Exact inverse of the forward matrix, so a round trip only loses rounding."""
+_RGB_TO_UV_OF_SUM = np.ascontiguousarray(_RGB_TO_YUV[1:].T / 4)
+"""(3, 2): U and V of a 2x2 block from the sum of its four RGB pixels."""
+_UV_TO_RGB = np.ascontiguousarray(_YUV_TO_RGB[:, 1:].T)
+"""(2, 3): the chroma part of R, G and B from (U - 128, V - 128)."""
+_Y_TERM_RGB = np.repeat(((np.arange(256, dtype=np.float32) - 16.0) * _YUV_TO_RGB[0, 0])[:, None], 3, axis=1)
+"""(256, 3): the luma part of R, G and B for each Y (same for all three)."""
 
 
 class VideoFormatError(ValueError):
@@ -87,9 +93,7 @@ class VideoFormatError(ValueError):
 def _check_format(fmt: str) -> str:
     name = fmt.upper() if isinstance(fmt, str) else fmt
     if name not in FORMATS:
-        raise VideoFormatError(
-            f"unknown video format {fmt!r}; expected one of {sorted(FORMATS)}", fmt=str(fmt)
-        )
+        raise VideoFormatError(f"unknown video format {fmt!r}; expected one of {sorted(FORMATS)}", fmt=str(fmt))
     return name
 
 
@@ -97,9 +101,7 @@ def _check_size(width: int, height: int, fmt: str) -> None:
     if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
         raise VideoFormatError(f"frame size must be positive ints, got {width!r}x{height!r}")
     if fmt == "I420" and (width % 2 or height % 2):
-        raise VideoFormatError(
-            f"I420 needs an even width and height, got {width}x{height}", fmt=fmt
-        )
+        raise VideoFormatError(f"I420 needs an even width and height, got {width}x{height}", fmt=fmt)
 
 
 def frame_size(width: int, height: int, fmt: str) -> int:
@@ -120,63 +122,67 @@ def _view(data: bytes, width: int, height: int, fmt: str) -> np.ndarray:
     expected = frame_size(width, height, fmt)
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size != expected:
-        raise VideoFormatError(
-            f"{fmt} {width}x{height} frame is {expected} bytes, got {buf.size}", fmt=fmt
-        )
+        raise VideoFormatError(f"{fmt} {width}x{height} frame is {expected} bytes, got {buf.size}", fmt=fmt)
     return buf
 
 
 def _packed_to_packed(pixels: np.ndarray, src: str, dst: str) -> np.ndarray:
     order_src, order_dst = _PACKED[src], _PACKED[dst]
+    if order_src == order_dst:
+        return pixels
     if "A" in order_dst and "A" not in order_src:
         out = np.empty(pixels.shape[:2] + (len(order_dst),), dtype=np.uint8)
         for i, channel in enumerate(order_dst):
             out[..., i] = 255 if channel == "A" else pixels[..., order_src.index(channel)]
         return out
-    # Fancy indexing on the channel axis reorders (and drops alpha) in one copy.
-    return pixels[..., [order_src.index(channel) for channel in order_dst]]
+    # One gather along the channel axis reorders (and drops alpha); np.take is
+    # several times faster than the equivalent fancy indexing.
+    return np.take(pixels, [order_src.index(channel) for channel in order_dst], axis=2)
 
 
 def _rgb_to_i420(rgb: np.ndarray) -> bytes:
     h, w = rgb.shape[:2]
+    n, quarter = w * h, (w // 2) * (h // 2)
     rgbf = rgb.astype(np.float32)
-    m = _RGB_TO_YUV
-    y = rgbf[..., 0] * m[0, 0] + rgbf[..., 1] * m[0, 1] + rgbf[..., 2] * m[0, 2] + 16.0
-    # Chroma is linear in RGB, so averaging RGB over each 2x2 block first is
-    # the same as averaging the per-pixel chroma, at a quarter of the work.
-    block = rgbf.reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
-    u = block[..., 0] * m[1, 0] + block[..., 1] * m[1, 1] + block[..., 2] * m[1, 2] + 128.0
-    v = block[..., 0] * m[2, 0] + block[..., 1] * m[2, 1] + block[..., 2] * m[2, 2] + 128.0
-    out = np.empty(w * h * 3 // 2, dtype=np.uint8)
-    quarter = (w // 2) * (h // 2)
-    _round_into(y, out[: w * h])
-    _round_into(u, out[w * h : w * h + quarter])
-    _round_into(v, out[w * h + quarter :])
+    out = np.empty(n * 3 // 2, dtype=np.uint8)
+    # (N, 3) @ (3,) runs in BLAS: far faster than three scaled channel views.
+    y = rgbf.reshape(n, 3) @ _RGB_TO_YUV[0]
+    y += 16.5  # offset, plus 0.5 so that truncation below rounds
+    out[:n] = np.clip(y, 0, 255, out=y)
+    # Chroma is linear in RGB, so summing RGB over each 2x2 block first is the
+    # same as averaging the per-pixel chroma, at a quarter of the work.
+    # Sum row pairs first (long contiguous rows), then neighbouring pixels;
+    # uint16 holds a sum of four bytes exactly.
+    row_pairs = rgb.reshape(h // 2, 2, w * 3)
+    rows = np.add(row_pairs[:, 0], row_pairs[:, 1], dtype=np.uint16).reshape(h // 2, w // 2, 6)
+    total = np.add(rows[..., :3], rows[..., 3:], dtype=np.float32)
+    uv = total.reshape(quarter, 3) @ _RGB_TO_UV_OF_SUM
+    uv += 128.5
+    np.clip(uv, 0, 255, out=uv)
+    out[n : n + quarter] = uv[:, 0]
+    out[n + quarter :] = uv[:, 1]
     return out.tobytes()
-
-
-def _round_into(values: np.ndarray, out: np.ndarray) -> None:
-    np.clip(np.rint(values), 0, 255, out=values)
-    out[:] = values.reshape(-1)
 
 
 def _i420_to_rgb(buf: np.ndarray, width: int, height: int) -> np.ndarray:
     n = width * height
     quarter = n // 4
-    y = buf[:n].reshape(height, width).astype(np.float32) - 16.0
-    u = buf[n : n + quarter].reshape(height // 2, width // 2).astype(np.float32) - 128.0
-    v = buf[n + quarter :].reshape(height // 2, width // 2).astype(np.float32) - 128.0
-    m = _YUV_TO_RGB
-    rgb = np.empty((height, width, 3), dtype=np.uint8)
-    # Each chroma term is computed at quarter resolution and then broadcast
-    # over its 2x2 block through a (h/2, 2, w/2, 2) view of the luma.
-    y4 = (y * m[0, 0]).reshape(height // 2, 2, width // 2, 2)
-    for channel in range(3):
-        chroma = (u * m[channel, 1] + v * m[channel, 2])[:, None, :, None]
-        value = y4 + chroma
-        np.clip(np.rint(value, out=value), 0, 255, out=value)
-        rgb[..., channel] = value.reshape(height, width)
-    return rgb
+    # Luma term via a 256-entry table already repeated for R, G and B: one
+    # np.take gives the (N, 3) array the chroma terms are added to.
+    rgbf = np.take(_Y_TERM_RGB, buf[:n], axis=0)
+    uv = np.empty((quarter, 2), dtype=np.float32)
+    uv[:, 0] = buf[n : n + quarter]
+    uv[:, 1] = buf[n + quarter :]
+    uv -= 128.0
+    chroma = uv @ _UV_TO_RGB
+    chroma += 0.5  # so that truncation below rounds
+    # Each chroma sample covers a 2x2 block: repeat it across the row pair
+    # horizontally, then broadcast it over both rows with long inner loops.
+    chroma_row = np.repeat(chroma.reshape(height // 2, width // 2, 3), 2, axis=1)
+    rows = rgbf.reshape(height // 2, 2, width * 3)
+    rows += chroma_row.reshape(height // 2, 1, width * 3)
+    np.clip(rgbf, 0, 255, out=rgbf)
+    return rgbf.reshape(height, width, 3).astype(np.uint8)
 
 
 def convert_frame(data: bytes, width: int, height: int, src: str, dst: str) -> bytes:
@@ -209,9 +215,7 @@ def convert_frame(data: bytes, width: int, height: int, src: str, dst: str) -> b
     return _packed_to_packed(pixels, src_name, dst_name).tobytes()
 
 
-def scale_frame(
-    data: bytes, width: int, height: int, fmt: str, new_width: int, new_height: int
-) -> bytes:
+def scale_frame(data: bytes, width: int, height: int, fmt: str, new_width: int, new_height: int) -> bytes:
     """Resize a frame by nearest neighbour, e.g. to send clients thumbnails.
 
     Nearest neighbour is blocky but costs one gather per plane; smooth
