@@ -120,7 +120,8 @@ class GatewayClient:
         await self.close()
 
     async def close(self) -> None:
-        await self.ws.close()
+        if not self._reader.done():  # closing an already-lost connection trips asyncio (transport gone)
+            await self.ws.close()
         try:
             await asyncio.wait_for(self._reader, 5)
         except (TimeoutError, asyncio.CancelledError):
