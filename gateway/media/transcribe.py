@@ -15,6 +15,10 @@ Usage::
             ...
     segments = stream.finish()                 # flush the last utterance
 
+The bundled model is wideband (16 kHz).  Any input rate is accepted and
+resampled, but narrowband audio (8 kHz telephony) carries nothing above 4 kHz
+and is recognised poorly by it.
+
 Threading: recognition is CPU heavy (see ``RecognizerStream.accept``) and the
 API is synchronous, so async callers must run ``accept``/``finish`` off the
 event loop, e.g. ``await loop.run_in_executor(executor, stream.accept, pcm)``.
@@ -114,7 +118,8 @@ class RecognizerStream(Protocol):
     def finish(self) -> list[TranscriptSegment]:
         """End the stream: decode what is buffered and return the last finals.
 
-        Idempotent: later calls return an empty list.
+        Always call it (also on abandoned streams) so that engines which pool
+        their decoders get this one back.  Idempotent: later calls return [].
         """
         ...
 
@@ -253,9 +258,7 @@ class PocketsphinxRecognizer:
         try:
             return self._ps.Decoder(**self._decoder_config)
         except (RuntimeError, ValueError, OSError) as exc:
-            raise RecognizerUnavailable(
-                self.engine, f"cannot load model {self._decoder_config['hmm']}: {exc}"
-            ) from exc
+            raise RecognizerUnavailable(self.engine, f"cannot load model {self._decoder_config['hmm']}: {exc}") from exc
 
     def _new_endpointer(self) -> Any:
         try:
@@ -266,8 +269,7 @@ class PocketsphinxRecognizer:
             )
         except ValueError as exc:
             raise ValueError(
-                f"invalid endpointer options pause_s={self.pause_s!r} "
-                f"vad_mode={self.vad_mode!r}: {exc}"
+                f"invalid endpointer options pause_s={self.pause_s!r} vad_mode={self.vad_mode!r}: {exc}"
             ) from exc
 
     def _release_decoder(self, decoder: Any) -> None:
@@ -300,9 +302,7 @@ class PocketsphinxStream:
 
             # A streaming resampler keeps filter state between chunks; calling
             # soxr.resample per chunk would click at every chunk boundary.
-            self._resampler = soxr.ResampleStream(
-                owner.sample_rate, ENGINE_SAMPLE_RATE, 1, dtype="int16"
-            )
+            self._resampler = soxr.ResampleStream(owner.sample_rate, ENGINE_SAMPLE_RATE, 1, dtype="int16")
         self._interim_samples = int(owner.interim_interval_s * ENGINE_SAMPLE_RATE)
         self._in_utt = False
         self._utt_start_s = 0.0
@@ -350,7 +350,8 @@ class PocketsphinxStream:
                     self._end_utterance(self._ep.speech_end, out)
             finally:
                 self._pending.clear()
-                self._owner._release_decoder(self._decoder)
+                if not self._in_utt:  # else an error left it mid-utterance: drop it
+                    self._owner._release_decoder(self._decoder)
                 self._decoder = None
             return out
 
@@ -361,13 +362,10 @@ class PocketsphinxStream:
         offset = 0
         try:
             while len(buf) - offset >= n:
-                was_in_speech = self._ep.in_speech
                 speech = self._ep.process(view[offset : offset + n])
                 offset += n
                 if speech is None:
                     continue
-                if not was_in_speech or not self._in_utt:
-                    self._start_utterance()
                 self._process_speech(speech, out)
                 if not self._ep.in_speech:
                     self._end_utterance(self._ep.speech_end, out)
@@ -385,6 +383,7 @@ class PocketsphinxStream:
 
     def _process_speech(self, speech: bytes, out: list[TranscriptSegment]) -> None:
         if not self._in_utt:
+            # The endpointer just reported speech, so speech_start is this one's.
             self._start_utterance()
         self._decoder.process_raw(speech, False, False)
         self._utt_samples += len(speech) // 2
