@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FORMATS", "VideoFormatError", "convert_frame", "frame_size", "scale_frame"]
+__all__ = ["FORMATS", "FrameData", "VideoFormatError", "convert_frame", "frame_size", "scale_frame"]
+
+FrameData = bytes | bytearray | memoryview
+"""Frame buffers accepted: whatever a room or a WebSocket message hands over."""
 
 _PACKED: dict[str, str] = {
     "RGB": "RGB",
@@ -117,7 +120,7 @@ def frame_size(width: int, height: int, fmt: str) -> int:
     return width * height * len(_PACKED[name])
 
 
-def _view(data: bytes, width: int, height: int, fmt: str) -> np.ndarray:
+def _view(data: FrameData, width: int, height: int, fmt: str) -> np.ndarray:
     """Validate and wrap ``data`` without copying (read only)."""
     expected = frame_size(width, height, fmt)
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -185,7 +188,7 @@ def _i420_to_rgb(buf: np.ndarray, width: int, height: int) -> np.ndarray:
     return rgbf.reshape(height, width, 3).astype(np.uint8)
 
 
-def convert_frame(data: bytes, width: int, height: int, src: str, dst: str) -> bytes:
+def convert_frame(data: FrameData, width: int, height: int, src: str, dst: str) -> bytes:
     """Convert one frame from format ``src`` to format ``dst``.
 
     Args:
@@ -215,7 +218,7 @@ def convert_frame(data: bytes, width: int, height: int, src: str, dst: str) -> b
     return _packed_to_packed(pixels, src_name, dst_name).tobytes()
 
 
-def scale_frame(data: bytes, width: int, height: int, fmt: str, new_width: int, new_height: int) -> bytes:
+def scale_frame(data: FrameData, width: int, height: int, fmt: str, new_width: int, new_height: int) -> bytes:
     """Resize a frame by nearest neighbour, e.g. to send clients thumbnails.
 
     Nearest neighbour is blocky but costs one gather per plane; smooth
