@@ -220,3 +220,16 @@ async def test_sequence_numbers_increase_by_one(connect, room):
     assert b.last_seq >= max(seqs)
     # replies take the gaps: hello(1) + events + 2 replies (join, ping)
     assert b.last_seq == 1 + len(b.event_log) + 2
+
+
+async def test_audio_levels_follow_the_speaker(connect):
+    """With levels_interval_ms, audio-levels events report the demo talker's track with a level that moves."""
+    client = await connect()
+    await client.join("local://demo", levels_interval_ms=100)
+    levels = []
+    for _ in range(30):
+        event = await client.wait_for("audio-levels", timeout=5)
+        levels.extend(entry["level"] for entry in event.data["levels"])
+    assert max(levels) > 0.05, "the talker's level never rose"
+    assert len({round(v, 3) for v in levels}) > 5, "the level does not move"
+    assert all(0.0 <= v <= 1.0 for v in levels)
