@@ -13,12 +13,14 @@ import asyncio
 import logging
 import time
 from http import HTTPStatus
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from protocol import constants
 from protocol.constants import CloseCode
@@ -76,7 +78,7 @@ class Gateway:
             self._handle,
             self.config.host,
             self.config.port,
-            subprotocols=[constants.SUBPROTOCOL],  # type: ignore[list-item]
+            subprotocols=[Subprotocol(constants.SUBPROTOCOL)],
             select_subprotocol=_select_subprotocol,
             process_request=self._http,
             max_size=4 * self.config.max_frame_bytes,
@@ -203,9 +205,9 @@ class Gateway:
         }
 
 
-def _select_subprotocol(connection: ServerConnection, subprotocols: list[str]) -> str | None:
+def _select_subprotocol(connection: ServerConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:
     """Pick ours; a client that offers none is served as v1, one that offers others is refused (4000)."""
-    return constants.SUBPROTOCOL if constants.SUBPROTOCOL in subprotocols else None
+    return Subprotocol(constants.SUBPROTOCOL) if constants.SUBPROTOCOL in subprotocols else None
 
 
 def json_response(status: HTTPStatus, body: dict[str, Any]) -> Response:
