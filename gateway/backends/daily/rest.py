@@ -106,10 +106,7 @@ class DailyRestError(Exception):
         return f"{self.code}{status}: {self.message}"
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
-            f"message={self.message!r})"
-        )
+        return f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, message={self.message!r})"
 
 
 class DailyRestConfigError(DailyRestError):
@@ -514,9 +511,7 @@ class DailyRestClient:
         answer = await self.request("POST", "/meeting-tokens", {"properties": props}, timeout=timeout)
         token = answer.get("token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
-            raise DailyRestBadResponse(
-                "the meeting-token answer has no token", method="POST", path="/meeting-tokens"
-            )
+            raise DailyRestBadResponse("the meeting-token answer has no token", method="POST", path="/meeting-tokens")
         return token
 
     async def pinless_dialin_update(
@@ -567,9 +562,7 @@ class DailyRestClient:
             self._log_failure(exc, started)
             raise
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "< %d %s %s (%.0f ms)", response.status, method, path, (time.monotonic() - started) * 1000
-            )
+            logger.debug("< %d %s %s (%.0f ms)", response.status, method, path, (time.monotonic() - started) * 1000)
         if response.status >= 300:
             error = self._status_error(response, method, path)
             self._log_failure(error, started)
