@@ -1,0 +1,1 @@
+"""Test doubles for external systems the gateway talks to (daily-python's native SDK, ...)."""
