@@ -1,0 +1,295 @@
+"""Facts about the real daily-python that the Daily backend relies on, checked without network.
+
+Each test runs its snippet in a fresh interpreter: ``Daily.init()`` may run once per process, and
+several misuses abort the process (a Rust panic, not an exception). Isolation keeps those from
+taking pytest down, and lets a test assert that an abort is what happens. The snippets print one
+JSON line of observations; the assertions are here.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+pytest.importorskip("daily")
+
+PRELUDE = """
+import json, os, sys, threading, time, uuid
+import daily
+
+def os_threads():
+    names = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:
+            pass
+    return names
+
+def thread_comm():
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return "?"
+
+def report(**facts):
+    print("FACTS " + json.dumps(facts), flush=True)
+"""
+
+
+def run_sdk(snippet: str, timeout: float = 60) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run ``snippet`` after PRELUDE in a new interpreter; return its reported facts and the process."""
+    code = PRELUDE + textwrap.dedent(snippet)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    facts: dict[str, Any] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("FACTS "):
+            facts = json.loads(line[len("FACTS ") :])
+    return facts, proc
+
+
+def test_init_once_starts_the_sdk_threads() -> None:
+    """Daily.init() returns None, starts the native threads, and a CallClient can then be built."""
+    facts, proc = run_sdk(
+        """
+        before = len(os_threads())
+        result = daily.Daily.init()
+        after = os_threads()
+        client = daily.CallClient()
+        client.release()
+        report(result=repr(result), before=before, after=len(after), names=sorted(set(after)))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["result"] == "None"
+    assert facts["after"] > facts["before"]
+    assert any(name.startswith("daily") for name in facts["names"]), facts["names"]
+
+
+def test_second_init_aborts_the_process() -> None:
+    """A second Daily.init() kills the interpreter (SIGABRT): the backend must guard init per process."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        report(first="ok")
+        daily.Daily.init()
+        report(second="survived")
+        """
+    )
+    assert facts == {"first": "ok"}
+    assert proc.returncode == -signal.SIGABRT
+    assert "Execution context already exists" in proc.stderr
+
+
+def test_call_client_before_init_aborts_the_process() -> None:
+    """CallClient() without Daily.init() kills the interpreter, it does not raise."""
+    _, proc = run_sdk("client = daily.CallClient()\nreport(built=True)")
+    assert proc.returncode == -signal.SIGABRT
+    assert "Execution context is not initialized" in proc.stderr
+
+
+def test_init_after_deinit_works() -> None:
+    """deinit() then init() again is allowed once every client is released."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        daily.CallClient().release()
+        daily.Daily.deinit()
+        daily.Daily.init()
+        daily.CallClient().release()
+        report(ok=True)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts == {"ok": True}
+
+
+def test_custom_audio_source_and_track() -> None:
+    """A CustomAudioSource/Track can be built; write_frames counts frames and paces at real time."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        source = daily.CustomAudioSource(16000, 1)
+        track = daily.CustomAudioTrack(source)
+        done = threading.Event()
+        seen = {}
+        def on_written(count):
+            seen.update(count=count, comm=thread_comm(), main=threading.current_thread() is threading.main_thread(),
+                        after=time.monotonic() - start)
+            done.set()
+        start = time.monotonic()
+        returned = source.write_frames(b"\\0" * 3200, completion=on_written)
+        returned_after = time.monotonic() - start
+        done.wait(5)
+        start = time.monotonic()
+        blocking = source.write_frames(b"\\0" * 1600)
+        blocked = time.monotonic() - start
+        try:
+            source.write_frames(b"\\0" * 3)
+            odd = "accepted"
+        except ValueError as exc:
+            odd = str(exc)
+        report(rate=source.sample_rate, channels=source.channels, track_id=track.id, returned=returned,
+               returned_after=returned_after, seen=seen, blocking=blocking, blocked=blocked, odd=odd)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (facts["rate"], facts["channels"]) == (16000, 1)
+    assert len(facts["track_id"]) == 36  # a UUID
+    assert facts["returned"] == 1600 and facts["returned_after"] < 0.05
+    assert facts["seen"]["count"] == 1600 and not facts["seen"]["main"]
+    assert 0.08 <= facts["seen"]["after"] < 0.5
+    assert facts["blocking"] == 800 and facts["blocked"] >= 0.04
+    assert "16-bit" in facts["odd"]
+
+
+def test_native_vad_returns_a_float_for_pcm() -> None:
+    """Daily.create_native_vad(...).analyze_frames(pcm16) returns a float: 0 for silence, >0 for sound."""
+    facts, proc = run_sdk(
+        """
+        import math, struct
+        daily.Daily.init()
+        vad = daily.Daily.create_native_vad(reset_period_ms=1000, sample_rate=16000, channels=1)
+        tone = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / 16000))) for i in range(160))
+        silence = vad.analyze_frames(b"\\0" * 320)
+        voiced = max(vad.analyze_frames(tone) for _ in range(5))
+        report(silence=silence, voiced=voiced, kinds=[type(silence).__name__, type(voiced).__name__],
+               props=[vad.reset_period_ms, vad.sample_rate, vad.channels],
+               default_reset=daily.Daily.create_native_vad().reset_period_ms)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["kinds"] == ["float", "float"]
+    assert facts["silence"] == 0.0
+    assert 0.0 < facts["voiced"] <= 1.0
+    assert facts["props"] == [1000, 16000, 1]
+    assert facts["default_reset"] == 1000  # the stubs say 500
+
+
+def test_call_client_create_release_cycles_do_not_grow_threads() -> None:
+    """20 CallClient construct/release cycles leave Python and OS thread counts where they started."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        class Handler(daily.EventHandler):
+            pass
+        daily.CallClient(event_handler=Handler()).release()  # warm-up: lazily started threads
+        def settle(limit):
+            deadline = time.monotonic() + 3
+            while len(os_threads()) > limit and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return len(os_threads())
+        time.sleep(0.2)
+        baseline_os, baseline_py = len(os_threads()), threading.active_count()
+        with_client = None
+        for i in range(20):
+            client = daily.CallClient(event_handler=Handler())
+            if i == 0:
+                with_client = len(os_threads())
+            client.release()
+            del client
+        report(baseline_os=baseline_os, baseline_py=baseline_py, with_client=with_client,
+               after_os=settle(baseline_os), after_py=threading.active_count())
+        """,
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["with_client"] > facts["baseline_os"], "a live CallClient should own threads"
+    assert facts["after_os"] <= facts["baseline_os"], facts
+    assert facts["after_py"] <= facts["baseline_py"], facts
+
+
+def test_join_to_unparsable_url_fails_quickly_through_the_completion() -> None:
+    """join("not a url") calls completion(None, error) within a second, off the main thread, then on_error."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        order = []
+        done = threading.Event()
+        class Handler(daily.EventHandler):
+            def on_error(self, message):
+                order.append(["on_error", message, thread_comm()])
+                done.set()
+            def on_call_state_updated(self, state):
+                order.append(["state", state, thread_comm()])
+        client = daily.CallClient(event_handler=Handler())
+        def on_join(data, error):
+            order.append(["completion", data, error, thread_comm(),
+                          threading.current_thread() is threading.main_thread()])
+        start = time.monotonic()
+        returned = client.join("not a url", completion=on_join)
+        done.wait(10)
+        elapsed = time.monotonic() - start
+        client.release()
+        report(returned=repr(returned), elapsed=elapsed, order=order)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["returned"] == "None"
+    assert facts["elapsed"] < 2
+    (what, data, error, comm, on_main), (event, message, event_comm) = facts["order"]
+    assert (what, data, on_main) == ("completion", None, False)
+    assert error.startswith("Failed to parse url")
+    assert (event, message) == ("on_error", f"Error handling join: {error}")
+    assert comm == event_comm, "completions and events share one emitter thread"
+
+
+def test_leave_and_requests_before_join() -> None:
+    """Before join: leave emits leaving/left then completes; send_app_message fails, then on_error."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        order = []
+        done = threading.Event()
+        class Handler(daily.EventHandler):
+            def on_error(self, message):
+                order.append(["on_error", message])
+                done.set()
+            def on_call_state_updated(self, state):
+                order.append(["state", state])
+        client = daily.CallClient(event_handler=Handler())
+        client.leave(completion=lambda error: order.append(["leave", error]))
+        client.send_app_message({"x": 1}, completion=lambda error: order.append(["app", error]))
+        done.wait(10)
+        client.release()
+        try:
+            client.release()
+            second = "ok"
+        except RuntimeError as exc:
+            second = str(exc)
+        report(order=order, second=second)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["order"] == [
+        ["state", "leaving"],
+        ["state", "left"],
+        ["leave", None],
+        ["app", "AppMessage(Signalling(ChannelNotOpen))"],
+        ["on_error", "Error handling sendAppMessage: AppMessage(Signalling(ChannelNotOpen))"],
+    ]
+    assert facts["second"] == "this object has already been released"
+
+
+def test_video_renderer_with_a_non_uuid_participant_aborts() -> None:
+    """set_video_renderer("local", ...) kills the process: the backend must pass real participant UUIDs."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        client = daily.CallClient()
+        client.set_audio_renderer("local", lambda *a: None)
+        report(audio="survived")
+        client.set_video_renderer("local", lambda *a: None)
+        report(audio="survived", video="survived")
+        """
+    )
+    assert facts == {"audio": "survived"}
+    assert proc.returncode == -signal.SIGABRT
