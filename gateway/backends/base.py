@@ -43,6 +43,20 @@ class JoinOptions:
     """Backend-specific join parameters (the rest of the ``join`` request)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RawVideoFrame:
+    """One uncompressed video frame in the room (daily-python's ``VideoFrame`` fields)."""
+
+    buffer: bytes | memoryview
+    """The pixels, ``frame_size(width, height, color_format)`` bytes (``gateway.media.video``)."""
+    width: int
+    height: int
+    color_format: str
+    """Daily's format name: RGB, RGBA, BGRA, ARGB, ABGR, BGR or I420."""
+    timestamp_us: int
+    """Capture time, microseconds since the Unix epoch."""
+
+
 class TransportListener(Protocol):
     """Receives a transport's room activity. Called on the event loop thread only."""
 
@@ -54,6 +68,9 @@ class TransportListener(Protocol):
 
     def on_track_ended(self, participant_id: str, source: str) -> None:
         """A participant stopped publishing ``source`` (muted, unpublished or left)."""
+
+    def on_video(self, participant_id: str, source: str, frame: RawVideoFrame) -> None:
+        """A video frame of a participant this transport captures (``capture_video``); any rate."""
 
 
 class Transport(abc.ABC):
@@ -103,6 +120,83 @@ class Transport(abc.ABC):
         """Run a backend command (recording, dial-out, ...). Default: not supported."""
         raise CommandError(ErrorCode.NOT_SUPPORTED, f"{name} is not supported by this backend")
 
+    # Recording, transcription and video: one method per daily-python CallClient method, same
+    # arguments (PROTOCOL.md, "Recording", "Transcription", "Video"). The room reports the outcome
+    # with events in daily-python's shape (recording-started {status}, ...) to every participant.
+
+    async def start_recording(
+        self, streaming_settings: dict[str, Any] | None, stream_id: str | None, force_new: bool
+    ) -> dict[str, Any]:
+        """Start recording the room (``CallClient.start_recording``); returns at least ``{"stream_id"}``.
+
+        Raises ``wrong_state`` if ``stream_id`` is already recording and not ``force_new``.
+        """
+        raise _unsupported("start-recording")
+
+    async def stop_recording(self, stream_id: str | None) -> None:
+        """Stop a recording (``CallClient.stop_recording``); ``not_found`` if it is not running."""
+        raise _unsupported("stop-recording")
+
+    async def update_recording(self, update_settings: dict[str, Any], stream_id: str | None) -> None:
+        """Change a running recording's settings, e.g. its layout (``CallClient.update_recording``)."""
+        raise _unsupported("update-recording")
+
+    async def start_transcription(self, settings: dict[str, Any] | None) -> dict[str, Any]:
+        """Start transcribing the room (``CallClient.start_transcription``); returns at least ``{"instance_id"}``."""
+        raise _unsupported("start-transcription")
+
+    async def stop_transcription(self, instance_id: str | None) -> None:
+        """Stop a transcription instance (``CallClient.stop_transcription``); ``not_found`` if not running."""
+        raise _unsupported("stop-transcription")
+
+    async def update_transcription(self, participants: list[str] | None, instance_id: str | None) -> None:
+        """Transcribe only ``participants`` (None: everyone) from now on (``CallClient.update_transcription``)."""
+        raise _unsupported("update-transcription")
+
+    def write_video(self, source: str, frame: RawVideoFrame) -> None:
+        """Publish one video frame as ``source`` (camera or screenVideo); never blocks.
+
+        Raises ``CommandError`` (``not_supported``) when the backend cannot publish video.
+        """
+        raise _unsupported("publishing video")
+
+    async def capture_video(self, participant_id: str, video_source: str, color_format: str) -> None:
+        """Deliver ``participant_id``'s ``video_source`` frames to ``listener.on_video`` (``set_video_renderer``).
+
+        ``color_format`` is a hint: the session converts whatever arrives. Capturing again replaces
+        the capture. Raises ``not_found`` for a participant not in the room.
+        """
+        raise _unsupported("capture-participant-video")
+
+    async def stop_video_capture(self, participant_id: str, video_source: str) -> None:
+        """Stop delivering a participant's frames (idempotent)."""
+        raise _unsupported("stop-capture-participant-video")
+
+
+def _unsupported(what: str) -> CommandError:
+    return CommandError(ErrorCode.NOT_SUPPORTED, f"{what} is not supported by this backend")
+
+
+class Observation(abc.ABC):
+    """A read-only attachment to a room (the ``observe`` request): not a participant.
+
+    The backend reports the room to the listener exactly as it would to a participant's
+    transport (``on_event``, ``on_audio`` for every participant, ``on_track_ended``), but
+    nobody in the room sees the observer and it cannot publish or send.
+    """
+
+    def __init__(self, room_url: str, listener: TransportListener) -> None:
+        self.room_url = room_url
+        self.listener = listener
+
+    @abc.abstractmethod
+    def participants(self) -> dict[str, dict[str, Any]]:
+        """Everyone in the room, keyed by id (``info.isLocal`` is false for all)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop observing (idempotent)."""
+
 
 class Backend(abc.ABC):
     """A kind of room: parses its URLs and makes transports."""
@@ -127,3 +221,7 @@ class Backend(abc.ABC):
     def rooms(self) -> list[dict[str, Any]]:
         """Rooms this gateway is in on this backend (for listing); empty by default."""
         return []
+
+    async def observe(self, room_url: str, listener: TransportListener) -> Observation:
+        """Attach ``listener`` to ``room_url`` read-only (the ``observe`` request). Default: not supported."""
+        raise CommandError(ErrorCode.NOT_SUPPORTED, f"observing rooms is not supported by the {self.name} backend")
