@@ -57,6 +57,8 @@ class Config:
     """Seconds to wait for sessions to leave their rooms on shutdown before cancelling them."""
     join_timeout: float = 30.0
     """Seconds a backend may take to join a room."""
+    recordings_dir: str = "./recordings"
+    """Directory where local-room recordings are written (WAV files, one folder per recording)."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message."""
