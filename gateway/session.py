@@ -5,6 +5,7 @@ State machine (PROTOCOL.md, "Session states")::
     OPEN --join--> JOINING --ok--> JOINED --leave/ejected/error--> LEFT
               ^        |
               +--fail--+                       any state --connection lost--> CLOSED
+    OPEN --observe--> OBSERVING --leave--> LEFT      (read-only: not a participant)
 
 Requests run as tasks so a slow ``join`` never delays ``ping``; requests that need a
 room wait for a join in progress when that is what users expect (app messages) and
@@ -31,7 +32,7 @@ from protocol.media import AudioFrame, decode_frame
 from protocol.schema import validate_request
 
 from . import __version__
-from .backends.base import AudioFormat, JoinOptions, Transport
+from .backends.base import AudioFormat, JoinOptions, Observation, Transport
 from .media.playout import AudioPlayout
 from .media.vad import VadParams, VadTransition
 from .outbox import Outbox
@@ -47,6 +48,7 @@ class SessionState(enum.Enum):
     OPEN = "open"
     JOINING = "joining"
     JOINED = "joined"
+    OBSERVING = "observing"
     LEAVING = "leaving"
     LEFT = "left"
     CLOSED = "closed"
@@ -63,6 +65,10 @@ class Session:
         self.state = SessionState.OPEN
         self.outbox = Outbox(ws, media_limit=max(10, self.config.media_queue_ms // 10))
         self.transport: Transport | None = None
+        self.observation: Observation | None = None
+        """Set while the session observes a room (``observe``); never together with ``transport``."""
+        self._observe_format: AudioFormat | None = None
+        self._observe_frames = False
         self.playout: AudioPlayout | None = None
         self._join_done: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -239,7 +245,7 @@ class Session:
     # ------------------------------------------------------------------ transport listener
 
     def on_event(self, name: str, data: dict[str, Any]) -> None:
-        if name == "participant-joined" and not self._other_joined:
+        if name == "participant-joined" and not self._other_joined and self.observation is None:
             self._other_joined = True
             self.outbox.event("first-participant-joined", data)
         elif name == "participant-left":
@@ -260,16 +266,17 @@ class Session:
         self._stop_track((participant_id, source))
 
     def _start_track(self, participant_id: str, source: str) -> InboundTrack | None:
-        fmt = self.transport.options.audio_in if self.transport else None
-        if fmt is None or self.state is not SessionState.JOINED:
+        fmt = self.transport.options.audio_in if self.transport else self._observe_format
+        if fmt is None or self.state not in (SessionState.JOINED, SessionState.OBSERVING):
             return None
+        observing_quietly = self.observation is not None and not self._observe_frames
         track = InboundTrack(
             self._allocate_track(),
             participant_id,
             source,
             fmt,
             self._frame_ms,
-            self.outbox.media,
+            _discard if observing_quietly else self.outbox.media,
             vad=self._vad,
             on_speech=self._on_speech,
         )
@@ -300,7 +307,7 @@ class Session:
         )
 
     async def _levels_loop(self, interval_s: float) -> None:
-        while self.state is SessionState.JOINED:
+        while self.state in (SessionState.JOINED, SessionState.OBSERVING):
             await asyncio.sleep(interval_s)
             if self._tracks:
                 self.outbox.event(
@@ -330,6 +337,8 @@ class Session:
         """The joined transport; with ``wait``, first wait for a join in progress."""
         if wait and self.state is SessionState.JOINING and self._join_done is not None:
             await asyncio.shield(self._join_done)
+        if self.observation is not None:
+            raise CommandError(ErrorCode.NOT_ALLOWED, "this session observes the room read-only; join to act in it")
         if self.state is not SessionState.JOINED or self.transport is None:
             hint = " (a join is in progress)" if self.state is SessionState.JOINING else ""
             raise CommandError(ErrorCode.NOT_JOINED, f"join a room first{hint}")
@@ -388,6 +397,9 @@ class Session:
         return data
 
     async def leave(self, cause: str = "left") -> None:
+        if self.state is SessionState.OBSERVING:
+            await self._stop_observing(cause)
+            return
         if self.state is SessionState.JOINING:
             await self.require_room(wait=True)
         if self.state is not SessionState.JOINED:
@@ -396,6 +408,9 @@ class Session:
 
     async def _leave_room(self, cause: str) -> None:
         """Leave if joined (idempotent): stop playout, close tracks, tell the client."""
+        if self.observation is not None:
+            await self._stop_observing(cause)
+            return
         transport = self.transport
         if transport is None or self.state not in (SessionState.JOINED, SessionState.JOINING):
             return
@@ -414,6 +429,53 @@ class Session:
         self.gateway.session_left(self)
         self.outbox.event("left", {"reason": cause})
 
+    async def observe(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Attach to a room read-only (PROTOCOL.md, "observe"); the reply is the room's snapshot.
+
+        Nothing is awaited between attaching and returning, so the reply's seq comes
+        before every event of the room the observer then receives.
+        """
+        if self.state in (SessionState.JOINING, SessionState.JOINED):
+            raise CommandError(ErrorCode.ALREADY_JOINED, "this session joined a room; a session either joins or observes")
+        if self.state is not SessionState.OPEN:
+            raise CommandError(ErrorCode.WRONG_STATE, f"cannot observe in state {self.state.value}; open a new connection")
+        backend = self.gateway.backends.for_room(params["room_url"], params.get("backend"))
+        audio_in, vad, mode = params["audio_in"], params["vad"], params["audio"]
+        self.state = SessionState.JOINING  # a second observe or join meanwhile is refused
+        try:
+            observation = await backend.observe(params["room_url"], self)
+        except BaseException:
+            self.state = SessionState.OPEN
+            raise
+        self.observation = observation
+        self._observe_format = AudioFormat(audio_in["sample_rate"], audio_in["channels"]) if mode != "none" else None
+        self._observe_frames = mode == "frames"
+        self._frame_ms = audio_in["frame_ms"]
+        self._vad = (
+            VadParams(vad["aggressiveness"], vad["start_ms"], vad["stop_ms"], float(vad["min_level"]))
+            if vad["enabled"] and mode != "none"
+            else None
+        )
+        self.state = SessionState.OBSERVING
+        if mode != "none" and params["levels_interval_ms"] > 0:
+            self.spawn(self._levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
+        log.info("= %s observing %s (audio: %s)", self.id[:8], observation.room_url, mode)
+        return {"room_url": observation.room_url, "backend": backend.name, "participants": observation.participants()}
+
+    async def _stop_observing(self, cause: str) -> None:
+        observation, self.observation = self.observation, None
+        if observation is None:
+            return
+        self.state = SessionState.LEAVING
+        try:
+            await observation.close()
+        except Exception:
+            log.exception("closing the observation of %s failed", observation.room_url)
+        for key in list(self._tracks):
+            self._stop_track(key)
+        self.state = SessionState.LEFT
+        self.outbox.event("left", {"reason": cause})
+
     def stats(self) -> dict[str, Any]:
         return {
             "session_id": self.id,
@@ -430,6 +492,10 @@ class Session:
             "playout_buffered_ms": round(self.playout.buffered_ms, 1) if self.playout else 0,
             "tracks": [t.describe() for t in self._tracks.values()],
         }
+
+
+def _discard(frame: bytes) -> None:
+    """Media sink of an observer that asked for analysis only (audio=analysis)."""
 
 
 _CORE_JOIN_FIELDS = {

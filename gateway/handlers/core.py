@@ -38,6 +38,8 @@ async def send_app_message(session: Session, rid: str, params: dict[str, Any]) -
 
 @handler("get-participants")
 async def get_participants(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    if session.observation is not None:  # observers may read the room too
+        return {"participants": session.observation.participants()}
     transport = await session.require_room()
     return {"participants": transport.participants()}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Backend, JoinOptions, Transport, TransportListener
+from ..base import Backend, JoinOptions, Observation, Transport, TransportListener
+from .observer import LocalObservation
 from .room import LocalParticipant, LocalRoom, LocalRoomServer
 from .transport import LocalTransport
 
@@ -24,9 +25,19 @@ class LocalBackend(Backend):
 
     def rooms(self) -> list[dict[str, Any]]:
         return [
-            {"room_url": room.url, "backend": self.name, "participants": room.render()}
+            {
+                "room_url": room.url,
+                "backend": self.name,
+                "participants": room.render(),
+                "observers": len(room.observers),
+                "active_speaker": room.active_speaker,
+                "created_at": round(room.created_at, 3),
+            }
             for room in self.server.rooms.values()
         ]
 
+    async def observe(self, room_url: str, listener: TransportListener) -> Observation:
+        return LocalObservation(self.server, self.server.room(room_url), listener)
 
-__all__ = ["LocalBackend", "LocalParticipant", "LocalRoom", "LocalRoomServer", "LocalTransport"]
+
+__all__ = ["LocalBackend", "LocalObservation", "LocalParticipant", "LocalRoom", "LocalRoomServer", "LocalTransport"]

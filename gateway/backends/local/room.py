@@ -78,6 +78,9 @@ class LocalRoom:
         self.url = f"local://{name}"
         self.created_at = time.time()
         self.participants: dict[str, LocalParticipant] = {}
+        self.observers: dict[str, RoomMember] = {}
+        """Read-only members (``observe``): they get every event and every participant's audio,
+        and are not participants. Every event delivered to participants must reach them too."""
         self.active_speaker: str | None = None
         self._last_loud: dict[str, float] = {}
 
@@ -91,6 +94,7 @@ class LocalRoom:
         data = {"participant": participant.to_dict()}
         for other in self._others(participant.id):
             other.member.deliver_event("participant-joined", data)
+        self._to_observers("participant-joined", data)
 
     def remove(self, participant_id: str, cause: str = "left") -> None:
         """Remove a participant; the others get track-ended and participant-left (reason leftCall)."""
@@ -104,6 +108,10 @@ class LocalRoom:
             for source in participant.publishing:
                 other.member.deliver_track_ended(participant_id, source)
             other.member.deliver_event("participant-left", data)
+        for observer in list(self.observers.values()):
+            for source in participant.publishing:
+                observer.deliver_track_ended(participant_id, source)
+            observer.deliver_event("participant-left", data)
         if self.active_speaker == participant_id:
             self.active_speaker = None
 
@@ -130,6 +138,8 @@ class LocalRoom:
             self._broadcast_update(sender)
         for other in self._others(participant_id):
             other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
+        for observer in self.observers.values():
+            observer.deliver_audio(participant_id, source, pcm, sample_rate, channels)
         if source == "microphone":
             self._track_speaker(participant_id, pcm)
 
@@ -138,9 +148,11 @@ class LocalRoom:
         data = {"message": message, "sender": sender_id}
         if to is not None:
             self.get(to).member.deliver_event("app-message", data)
+            self._to_observers("app-message", {**data, "to": to})
             return
         for other in self._others(sender_id):
             other.member.deliver_event("app-message", data)
+        self._to_observers("app-message", data)
 
     def update_participant(self, participant: LocalParticipant) -> None:
         self._broadcast_update(participant)
@@ -149,6 +161,18 @@ class LocalRoom:
         data = {"participant": participant.to_dict()}
         for other in self._others(participant.id):
             other.member.deliver_event("participant-updated", data)
+        self._to_observers("participant-updated", data)
+
+    def add_observer(self, key: str, observer: RoomMember) -> None:
+        """Attach a read-only member; nobody in the room is told."""
+        self.observers[key] = observer
+
+    def remove_observer(self, key: str) -> None:
+        self.observers.pop(key, None)
+
+    def _to_observers(self, name: str, data: dict[str, Any]) -> None:
+        for observer in list(self.observers.values()):
+            observer.deliver_event(name, data)
 
     def _others(self, participant_id: str) -> list[LocalParticipant]:
         return [p for pid, p in self.participants.items() if pid != participant_id]
@@ -171,6 +195,7 @@ class LocalRoom:
         data = {"participant": self.participants[participant_id].to_dict()}
         for p in self.participants.values():
             p.member.deliver_event("active-speaker-changed", data)
+        self._to_observers("active-speaker-changed", data)
 
 
 class LocalRoomServer:
@@ -201,6 +226,6 @@ class LocalRoomServer:
         return room
 
     def release(self, room: LocalRoom) -> None:
-        """Forget an empty room."""
-        if not room.participants and self.rooms.get(room.name) is room:
+        """Forget an empty room (no participants and no observers)."""
+        if not room.participants and not room.observers and self.rooms.get(room.name) is room:
             del self.rooms[room.name]
