@@ -33,6 +33,7 @@ from .config import Config
 from .demo import DemoTalker
 from .handlers import HANDLERS
 from .session import Session
+from .static import StaticFiles, redirect
 
 log = logging.getLogger("gateway.server")
 
@@ -68,6 +69,8 @@ class Gateway:
         self._stop = asyncio.Event()
         self._demo: DemoTalker | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        self.static = StaticFiles()
+        """The dashboard (/dashboard/) and the built JS SDK (/sdk/) over HTTP."""
 
     # ------------------------------------------------------------------ life cycle
 
@@ -96,6 +99,7 @@ class Gateway:
                 self._demo.start()
         log.info("listening on ws://%s:%d%s (backends: %s)", self.config.host, self.port, constants.WS_PATH,
                  ", ".join(self.backends.names))
+        log.info("dashboard: open http://%s:%d/dashboard/ in a browser", _browser_host(self.config.host), self.port)
 
     @property
     def port(self) -> int:
@@ -183,7 +187,12 @@ class Gateway:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return json_response(HTTPStatus.OK, self.health())
+        if self.static.handles(path):
+            return self.static.respond(path)
         if path in ("/", constants.WS_PATH):
+            if path == "/" and "text/html" in request.headers.get("Accept", "") and \
+                    request.headers.get("Upgrade", "").lower() != "websocket":
+                return redirect("/dashboard/")  # a browser opened the gateway's address
             if request.headers.get("Upgrade", "").lower() != "websocket":
                 return json_response(
                     HTTPStatus.UPGRADE_REQUIRED,
@@ -203,6 +212,13 @@ class Gateway:
             "backends": self.backends.names,
             "rooms": sum(len(b.rooms()) for b in self.backends),
         }
+
+
+def _browser_host(host: str) -> str:
+    """The host to print in a URL for people: a wildcard bind is reached on loopback."""
+    if host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _select_subprotocol(connection: ServerConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:

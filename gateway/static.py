@@ -1,0 +1,111 @@
+"""Static files over HTTP on the gateway's port: the dashboard (``/dashboard/``) and the built JS SDK (``/sdk/``).
+
+The gateway speaks HTTP only through websockets' ``process_request`` hook (GET only),
+which is all a dashboard needs: a few small files, read on request. Paths are
+percent-decoded, then every segment is checked and the resolved file must lie
+inside its mount (symlinks included), so ``..``, encoded ``%2e%2e``, backslashes and
+NUL bytes never reach outside the served folders.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import unquote
+
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+log = logging.getLogger("gateway.static")
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD_DIR = ROOT / "clients" / "dashboard"
+"""The dashboard's files (plain HTML, CSS and ES modules; no build step)."""
+SDK_DIR = ROOT / "clients" / "js" / "dist"
+"""The JS SDK's build output (``make js-build``), imported by the dashboard as ``/sdk/index.js``."""
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".ts": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".wav": "audio/wav",
+}
+"""By suffix; anything else is served as application/octet-stream."""
+
+
+class StaticFiles:
+    """Maps URL prefixes to folders and answers GETs for the files in them."""
+
+    def __init__(self, mounts: dict[str, Path] | None = None) -> None:
+        self.mounts = dict(mounts if mounts is not None else {"/dashboard": DASHBOARD_DIR, "/sdk": SDK_DIR})
+        """URL prefix (no trailing slash) -> folder."""
+
+    def handles(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.mounts)
+
+    def respond(self, path: str) -> Response:
+        """The response for a GET of ``path`` (query string already removed); call if :meth:`handles`."""
+        for prefix, folder in self.mounts.items():
+            if path == prefix:
+                return _redirect(prefix + "/")
+            if path.startswith(prefix + "/"):
+                return self._file(folder, path[len(prefix) + 1:], prefix)
+        return _text(HTTPStatus.NOT_FOUND, f"no route for {path}\n")
+
+    def _file(self, folder: Path, relative: str, prefix: str) -> Response:
+        try:
+            name = unquote(relative, errors="strict")
+        except UnicodeDecodeError:
+            return _text(HTTPStatus.NOT_FOUND, "not found\n")
+        segments = name.split("/")
+        if "\x00" in name or "\\" in name or any(s in ("..", ".") or s.startswith(".") for s in segments if s):
+            log.warning("refused static path %r", relative)
+            return _text(HTTPStatus.NOT_FOUND, "not found\n")
+        base = folder.resolve()
+        target = (base / name).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(base) or not target.is_file():
+            if prefix == "/sdk" and not base.is_dir():
+                return _text(HTTPStatus.NOT_FOUND, "the JS SDK is not built: run `make js-build` (make serve does)\n")
+            return _text(HTTPStatus.NOT_FOUND, "not found\n")
+        body = target.read_bytes()
+        content_type = CONTENT_TYPES.get(target.suffix.lower(), "application/octet-stream")
+        return _response(HTTPStatus.OK, body, content_type)
+
+
+def _response(status: HTTPStatus, body: bytes, content_type: str, extra: list[tuple[str, str]] | None = None) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-cache"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Connection", "close"),
+            *(extra or []),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _text(status: HTTPStatus, text: str) -> Response:
+    return _response(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def _redirect(location: str) -> Response:
+    return _response(HTTPStatus.FOUND, b"", "text/plain; charset=utf-8", [("Location", location)])
+
+
+def redirect(location: str) -> Response:
+    """A 302 to ``location`` (the gateway sends browsers from ``/`` to the dashboard)."""
+    return _redirect(location)
