@@ -61,7 +61,9 @@ Completions
   * Unreachable room: after ~19 s ``on_error("Failed to fetch room information: GET failed:
     client error (Connect)")``, ``on_call_state_updated("leaving")``, ``("left")``,
     ``completion(None, 'Connection(Api(RoomLookup(...)))')``, ``on_error("Error handling join:
-    ...")``. No "joining" state is emitted first.
+    ...")``. No "joining" state is emitted first. The place of ``"left"`` is NOT stable: in some
+    runs it comes after the completion and the second on_error (``Script.join_failure_left_last``
+    plays that order); code must not rely on either.
   * ``leave`` (even before any join): ``on_call_state_updated("leaving")``, ``("left")``,
     ``completion(None)``.
   * Outside a call: ``send_app_message`` -> ``AppMessage(Signalling(ChannelNotOpen))``;
@@ -397,6 +399,8 @@ class Script:
     """Per-method failure: the error string its completion receives (key: method name)."""
     remote_participants: list[dict[str, Any]] = field(default_factory=list)
     """Participants already in the room at join: in JoinData and ``participants()``."""
+    join_failure_left_last: bool = False
+    """Emit a failed join's "left" after its completion and on_error (the real order varies)."""
     max_block: float = 30.0
     """Longest the fake lets a blocking call (getter, release) wait before failing the test."""
 
@@ -1210,8 +1214,11 @@ class FakeCallClient:
                 c._emit("on_error", script.join_error_event or error)
                 c.call_state = "left"
                 c._emit("on_call_state_updated", "leaving")
-                c._emit("on_call_state_updated", "left")
+                if not script.join_failure_left_last:
+                    c._emit("on_call_state_updated", "left")
                 c._fail("join", completion, error)
+                if script.join_failure_left_last:
+                    c._emit("on_call_state_updated", "left")
                 return
             c.call_state = "joining"
             c._emit("on_call_state_updated", "joining")

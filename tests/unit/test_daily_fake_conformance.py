@@ -469,19 +469,21 @@ def test_join_success_sequence_and_join_data(sdk: FakeSdk) -> None:
     assert client.fake.meeting_token == "tok" and client.inputs()["camera"] is False
 
 
-def test_unreachable_join_sequence_matches_the_real_order(sdk: FakeSdk) -> None:
-    """fail_join_unreachable reproduces the real callbacks: error, leaving, left, completion, error."""
+@pytest.mark.parametrize("left_last", [False, True])
+def test_unreachable_join_sequence_matches_the_real_orders(sdk: FakeSdk, left_last: bool) -> None:
+    """fail_join_unreachable reproduces both observed orders: "left" before or after the failed completion."""
     log = Log()
     sdk.script.fail_join_unreachable(delay=0.05)
+    sdk.script.join_failure_left_last = left_last
     client = sdk.CallClient(log)
     client.join("https://fake.daily.co/room", completion=log.done("join"))
     client.fake.drain()
+    failed = [("join", None, UNREACHABLE_JOIN_ERROR), ("on_error", f"Error handling join: {UNREACHABLE_JOIN_ERROR}")]
+    left = [("state", "left")]
     assert log.strip() == [
         ("on_error", UNREACHABLE_EVENT_ERROR),
         ("state", "leaving"),
-        ("state", "left"),
-        ("join", None, UNREACHABLE_JOIN_ERROR),
-        ("on_error", f"Error handling join: {UNREACHABLE_JOIN_ERROR}"),
+        *(failed + left if left_last else left + failed),
     ]
 
 
