@@ -260,7 +260,17 @@ class Session:
             track = self._start_track(participant_id, source)
             if track is None:
                 return
-        track.push(pcm, sample_rate, channels)
+        try:
+            track.push(pcm, sample_rate, channels)
+        except Exception:
+            # Called from the room's fan-out: a failure here must not reach the
+            # publisher or the other receivers. Drop this track and tell the client.
+            log.exception("relaying %s/%s to %s failed", participant_id, source, self.id[:8])
+            self._stop_track((participant_id, source))
+            self.outbox.event(
+                "error",
+                {"code": ErrorCode.INTERNAL.value, "message": f"relaying {participant_id}'s {source} failed; track stopped"},
+            )
 
     def on_track_ended(self, participant_id: str, source: str) -> None:
         self._stop_track((participant_id, source))
