@@ -157,6 +157,14 @@ def test_other_input_rates_are_resampled(rate: int, speech: np.ndarray) -> None:
     assert 400 <= final.start_ms and final.end_ms <= 500 + len(speech) * 1000 // RATE + 100
 
 
+def test_without_second_pass_still_transcribes(speech: np.ndarray) -> None:
+    """second_pass=False gives a final with text, just less accurate words."""
+    recognizer = create_recognizer(second_pass=False)
+    results = feed(recognizer.open_stream(), timeline(silence(0.5), speech, silence(1.0)))
+    [final] = finals(results)
+    assert key_words(final.text), final.text
+
+
 def test_chunking_does_not_change_results(recognizer: Recognizer, speech: np.ndarray) -> None:
     """Odd-sized chunks (split samples) give exactly the results of aligned chunks."""
     pcm = timeline(silence(0.3), speech, silence(0.8))
