@@ -478,8 +478,11 @@ def test_unreachable_join_sequence_matches_the_real_orders(sdk: FakeSdk, left_la
     client = sdk.CallClient(log)
     client.join("https://fake.daily.co/room", completion=log.done("join"))
     client.fake.drain()
-    failed = [("join", None, UNREACHABLE_JOIN_ERROR), ("on_error", f"Error handling join: {UNREACHABLE_JOIN_ERROR}")]
-    left = [("state", "left")]
+    failed: list[tuple[Any, ...]] = [
+        ("join", None, UNREACHABLE_JOIN_ERROR),
+        ("on_error", f"Error handling join: {UNREACHABLE_JOIN_ERROR}"),
+    ]
+    left: list[tuple[Any, ...]] = [("state", "left")]
     assert log.strip() == [
         ("on_error", UNREACHABLE_EVENT_ERROR),
         ("state", "leaving"),
