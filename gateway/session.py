@@ -33,7 +33,7 @@ from protocol.schema import validate_request
 
 from . import __version__
 from .backends.base import AudioFormat, JoinOptions, Observation, Transport
-from .media.playout import AudioPlayout
+from .media.playout import AudioPlayout, PlayoutOptions
 from .media.vad import VadParams, VadTransition
 from .outbox import Outbox
 from .tracks import FIRST_TRACK_ID, InboundTrack
@@ -158,6 +158,10 @@ class Session:
         self._errors_in_row = 0
         self.requests += 1
         log.debug("< %s %s %s", self.id[:8], request.type, request.id)
+        if getattr(handler, "in_order", False):
+            # clear-audio, mark-audio...: act between the binary frames read before and after them.
+            self._run_in_order(handler, request.type, request.id, params)
+            return
         task = asyncio.create_task(self._run_request(handler, request.type, request.id, params))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -171,6 +175,20 @@ class Session:
             return
         except asyncio.CancelledError:
             raise
+        except Exception as exc:
+            log.exception("request %s failed", rtype)
+            self.outbox.failure(rid, CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}"))
+            return
+        self.outbox.result(rid, result)
+
+    def _run_in_order(self, handler: Any, rtype: str, rid: str, params: dict[str, Any]) -> None:
+        """Run a synchronous handler now: a task would start only after later frames were read."""
+        try:
+            result = handler(self, rid, params)
+        except ProtocolError as exc:
+            exc.request_id = rid
+            self.outbox.failure(rid, exc)
+            return
         except Exception as exc:
             log.exception("request %s failed", rtype)
             self.outbox.failure(rid, CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}"))
@@ -240,7 +258,15 @@ class Session:
                 f"{self.playout.sample_rate} Hz x{self.playout.channels}",
                 details=where,
             )
-        self.playout.push(frame.payload)
+        try:
+            self.playout.push(frame.payload)
+        except CommandError as exc:
+            if exc.code is not ErrorCode.BUFFER_FULL:
+                raise
+            # Flow control, not a broken client: reported for every refused frame, but not
+            # counted towards max_consecutive_errors (PROTOCOL.md, "Publishing audio").
+            exc.details.update(where)
+            self.outbox.error(exc)
 
     # ------------------------------------------------------------------ transport listener
 
@@ -361,6 +387,9 @@ class Session:
             raise CommandError(ErrorCode.WRONG_STATE, f"cannot join in state {self.state.value}; open a new connection")
         backend = self.gateway.backends.for_room(params["room_url"], params.get("backend"))
         audio_in, audio_out, vad = params["audio_in"], params["audio_out"], params["vad"]
+        playout_options = (
+            PlayoutOptions.from_params(audio_out, self.config.max_playout_buffer_ms) if audio_out["enabled"] else None
+        )
         options = JoinOptions(
             room_url=params["room_url"],
             user_name=params["user_name"],
@@ -391,12 +420,17 @@ class Session:
             raise
         self.state = SessionState.JOINED
         self._join_done.set_result(None)
-        if options.audio_out is not None:
+        if options.audio_out is not None and playout_options is not None:
             self.playout = AudioPlayout(
                 transport.write_audio,
                 sample_rate=options.audio_out.sample_rate,
                 channels=options.audio_out.channels,
-                max_buffer_ms=self.config.max_playout_buffer_ms,
+                max_buffer_ms=playout_options.max_buffer_ms,
+                high_watermark_ms=playout_options.high_watermark_ms,
+                low_watermark_ms=playout_options.low_watermark_ms,
+                idle_grace_ms=playout_options.idle_grace_ms,
+                prebuffer_ms=playout_options.prebuffer_ms,
+                on_event=self.outbox.event,
             )
             self.playout.start()
         if params["levels_interval_ms"] > 0:

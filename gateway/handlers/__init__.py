@@ -36,3 +36,4 @@ def handler(rtype: str) -> Callable[[Handler], Handler]:
 
 from . import core  # noqa: E402,F401  (registers the handlers)
 from . import rooms as _rooms  # noqa: E402,F401  (list-rooms, observe)
+from . import playout as _playout  # noqa: E402,F401  (clear-audio, mark-audio, get-audio-buffer)

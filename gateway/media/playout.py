@@ -1,19 +1,60 @@
-"""Published audio played into the room at real time on a drift-free clock.
+"""Published audio played into the room at real time: pacing, marks, clear, watermarks.
 
-Clients may send audio in bursts (TTS is faster than real time). The playout
-buffers it and writes one frame per period, scheduled from a monotonic start
-(``start + n * period``) rather than sleep-after-write, so timer lateness never
-accumulates; a late tick writes the frames it owes at once, which keeps the
-total duration exact instead of speeding audio up.
+PROTOCOL.md, "Publishing audio: pacing, clear and marks", is the contract; this
+module implements it in two layers:
+
+:class:`PlayoutBuffer`
+    The sans-I/O core. It holds the audio a client published and decides, one
+    slot at a time (:meth:`~PlayoutBuffer.next_frame`), what the track plays: a
+    frame of audio, a frame of silence while the idle grace runs, or nothing.
+    It keeps the accounting that marks and ``clear-audio`` report and emits the
+    playout events through one callback. No clock, no tasks: tests drive it
+    slot by slot.
+
+:class:`AudioPlayout`
+    The core plus a :class:`FrameClock` and a task that writes one frame per
+    slot to the sink (``Transport.write_audio``).
+
+Positions are byte offsets in the published stream. ``tail`` is where the next
+pushed byte goes; ``head`` is the next byte to play. Playing a frame moves
+``head`` by the audio bytes in it (never by padding); ``clear`` moves it to
+``tail``. Everything between them is buffered. A mark sits at the ``tail`` it
+was placed at and covers the *segment* from the previous mark or clear (or the
+start) up to it; it is played when ``head`` passes its end, and if a clear
+comes first it is cleared with ``played = head - segment start`` (clamped): the
+audio of its segment that the room actually got.
+
+Timing: slots are scheduled from a monotonic origin (``origin + n * period``),
+never sleep-after-write, so timer lateness does not accumulate into drift. When
+the loop was late, the frames owed are written at once, at most
+``max_catchup_ms`` of them; a longer stall moves the origin instead, delaying
+the rest of the audio rather than bursting it (counted in ``late_frames``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from protocol.errors import CommandError, ErrorCode
+from protocol.errors import CommandError, ErrorCode, InvalidParams
+
+log = logging.getLogger("gateway.playout")
+
+EventSink = Callable[[str, dict[str, Any]], None]
+"""Receives playout events by protocol name and data (the session's ``outbox.event``)."""
+
+MAX_CATCHUP_MS = 100
+"""Most audio written back to back after a stall of the event loop; beyond, the schedule moves."""
+MAX_PENDING_MARKS = 1000
+"""Marks waiting to be played at once; one more is refused with ``buffer_full``."""
+MAX_MARK_NAME = 256
+"""Longest mark name, in characters (the schema says the same)."""
 
 
 class FrameClock:
@@ -25,12 +66,22 @@ class FrameClock:
         self._n = 0
 
     def restart(self) -> None:
+        """Make now tick 0 of a new schedule."""
         self._origin = time.monotonic()
         self._n = 0
 
     @property
     def ticks(self) -> int:
+        """Ticks returned since the last (re)start."""
         return self._n
+
+    def behind(self) -> int:
+        """Ticks already due beyond the current one (0 when on time): ``tick`` returns at once for these."""
+        return max(0, int((time.monotonic() - self._origin) / self.period_s) - self._n)
+
+    def slip(self, ticks: int) -> None:
+        """Move the schedule ``ticks`` periods later (give up catching those up)."""
+        self._origin += ticks * self.period_s
 
     async def tick(self) -> None:
         """Wait for the next tick (returns at once if it is already past)."""
@@ -40,57 +91,381 @@ class FrameClock:
             await asyncio.sleep(delay)
 
 
-class AudioPlayout:
-    """Buffers one published track and writes it out in frames at real time."""
+@dataclass(slots=True)
+class _Mark:
+    name: str
+    start: int
+    """Stream offset where the mark's segment begins (previous mark, clear, or 0)."""
+    end: int
+    """Stream offset of the mark itself (the tail when it was placed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayoutOptions:
+    """The playout fields of ``join.audio_out``, checked against each other and the gateway limit."""
+
+    max_buffer_ms: int
+    high_watermark_ms: int = 10_000
+    low_watermark_ms: int = 2_000
+    idle_grace_ms: int = 200
+    prebuffer_ms: int = 0
+
+    @classmethod
+    def from_params(cls, audio_out: dict[str, Any], limit_ms: int) -> PlayoutOptions:
+        """Build from validated ``audio_out`` params (defaults filled in).
+
+        Raises:
+            InvalidParams: ``max_buffer_ms`` above the gateway's ``max_playout_buffer_ms``,
+                or watermarks that are not ``low < high <= max_buffer_ms``.
+        """
+        max_ms = audio_out.get("max_buffer_ms")
+        if max_ms is None:
+            max_ms = limit_ms
+        elif max_ms > limit_ms:
+            raise _bad("max_buffer_ms", f"{max_ms} exceeds this gateway's max_playout_buffer_ms {limit_ms}")
+        high, low = audio_out.get("high_watermark_ms", 10_000), audio_out.get("low_watermark_ms", 2_000)
+        if high:
+            if high > max_ms:
+                raise _bad(
+                    "high_watermark_ms",
+                    f"{high} exceeds max_buffer_ms {max_ms}; lower it, or 0 turns watermarks off",
+                )
+            if low >= high:
+                raise _bad("low_watermark_ms", f"{low} must be below high_watermark_ms {high}")
+        return cls(
+            max_buffer_ms=max_ms,
+            high_watermark_ms=high,
+            low_watermark_ms=low,
+            idle_grace_ms=audio_out.get("idle_grace_ms", 200),
+            prebuffer_ms=audio_out.get("prebuffer_ms", 0),
+        )
+
+
+def _bad(field: str, message: str) -> InvalidParams:
+    return InvalidParams(f"join: audio_out.{field}: {message}", details={"field": f"audio_out.{field}"})
+
+
+class PlayoutBuffer:
+    """The sans-I/O playout: buffer, slot decisions, marks, clear, watermarks, idle/started.
+
+    Args:
+        sample_rate: Hz of the published PCM16.
+        channels: interleaved channels.
+        frame_ms: nominal slot length; a frame is ``sample_rate * frame_ms // 1000`` samples
+            and the clock's period is exactly that many samples, so odd rates do not drift.
+        max_buffer_ms: most audio held; a push beyond raises ``buffer_full`` and queues nothing.
+        high_watermark_ms: ``playout-buffer-high`` when the buffer reaches it; 0 turns both off.
+        low_watermark_ms: ``playout-buffer-low`` when, after a high, it falls to this or below.
+        idle_grace_ms: silence played after the buffer runs dry before ``playout-idle``.
+        on_event: receives ``(event name, data)`` for every playout event.
+    """
 
     def __init__(
         self,
-        write: Callable[[bytes], None],
         *,
         sample_rate: int,
         channels: int = 1,
         frame_ms: int = 20,
         max_buffer_ms: int = 120_000,
+        high_watermark_ms: int = 0,
+        low_watermark_ms: int = 0,
+        idle_grace_ms: int = 0,
+        on_event: EventSink | None = None,
     ) -> None:
-        self._write = write
         self.sample_rate = sample_rate
         self.channels = channels
         self.frame_ms = frame_ms
-        self.bytes_per_ms = sample_rate * channels * 2 / 1000.0
-        self.frame_bytes = int(self.bytes_per_ms * frame_ms)
-        self.max_buffer_bytes = int(self.bytes_per_ms * max_buffer_ms)
+        self.sample_bytes = 2 * channels
+        """Bytes of one sample across channels."""
+        self.bytes_per_ms = sample_rate * self.sample_bytes / 1000.0
+        self.frame_samples = max(1, sample_rate * frame_ms // 1000)
+        self.frame_bytes = self.frame_samples * self.sample_bytes
+        self.period_s = self.frame_samples / sample_rate
+        """Exact duration of one frame (= ``frame_ms`` unless the rate does not divide evenly)."""
+        self.max_buffer_ms = max_buffer_ms
+        self.max_buffer_bytes = self._bytes(max_buffer_ms)
+        self.high_watermark_ms = high_watermark_ms
+        self.low_watermark_ms = low_watermark_ms
+        self._high_bytes = self._bytes(high_watermark_ms) if high_watermark_ms > 0 else 0
+        self._low_bytes = self._bytes(low_watermark_ms)
+        self.idle_grace_ms = idle_grace_ms
+        self.grace_frames = max(0, math.ceil(idle_grace_ms / (1000 * self.period_s) - 1e-9))
+        """Empty slots played as silence before the playout goes idle (``idle_grace_ms`` rounded up to slots)."""
+        self._on_event: EventSink = on_event or (lambda name, data: None)
         self._buffer = bytearray()
-        self._data = asyncio.Event()
-        self._clock = FrameClock(frame_ms / 1000.0)
-        self._task: asyncio.Task[None] | None = None
+        self._silence = bytes(self.frame_bytes)
+        self._head = 0
+        self._tail = 0
+        self._segment_start = 0
+        self._marks: collections.deque[_Mark] = collections.deque()
+        self._high = False
+        self._empty_slots = 0
+        self._span_bytes = 0
+        self.playing = False
+        """True between ``playout-started`` and ``playout-idle``."""
         self.frames_played = 0
+        """Frames handed to the sink: audio (padded or whole) and grace silence."""
+        self.silence_frames = 0
+        """Of which silence written during the idle grace."""
+        self.played_bytes = 0
+        """Published audio bytes handed to the sink (padding and silence excluded)."""
+        self.dropped_bytes = 0
+        """Published audio bytes dropped by clears."""
+
+    # ------------------------------------------------------------------ units
+
+    def _bytes(self, ms: float) -> int:
+        """Whole samples' worth of bytes in ``ms``."""
+        return int(ms * self.sample_rate / 1000) * self.sample_bytes
+
+    def _ms(self, nbytes: int) -> float:
+        return round(nbytes / self.bytes_per_ms, 1)
+
+    def _samples(self, nbytes: int) -> int:
+        return nbytes // self.sample_bytes
+
+    @property
+    def buffered_bytes(self) -> int:
+        return len(self._buffer)
 
     @property
     def buffered_ms(self) -> float:
+        """Audio queued and not yet played, in ms."""
         return len(self._buffer) / self.bytes_per_ms
 
+    @property
+    def pending_marks(self) -> int:
+        return len(self._marks)
+
+    # ------------------------------------------------------------------ client side
+
     def push(self, pcm: bytes | memoryview) -> None:
-        """Queue audio; raises ``buffer_full`` (nothing queued) past the maximum."""
-        if len(self._buffer) + len(pcm) > self.max_buffer_bytes:
+        """Queue published audio (any whole number of samples).
+
+        Raises:
+            CommandError: ``buffer_full`` if it would take the buffer past ``max_buffer_ms``
+                (nothing of it is queued); ``bad_payload`` if it is not whole samples.
+        """
+        size = len(pcm)
+        if not size:
+            return
+        if size % self.sample_bytes:
+            raise CommandError(
+                ErrorCode.BAD_PAYLOAD, f"{size} bytes is not a whole number of {self.channels}-channel PCM16 samples"
+            )
+        if len(self._buffer) + size > self.max_buffer_bytes:
             raise CommandError(
                 ErrorCode.BUFFER_FULL,
-                f"playout buffer holds {self.buffered_ms:.0f} ms; adding {len(pcm) / self.bytes_per_ms:.0f} ms "
-                f"would exceed the {self.max_buffer_bytes / self.bytes_per_ms:.0f} ms maximum",
-                details={"buffered_ms": round(self.buffered_ms)},
+                f"playout buffer holds {self.buffered_ms:.0f} ms; {size / self.bytes_per_ms:.0f} ms more "
+                f"would exceed max_buffer_ms {self.max_buffer_ms}; the frame was not queued",
+                details={"buffered_ms": self._ms(len(self._buffer)), "max_buffer_ms": self.max_buffer_ms},
             )
         self._buffer += pcm
+        self._tail += size
+        if self._high_bytes and not self._high and len(self._buffer) >= self._high_bytes:
+            self._high = True
+            self._on_event(
+                "playout-buffer-high",
+                {"buffered_ms": self._ms(len(self._buffer)), "high_watermark_ms": self.high_watermark_ms},
+            )
+
+    def mark(self, name: str) -> dict[str, Any]:
+        """Place a mark after everything queued so far; returns the ``mark-audio`` result.
+
+        With nothing queued the mark is played at once (its event is emitted before this returns).
+
+        Raises:
+            CommandError: ``buffer_full`` with :data:`MAX_PENDING_MARKS` marks already pending.
+        """
+        if len(self._marks) >= MAX_PENDING_MARKS:
+            raise CommandError(
+                ErrorCode.BUFFER_FULL,
+                f"{MAX_PENDING_MARKS} marks are already waiting to be played",
+                details={"pending_marks": len(self._marks)},
+            )
+        mark = _Mark(name, self._segment_start, self._tail)
+        self._segment_start = self._tail
+        queued = self._tail - self._head
+        self._marks.append(mark)
+        self._resolve_played()
+        return {"name": name, "buffered_ms": self._ms(queued)}
+
+    def clear(self, *, reason: str = "cleared") -> dict[str, Any]:
+        """Drop everything buffered at once; pending marks come back cleared; returns the ``clear-audio`` result.
+
+        Events, in order: ``playout-mark`` (cleared) for each pending mark, ``playout-buffer-low``
+        if above the high watermark, ``playout-idle`` (``reason``) if playing.
+        """
+        dropped = self._tail - self._head
+        played_to = self._head
+        self._buffer.clear()
+        self._head = self._segment_start = self._tail
+        self.dropped_bytes += dropped
+        names = []
+        while self._marks:
+            mark = self._marks.popleft()
+            played = min(max(0, played_to - mark.start), mark.end - mark.start)
+            names.append(mark.name)
+            self._emit_mark(mark, "cleared", played)
+        self._check_low()
+        if self.playing:
+            self._end_span(reason)
+        return {"dropped_ms": self._ms(dropped), "dropped_samples": self._samples(dropped), "cleared_marks": names}
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``get-audio-buffer`` result."""
+        return {
+            "buffered_ms": self._ms(len(self._buffer)),
+            "buffered_samples": self._samples(len(self._buffer)),
+            "playing": self.playing,
+            "above_high_watermark": self._high,
+            "pending_marks": len(self._marks),
+            "played_ms": self._ms(self.played_bytes),
+            "dropped_ms": self._ms(self.dropped_bytes),
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "frame_ms": self.frame_ms,
+            "max_buffer_ms": self.max_buffer_ms,
+            "high_watermark_ms": self.high_watermark_ms,
+            "low_watermark_ms": self.low_watermark_ms,
+            "idle_grace_ms": self.idle_grace_ms,
+        }
+
+    # ------------------------------------------------------------------ clock side
+
+    @property
+    def has_partial_frame(self) -> bool:
+        """Some audio is queued, but less than a frame."""
+        return 0 < len(self._buffer) < self.frame_bytes
+
+    def next_frame(self) -> bytes | None:
+        """What the track plays in the current slot; None when idle (write nothing).
+
+        A whole frame of audio if queued; the rest padded with silence if less is
+        queued (the runner first gives the sender a period to complete it); silence
+        while the buffer is empty and the idle grace runs; None once idle.
+        """
+        buf = self._buffer
+        size = min(len(buf), self.frame_bytes)
+        if size == 0:
+            if not self.playing:
+                return None
+            if self._empty_slots >= self.grace_frames:
+                self._end_span("drained")
+                return None
+            self._empty_slots += 1
+            self.frames_played += 1
+            self.silence_frames += 1
+            return self._silence
+        if size == self.frame_bytes:
+            chunk = bytes(buf[:size])
+        else:
+            chunk = bytes(buf) + self._silence[size:]
+        del buf[:size]
+        self._head += size
+        self.played_bytes += size
+        self._span_bytes += size
+        self._empty_slots = 0
+        self.frames_played += 1
+        if not self.playing:
+            self.playing = True
+            self._on_event("playout-started", {"buffered_ms": self._ms(len(buf) + size)})
+        self._resolve_played()
+        self._check_low()
+        return chunk
+
+    # ------------------------------------------------------------------ internals
+
+    def _resolve_played(self) -> None:
+        marks = self._marks
+        while marks and marks[0].end <= self._head:
+            mark = marks.popleft()
+            self._emit_mark(mark, "played", mark.end - mark.start)
+
+    def _emit_mark(self, mark: _Mark, status: str, played: int) -> None:
+        audio = mark.end - mark.start
+        self._on_event(
+            "playout-mark",
+            {
+                "name": mark.name,
+                "status": status,
+                "played_ms": self._ms(played),
+                "audio_ms": self._ms(audio),
+                "played_samples": self._samples(played),
+                "audio_samples": self._samples(audio),
+            },
+        )
+
+    def _check_low(self) -> None:
+        if self._high and len(self._buffer) <= self._low_bytes:
+            self._high = False
+            self._on_event(
+                "playout-buffer-low",
+                {"buffered_ms": self._ms(len(self._buffer)), "low_watermark_ms": self.low_watermark_ms},
+            )
+
+    def _end_span(self, reason: str) -> None:
+        played = self._span_bytes
+        self.playing = False
+        self._span_bytes = 0
+        self._empty_slots = 0
+        self._on_event(
+            "playout-idle", {"reason": reason, "played_ms": self._ms(played), "played_samples": self._samples(played)}
+        )
+
+
+class AudioPlayout(PlayoutBuffer):
+    """Buffers one published track and writes it to ``write`` one frame per slot, in real time.
+
+    ``write`` receives exactly one frame (``frame_bytes``) per call and must not block:
+    the local room fans it out at once; the Daily transport hands it to its custom
+    audio track without waiting for the SDK (PROTOCOL.md, "Publishing audio").
+
+    Args:
+        write: the sink (``Transport.write_audio``).
+        prebuffer_ms: when audio starts after idle, wait until this much is queued (or this
+            long has passed) before the first frame: a jitter allowance for senders that
+            stream at exactly real time. 0 starts at once.
+        max_catchup_ms: most audio written back to back after the loop stalled.
+        **kwargs: as :class:`PlayoutBuffer`.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        *,
+        prebuffer_ms: int = 0,
+        max_catchup_ms: int = MAX_CATCHUP_MS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._write = write
+        self.prebuffer_ms = prebuffer_ms
+        self._prebuffer_bytes = self._bytes(prebuffer_ms)
+        self.max_catchup_frames = max(1, round(max_catchup_ms / (1000 * self.period_s)))
+        self._data = asyncio.Event()
+        self._clock = FrameClock(self.period_s)
+        self._task: asyncio.Task[None] | None = None
+        self.late_frames = 0
+        """Slots given up after stalls longer than the catch-up bound (the audio was delayed, not lost)."""
+
+    def push(self, pcm: bytes | memoryview) -> None:
+        super().push(pcm)
         self._data.set()
 
-    def clear(self) -> float:
-        """Drop everything buffered; returns the ms dropped."""
-        dropped = self.buffered_ms
-        self._buffer.clear()
-        return dropped
+    def clear(self, *, reason: str = "cleared") -> dict[str, Any]:
+        result = super().clear(reason=reason)
+        self._data.set()
+        return result
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**super().snapshot(), "prebuffer_ms": self.prebuffer_ms, "late_frames": self.late_frames}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="playout")
 
     async def stop(self) -> None:
+        """Stop playing; pending marks come back cleared and a playing span ends (reason ``stopped``)."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -98,31 +473,51 @@ class AudioPlayout:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self.playing or self._marks or self._buffer:
+            PlayoutBuffer.clear(self, reason="stopped")
 
     async def _run(self) -> None:
-        buf, frame = self._buffer, self.frame_bytes
+        buf = self._buffer
         while True:
-            if not buf:
+            # Idle: write nothing until audio arrives.
+            while not buf:
                 self._data.clear()
                 await self._data.wait()
-                self._clock.restart()
-            if len(buf) < frame:
-                # A partial frame at its slot: give the sender up to one period to
-                # complete it, then pad with silence. The clock stays anchored.
-                deadline = time.monotonic() + self._clock.period_s
-                while len(buf) < frame and (left := deadline - time.monotonic()) > 0:
-                    self._data.clear()
-                    try:
-                        await asyncio.wait_for(self._data.wait(), left)
-                    except TimeoutError:
-                        break
-                if len(buf) < frame:
-                    buf += bytes(frame - len(buf))
-            chunk = bytes(buf[:frame])
-            del buf[:frame]
-            self._emit(chunk)
-            await self._clock.tick()
+            if self._prebuffer_bytes:
+                await self._wait_for(self._prebuffer_bytes, self.prebuffer_ms / 1000)
+            self._clock.restart()
+            # Playing: exactly one frame per slot until the core says idle.
+            while True:
+                if self.has_partial_frame:
+                    # A partial frame at its slot: give the sender up to one period to
+                    # complete it before padding. Lateness is caught up by the clock.
+                    await self._wait_for(self.frame_bytes, self.period_s)
+                chunk = self.next_frame()
+                if chunk is None:
+                    break
+                try:
+                    self._write(chunk)
+                except Exception:
+                    log.exception("playout sink failed")
+                await self._tick()
 
-    def _emit(self, chunk: bytes) -> None:
-        self.frames_played += 1
-        self._write(chunk)
+    async def _wait_for(self, nbytes: int, timeout: float) -> None:
+        """Until ``nbytes`` are queued, the buffer is emptied (clear) or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while 0 < len(self._buffer) < nbytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._data.clear()
+            try:
+                await asyncio.wait_for(self._data.wait(), left)
+            except TimeoutError:
+                return
+
+    async def _tick(self) -> None:
+        clock = self._clock
+        owed = clock.behind()
+        if owed > self.max_catchup_frames:
+            clock.slip(owed - self.max_catchup_frames)
+            self.late_frames += owed - self.max_catchup_frames
+        await clock.tick()
