@@ -474,7 +474,7 @@ def test_unreachable_join_sequence_matches_the_real_orders(sdk: FakeSdk, left_la
     """fail_join_unreachable reproduces both observed orders: "left" before or after the failed completion."""
     log = Log()
     sdk.script.fail_join_unreachable(delay=0.05)
-    sdk.script.join_failure_left_last = left_last
+    sdk.script.left_after_completion = left_last
     client = sdk.CallClient(log)
     client.join("https://fake.daily.co/room", completion=log.done("join"))
     client.fake.drain()
@@ -488,6 +488,18 @@ def test_unreachable_join_sequence_matches_the_real_orders(sdk: FakeSdk, left_la
         ("state", "leaving"),
         *(failed + left if left_last else left + failed),
     ]
+
+
+@pytest.mark.parametrize("left_last", [False, True])
+def test_leave_sequence_in_both_real_orders(sdk: FakeSdk, left_last: bool) -> None:
+    """leave emits leaving, then left and the completion in either of the two orders seen for real."""
+    log = Log()
+    sdk.script.left_after_completion = left_last
+    client = sdk.CallClient(log)
+    client.leave(completion=log.done("leave"))
+    client.fake.drain()
+    tail: list[tuple[Any, ...]] = [("state", "left"), ("leave", None)]
+    assert log.strip() == [("state", "leaving"), *(tail[::-1] if left_last else tail)]
 
 
 def test_join_with_unparsable_url_fails_at_once(sdk: FakeSdk) -> None:
