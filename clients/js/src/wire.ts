@@ -1,0 +1,214 @@
+/**
+ * Wire types of daily-gateway.v1, in one place (the JSON Schemas in `protocol/schema/`
+ * are the source of truth; `test/unit.test.mjs` checks that the request and event
+ * lists below match them). Field names are the wire's: what PROTOCOL.md says is what
+ * you type.
+ */
+
+/** `hello.limits`. */
+export interface Limits {
+  max_message_bytes: number;
+  max_frame_bytes: number;
+  max_app_message_bytes: number;
+  max_consecutive_errors: number;
+  max_requests_per_second: number;
+  max_playout_buffer_ms: number;
+  idle_timeout_ms: number;
+  ping_interval_ms: number;
+  [name: string]: number;
+}
+
+/** `hello.capabilities`. */
+export interface Capabilities {
+  backends: string[];
+  requests: string[];
+  events: string[];
+  audio: Record<string, unknown>;
+  video?: Record<string, unknown>;
+}
+
+/** Daily's participant object (the local backend builds the same shape). */
+export interface Participant {
+  id: string;
+  info?: {
+    userName?: string;
+    isLocal?: boolean;
+    isOwner?: boolean;
+    joinedAt?: string;
+    userData?: unknown;
+    permissions?: Record<string, unknown>;
+    [key: string]: unknown;
+  };
+  media?: Record<string, { state?: string; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+export interface AudioInFormat {
+  enabled?: boolean;
+  sample_rate?: number;
+  channels?: 1 | 2;
+  frame_ms?: number;
+}
+
+export interface AudioOutFormat {
+  enabled?: boolean;
+  sample_rate?: number;
+  channels?: 1 | 2;
+}
+
+export interface VadParams {
+  enabled?: boolean;
+  aggressiveness?: 0 | 1 | 2 | 3;
+  start_ms?: number;
+  stop_ms?: number;
+  min_level?: number;
+}
+
+// ---------------------------------------------------------------- requests
+
+export interface JoinParams {
+  backend?: 'local' | 'daily';
+  token?: string;
+  user_name?: string;
+  user_data?: unknown;
+  audio_in?: AudioInFormat;
+  audio_out?: AudioOutFormat;
+  vad?: VadParams;
+  levels_interval_ms?: number;
+  [extra: string]: unknown;
+}
+
+export interface ObserveParams {
+  backend?: 'local' | 'daily';
+  /** none: events only; analysis (default): plus tracks, VAD and levels; frames: plus audio frames. */
+  audio?: 'none' | 'analysis' | 'frames';
+  audio_in?: { sample_rate?: number; channels?: 1 | 2; frame_ms?: number };
+  vad?: VadParams;
+  levels_interval_ms?: number;
+}
+
+export interface SendAppMessageParams {
+  message: unknown;
+  participant_id?: string;
+  urgent?: boolean;
+}
+
+export interface JoinedData {
+  participant_id: string;
+  room_url: string;
+  participant: Participant;
+  participants: Record<string, Participant>;
+}
+
+export interface ObserveResult {
+  room_url: string;
+  backend: string;
+  participants: Record<string, Participant>;
+}
+
+export interface RoomInfo {
+  room_url: string;
+  backend: string;
+  participants: Record<string, Participant>;
+  observers?: number;
+  active_speaker?: string | null;
+  created_at?: number;
+  [key: string]: unknown;
+}
+
+/** Request type -> [params, result]. Requests not listed still work through `request()`. */
+export interface RequestMap {
+  join: [JoinParams & { room_url: string }, JoinedData];
+  leave: [Record<string, never>, Record<string, never>];
+  observe: [ObserveParams & { room_url: string }, ObserveResult];
+  'list-rooms': [{ backend?: 'local' | 'daily' }, { rooms: RoomInfo[] }];
+  'send-app-message': [SendAppMessageParams, Record<string, never>];
+  'get-participants': [Record<string, never>, { participants: Record<string, Participant> }];
+  'get-stats': [Record<string, never>, Record<string, unknown>];
+  ping: [Record<string, never>, { time_ms: number }];
+}
+
+export type RequestType = keyof RequestMap;
+export type ParamsOf<T extends string> = T extends RequestType ? RequestMap[T][0] : Record<string, unknown>;
+export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1] : Record<string, unknown>;
+
+/** Requests this SDK has typed helpers for (the gateway's hello lists what it serves). */
+export const KNOWN_REQUESTS: readonly string[] = [
+  'get-participants', 'get-stats', 'join', 'leave', 'list-rooms', 'observe', 'ping', 'send-app-message',
+];
+
+// ---------------------------------------------------------------- events
+
+export interface TrackInfo {
+  track: number;
+  participant_id: string;
+  kind: 'audio' | 'video';
+  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
+  sample_rate?: number;
+  channels?: number;
+  frame_ms?: number;
+}
+
+export interface SpeechData {
+  participant_id: string;
+  track: number;
+  offset_ms?: number;
+}
+
+export interface AudioLevel {
+  track: number;
+  participant_id: string;
+  /** RMS level, 0..1. */
+  level: number;
+  speaking: boolean;
+}
+
+/** Protocol event name -> its `data` (PROTOCOL.md, "Events"). */
+export interface ServerEventMap {
+  /** You are in the room: your id, the room and who else is there. */
+  joined: JoinedData;
+  /** You left the room (or stopped observing), and why. */
+  left: { reason?: 'left' | 'ejected' | 'error' | 'shutdown' | 'disconnected' };
+  /** The join's progress: initialized, joining, joined, leaving, left. */
+  'call-state-updated': { state: 'initialized' | 'joining' | 'joined' | 'leaving' | 'left' };
+  /** The first other participant arrived (bots start talking here). */
+  'first-participant-joined': { participant: Participant };
+  /** Someone joined the room. */
+  'participant-joined': { participant: Participant };
+  /** Someone's info or media changed. */
+  'participant-updated': { participant: Participant };
+  /** Someone left. */
+  'participant-left': { participant: Participant; reason: 'leftCall' | 'hidden'; cause?: string };
+  /** The loudest participant changed (null: nobody). */
+  'active-speaker-changed': { participant: Participant | null };
+  /** An app message; `to` is set only in an observer's copy of a targeted message. */
+  'app-message': { message: unknown; sender: string; to?: string };
+  /** A participant's audio now reaches you as binary frames on `track`. */
+  'track-started': TrackInfo;
+  /** That track ended. */
+  'track-stopped': TrackInfo;
+  /** Voice activity started on a track. */
+  'speech-started': SpeechData;
+  /** Voice activity stopped on a track. */
+  'speech-stopped': SpeechData;
+  /** Periodic levels and speaking state of every track (`levels_interval_ms`). */
+  'audio-levels': { levels: AudioLevel[] };
+  /** An error in the room not caused by one request. */
+  error: { code: string; message: string; details?: Record<string, unknown>; fatal?: boolean };
+  /** Transcription text (interim and final), where the gateway transcribes. */
+  'transcription-message': {
+    text: string;
+    participant_id?: string;
+    is_final?: boolean;
+    [key: string]: unknown;
+  };
+}
+
+export type ServerEventName = keyof ServerEventMap;
+
+/** The protocol's events this SDK types (the gateway's hello lists what it may send). */
+export const KNOWN_EVENTS: readonly string[] = [
+  'active-speaker-changed', 'app-message', 'audio-levels', 'call-state-updated', 'error',
+  'first-participant-joined', 'joined', 'left', 'participant-joined', 'participant-left',
+  'participant-updated', 'speech-started', 'speech-stopped', 'track-started', 'track-stopped',
+];
