@@ -43,7 +43,7 @@ def build_backends(config: Config) -> list[Backend]:
     out: list[Backend] = []
     for name in config.backends:
         if name == "local":
-            out.append(LocalBackend())
+            out.append(LocalBackend(recordings_dir=config.recordings_dir))
         elif name == "daily":
             try:
                 from .backends.daily import DailyBackend  # type: ignore[attr-defined]

@@ -26,17 +26,17 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from protocol import constants, messages
-from protocol.constants import CloseCode, MediaKind, OutboundTrack
+from protocol.constants import OUTBOUND_TRACK_SOURCE, CloseCode, MediaKind, OutboundTrack
 from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
-from protocol.media import AudioFrame, decode_frame
+from protocol.media import AudioFrame, VideoFrame, decode_frame
 from protocol.schema import validate_request
 
 from . import __version__
-from .backends.base import AudioFormat, JoinOptions, Observation, Transport
+from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
 from .media.playout import AudioPlayout, PlayoutOptions
 from .media.vad import VadParams, VadTransition
 from .outbox import Outbox
-from .tracks import FIRST_TRACK_ID, InboundTrack
+from .tracks import FIRST_TRACK_ID, VIDEO_QUEUE_LIMIT, InboundTrack, VideoTrack
 
 if TYPE_CHECKING:
     from .handlers import Handler
@@ -73,6 +73,8 @@ class Session:
         self._join_done: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tracks: dict[tuple[str, str], InboundTrack] = {}
+        self._video: dict[tuple[str, str], VideoTrack] = {}
+        """Captured participant video (``capture-participant-video``), by (participant id, source)."""
         self._next_track = FIRST_TRACK_ID
         self._frame_ms = 20
         self._vad: VadParams | None = None
@@ -232,14 +234,17 @@ class Session:
                     f"track {frame.track} is not a publishing track (1 = microphone, 2 = camera, 3 = screenVideo, 4 = screenAudio)",
                     details={"track": frame.track, "seq": frame.seq},
                 )
-            if not isinstance(frame, AudioFrame) or frame.track != OutboundTrack.MICROPHONE:
+            if isinstance(frame, AudioFrame) and frame.track == OutboundTrack.MICROPHONE:
+                self._publish_audio(frame)
+            elif isinstance(frame, VideoFrame) and frame.track in (OutboundTrack.CAMERA, OutboundTrack.SCREEN_VIDEO):
+                self._publish_video(frame)
+            else:
                 raise CommandError(
                     ErrorCode.NOT_SUPPORTED,
                     f"publishing {MediaKind(2 if not isinstance(frame, AudioFrame) else 1).name.lower()} "
-                    f"on track {frame.track} is not supported yet",
+                    f"on track {frame.track} is not supported (audio on 1, video on 2 and 3)",
                     details={"track": frame.track, "seq": frame.seq},
                 )
-            self._publish_audio(frame)
         except ProtocolError as exc:
             self._protocol_error(exc)
             return
@@ -268,6 +273,17 @@ class Session:
             exc.details.update(where)
             self.outbox.error(exc)
 
+    def _publish_video(self, frame: VideoFrame) -> None:
+        """Hand one raw frame to the room as camera (track 2) or screenVideo (track 3)."""
+        if self.state is not SessionState.JOINED or self.transport is None:
+            raise CommandError(
+                ErrorCode.NOT_JOINED, "join a room before sending video", details={"track": frame.track, "seq": frame.seq}
+            )
+        self.transport.write_video(
+            OUTBOUND_TRACK_SOURCE[OutboundTrack(frame.track)].value,
+            RawVideoFrame(frame.payload, frame.width, frame.height, frame.color_format.name, frame.timestamp_us),
+        )
+
     # ------------------------------------------------------------------ transport listener
 
     def on_event(self, name: str, data: dict[str, Any]) -> None:
@@ -276,7 +292,7 @@ class Session:
             self.outbox.event("first-participant-joined", data)
         elif name == "participant-left":
             pid = data.get("participant", {}).get("id")
-            for key in [k for k in self._tracks if k[0] == pid]:
+            for key in [k for k in (*self._tracks, *self._video) if k[0] == pid]:
                 self._stop_track(key)
         self.outbox.event(name, data)
 
@@ -301,6 +317,11 @@ class Session:
     def on_track_ended(self, participant_id: str, source: str) -> None:
         self._stop_track((participant_id, source))
 
+    def on_video(self, participant_id: str, source: str, frame: RawVideoFrame) -> None:
+        track = self._video.get((participant_id, source))
+        if track is not None:
+            track.push(frame)
+
     def _start_track(self, participant_id: str, source: str) -> InboundTrack | None:
         fmt = self.transport.options.audio_in if self.transport else self._observe_format
         if fmt is None or self.state not in (SessionState.JOINED, SessionState.OBSERVING):
@@ -321,6 +342,10 @@ class Session:
         return track
 
     def _stop_track(self, key: tuple[str, str]) -> None:
+        video = self._video.pop(key, None)
+        if video is not None:
+            video.close()
+            self.outbox.event("track-stopped", video.describe())
         track = self._tracks.pop(key, None)
         if track is None:
             return
@@ -329,7 +354,7 @@ class Session:
         self.outbox.event("track-stopped", track.describe())
 
     def _allocate_track(self) -> int:
-        in_use = {t.track_id for t in self._tracks.values()}
+        in_use = {t.track_id for t in self._tracks.values()} | {v.track_id for v in self._video.values()}
         while self._next_track in in_use or self._next_track > 0xFFFF:
             self._next_track = FIRST_TRACK_ID if self._next_track > 0xFFFF else self._next_track + 1
         track_id = self._next_track
@@ -466,7 +491,7 @@ class Session:
             await transport.leave(cause)
         except Exception:
             log.exception("leaving %s failed", transport.room_url)
-        for key in list(self._tracks):
+        for key in [*self._tracks, *self._video]:
             self._stop_track(key)
         self.transport = None
         self.state = SessionState.LEFT
@@ -534,8 +559,70 @@ class Session:
             "media_dropped": self.outbox.media_dropped,
             "media_queued": self.outbox.media_queued,
             "playout_buffered_ms": round(self.playout.buffered_ms, 1) if self.playout else 0,
-            "tracks": [t.describe() for t in self._tracks.values()],
+            "tracks": [t.describe() for t in self._tracks.values()]
+            + [{**v.describe(), "frames_sent": v.frames_sent, "frames_skipped": v.frames_skipped} for v in self._video.values()],
         }
+
+    # ------------------------------------------------------------------ video capture
+
+    async def capture_video(
+        self, participant_id: str, video_source: str, color_format: str, framerate: float
+    ) -> dict[str, Any]:
+        """Start relaying a participant's video (PROTOCOL.md, "capture-participant-video").
+
+        Capturing the same participant and source again replaces the capture: its track
+        stops and a new one starts with the new settings.
+        """
+        transport = await self.require_room()
+        key = (participant_id, video_source)
+        self._stop_track(key)
+        track = VideoTrack(
+            self._allocate_track(),
+            participant_id,
+            video_source,
+            color_format,
+            framerate,
+            self.outbox.media,
+            ready=lambda: self.outbox.media_queued < VIDEO_QUEUE_LIMIT,
+        )
+        self._video[key] = track
+        try:
+            await transport.capture_video(participant_id, video_source, color_format)
+        except BaseException:
+            if self._video.get(key) is track:
+                del self._video[key]
+            track.close()
+            raise
+        if self._video.get(key) is not track:  # the participant left meanwhile
+            raise CommandError(ErrorCode.NOT_FOUND, f"participant {participant_id} left", details={"participant_id": participant_id})
+        self.outbox.event("track-started", track.describe())
+        track.start()
+        return {"track": track.track_id}
+
+    async def stop_video_capture(self, participant_id: str, video_source: str) -> dict[str, Any]:
+        """Stop relaying a participant's video; ``not_found`` if it is not captured."""
+        transport = await self.require_room()
+        track = self._captured(participant_id, video_source)
+        await transport.stop_video_capture(participant_id, video_source)
+        self._stop_track((participant_id, video_source))
+        return {"track": track.track_id}
+
+    async def request_video_frame(self, participant_id: str, video_source: str) -> dict[str, Any]:
+        """Send one frame of a captured video now (the only way frames come at framerate 0)."""
+        await self.require_room()
+        track = self._captured(participant_id, video_source)
+        track.request_frame()
+        return {"track": track.track_id}
+
+    def _captured(self, participant_id: str, video_source: str) -> VideoTrack:
+        track = self._video.get((participant_id, video_source))
+        if track is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND,
+                f"{participant_id}'s {video_source} is not captured; send capture-participant-video first",
+                details={"participant_id": participant_id, "video_source": video_source},
+            )
+        return track
 
 
 def _discard(frame: bytes) -> None:

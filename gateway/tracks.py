@@ -2,21 +2,29 @@
 
 Each (participant, source) a session hears gets an :class:`InboundTrack` with its own
 track id (announced by ``track-started``), its own resampler state and its own voice
-activity detector, so one participant's audio never disturbs another's.
+activity detector, so one participant's audio never disturbs another's. Each participant
+video a session captures gets a :class:`VideoTrack`: rate-limited, latest frame wins,
+converted to the client's color format.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 
-from protocol.media import encode_audio
+from protocol.constants import ColorFormat
+from protocol.media import encode_audio, encode_video
 
-from .backends.base import AudioFormat
+from .backends.base import AudioFormat, RawVideoFrame
 from .media.framing import Framer, frame_bytes
 from .media.level import LevelMeter
 from .media.resample import Resampler, convert_channels
 from .media.vad import VadParams, VadTransition, VoiceActivityDetector
+from .media.video import VideoFormatError, convert_frame
+
+log = logging.getLogger("gateway.tracks")
 
 FIRST_TRACK_ID = 16
 """Gateway-assigned track ids start here; 1-15 are the client's own outbound tracks."""
@@ -90,3 +98,153 @@ class InboundTrack:
                 for transition in self._vad.process(frame):
                     if self._on_speech is not None:
                         self._on_speech(self, transition)
+
+
+VIDEO_QUEUE_LIMIT = 4
+"""A video track sends no new frame while the session's media queue holds this many frames or more:
+the client is behind, and the frame waiting is replaced by fresher ones meanwhile (latest wins)."""
+_VIDEO_RETRY_S = 0.01
+
+
+class VideoTrack:
+    """One participant's video relayed to one client: at most ``framerate`` frames per second,
+    the latest frame winning, converted to the client's color format off the event loop.
+
+    Framerate 0 sends nothing by itself: each :meth:`request_frame` sends the latest frame
+    (or the next one, if none has arrived yet). A request works at any framerate.
+
+    Args:
+        track_id: the client's track id for it (``track-started``).
+        participant_id, source: whose video (camera or screenVideo).
+        color_format: what the client receives (Daily's names: RGB, RGBA, BGRA, ARGB, ABGR, BGR, I420).
+        framerate: frames per second, 0 for on request only.
+        send: queues one binary frame to the client.
+        ready: False while the client is too far behind to take another frame.
+    """
+
+    def __init__(
+        self,
+        track_id: int,
+        participant_id: str,
+        source: str,
+        color_format: str,
+        framerate: float,
+        send: Callable[[bytes], None],
+        *,
+        ready: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.track_id = track_id
+        self.participant_id = participant_id
+        self.source = source
+        self.color_format = ColorFormat[color_format]
+        self.framerate = framerate
+        self._send = send
+        self._ready = ready
+        self._latest: RawVideoFrame | None = None
+        self._fresh = False
+        """The latest frame has not been sent yet."""
+        self._wanted = False
+        """A frame was requested and not sent yet."""
+        self._busy = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_sent = -1e9
+        self.started = False
+        """Frames are kept, not sent, until :meth:`start` (after ``track-started`` is queued)."""
+        self.closed = False
+        self.seq = 0
+        self.frames_in = 0
+        self.frames_sent = 0
+        self.frames_skipped = 0
+        """Frames replaced by a newer one before they could be sent (rate limit, slow client)."""
+        self.conversion_errors = 0
+
+    def describe(self) -> dict[str, object]:
+        """The ``track-started`` / ``track-stopped`` event data."""
+        return {
+            "track": self.track_id,
+            "participant_id": self.participant_id,
+            "kind": "video",
+            "source": self.source,
+            "color_format": self.color_format.name,
+            "framerate": self.framerate,
+        }
+
+    def push(self, frame: RawVideoFrame) -> None:
+        """A new frame from the room (any rate); it replaces one not sent yet."""
+        self.frames_in += 1
+        if self._fresh:
+            self.frames_skipped += 1
+        self._latest = frame
+        self._fresh = True
+        self._pump()
+
+    def request_frame(self) -> None:
+        """Send one frame now: the latest, or the next to arrive."""
+        self._wanted = True
+        self._pump()
+
+    def start(self) -> None:
+        """Begin sending (frames that arrived before are not lost: the latest goes out)."""
+        self.started = True
+        self._pump()
+
+    def close(self) -> None:
+        self.closed = True
+        self._latest = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _pump(self) -> None:
+        if not self.started or self.closed or self._busy or self._timer is not None or self._latest is None:
+            return
+        if not self._wanted and not (self._fresh and self.framerate > 0):
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        wait = 0.0
+        if not self._ready():
+            wait = _VIDEO_RETRY_S
+        elif not self._wanted:
+            wait = self._last_sent + 1.0 / self.framerate - now
+        if wait > 0:
+            self._timer = loop.call_later(wait, self._on_timer)
+            return
+        frame = self._latest
+        self._fresh = self._wanted = False
+        self._last_sent = now
+        target = self.color_format.name
+        if frame.color_format.upper() == target:
+            self._deliver(frame, frame.buffer)
+            return
+        # Conversion costs milliseconds per HD frame: off the loop, one at a time per track.
+        self._busy = True
+        future = loop.run_in_executor(
+            None, convert_frame, frame.buffer, frame.width, frame.height, frame.color_format, target
+        )
+        future.add_done_callback(lambda f: self._converted(frame, f))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._pump()
+
+    def _converted(self, frame: RawVideoFrame, future: asyncio.Future[bytes]) -> None:
+        self._busy = False
+        if self.closed:
+            return
+        try:
+            pixels = future.result()
+        except VideoFormatError:
+            self.conversion_errors += 1
+            log.warning("track %d: cannot convert %s %dx%d to %s", self.track_id, frame.color_format,
+                        frame.width, frame.height, self.color_format.name)
+        else:
+            self._deliver(frame, pixels)
+        self._pump()
+
+    def _deliver(self, frame: RawVideoFrame, pixels: bytes | memoryview) -> None:
+        self.seq += 1
+        self.frames_sent += 1
+        self._send(
+            encode_video(self.track_id, self.seq, frame.timestamp_us, frame.width, frame.height, self.color_format, pixels)
+        )

@@ -1,5 +1,5 @@
 """Python client for daily-ws-gateway (protocol daily-gateway.v1)."""
 
-from .client import GatewayClient, GatewayError, ReceivedAudio, TrackInfo
+from .client import GatewayClient, GatewayError, ReceivedAudio, ReceivedVideo, TrackInfo
 
-__all__ = ["GatewayClient", "GatewayError", "ReceivedAudio", "TrackInfo"]
+__all__ = ["GatewayClient", "GatewayError", "ReceivedAudio", "ReceivedVideo", "TrackInfo"]

@@ -26,9 +26,9 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from protocol import constants, messages
-from protocol.constants import OutboundTrack
+from protocol.constants import ColorFormat, OutboundTrack
 from protocol.errors import ErrorCode
-from protocol.media import AudioFrame, decode_frame, encode_audio
+from protocol.media import AudioFrame, VideoFrame, decode_frame, encode_audio, encode_video
 
 
 class GatewayError(Exception):
@@ -68,6 +68,22 @@ class ReceivedAudio:
     received_at: float
 
 
+@dataclass(slots=True)
+class ReceivedVideo:
+    """One video frame of a captured participant video (``capture-participant-video``)."""
+
+    participant_id: str
+    source: str
+    track: int
+    seq: int
+    timestamp_us: int
+    width: int
+    height: int
+    color_format: str
+    pixels: bytes
+    received_at: float
+
+
 class GatewayClient:
     """One connection to a gateway; one participant in one room once joined."""
 
@@ -93,6 +109,8 @@ class GatewayClient:
         self._out_seq = 0
         self._audio_out: tuple[int, int] = (24000, 1)
         self.on_audio: Callable[[ReceivedAudio], None] | None = None
+        self._video: collections.deque[ReceivedVideo] = collections.deque(maxlen=100)
+        self._video_out_seq = 0
         self._reader = asyncio.create_task(self._read(), name="gateway-client-reader")
 
     @classmethod
@@ -192,6 +210,43 @@ class GatewayClient:
             await self.ws.send(
                 encode_audio(OutboundTrack.MICROPHONE, self._out_seq, ts, rate, channels, pcm[offset:offset + step])
             )
+
+    async def send_video(
+        self,
+        pixels: bytes,
+        width: int,
+        height: int,
+        color_format: str = "RGB",
+        *,
+        source: str = "camera",
+        timestamp_us: int | None = None,
+    ) -> None:
+        """Publish one raw video frame as ``camera`` (track 2) or ``screenVideo`` (track 3)."""
+        track = OutboundTrack.CAMERA if source == "camera" else OutboundTrack.SCREEN_VIDEO
+        self._video_out_seq += 1
+        ts = timestamp_us if timestamp_us is not None else time.time_ns() // 1000
+        await self.ws.send(
+            encode_video(track, self._video_out_seq, ts, width, height, ColorFormat[color_format], pixels)
+        )
+
+    async def next_video(self, *, timeout: float = 10.0) -> ReceivedVideo:
+        """The oldest received video frame not yet taken, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self._video:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                raise TimeoutError(f"no video frame within {timeout} s")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                pass
+        return self._video.popleft()
+
+    def drain_video(self) -> list[ReceivedVideo]:
+        out = list(self._video)
+        self._video.clear()
+        return out
 
     async def send_raw(self, data: bytes | str) -> None:
         """Send a frame as is (tests of bad input)."""
@@ -328,6 +383,24 @@ class GatewayClient:
 
     def _on_binary(self, raw: bytes) -> None:
         frame = decode_frame(raw)
+        if isinstance(frame, VideoFrame):
+            vinfo = self.tracks.get(frame.track)
+            self._video.append(
+                ReceivedVideo(
+                    vinfo.participant_id if vinfo else "",
+                    vinfo.source if vinfo else "",
+                    frame.track,
+                    frame.seq,
+                    frame.timestamp_us,
+                    frame.width,
+                    frame.height,
+                    frame.color_format.name,
+                    bytes(frame.payload),
+                    time.monotonic(),
+                )
+            )
+            self._changed.set()
+            return
         if not isinstance(frame, AudioFrame):
             return
         info = self.tracks.get(frame.track)

@@ -14,8 +14,11 @@ class LocalBackend(Backend):
     name = "local"
     schemes = ("local",)
 
-    def __init__(self) -> None:
-        self.server = LocalRoomServer()
+    def __init__(self, *, recordings_dir: str = "./recordings") -> None:
+        self.server = LocalRoomServer(recordings_dir=recordings_dir)
+
+    async def close(self) -> None:
+        await self.server.close()
 
     def check_room_url(self, room_url: str) -> None:
         self.server.room_name(room_url)

@@ -14,11 +14,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from protocol.errors import CommandError, ErrorCode
+
+from .video import VideoRouter
+
+if TYPE_CHECKING:
+    from .recording import RoomRecorder
+    from .transcription import RoomTranscriber, TranscriptionEngine
 
 log = logging.getLogger("gateway.local.room")
 
@@ -83,6 +90,27 @@ class LocalRoom:
         and are not participants. Every event delivered to participants must reach them too."""
         self.active_speaker: str | None = None
         self._last_loud: dict[str, float] = {}
+        self.video = VideoRouter(self)
+        """Published video frames and who captures them."""
+        self.recorder: RoomRecorder | None = None
+        """The room's recordings; made by the first ``start-recording``."""
+        self.transcriber: RoomTranscriber | None = None
+        """The room's transcription instances; made by the first ``start-transcription``."""
+
+    def _services(self) -> list[RoomRecorder | RoomTranscriber]:
+        """Room-wide features that hear every microphone and see who leaves (not members)."""
+        return [s for s in (self.recorder, self.transcriber) if s is not None]
+
+    def broadcast(self, name: str, data: dict[str, Any]) -> None:
+        """Deliver a room-wide event (recording, transcription) to every participant and observer."""
+        for participant in list(self.participants.values()):
+            participant.member.deliver_event(name, data)
+        self._to_observers(name, data)
+
+    def close_services(self) -> None:
+        """Stop recordings and transcriptions now (the gateway is stopping)."""
+        for service in self._services():
+            service.close()
 
     def __repr__(self) -> str:
         return f"<LocalRoom {self.name} participants={len(self.participants)}>"
@@ -114,6 +142,9 @@ class LocalRoom:
             observer.deliver_event("participant-left", data)
         if self.active_speaker == participant_id:
             self.active_speaker = None
+        self.video.forget(participant_id)
+        for service in self._services():
+            service.on_participant_left(participant_id)
 
     def get(self, participant_id: str) -> LocalParticipant:
         try:
@@ -138,6 +169,8 @@ class LocalRoom:
             self._broadcast_update(sender)
         for other in self._others(participant_id):
             other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
+        for service in self._services():
+            service.on_audio(participant_id, source, pcm, sample_rate, channels)
         for observer in self.observers.values():
             observer.deliver_audio(participant_id, source, pcm, sample_rate, channels)
         if source == "microphone":
@@ -201,8 +234,29 @@ class LocalRoom:
 class LocalRoomServer:
     """The process's local rooms by name; a room exists while someone is in it."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, recordings_dir: str | Path = "./recordings", transcription: TranscriptionEngine | None = None
+    ) -> None:
         self.rooms: dict[str, LocalRoom] = {}
+        self.recordings_dir = Path(recordings_dir)
+        """Where recordings are written (``<recordings_dir>/<room>/...``)."""
+        self._transcription = transcription
+
+    @property
+    def transcription(self) -> TranscriptionEngine:
+        """The recogniser shared by every room, made on first use."""
+        if self._transcription is None:
+            from .transcription import TranscriptionEngine
+
+            self._transcription = TranscriptionEngine()
+        return self._transcription
+
+    async def close(self) -> None:
+        """On shutdown: close every recording (valid WAVs) and transcription still running."""
+        for room in list(self.rooms.values()):
+            room.close_services()
+        if self._transcription is not None:
+            await self._transcription.close()
 
     @staticmethod
     def room_name(room_url: str) -> str:

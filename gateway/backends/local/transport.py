@@ -6,8 +6,10 @@ from typing import Any
 
 from protocol.errors import CommandError, ErrorCode
 
-from ..base import JoinOptions, Transport, TransportListener
+from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
+from .recording import RoomRecorder
 from .room import LocalParticipant, LocalRoom, LocalRoomServer
+from .transcription import RoomTranscriber
 
 
 class LocalTransport(Transport):
@@ -62,6 +64,62 @@ class LocalTransport(Transport):
     def participants(self) -> dict[str, dict[str, Any]]:
         room, me = self._joined()
         return room.render(me.id)
+
+    # Recording (recording.py), transcription (transcription.py), video (video.py).
+
+    async def start_recording(
+        self, streaming_settings: dict[str, Any] | None, stream_id: str | None, force_new: bool
+    ) -> dict[str, Any]:
+        room, me = self._joined()
+        if room.recorder is None:
+            room.recorder = RoomRecorder(room, self._server.recordings_dir)
+        recording = await room.recorder.start(streaming_settings, stream_id, force_new, me.id)
+        return {
+            "stream_id": recording.stream_id,
+            "recording_id": recording.recording_id,
+            "path": recording.relative_dir.as_posix(),
+        }
+
+    async def stop_recording(self, stream_id: str | None) -> None:
+        await self._recorder().stop(stream_id)
+
+    async def update_recording(self, update_settings: dict[str, Any], stream_id: str | None) -> None:
+        self._recorder().update(update_settings, stream_id)
+
+    def _recorder(self) -> RoomRecorder:
+        room, _ = self._joined()
+        if room.recorder is None:
+            room.recorder = RoomRecorder(room, self._server.recordings_dir)
+        return room.recorder
+
+    async def start_transcription(self, settings: dict[str, Any] | None) -> dict[str, Any]:
+        room, me = self._joined()
+        instance = await self._transcriber().start(settings, me.id)
+        return {"instance_id": instance.instance_id, "transcript_id": instance.transcript_id}
+
+    async def stop_transcription(self, instance_id: str | None) -> None:
+        await self._transcriber().stop(instance_id, self.participant_id)
+
+    async def update_transcription(self, participants: list[str] | None, instance_id: str | None) -> None:
+        self._transcriber().update(participants, instance_id)
+
+    def _transcriber(self) -> RoomTranscriber:
+        room, _ = self._joined()
+        if room.transcriber is None:
+            room.transcriber = RoomTranscriber(room, self._server.transcription)
+        return room.transcriber
+
+    def write_video(self, source: str, frame: RawVideoFrame) -> None:
+        if self._room is not None and self._me is not None:
+            self._room.video.publish(self._me.id, source, frame)
+
+    async def capture_video(self, participant_id: str, video_source: str, color_format: str) -> None:
+        room, me = self._joined()
+        room.video.capture(me.id, participant_id, video_source, self.listener.on_video)
+
+    async def stop_video_capture(self, participant_id: str, video_source: str) -> None:
+        room, me = self._joined()
+        room.video.release(me.id, participant_id, video_source)
 
     def _joined(self) -> tuple[LocalRoom, LocalParticipant]:
         if self._room is None or self._me is None:
