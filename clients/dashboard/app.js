@@ -1,0 +1,574 @@
+// The dashboard: watches live rooms through the JS SDK (observe: read-only), and lets
+// you join one with your microphone (join: a participant) and hear it.
+//
+// Three connections, each a GatewayClient from /sdk/ (the built SDK, not a copy):
+//   directory  lists rooms every 2 s (list-rooms needs no room of its own)
+//   observer   observes the selected room: events, VAD and levels of every participant
+//   me         your participant, when you join: microphone out, room audio in
+// A session either observes or joins, once, so switching rooms opens a new observer.
+
+import { AudioPlayer, ConnectionState, exponentialBackoff, GatewayClient, MicrophoneCapture } from '/sdk/index.js';
+
+const query = new URLSearchParams(location.search);
+const WS_URL = query.get('ws') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1`;
+const RETRY_FOREVER = exponentialBackoff({ maxAttempts: Infinity, maxMs: 3000 });
+const LOG_LIMIT = 400;
+const HISTORY = 90; // level samples kept per participant (~9 s at 100 ms)
+
+const $ = (id) => document.getElementById(id);
+
+/** Everything the page knows; exposed as window.dashboard for people and tests to inspect. */
+const state = {
+  wsUrl: WS_URL,
+  rooms: [],
+  selected: null,
+  participants: new Map(), // id -> {participant, level, shown, speaking, history, card, updatedAt}
+  activeSpeaker: null,
+  directory: null,
+  observer: null,
+  me: null,
+  mic: null,
+  player: null,
+  audioContext: null,
+  log: { paused: false, levels: false, filter: '' },
+  counters: { events: 0, speechStarted: 0, speechStopped: 0, levels: 0, transcripts: 0, messages: 0 },
+};
+window.dashboard = state;
+
+// ---------------------------------------------------------------- helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('data-')) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+function clock(date = new Date()) {
+  return date.toLocaleTimeString([], { hour12: false }) + '.' + String(date.getMilliseconds()).padStart(3, '0');
+}
+
+function nameOf(id) {
+  if (!id) return 'someone';
+  const entry = state.participants.get(id);
+  return entry?.participant.info?.userName || id.slice(0, 8);
+}
+
+function hue(text) {
+  let h = 0;
+  for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) % 360;
+  return h;
+}
+
+function initials(name) {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  return ((parts[0]?.[0] ?? '?') + (parts[1]?.[0] ?? '')).toUpperCase();
+}
+
+/** RMS (0..1) to a meter position: -60 dBFS .. 0 dBFS. */
+function meterPosition(rms) {
+  const db = 20 * Math.log10(Math.max(rms, 1e-6));
+  return Math.min(1, Math.max(0, (db + 60) / 60));
+}
+
+let toastTimer;
+function toast(text, ok = false) {
+  const node = $('toast');
+  node.textContent = text;
+  node.className = ok ? 'toast ok' : 'toast';
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (node.hidden = true), 5000);
+}
+
+function describeError(err) {
+  return err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err);
+}
+
+// ---------------------------------------------------------------- event log
+
+const KINDS = {
+  'speech-started': 'speech', 'speech-stopped': 'speech', 'active-speaker-changed': 'speech',
+  'participant-joined': 'people', 'participant-left': 'people', 'participant-updated': 'people',
+  'app-message': 'message', 'transcription-message': 'message', error: 'error',
+};
+
+function summarize(event, data) {
+  switch (event) {
+    case 'participant-joined':
+    case 'participant-updated':
+      return `${data.participant?.info?.userName ?? ''} ${data.participant?.id?.slice(0, 8) ?? ''}`;
+    case 'participant-left':
+      return `${data.participant?.info?.userName ?? ''} (${data.cause ?? data.reason})`;
+    case 'speech-started':
+    case 'speech-stopped':
+      return `${nameOf(data.participant_id)} · track ${data.track}${data.offset_ms != null ? ` · ${data.offset_ms} ms` : ''}`;
+    case 'active-speaker-changed':
+      return data.participant ? data.participant.info?.userName ?? data.participant.id : 'nobody';
+    case 'app-message':
+      return `${nameOf(data.sender)}${data.to ? ` → ${nameOf(data.to)}` : ''}: ${JSON.stringify(data.message)}`;
+    case 'track-started':
+    case 'track-stopped':
+      return `${nameOf(data.participant_id)} · ${data.source} · track ${data.track} · ${data.sample_rate ?? ''} Hz`;
+    case 'audio-levels':
+      return data.levels.map((l) => `${nameOf(l.participant_id)} ${l.level.toFixed(3)}${l.speaking ? ' ●' : ''}`).join('  ');
+    default:
+      return JSON.stringify(data);
+  }
+}
+
+function logLine(event, detail, kind = KINDS[event] ?? 'other') {
+  state.counters.events += 1;
+  $('log-count').textContent = String(state.counters.events);
+  if (state.log.paused) return;
+  const row = el('li', { 'data-event': event, 'data-kind': kind },
+    el('span', { class: 't', text: clock() }),
+    el('span', { class: 'e', text: event }),
+    el('span', { class: 'd', text: detail, title: detail }));
+  if (state.log.filter && !`${event} ${detail}`.toLowerCase().includes(state.log.filter)) row.hidden = true;
+  const list = $('log');
+  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+  list.append(row);
+  while (list.children.length > LOG_LIMIT) list.firstElementChild.remove();
+  if (stick) list.scrollTop = list.scrollHeight;
+}
+
+function clientNote(text) {
+  logLine('· dashboard', text, 'client');
+}
+
+// ---------------------------------------------------------------- rooms
+
+async function startDirectory() {
+  const directory = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+  state.directory = directory;
+  directory.on('connection-state-changed', renderConnection);
+  directory.on('hello', (hello) => {
+    $('server-info').textContent = `${hello.server.name} ${hello.server.version} · ${hello.protocol}`;
+  });
+  try {
+    await directory.connect();
+  } catch (err) {
+    renderConnection(directory.state);
+    toast(`cannot reach the gateway at ${WS_URL}: ${describeError(err)}`);
+    setTimeout(startDirectory, 2000);
+    return;
+  }
+  await refreshRooms();
+  setInterval(refreshRooms, 2000);
+}
+
+function renderConnection() {
+  const s = state.directory?.state ?? ConnectionState.DISCONNECTED;
+  $('conn').dataset.state = s;
+  $('conn-text').textContent = s === 'connected' ? `connected · ${new URL(WS_URL).host}` : s;
+}
+
+async function refreshRooms() {
+  const directory = state.directory;
+  if (!directory || directory.state !== ConnectionState.CONNECTED) return;
+  try {
+    state.rooms = await directory.listRooms();
+  } catch (err) {
+    return;
+  }
+  renderRooms();
+  if (!state.selected) {
+    const wanted = query.get('room');
+    const demo = state.rooms.find((r) => r.room_url === 'local://demo');
+    const pick = wanted ?? demo?.room_url ?? state.rooms[0]?.room_url;
+    if (pick) selectRoom(pick);
+  }
+}
+
+function renderRooms() {
+  const list = $('room-list');
+  list.replaceChildren(
+    ...state.rooms.map((room) => {
+      const people = Object.values(room.participants);
+      const names = people.map((p) => p.info?.userName ?? p.id.slice(0, 6)).join(', ');
+      const item = el('li', { class: `room${room.room_url === state.selected ? ' selected' : ''}`, 'data-room': room.room_url },
+        el('span', { class: 'name', text: room.room_url.replace(/^local:\/\//, ''), title: room.room_url }),
+        el('span', { class: `live${people.length ? '' : ' idle'}` }),
+        el('span', { class: 'sub', text: `${room.backend} · ${people.length} in room${room.observers ? ` · ${room.observers} watching` : ''}${names ? ` · ${names}` : ''}` }));
+      item.addEventListener('click', () => selectRoom(room.room_url));
+      return item;
+    }),
+  );
+  $('room-count').textContent = String(state.rooms.length);
+}
+
+// ---------------------------------------------------------------- observing a room
+
+async function selectRoom(roomUrl) {
+  if (state.selected === roomUrl && state.observer) return;
+  state.selected = roomUrl;
+  const previous = state.observer;
+  state.observer = null;
+  if (previous) previous.close().catch(() => {});
+  for (const entry of state.participants.values()) entry.card.remove();
+  state.participants.clear();
+  state.activeSpeaker = null;
+  $('room-title').textContent = roomUrl;
+  $('join-room').placeholder = roomUrl;
+  history.replaceState(null, '', `?${new URLSearchParams({ ...Object.fromEntries(query), room: roomUrl })}`);
+  renderRooms();
+  renderStage();
+
+  const observer = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+  state.observer = observer;
+  wireObserver(observer);
+  try {
+    await observer.connect();
+    const snapshot = await observer.observe(roomUrl, {
+      audio: 'analysis',
+      levels_interval_ms: 100,
+      vad: { start_ms: 150, stop_ms: 600 },
+    });
+    if (state.observer !== observer) return;
+    for (const participant of Object.values(snapshot.participants)) upsert(participant);
+    clientNote(`watching ${roomUrl} (${Object.keys(snapshot.participants).length} in room)`);
+    renderStage();
+  } catch (err) {
+    if (state.observer === observer) toast(`cannot watch ${roomUrl}: ${describeError(err)}`);
+  }
+}
+
+function wireObserver(observer) {
+  const mine = (fn) => (payload) => {
+    if (state.observer === observer) fn(payload);
+  };
+  observer.on('server-event', mine(({ event, data }) => {
+    if (event === 'audio-levels') {
+      state.counters.levels += 1;
+      if (!state.log.levels) return;
+    }
+    logLine(event, summarize(event, data));
+  }));
+  observer.on('participant-joined', mine(({ participant }) => {
+    upsert(participant);
+    renderStage();
+  }));
+  observer.on('participant-updated', mine(({ participant }) => upsert(participant)));
+  observer.on('participant-left', mine(({ participant }) => {
+    const entry = state.participants.get(participant.id);
+    entry?.card.remove();
+    state.participants.delete(participant.id);
+    renderStage();
+  }));
+  observer.on('audio-levels', mine(({ levels }) => {
+    const t = performance.now();
+    for (const { participant_id: id, level, speaking } of levels) {
+      const entry = state.participants.get(id);
+      if (!entry) continue;
+      entry.level = level;
+      entry.updatedAt = t;
+      entry.history.push(level);
+      if (entry.history.length > HISTORY) entry.history.shift();
+      if (speaking !== entry.speaking) setSpeaking(entry, speaking);
+    }
+  }));
+  observer.on('speech-started', mine(({ participant_id: id }) => {
+    state.counters.speechStarted += 1;
+    const entry = state.participants.get(id);
+    if (entry) setSpeaking(entry, true);
+  }));
+  observer.on('speech-stopped', mine(({ participant_id: id }) => {
+    state.counters.speechStopped += 1;
+    const entry = state.participants.get(id);
+    if (entry) setSpeaking(entry, false);
+  }));
+  observer.on('active-speaker-changed', mine(({ participant }) => {
+    state.activeSpeaker = participant?.id ?? null;
+    for (const [id, entry] of state.participants) entry.card.classList.toggle('active', id === state.activeSpeaker);
+    $('active-speaker').textContent = participant ? `🔊 ${nameOf(participant.id)}` : '';
+  }));
+  observer.on('app-message', mine(addMessage));
+  observer.on('transcription-message', mine(addTranscript));
+  observer.on('reconnecting', mine(({ attempt, delayMs }) => clientNote(`connection lost; retry ${attempt} in ${delayMs} ms`)));
+  observer.on('reconnected', mine(async () => {
+    clientNote('reconnected; watching again');
+    try {
+      const now = await observer.getParticipants();
+      for (const entry of state.participants.values()) entry.card.remove();
+      state.participants.clear();
+      for (const participant of Object.values(now)) upsert(participant);
+      renderStage();
+    } catch (err) {
+      toast(describeError(err));
+    }
+  }));
+}
+
+function setSpeaking(entry, speaking) {
+  entry.speaking = speaking;
+  entry.card.classList.toggle('speaking', speaking);
+  entry.card.dataset.speaking = String(speaking);
+  entry.talkBadge.hidden = !speaking;
+}
+
+function upsert(participant) {
+  let entry = state.participants.get(participant.id);
+  if (!entry) {
+    entry = createCard(participant);
+    state.participants.set(participant.id, entry);
+    $('cards').append(entry.card);
+  }
+  entry.participant = participant;
+  const name = participant.info?.userName || participant.id.slice(0, 8);
+  entry.card.dataset.name = name;
+  entry.nameNode.textContent = name;
+  entry.avatar.textContent = initials(name);
+  entry.avatar.style.background = `hsl(${hue(name)} 70% 62%)`;
+  const you = state.me?.participantId === participant.id;
+  entry.youBadge.hidden = !you;
+  entry.demoBadge.hidden = !participant.info?.userData?.demo;
+  const mic = participant.media?.microphone?.state ?? 'off';
+  entry.micNode.textContent = `mic ${mic}`;
+  return entry;
+}
+
+function createCard(participant) {
+  const avatar = el('div', { class: 'avatar' });
+  const nameNode = el('div', { class: 'name' });
+  const youBadge = el('span', { class: 'badge you', text: 'you', hidden: true });
+  const demoBadge = el('span', { class: 'badge demo', text: 'demo', hidden: true });
+  const talkBadge = el('span', { class: 'badge talk', text: 'speaking', hidden: true });
+  const fill = el('div', { class: 'fill' });
+  const spark = el('canvas', { class: 'spark', width: 400, height: 60 });
+  const levelText = el('span', { text: '-∞ dB' });
+  const micNode = el('span', { text: 'mic' });
+  const card = el('article', { class: 'card', 'data-participant-id': participant.id, 'data-level': '0', 'data-speaking': 'false' },
+    avatar,
+    el('div', { class: 'who' }, nameNode, el('div', { class: 'id', text: participant.id }), el('div', { class: 'badges' }, youBadge, demoBadge, talkBadge)),
+    el('div', { class: 'levels' }, el('div', { class: 'meter' }, fill), spark, el('div', { class: 'stat' }, micNode, levelText)));
+  return {
+    participant, card, avatar, nameNode, youBadge, demoBadge, talkBadge, fill, spark, levelText, micNode,
+    level: 0, shown: 0, speaking: false, history: [], updatedAt: 0,
+  };
+}
+
+function renderStage() {
+  const count = state.participants.size;
+  $('cards-empty').hidden = count > 0 || !state.selected;
+  const room = state.rooms.find((r) => r.room_url === state.selected);
+  $('room-meta').textContent = state.selected
+    ? `${count} participant${count === 1 ? '' : 's'}${room?.observers ? ` · ${room.observers} watching` : ''}`
+    : '';
+}
+
+// ---------------------------------------------------------------- animation: meters and sparklines
+
+function drawSpark(entry) {
+  const canvas = entry.spark;
+  const ctx = canvas.getContext('2d');
+  const { width, height } = canvas;
+  ctx.clearRect(0, 0, width, height);
+  const values = entry.history;
+  if (!values.length) return;
+  const step = width / (HISTORY - 1);
+  const x0 = width - (values.length - 1) * step;
+  const gradient = ctx.createLinearGradient(0, height, 0, 0);
+  gradient.addColorStop(0, 'rgba(52, 211, 153, 0.05)');
+  gradient.addColorStop(1, entry.speaking ? 'rgba(52, 211, 153, 0.55)' : 'rgba(34, 211, 238, 0.35)');
+  ctx.beginPath();
+  ctx.moveTo(x0, height);
+  values.forEach((v, i) => ctx.lineTo(x0 + i * step, height - meterPosition(v) * (height - 4)));
+  ctx.lineTo(width, height);
+  ctx.closePath();
+  ctx.fillStyle = gradient;
+  ctx.fill();
+  ctx.beginPath();
+  values.forEach((v, i) => {
+    const x = x0 + i * step;
+    const y = height - meterPosition(v) * (height - 4);
+    if (i) ctx.lineTo(x, y);
+    else ctx.moveTo(x, y);
+  });
+  ctx.strokeStyle = entry.speaking ? '#34d399' : '#22d3ee';
+  ctx.lineWidth = 2;
+  ctx.stroke();
+}
+
+function animate() {
+  const t = performance.now();
+  for (const entry of state.participants.values()) {
+    const target = t - entry.updatedAt > 500 ? 0 : entry.level; // stale levels fall to silence
+    entry.shown += (meterPosition(target) - entry.shown) * 0.35;
+    entry.fill.style.width = `${(entry.shown * 100).toFixed(1)}%`;
+    entry.card.dataset.level = target.toFixed(4);
+    const db = 20 * Math.log10(Math.max(target, 1e-6));
+    entry.levelText.textContent = target > 1e-5 ? `${db.toFixed(0)} dBFS` : '-∞ dB';
+    drawSpark(entry);
+  }
+  if (state.mic) $('me-level').style.width = `${(meterPosition(state.mic.level) * 100).toFixed(1)}%`;
+  requestAnimationFrame(animate);
+}
+
+// ---------------------------------------------------------------- transcripts and messages
+
+const interim = new Map(); // participant id -> li of the utterance in progress
+
+function addTranscript(data) {
+  const id = data.participant_id ?? data.participantId ?? data.participant?.id ?? '';
+  const text = data.text ?? data.transcript ?? '';
+  const final = data.is_final ?? data.final ?? data.rawResponse?.is_final ?? true;
+  if (!text) return;
+  let item = interim.get(id);
+  if (!item) {
+    item = el('li', {}, el('div', { class: 'who' }), el('div', { class: 'text' }));
+    $('transcript').append(item);
+  }
+  item.className = final ? 'final' : 'interim';
+  item.firstChild.replaceChildren(el('b', { text: nameOf(id) }), ` · ${clock()}`);
+  item.lastChild.textContent = text;
+  if (final) {
+    interim.delete(id);
+    state.counters.transcripts += 1;
+    $('tr-count').textContent = String(state.counters.transcripts);
+  } else interim.set(id, item);
+  $('transcript-empty').hidden = true;
+  $('transcript').scrollTop = $('transcript').scrollHeight;
+}
+
+function addMessage(data) {
+  state.counters.messages += 1;
+  $('msg-count').textContent = String(state.counters.messages);
+  const body = typeof data.message === 'string' ? data.message : JSON.stringify(data.message, null, 2);
+  const who = el('div', { class: 'who' }, el('b', { text: nameOf(data.sender) }));
+  if (data.to) who.append(el('span', { class: 'to', text: ` → ${nameOf(data.to)}` }));
+  who.append(` · ${clock()}`);
+  $('messages').append(el('li', { 'data-sender': data.sender }, who, el('pre', { text: body })));
+  $('messages').scrollTop = $('messages').scrollHeight;
+}
+
+// ---------------------------------------------------------------- joining with the microphone
+
+async function join(roomUrl, userName) {
+  const button = $('join-btn');
+  button.disabled = true;
+  let context;
+  let me;
+  try {
+    // Created in the click: browsers start audio only after a user gesture.
+    context = new AudioContext({ sampleRate: 48000 });
+    const mic = await MicrophoneCapture.start({ context, voiceProcessing: query.get('processing') !== '0' });
+    const player = await AudioPlayer.start({ context });
+    player.volume = Number($('volume').value);
+    me = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+    me.on('protocol-error', (err) => clientNote(`your session: ${describeError(err)}`));
+    await me.connect();
+    const joined = await me.join(roomUrl, {
+      user_name: userName,
+      user_data: { dashboard: true },
+      audio_out: { sample_rate: mic.sampleRate },
+      audio_in: { sample_rate: context.sampleRate, frame_ms: 20 },
+      vad: { enabled: false },
+    });
+    Object.assign(state, { me, mic, player, audioContext: context });
+    mic.pipeTo(me);
+    player.attach(me);
+    me.on('joined', () => state.participants.forEach((entry) => upsert(entry.participant)));
+    clientNote(`you joined ${roomUrl} as ${userName} (${joined.participant_id.slice(0, 8)})`);
+    $('join-form').classList.add('joined');
+    $('me').hidden = false;
+    button.hidden = true;
+    $('join-room').disabled = $('join-name').disabled = true;
+    if (state.selected !== roomUrl) await selectRoom(roomUrl);
+    state.participants.forEach((entry) => upsert(entry.participant));
+    toast(`You are live in ${roomUrl}`, true);
+  } catch (err) {
+    toast(`cannot join ${roomUrl}: ${describeError(err)}`);
+    await me?.close().catch(() => {});
+    await context?.close().catch(() => {});
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function leave() {
+  const { me, mic, player, audioContext } = state;
+  Object.assign(state, { me: null, mic: null, player: null, audioContext: null });
+  await mic?.stop().catch(() => {});
+  await player?.close().catch(() => {});
+  await me?.close().catch(() => {});
+  await audioContext?.close().catch(() => {});
+  $('me').hidden = true;
+  $('join-btn').hidden = false;
+  $('join-room').disabled = $('join-name').disabled = false;
+  $('mute-btn').textContent = 'Mute';
+  $('mute-btn').classList.remove('on');
+  clientNote('you left');
+}
+
+// ---------------------------------------------------------------- controls
+
+$('join-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (state.me) return;
+  const room = $('join-room').value.trim() || state.selected || 'local://demo';
+  const name = $('join-name').value.trim() || 'browser';
+  join(room.includes('://') ? room : `local://${room}`, name);
+});
+$('leave-btn').addEventListener('click', leave);
+$('mute-btn').addEventListener('click', () => {
+  if (!state.mic) return;
+  state.mic.muted = !state.mic.muted;
+  $('mute-btn').textContent = state.mic.muted ? 'Unmute' : 'Mute';
+  $('mute-btn').classList.toggle('on', state.mic.muted);
+});
+$('volume').addEventListener('input', (event) => {
+  if (state.player) state.player.volume = Number(event.target.value);
+});
+$('watch-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const room = $('watch-room').value.trim();
+  if (room) selectRoom(room.includes('://') ? room : `local://${room}`);
+  $('watch-room').value = '';
+});
+$('send-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const text = $('send-text').value.trim();
+  if (!text) return;
+  if (!state.me) {
+    toast('join the room to send app messages (watching is read-only)');
+    return;
+  }
+  let message = text;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    /* plain text */
+  }
+  try {
+    await state.me.sendAppMessage(message);
+    $('send-text').value = '';
+  } catch (err) {
+    toast(describeError(err));
+  }
+});
+for (const tab of document.querySelectorAll('.tab')) {
+  tab.addEventListener('click', () => {
+    for (const other of document.querySelectorAll('.tab')) other.classList.toggle('active', other === tab);
+    for (const pane of document.querySelectorAll('.tabpane')) pane.classList.toggle('active', pane.dataset.pane === tab.dataset.tab);
+  });
+}
+$('log-filter').addEventListener('input', (event) => {
+  state.log.filter = event.target.value.trim().toLowerCase();
+  for (const row of $('log').children) row.hidden = !!state.log.filter && !row.textContent.toLowerCase().includes(state.log.filter);
+});
+$('log-levels').addEventListener('change', (event) => (state.log.levels = event.target.checked));
+$('log-pause').addEventListener('click', () => {
+  state.log.paused = !state.log.paused;
+  $('log-pause').textContent = state.log.paused ? 'Resume' : 'Pause';
+  $('log-pause').classList.toggle('on', state.log.paused);
+});
+$('log-clear').addEventListener('click', () => $('log').replaceChildren());
+
+requestAnimationFrame(animate);
+startDirectory();
