@@ -312,7 +312,9 @@ class PocketsphinxStream:
 
             # A streaming resampler keeps filter state between chunks; calling
             # soxr.resample per chunk would click at every chunk boundary.
-            self._resampler = soxr.ResampleStream(owner.sample_rate, ENGINE_SAMPLE_RATE, 1, dtype="int16")
+            # float32, not int16: soxr dithers int16 output with a random seed,
+            # which made the same audio give different words from run to run.
+            self._resampler = soxr.ResampleStream(owner.sample_rate, ENGINE_SAMPLE_RATE, 1, dtype="float32")
         self._interim_samples = int(owner.interim_interval_s * ENGINE_SAMPLE_RATE)
         self._in_utt = False
         self._utt_start_s = 0.0
@@ -332,7 +334,7 @@ class PocketsphinxStream:
                 return []
             samples = np.frombuffer(data, dtype="<i2", count=usable // 2)
             if self._resampler is not None:
-                samples = self._resampler.resample_chunk(samples)
+                samples = _to_int16(self._resampler.resample_chunk(samples.astype(np.float32)))
             self._pending += samples.tobytes()
             out: list[TranscriptSegment] = []
             self._run_frames(out)
@@ -347,8 +349,8 @@ class PocketsphinxStream:
             out: list[TranscriptSegment] = []
             try:
                 if self._resampler is not None:
-                    tail = self._resampler.resample_chunk(np.zeros(0, np.int16), last=True)
-                    self._pending += tail.tobytes()
+                    tail = self._resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+                    self._pending += _to_int16(tail).tobytes()
                 self._run_frames(out)
                 if self._ep.in_speech:
                     # end_stream needs a non-empty buffer of at most one frame.
@@ -425,6 +427,11 @@ class PocketsphinxStream:
         else:
             start_ms, end_ms, confidence = utt_ms, round(end_s * 1000), None
         out.append(TranscriptSegment(text, True, start_ms, end_ms, confidence))
+
+
+def _to_int16(samples: np.ndarray) -> np.ndarray:
+    """Round resampled PCM16-scaled floats back to int16, clipping overshoot."""
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2")
 
 
 def _is_filler(word: str) -> bool:
