@@ -11,13 +11,16 @@ export function pcm16ToFloat32(pcm: Int16Array, out?: Float32Array): Float32Arra
   return result;
 }
 
-/** Floats (clamped to -1..1) to PCM16, rounding to nearest; -1 maps to -32768, 1 to 32767. */
+/**
+ * Floats (clamped to -1..1) to PCM16: x 32768, rounded, clamped to 32767, so that
+ * PCM16 -> Float32 -> PCM16 is lossless; -1 maps to -32768, 1 to 32767.
+ */
 export function float32ToPcm16(samples: Float32Array, out?: Int16Array): Int16Array {
   const result = out ?? new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i];
     const clamped = s > 1 ? 1 : s < -1 ? -1 : Number.isNaN(s) ? 0 : s;
-    result[i] = clamped < 0 ? Math.max(-32768, Math.round(clamped * 32768)) : Math.min(32767, Math.round(clamped * 32767));
+    result[i] = Math.max(-32768, Math.min(32767, Math.round(clamped * 32768)));
   }
   return result;
 }

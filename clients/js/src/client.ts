@@ -846,7 +846,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     else if (event === 'joined') this.participantId = String(data.participant_id ?? this.participantId);
     else if (event === 'left') {
       this.room = null;
-      this.roomParams = null;
+      // The gateway shutting down (or failing) is no reason to stay out: reconnecting
+      // restores the room. Leaving or being ejected is.
+      const reason = (data as { reason?: string }).reason;
+      if (reason === 'left' || reason === 'ejected') this.roomParams = null;
     }
     const logged: LoggedEvent = { event, data, seq, index: ++this.logIndex };
     this.eventLog.push(logged);

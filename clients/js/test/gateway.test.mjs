@@ -1,0 +1,290 @@
+// The SDK against a real gateway process (python -m gateway) and a real Python client.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  ConnectionError,
+  ConnectionState,
+  encodeAudioFrame,
+  ErrorCode,
+  exponentialBackoff,
+  GatewayClient,
+  GatewayError,
+  ProtocolError,
+  SUBPROTOCOL,
+} from '@daily-ws-gateway/client';
+import { compareWithReference, DEMO_WAV, freshRoom, readWav, sleep, startGateway, startPeer } from './helpers/gateway.mjs';
+
+let gateway;
+const clients = [];
+
+async function connect(options = {}) {
+  const client = new GatewayClient({ url: gateway.url, reconnect: false, ...options });
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+before(async () => {
+  gateway = await startGateway({ name: 'js-gateway' });
+});
+
+after(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  const code = await gateway.stop();
+  assert.ok(!gateway.log().includes('Traceback'), `the gateway logged a traceback; see ${gateway.logPath}`);
+  assert.equal(code, 0, 'the gateway did not exit cleanly');
+});
+
+describe('connecting', () => {
+  test('connect() resolves with the hello; the state goes connecting -> connected', async () => {
+    const client = new GatewayClient({ url: gateway.url, reconnect: false });
+    clients.push(client);
+    const states = [];
+    client.on('connection-state-changed', (s) => states.push(s));
+    const hello = await client.connect();
+    assert.equal(hello.protocol, SUBPROTOCOL);
+    assert.equal(hello.seq, 1);
+    assert.ok(hello.capabilities.requests.includes('observe') && hello.capabilities.requests.includes('list-rooms'));
+    assert.deepEqual(states, [ConnectionState.CONNECTING, ConnectionState.CONNECTED]);
+    assert.equal(typeof (await client.ping()), 'number');
+  });
+
+  test('connecting to a port nobody listens on rejects with connect_failed', async () => {
+    const client = new GatewayClient({ url: 'ws://127.0.0.1:9/v1', reconnect: false, connectTimeoutMs: 3000 });
+    await assert.rejects(client.connect(), (err) => err instanceof ConnectionError && err.code === 'connect_failed');
+    assert.equal(client.state, ConnectionState.DISCONNECTED);
+  });
+});
+
+describe('rooms with a Python client', () => {
+  test('join a local room; participant events and app messages go both ways with a Python client', async () => {
+    const room = freshRoom();
+    const client = await connect();
+    const joined = await client.join(room, { user_name: 'node' });
+    assert.equal(joined.room_url, room);
+    assert.equal(client.participantId, joined.participant_id);
+    const peer = startPeer(['join', '--url', gateway.url, '--room', room, '--name', 'py', '--echo', '--linger', '10']);
+    try {
+      const ready = await peer.next();
+      const arrived = await client.waitFor('participant-joined', (d) => d.participant.id === ready.participant_id);
+      assert.equal(arrived.participant.info.userName, 'py');
+      await client.sendAppMessage({ n: 1, text: 'hello from node' });
+      const echoed = await peer.next();
+      assert.deepEqual(echoed, { echoed: { n: 1, text: 'hello from node' }, from: joined.participant_id });
+      const reply = await client.waitFor('app-message', (d) => d.sender === ready.participant_id);
+      assert.deepEqual(reply.message, { echo: { n: 1, text: 'hello from node' } });
+      const participants = await client.getParticipants();
+      assert.deepEqual(new Set(Object.keys(participants)), new Set([joined.participant_id, ready.participant_id]));
+    } finally {
+      peer.kill();
+      await peer.done;
+    }
+    const left = await client.waitFor('participant-left');
+    assert.equal(left.participant.info.userName, 'py');
+  });
+
+  test('audio the SDK sends reaches the Python client intact (correlation with the WAV)', async () => {
+    const room = freshRoom();
+    const speech = readWav(DEMO_WAV);
+    const client = await connect();
+    const peer = startPeer([
+      'join', '--url', gateway.url, '--room', room, '--name', 'py-listener',
+      '--record-from', 'node-talker', '--seconds', '4', '--reference', DEMO_WAV,
+    ]);
+    try {
+      await peer.next();
+      await client.join(room, { user_name: 'node-talker', audio_out: { sample_rate: speech.sampleRate } });
+      assert.ok(client.sendAudio(speech.samples));
+      const result = await peer.next(30_000);
+      assert.ok(result.peak > 0.9, `the Python client heard something else (correlation ${result.peak})`);
+      assert.ok(result.seconds > 3, `only ${result.seconds} s of audio arrived`);
+    } finally {
+      peer.kill();
+      await peer.done;
+    }
+  });
+
+  test('audio a Python client sends reaches the SDK as PCM16 frames of that participant, intact', async () => {
+    const room = freshRoom();
+    const client = await connect();
+    await client.join(room, { user_name: 'node-listener', audio_in: { sample_rate: 16000, frame_ms: 20 } });
+    const peer = startPeer(['join', '--url', gateway.url, '--room', room, '--name', 'py-talker', '--send-wav', DEMO_WAV, '--linger', '12']);
+    try {
+      const ready = await peer.next();
+      const track = await client.waitFor('track-started', (d) => d.participant_id === ready.participant_id);
+      assert.equal(track.sample_rate, 16000);
+      const pcm = await client.record(4000, { participantId: ready.participant_id });
+      assert.ok(pcm.length > 16000 * 3, `only ${pcm.length} samples in 4 s`);
+      const dir = mkdtempSync(join(tmpdir(), 'dwg-'));
+      const path = join(dir, 'received.pcm');
+      writeFileSync(path, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+      const result = await compareWithReference(path, 16000);
+      assert.ok(result.peak > 0.9, `received audio does not match the WAV (correlation ${result.peak})`);
+      assert.ok(client.tracks.get(track.track)?.participant_id === ready.participant_id);
+    } finally {
+      peer.kill();
+      await peer.done;
+    }
+  });
+
+  test('VAD: speech-started then speech-stopped for the demo talker, with levels', async () => {
+    const client = await connect();
+    const joined = await client.join('local://demo', { audio_in: { sample_rate: 16000 }, levels_interval_ms: 100, vad: { stop_ms: 400 } });
+    const demo = Object.values(joined.participants).find((p) => p.info.userName === 'Demo Talker');
+    assert.ok(demo, 'the demo talker is not in local://demo');
+    const started = await client.waitFor('speech-started', (d) => d.participant_id === demo.id, { timeoutMs: 12_000 });
+    const stopped = await client.waitFor('speech-stopped', (d) => d.participant_id === demo.id, { timeoutMs: 12_000 });
+    assert.equal(started.track, stopped.track);
+    const levels = await client.waitFor('audio-levels', (d) => d.levels.some((l) => l.level > 0.01));
+    assert.equal(levels.levels[0].participant_id, demo.id);
+    const frame = await new Promise((resolve) => client.once('audio', resolve));
+    assert.equal(frame.participantId, demo.id);
+    assert.ok(frame.pcm instanceof Int16Array && frame.pcm.length === 320);
+  });
+
+  test('observe: the SDK watches a room read-only and lists rooms', async () => {
+    const room = freshRoom();
+    const watcher = await connect();
+    const snapshot = await watcher.observe(room, { levels_interval_ms: 100 });
+    assert.deepEqual(snapshot.participants, {});
+    assert.equal(watcher.room.mode, 'observing');
+    const talker = await connect();
+    const speech = readWav(DEMO_WAV);
+    const joined = await talker.join(room, { user_name: 'talker', audio_out: { sample_rate: speech.sampleRate } });
+    talker.sendAudio(speech.samples.subarray(0, speech.sampleRate * 3));
+    await watcher.waitFor('participant-joined', (d) => d.participant.id === joined.participant_id);
+    await watcher.waitFor('speech-started', (d) => d.participant_id === joined.participant_id, { timeoutMs: 8000 });
+    const rooms = await watcher.listRooms();
+    const listed = rooms.find((r) => r.room_url === room);
+    assert.ok(listed && listed.observers === 1 && joined.participant_id in listed.participants);
+    await assert.rejects(watcher.sendAppMessage('x'), (err) => err instanceof ProtocolError && err.code === ErrorCode.NOT_ALLOWED);
+  });
+});
+
+describe('errors', () => {
+  test('bad requests reject with typed errors carrying the protocol codes; the session lives on', async () => {
+    const client = await connect();
+    await assert.rejects(client.request('no-such-request'), (err) => err instanceof ProtocolError && err.code === ErrorCode.UNKNOWN_TYPE);
+    await assert.rejects(
+      client.join(freshRoom(), { audio_in: { sample_rate: 7 } }),
+      (err) => err instanceof ProtocolError && err.code === ErrorCode.UNSUPPORTED_FORMAT && err.details.field === 'audio_in.sample_rate',
+    );
+    await assert.rejects(client.join('ftp://x'), (err) => err.code === ErrorCode.UNKNOWN_BACKEND);
+    await assert.rejects(client.sendAppMessage('x'), (err) => err.code === ErrorCode.NOT_JOINED);
+    await assert.rejects(client.request('ping', { extra: 1 }), (err) => err.code === ErrorCode.INVALID_PARAMS && err.details.field === 'extra');
+    assert.ok((await client.ping()) > 0, 'the session died after bad requests');
+  });
+
+  test('a bad binary frame comes back as a protocol-error event (bad_frame, unknown_track)', async () => {
+    const client = await connect();
+    const errors = [];
+    client.on('protocol-error', (err) => errors.push(err));
+    client.sendRaw(new Uint8Array(10));
+    client.sendRaw(encodeAudioFrame({ track: 99, seq: 1, sampleRate: 16000, payload: new Int16Array(160) }));
+    await client.ping();
+    assert.deepEqual(errors.map((e) => e.code), [ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_TRACK]);
+    assert.ok(errors.every((e) => e instanceof GatewayError && e.requestId === null));
+  });
+
+  test('sendAudio before joining is answered with not_joined; while disconnected it is dropped and counted', async () => {
+    const client = await connect();
+    const error = new Promise((resolve) => client.once('protocol-error', resolve));
+    client.sendAudio(new Int16Array(2400));
+    assert.equal((await error).code, ErrorCode.NOT_JOINED);
+    await client.close();
+    assert.equal(client.sendAudio(new Int16Array(2400)), false);
+    assert.equal(client.stats.audioFramesDropped, 1);
+  });
+});
+
+describe('reconnecting', () => {
+  test('after the gateway restarts, the client reconnects, joins the room again and sends queued requests', async () => {
+    const first = await startGateway({ args: [], name: 'js-reconnect' });
+    const port = first.port;
+    const room = freshRoom('rc');
+    const client = new GatewayClient({ url: first.url, reconnect: exponentialBackoff({ initialMs: 100, maxMs: 300, maxAttempts: 100 }) });
+    const states = [];
+    client.on('connection-state-changed', (s) => states.push(s));
+    let second;
+    try {
+      await client.connect();
+      const joined = await client.join(room, { user_name: 'phoenix' });
+      const oldSession = client.sessionId;
+      const reconnecting = new Promise((resolve) => client.once('reconnecting', resolve));
+      await first.stop('SIGTERM');
+      const info = await reconnecting;
+      assert.equal(info.closeCode, 1001, 'the gateway should close with going-away');
+      assert.equal(client.state, ConnectionState.RECONNECTING);
+      const queued = client.ping(); // queued while reconnecting
+      const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+      await sleep(400);
+      second = await startGateway({ port, args: [], name: 'js-reconnect-2' });
+      const result = await reconnected;
+      assert.equal(result.restored, 'joined');
+      assert.ok((await queued) > 0, 'the queued ping was not answered');
+      assert.notEqual(client.sessionId, oldSession);
+      assert.ok(client.participantId && client.participantId !== joined.participant_id);
+      const rooms = await client.listRooms();
+      assert.ok(rooms.some((r) => r.room_url === room && client.participantId in r.participants), 'not in the room again');
+      assert.deepEqual(states, ['connecting', 'connected', 'reconnecting', 'connected']);
+    } finally {
+      await client.close();
+      await first.stop();
+      await second?.stop();
+    }
+  });
+
+  test('when the policy gives up the client is disconnected and queued requests reject', async () => {
+    const gw = await startGateway({ args: [], name: 'js-giveup' });
+    const client = new GatewayClient({ url: gw.url, reconnect: exponentialBackoff({ initialMs: 50, maxAttempts: 2, jitter: 0 }) });
+    try {
+      await client.connect();
+      const disconnected = new Promise((resolve) => client.once('disconnected', resolve));
+      await gw.stop('SIGKILL');
+      await sleep(20);
+      const queued = client.ping();
+      const info = await disconnected;
+      assert.ok(info.error instanceof ConnectionError);
+      await assert.rejects(queued, (err) => err instanceof ConnectionError);
+      assert.equal(client.state, ConnectionState.DISCONNECTED);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a connection closed by the client is not reopened', async () => {
+    const client = await connect({ reconnect: exponentialBackoff({ initialMs: 10 }) });
+    await client.close();
+    await sleep(200);
+    assert.equal(client.state, ConnectionState.DISCONNECTED);
+  });
+});
+
+describe('README', () => {
+  test('the ten-line Node script of clients/js/README.md joins the demo room and hears the talker', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const match = /<!-- ten-lines -->\s*```js\n([\s\S]*?)```/.exec(readme);
+    assert.ok(match, 'no ten-line script in the README');
+    const script = match[1];
+    assert.ok(script.trim().split('\n').length <= 10, 'the README script is longer than ten lines');
+    const dir = new URL('../', import.meta.url);
+    const path = new URL('readme-script.test-tmp.mjs', dir);
+    writeFileSync(path, script);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [path.pathname], { env: { ...process.env, GATEWAY_URL: gateway.url } });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const { unlinkSync } = await import('node:fs');
+    unlinkSync(path);
+    assert.equal(code, 0, out);
+    assert.match(out, /Demo Talker/);
+    assert.match(out, /speech-started/);
+  });
+});
