@@ -1,0 +1,203 @@
+"""Local-room transcription end to end: words recognised, Daily's message shape, instances, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from protocol.schema import validate_server_message
+from tests.audio import silence, tone
+
+pytest.importorskip("pocketsphinx")
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "speech_hello_world.wav"
+KEY_WORDS = {"hello", "world", "open", "door", "close", "window"}
+"""The fixture says "hello world. please open the door and close the window." (tests/fixtures/README.md)."""
+
+
+def phrase() -> bytes:
+    """The fixture phrase, 16 kHz mono PCM16, with a pause after it so the recogniser ends the utterance."""
+    with wave.open(str(FIXTURE)) as w:
+        assert w.getframerate() == 16000
+        return w.readframes(w.getnframes()) + silence(16000, 1.0)
+
+
+def finals(client, participant_id: str | None = None) -> list[dict]:
+    return [
+        e.data["message"]
+        for e in client.event_log
+        if e.event == "transcription-message"
+        and e.data["message"]["rawResponse"]["is_final"]
+        and (participant_id is None or e.data["message"]["participantId"] == participant_id)
+    ]
+
+
+def words(messages: list[dict]) -> set[str]:
+    return {w for m in messages for w in m["text"].split()}
+
+
+def validate(client) -> None:
+    for e in client.event_log:
+        validate_server_message({"type": "event", "seq": e.seq, "event": e.event, "data": e.data})
+
+
+async def wait_final(client, participant_id: str, timeout: float = 20.0):
+    return await client.wait_for(
+        "transcription-message",
+        lambda d: d["message"]["participantId"] == participant_id and d["message"]["rawResponse"]["is_final"],
+        timeout=timeout,
+    )
+
+
+async def test_transcript_holds_the_key_words_in_dailys_format(connect, room):
+    """A speaks a known phrase; everyone gets final transcription messages from A with most of its key words."""
+    a, b = await connect(), await connect()
+    ja = await a.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room)
+    before = datetime.now(UTC)
+    reply = await b.request("start-transcription")
+    for client in (a, b):
+        started = await client.wait_for("transcription-started")
+        assert started.data["status"]["instanceId"] == reply["instance_id"]
+        assert started.data["status"]["startedBy"] == b.participant_id
+    await a.send_audio(phrase())
+    message = (await wait_final(b, ja["participant_id"])).data["message"]
+    assert message["trackType"] == "cam-audio" and message["text"]
+    stamp = datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) < stamp < datetime.now(UTC), message["timestamp"]
+    alternative = message["rawResponse"]["channel"]["alternatives"][0]
+    assert alternative["transcript"] == message["text"] and alternative["languages"] == ["en"]
+    await b.request("stop-transcription")
+    heard = words(finals(b, ja["participant_id"]))
+    assert len(heard & KEY_WORDS) >= 3, f"recognised {sorted(heard)}"
+    assert words(finals(a, ja["participant_id"])) == heard, "the speaker did not get the same transcript"
+    assert not [e for e in b.event_log if e.event == "transcription-error"]
+    validate(b)
+
+
+async def test_interim_results_only_when_asked(connect, room):
+    """With extra.interim_results, interim messages (is_final false) come before the final; without, only finals."""
+    a, b = await connect(), await connect()
+    ja = await a.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room)
+    await b.request("start-transcription", {"settings": {"instanceId": "plain"}})
+    await b.request("start-transcription", {"settings": {"instanceId": "live", "extra": {"interim_results": True}}})
+    await a.send_audio(phrase())
+    for instance in ("plain", "live"):
+        await b.wait_for(
+            "transcription-message",
+            lambda d, i=instance: d["message"]["instanceId"] == i and d["message"]["rawResponse"]["is_final"],
+            timeout=20,
+        )
+    messages = [e.data["message"] for e in b.event_log if e.event == "transcription-message"]
+    live = [m for m in messages if m["instanceId"] == "live"]
+    plain = [m for m in messages if m["instanceId"] == "plain"]
+    assert all(m["rawResponse"]["is_final"] for m in plain), "interim messages without interim_results"
+    kinds = [m["rawResponse"]["is_final"] for m in live]
+    assert False in kinds and kinds.index(False) < kinds.index(True), f"no interim before the final: {kinds}"
+    assert {m["participantId"] for m in messages} == {ja["participant_id"]}
+
+
+async def test_only_the_participants_asked_for(connect, room):
+    """settings.participants limits transcription to them; update-transcription switches to others."""
+    a, c, b = await connect(), await connect(), await connect()
+    ja = await a.join(room, audio_out={"sample_rate": 16000})
+    jc = await c.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room)
+    await b.request("start-transcription", {"settings": {"participants": [ja["participant_id"]]}})
+    await asyncio.gather(a.send_audio(phrase()), c.send_audio(phrase()))
+    await wait_final(b, ja["participant_id"])
+    await asyncio.sleep(1.0)
+    assert not finals(b, jc["participant_id"]), "a participant not asked for was transcribed"
+    await b.request("update-transcription", {"participants": [jc["participant_id"]]})
+    await asyncio.gather(a.send_audio(phrase()), c.send_audio(phrase()))
+    await wait_final(b, jc["participant_id"])
+    count_a = len(finals(b, ja["participant_id"]))
+    await asyncio.sleep(1.5)
+    assert len(finals(b, ja["participant_id"])) == count_a, "A was still transcribed after the update"
+
+
+async def test_stop_flushes_the_last_words_then_stops(connect, room):
+    """stop-transcription mid-speech still sends the words heard so far, then transcription-stopped naming the stopper."""
+    a, b = await connect(), await connect()
+    ja = await a.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room)
+    await b.request("start-transcription")
+    await a.send_audio(phrase()[: 16000 * 2 * 3])  # 3 s of the phrase, cut mid-sentence
+    await asyncio.sleep(3.2)
+    await b.request("stop-transcription")
+    stopped = await b.wait_for("transcription-stopped")
+    assert stopped.data["stopped_by"] == b.participant_id and stopped.data["stopped_by_error"] is False
+    last = finals(b, ja["participant_id"])
+    assert last, "nothing was transcribed"
+    final_seqs = [e.seq for e in b.event_log if e.event == "transcription-message"]
+    assert max(final_seqs) < stopped.seq, "a transcription message came after transcription-stopped"
+    await a.send_audio(phrase())
+    await asyncio.sleep(1.0)
+    assert len(finals(b)) == len(last), "transcribed after stop"
+
+
+async def test_tone_is_not_speech(connect, room):
+    """A pure tone and silence produce no transcription messages (the recogniser's endpointer ignores them)."""
+    a, b = await connect(), await connect()
+    await a.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room)
+    await b.request("start-transcription")
+    await a.send_audio(silence(16000, 1.0) + tone(16000, 1.0, freq=440, amplitude=0.3) + silence(16000, 1.0))
+    await asyncio.sleep(3.3)
+    await b.request("stop-transcription")
+    assert not [e for e in b.event_log if e.event == "transcription-message"]
+
+
+async def test_transcription_errors_are_typed(connect, room):
+    """Wrong-state uses get typed errors: not_joined, not_found, wrong_state, not_supported (with transcription-error)."""
+    from gateway_client import GatewayError
+
+    a, b = await connect(), await connect()
+    with pytest.raises(GatewayError) as err:
+        await a.request("start-transcription")
+    assert err.value.code == "not_joined"
+    await a.join(room)
+    await b.join(room)
+    cases = [
+        ("stop-transcription", {}, "not_found"),
+        ("stop-transcription", {"instance_id": "nope"}, "not_found"),
+        ("update-transcription", {"participants": [a.participant_id]}, "not_found"),
+        ("start-transcription", {"settings": {"participants": ["nobody"]}}, "not_found"),
+        ("start-transcription", {"settings": {"participants": "everyone"}}, "invalid_params"),
+        ("update-transcription", {"participants": "x"}, "invalid_params"),
+        ("start-transcription", {"settings": {"language": "fr"}}, "not_supported"),
+    ]
+    for rtype, params, code in cases:
+        with pytest.raises(GatewayError) as err:
+            await a.request(rtype, params)
+        assert err.value.code == code, (rtype, params, err.value)
+    error = await b.wait_for("transcription-error")
+    assert "fr" in error.data["message"]
+    await a.request("start-transcription")
+    with pytest.raises(GatewayError) as err:
+        await a.request("start-transcription")
+    assert err.value.code == "wrong_state"
+    with pytest.raises(GatewayError) as err:
+        await a.request("update-transcription", {"participants": ["nobody"]})
+    assert err.value.code == "not_found"
+    await a.request("stop-transcription")
+    validate(b)
+
+
+async def test_transcription_goes_on_after_the_starter_leaves(connect, room):
+    """B starts transcription and leaves; A's speech is still transcribed for C."""
+    a, b, c = await connect(), await connect(), await connect()
+    ja = await a.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room)
+    await c.join(room)
+    await b.request("start-transcription")
+    await b.leave()
+    await c.wait_for("participant-left")
+    await a.send_audio(phrase())
+    message = (await wait_final(c, ja["participant_id"])).data["message"]
+    assert message["text"] and message["participantId"] == ja["participant_id"]
