@@ -70,10 +70,21 @@ class ErrorMessage:
 ServerMessage = Hello | Reply | Event | ErrorMessage
 
 
+def _utf8_size(data: str | bytes | bytearray | memoryview) -> int:
+    """Bytes of ``data`` on the wire: a ``str`` counts as its UTF-8 encoding, not its characters."""
+    if not isinstance(data, str):
+        return memoryview(data).nbytes
+    if data.isascii():
+        return len(data)
+    return len(data.encode("utf-8", "surrogatepass"))
+
+
 def _loads(data: str | bytes | bytearray | memoryview, max_bytes: int | None) -> Any:
-    size = len(data)
-    if max_bytes is not None and size > max_bytes:
-        raise TooLarge(f"text frame of {size} bytes exceeds max_message_bytes {max_bytes}")
+    # A str cannot be shorter in UTF-8 than in characters: only measure when it could be over.
+    if max_bytes is not None and len(data) * (4 if isinstance(data, str) else 1) > max_bytes:
+        size = _utf8_size(data)
+        if size > max_bytes:
+            raise TooLarge(f"text frame of {size} bytes exceeds max_message_bytes {max_bytes}")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -96,12 +107,11 @@ def decode_request(data: str | bytes | bytearray | memoryview, *, max_bytes: int
     rid = obj.pop("id", None)
     if isinstance(rid, int) and not isinstance(rid, bool):
         rid = str(rid)
+    valid_id = isinstance(rid, str) and 0 < len(rid) <= MAX_ID_LENGTH
     if not isinstance(rtype, str) or not rtype:
-        raise NotAnObject(
-            "a request needs a non-empty string 'type'",
-            request_id=rid if isinstance(rid, str) else None,
-        )
-    if not isinstance(rid, str) or not rid or len(rid) > MAX_ID_LENGTH:
+        # Answer with a reply only when the id is one the client could have sent validly.
+        raise NotAnObject("a request needs a non-empty string 'type'", request_id=rid if valid_id else None)
+    if not valid_id:
         raise InvalidParams(
             f"request '{rtype}' needs an 'id': a non-empty string of at most {MAX_ID_LENGTH} characters",
             details={"field": "id"},
@@ -169,10 +179,10 @@ def decode_server_message(data: str | bytes | bytearray | memoryview) -> ServerM
         MalformedJSON, NotAnObject: the gateway sent something this version cannot read.
     """
     obj = _loads(data, None)
-    if not isinstance(obj, dict) or not isinstance(obj.get("seq"), int):
+    seq = obj.get("seq") if isinstance(obj, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool):  # JSON true is not a sequence number
         raise NotAnObject("a server message must be an object with an integer 'seq'")
     kind = obj.get("type")
-    seq = obj["seq"]
     if kind == "event" and isinstance(obj.get("event"), str):
         data_ = obj.get("data")
         return Event(seq, obj["event"], data_ if isinstance(data_, dict) else {})
