@@ -167,11 +167,14 @@ class TrackBuffer:
             self.dropped_bytes += excess
 
     def pull(self) -> bytes | None:
-        """One frame, zero-padded if the buffer runs dry; None while it is (re)filling."""
+        """One frame (zero-padded if the buffer runs dry inside it); None while empty or refilling."""
         if not self._primed:
             if len(self._data) < _PREROLL_BYTES:
                 return None
             self._primed = True
+        if not self._data:
+            self._primed = False  # ran dry: refill before taking again
+            return None
         frame = bytes(self._data[:_FRAME_BYTES])
         del self._data[:_FRAME_BYTES]
         if len(frame) < _FRAME_BYTES:
