@@ -7,8 +7,17 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
+# JavaScript SDK, dashboard and browser tests (targets below)
+NPM         ?= npm
+NODE        ?= node
+JS_DIR      := clients/js
+JS_STAMP    := $(JS_DIR)/node_modules/.installed
+JS_BUILD    := $(JS_DIR)/dist/index.js
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
+CHROMIUM    ?= /usr/bin/chromium
 
-.PHONY: serve test test-py setup clean bench
+.PHONY: serve test test-py setup clean bench js-setup js-build test-js browser-setup test-browser
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (first run only; log in $(VENV)/install.log)"
@@ -19,11 +28,45 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-serve: $(STAMP)
+serve: $(STAMP) $(JS_BUILD)
 	$(VENV)/bin/daily-gateway --host $(HOST) --port $(PORT) --backend local --demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+	@$(MAKE) --no-print-directory test-js test-browser
+
+# ---------------------------------------------------------------- JavaScript SDK, dashboard, browser
+# The SDK (clients/js) is TypeScript built to clients/js/dist, which the gateway serves at /sdk/
+# for the dashboard; it is built here, not committed. Browser tests drive Debian's chromium with
+# playwright-core (tests/browser); scripts/install_chromium.sh installs it when it is missing.
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@echo "installing the JS SDK's packages (first run only)"
+	@cd $(JS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(JS_BUILD): $(JS_STAMP) $(JS_DIR)/tsconfig.json $(wildcard $(JS_DIR)/src/*.ts)
+	@cd $(JS_DIR) && $(NPM) run --silent build
+	@touch $@
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	@cd $(BROWSER_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHROMIUM):
+	@scripts/install_chromium.sh
+
+js-setup: $(JS_STAMP)
+
+js-build: $(JS_BUILD)
+
+test-js: $(STAMP) $(JS_BUILD)
+	cd $(JS_DIR) && $(NODE) --test --test-reporter=spec test/
+
+browser-setup: $(BROWSER_STAMP) $(CHROMIUM)
+
+test-browser: $(STAMP) $(JS_BUILD) browser-setup
+	cd $(BROWSER_DIR) && CHROMIUM=$(CHROMIUM) $(NODE) --test --test-reporter=spec --test-concurrency=1 ./
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -96,6 +96,7 @@ const KINDS = {
   'speech-started': 'speech', 'speech-stopped': 'speech', 'active-speaker-changed': 'speech',
   'participant-joined': 'people', 'participant-left': 'people', 'participant-updated': 'people',
   'app-message': 'message', 'transcription-message': 'message', error: 'error',
+  'transcription-error': 'error', 'recording-error': 'error',
 };
 
 function summarize(event, data) {
@@ -115,6 +116,8 @@ function summarize(event, data) {
     case 'track-started':
     case 'track-stopped':
       return `${nameOf(data.participant_id)} · ${data.source} · track ${data.track} · ${data.sample_rate ?? ''} Hz`;
+    case 'transcription-message':
+      return `${nameOf(data.message?.participantId)}: ${data.message?.text ?? ''}${data.message?.rawResponse?.is_final === false ? ' …' : ''}`;
     case 'audio-levels':
       return data.levels.map((l) => `${nameOf(l.participant_id)} ${l.level.toFixed(3)}${l.speaking ? ' ●' : ''}`).join('  ');
     default:
@@ -286,10 +289,16 @@ function wireObserver(observer) {
   observer.on('active-speaker-changed', mine(({ participant }) => {
     state.activeSpeaker = participant?.id ?? null;
     for (const [id, entry] of state.participants) entry.card.classList.toggle('active', id === state.activeSpeaker);
-    $('active-speaker').textContent = participant ? `🔊 ${nameOf(participant.id)}` : '';
+    $('active-speaker').textContent = participant ? `active speaker: ${nameOf(participant.id)}` : '';
   }));
   observer.on('app-message', mine(addMessage));
   observer.on('transcription-message', mine(addTranscript));
+  const transcribing = (on) => () => {
+    $('transcribe-btn').dataset.on = String(on);
+    $('transcribe-btn').textContent = on ? 'Stop transcription' : 'Start transcription';
+  };
+  observer.on('transcription-started', mine(transcribing(true)));
+  observer.on('transcription-stopped', mine(transcribing(false)));
   observer.on('reconnecting', mine(({ attempt, delayMs }) => clientNote(`connection lost; retry ${attempt} in ${delayMs} ms`)));
   observer.on('reconnected', mine(async () => {
     clientNote('reconnected; watching again');
@@ -415,9 +424,10 @@ function animate() {
 const interim = new Map(); // participant id -> li of the utterance in progress
 
 function addTranscript(data) {
-  const id = data.participant_id ?? data.participantId ?? data.participant?.id ?? '';
-  const text = data.text ?? data.transcript ?? '';
-  const final = data.is_final ?? data.final ?? data.rawResponse?.is_final ?? true;
+  const message = data.message ?? data; // Daily's transcription message
+  const id = message.participantId ?? message.participant_id ?? '';
+  const text = message.text ?? '';
+  const final = message.rawResponse?.is_final ?? message.is_final ?? true;
   if (!text) return;
   let item = interim.get(id);
   if (!item) {
@@ -569,6 +579,19 @@ $('log-pause').addEventListener('click', () => {
   $('log-pause').classList.toggle('on', state.log.paused);
 });
 $('log-clear').addEventListener('click', () => $('log').replaceChildren());
+$('transcribe-btn').addEventListener('click', async () => {
+  if (!state.me) {
+    toast('join the room to start transcription (watching is read-only)');
+    return;
+  }
+  const on = $('transcribe-btn').dataset.on === 'true';
+  try {
+    if (on) await state.me.request('stop-transcription');
+    else await state.me.request('start-transcription', { settings: { extra: { interim_results: true } } });
+  } catch (err) {
+    toast(describeError(err));
+  }
+});
 
 requestAnimationFrame(animate);
 startDirectory();

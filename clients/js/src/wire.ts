@@ -126,6 +126,8 @@ export interface RequestMap {
   'get-participants': [Record<string, never>, { participants: Record<string, Participant> }];
   'get-stats': [Record<string, never>, Record<string, unknown>];
   ping: [Record<string, never>, { time_ms: number }];
+  'start-transcription': [{ settings?: Record<string, unknown> }, Record<string, unknown>];
+  'stop-transcription': [{ instance_id?: string }, Record<string, unknown>];
 }
 
 export type RequestType = keyof RequestMap;
@@ -135,6 +137,7 @@ export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1
 /** Requests this SDK has typed helpers for (the gateway's hello lists what it serves). */
 export const KNOWN_REQUESTS: readonly string[] = [
   'get-participants', 'get-stats', 'join', 'leave', 'list-rooms', 'observe', 'ping', 'send-app-message',
+  'start-transcription', 'stop-transcription',
 ];
 
 // ---------------------------------------------------------------- events
@@ -195,13 +198,21 @@ export interface ServerEventMap {
   'audio-levels': { levels: AudioLevel[] };
   /** An error in the room not caused by one request. */
   error: { code: string; message: string; details?: Record<string, unknown>; fatal?: boolean };
-  /** Transcription text (interim and final), where the gateway transcribes. */
+  /** A transcript of one participant's speech (Daily's transcription message); interim when `rawResponse.is_final` is false. */
   'transcription-message': {
-    text: string;
-    participant_id?: string;
-    is_final?: boolean;
-    [key: string]: unknown;
+    message: {
+      participantId: string;
+      text: string;
+      timestamp: string;
+      trackType?: string;
+      instanceId?: string;
+      rawResponse?: { is_final?: boolean; [key: string]: unknown };
+    };
   };
+  /** Transcription started in the room. */
+  'transcription-started': Record<string, unknown>;
+  /** Transcription stopped. */
+  'transcription-stopped': Record<string, unknown>;
 }
 
 export type ServerEventName = keyof ServerEventMap;
@@ -211,4 +222,5 @@ export const KNOWN_EVENTS: readonly string[] = [
   'active-speaker-changed', 'app-message', 'audio-levels', 'call-state-updated', 'error',
   'first-participant-joined', 'joined', 'left', 'participant-joined', 'participant-left',
   'participant-updated', 'speech-started', 'speech-stopped', 'track-started', 'track-stopped',
+  'transcription-message', 'transcription-started', 'transcription-stopped',
 ];
