@@ -314,7 +314,19 @@ function wireObserver(observer) {
   }));
 }
 
+const TIMELINE_MS = 60_000;
+
+/** Voice activity segments per participant, for the conversation timeline. */
+function markSpeech(entry, speaking) {
+  const t = performance.now();
+  const open = entry.segments.at(-1);
+  if (speaking && !(open && open.end === null)) entry.segments.push({ start: t, end: null });
+  if (!speaking && open && open.end === null) open.end = t;
+  while (entry.segments.length && entry.segments[0].end !== null && t - entry.segments[0].end > TIMELINE_MS) entry.segments.shift();
+}
+
 function setSpeaking(entry, speaking) {
+  markSpeech(entry, speaking);
   entry.speaking = speaking;
   entry.card.classList.toggle('speaking', speaking);
   entry.card.dataset.speaking = String(speaking);
@@ -358,7 +370,7 @@ function createCard(participant) {
     el('div', { class: 'levels' }, el('div', { class: 'meter' }, fill), spark, el('div', { class: 'stat' }, micNode, levelText)));
   return {
     participant, card, avatar, nameNode, youBadge, demoBadge, talkBadge, fill, spark, levelText, micNode,
-    level: 0, shown: 0, speaking: false, history: [], updatedAt: 0,
+    level: 0, shown: 0, speaking: false, history: [], updatedAt: 0, segments: [],
   };
 }
 
@@ -404,6 +416,65 @@ function drawSpark(entry) {
   ctx.stroke();
 }
 
+function drawTimeline() {
+  const canvas = $('timeline');
+  const wanted = `${Math.max(1, state.participants.size) * 26 + 32}px`;
+  if (canvas.style.height !== wanted) canvas.style.height = wanted;
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.round(canvas.clientWidth * ratio);
+  const height = Math.round(canvas.clientHeight * ratio);
+  if (!width || !height) return;
+  if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const w = width / ratio;
+  const h = height / ratio;
+  ctx.clearRect(0, 0, w, h);
+  const label = 120;
+  const right = w - 14;
+  const plot = right - label;
+  const t = performance.now();
+  const x = (time) => label + plot * (1 - (t - time) / TIMELINE_MS);
+  ctx.font = '11px ui-monospace, Menlo, monospace';
+  ctx.textBaseline = 'middle';
+  const entries = [...state.participants.values()];
+  const lane = Math.min(26, (h - 30) / Math.max(1, entries.length));
+  const bottom = 8 + Math.max(1, entries.length) * lane;
+  // time grid: a line every 10 s, over the lanes only
+  for (let s = 0; s <= 60; s += 10) {
+    const gx = label + plot * (1 - s / 60);
+    ctx.strokeStyle = 'rgba(34, 44, 57, 0.9)';
+    ctx.beginPath();
+    ctx.moveTo(gx, 4);
+    ctx.lineTo(gx, bottom + 2);
+    ctx.stroke();
+    ctx.fillStyle = '#5b6878';
+    ctx.textAlign = 'center';
+    ctx.fillText(s ? `-${s}s` : 'now', gx, bottom + 12);
+  }
+  entries.forEach((entry, i) => {
+    const y = 8 + i * lane;
+    const name = entry.card.dataset.name ?? '';
+    ctx.textAlign = 'left';
+    ctx.fillStyle = entry.speaking ? '#e6edf3' : '#8b98a9';
+    ctx.fillText(name.length > 15 ? `${name.slice(0, 14)}…` : name, 14, y + lane / 2);
+    ctx.fillStyle = 'rgba(24, 32, 43, 0.9)';
+    ctx.fillRect(label, y + lane * 0.2, plot, lane * 0.6);
+    const color = `hsl(${hue(name)} 70% 62%)`;
+    for (const seg of entry.segments) {
+      const x0 = Math.max(label, x(seg.start));
+      const x1 = Math.min(right, x(seg.end ?? t));
+      if (x1 <= label) continue;
+      ctx.fillStyle = color;
+      ctx.globalAlpha = seg.end === null ? 1 : 0.75;
+      ctx.beginPath();
+      ctx.roundRect(x0, y + lane * 0.2, Math.max(2, x1 - x0), lane * 0.6, 4);
+      ctx.fill();
+      ctx.globalAlpha = 1;
+    }
+  });
+}
+
 function animate() {
   const t = performance.now();
   for (const entry of state.participants.values()) {
@@ -415,6 +486,7 @@ function animate() {
     entry.levelText.textContent = target > 1e-5 ? `${db.toFixed(0)} dBFS` : '-∞ dB';
     drawSpark(entry);
   }
+  drawTimeline();
   if (state.mic) $('me-level').style.width = `${(meterPosition(state.mic.level) * 100).toFixed(1)}%`;
   requestAnimationFrame(animate);
 }
