@@ -475,6 +475,8 @@ function drawTimeline() {
   });
 }
 
+let meShown = 0;
+
 function animate() {
   const t = performance.now();
   for (const entry of state.participants.values()) {
@@ -487,7 +489,11 @@ function animate() {
     drawSpark(entry);
   }
   drawTimeline();
-  if (state.mic) $('me-level').style.width = `${(meterPosition(state.mic.level) * 100).toFixed(1)}%`;
+  if (state.mic) {
+    // Peak with a slow fall, so short words stay visible on the small meter.
+    meShown = Math.max(meterPosition(state.mic.level), meShown * 0.95);
+    $('me-level').style.width = `${(meShown * 100).toFixed(1)}%`;
+  }
   requestAnimationFrame(animate);
 }
 
