@@ -24,10 +24,12 @@ class CloseCode(enum.IntEnum):
     """The client asked to close, or left and closed."""
     GOING_AWAY = 1001
     """The gateway is shutting down; the room session was left."""
+    INVALID_DATA = 1007
+    """A text frame was not valid UTF-8 (closed by the WebSocket layer, RFC 6455 section 8.1); nothing is answered."""
     MESSAGE_TOO_BIG = 1009
     """A frame exceeded the hard size limit (``limits.max_frame_bytes`` x 4); cannot be read, so cannot be answered."""
     INTERNAL_ERROR = 1011
-    """Unexpected server failure; reconnect."""
+    """Unexpected server failure, or no pong to a WebSocket ping within ``limits.idle_timeout_ms``; reconnect."""
     BAD_SUBPROTOCOL = 4000
     """The client offered no supported subprotocol (version mismatch)."""
     UNAUTHORIZED = 4001
