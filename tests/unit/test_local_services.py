@@ -72,6 +72,17 @@ def test_track_buffer_waits_for_preroll_then_pads_and_refills():
     assert buf.drain() == pcm(7, 100)
 
 
+def test_track_buffer_flush_takes_audio_below_the_preroll():
+    """Once the participant has left (flush), the last few milliseconds are taken without waiting for the preroll."""
+    buf = TrackBuffer()
+    buf.push(pcm(9, 1200), RECORDING_RATE, 1)  # 25 ms: below the 60 ms preroll
+    assert buf.pull() is None
+    first, second = buf.pull(flush=True), buf.pull(flush=True)
+    assert first == pcm(9, FRAME // 2)
+    assert second == pcm(9, 1200 - FRAME // 2) + bytes(FRAME - 2 * (1200 - FRAME // 2))
+    assert buf.pull(flush=True) is None
+
+
 def test_track_buffer_resamples_and_downmixes():
     """16 kHz stereo in becomes 48 kHz mono: three times the samples, channels averaged."""
     buf = TrackBuffer()

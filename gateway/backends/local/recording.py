@@ -166,9 +166,12 @@ class TrackBuffer:
             del self._data[:excess]
             self.dropped_bytes += excess
 
-    def pull(self) -> bytes | None:
-        """One frame (zero-padded if the buffer runs dry inside it); None while empty or refilling."""
-        if not self._primed:
+    def pull(self, *, flush: bool = False) -> bytes | None:
+        """One frame (zero-padded if the buffer runs dry inside it); None while empty or refilling.
+
+        With ``flush`` (the participant left: nothing more will come) the preroll is not awaited.
+        """
+        if not self._primed and not flush:
             if len(self._data) < _PREROLL_BYTES:
                 return None
             self._primed = True
@@ -301,14 +304,9 @@ class Recording:
     def _tick(self) -> None:
         frames: list[bytes] = []
         for pid, track in list(self.tracks.items()):
-            frame = track.buffer.pull()
-            if frame is None and track.left:
-                # Gone and below the preroll: write the rest (if any) and close its file.
-                rest = track.buffer.drain()[:_FRAME_BYTES]
-                frame = rest + bytes(_FRAME_BYTES - len(rest)) if rest else None
-                self._close_track(pid, track, last=frame)
-                if frame is not None:
-                    frames.append(frame)
+            frame = track.buffer.pull(flush=track.left)
+            if frame is None and track.left:  # gone, and all its audio is written
+                self._close_track(pid, track)
                 continue
             if frame is None:
                 frame = bytes(_FRAME_BYTES)
@@ -319,10 +317,8 @@ class Recording:
         assert self.mix is not None
         self.mix.write(mix(frames) if frames else bytes(_FRAME_BYTES))
 
-    def _close_track(self, pid: str, track: _Track, last: bytes | None = None) -> None:
+    def _close_track(self, pid: str, track: _Track) -> None:
         if track.writer is not None:
-            if last is not None:
-                track.writer.write(last)
             track.writer.close()
         del self.tracks[pid]
         self.finished_tracks[pid] = track
@@ -535,8 +531,11 @@ class RoomRecorder:
     def on_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         if source != "microphone" or not self.recordings:
             return
-        for recording in self.recordings.values():
-            recording.feed(participant_id, pcm, sample_rate, channels)
+        for recording in list(self.recordings.values()):
+            try:
+                recording.feed(participant_id, pcm, sample_rate, channels)
+            except OSError as exc:  # a participant's file cannot be made: never the publisher's problem
+                self.fail(recording, f"writing {recording.relative_dir} failed: {exc}")
 
     def on_participant_left(self, participant_id: str) -> None:
         for recording in self.recordings.values():
