@@ -294,3 +294,17 @@ async def test_video_track_describes_itself(fmt):
         "color_format": fmt,
         "framerate": 2.5,
     }
+
+
+async def test_stop_right_after_audio_decodes_it_and_ends():
+    """Audio still waiting when stop comes is decoded, and the stop completes (the worker does not wait forever)."""
+    recognizer = FakeRecognizer()
+    engine = TranscriptionEngine(lambda: recognizer)
+    room = FakeRoom("p1")
+    transcriber = RoomTranscriber(room, engine)  # type: ignore[arg-type]
+    await transcriber.start(None, "p1")
+    transcriber.on_audio("p1", "microphone", pcm(1, 16000), 16000, 1)
+    await asyncio.wait_for(transcriber.stop(None, "p1"), 5)
+    await engine.close()
+    assert recognizer.streams[0].samples >= 15000 and recognizer.streams[0].finished
+    assert [n for n, _ in room.events][-1] == "transcription-stopped"

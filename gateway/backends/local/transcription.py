@@ -160,8 +160,13 @@ class ParticipantStream:
             excess = len(self._pending) - _BACKLOG_BYTES
             excess -= excess % 2
             del self._pending[:excess]
+            if not self.dropped_ms:
+                log.warning(
+                    "transcription of %s is %.0f s behind: dropping its oldest audio",
+                    self.participant_id,
+                    MAX_BACKLOG_S,
+                )
             self.dropped_ms += excess / (ENGINE_RATE * 2) * 1000
-            log.warning("transcription of %s is %.0f s behind; dropped audio", self.participant_id, MAX_BACKLOG_S)
         self._wake.set()
 
     def wall_time(self, stream_ms: float) -> datetime:
@@ -183,8 +188,9 @@ class ParticipantStream:
         try:
             self._stream = stream = await engine.run(self.instance.recognizer.open_stream)
             while True:
-                await self._wake.wait()
-                self._wake.clear()
+                if not self._pending and not self._closing:
+                    await self._wake.wait()
+                    self._wake.clear()
                 if self._pending:
                     chunk = bytes(self._pending)
                     self._pending.clear()
