@@ -127,17 +127,19 @@ export function decodeRequest(data: string | Uint8Array, options: { maxBytes?: n
   const { type, id: rawId, ...params } = obj;
   let id = rawId;
   if (typeof id === 'number' && Number.isInteger(id)) id = String(id);
+  const validId = typeof id === 'string' && id.length > 0 && [...id].length <= MAX_ID_LENGTH;
   if (typeof type !== 'string' || !type) {
-    throw new CodecError(ErrorCode.BAD_MESSAGE, "a request needs a non-empty string 'type'");
+    // A gateway answers with a reply only when the id is one the client could have sent validly.
+    throw new CodecError(ErrorCode.BAD_MESSAGE, "a request needs a non-empty string 'type'", undefined, validId ? (id as string) : null);
   }
-  if (typeof id !== 'string' || !id || id.length > MAX_ID_LENGTH) {
+  if (!validId) {
     throw new CodecError(
       ErrorCode.INVALID_PARAMS,
       `request '${type}' needs an 'id': a non-empty string of at most ${MAX_ID_LENGTH} characters`,
       { field: 'id' },
     );
   }
-  return { type, id, params };
+  return { type, id: id as string, params };
 }
 
 /**
@@ -370,7 +372,12 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView): MediaFrame {
   const payload = bytes.subarray(HEADER_SIZE);
   const track = view.getUint16(2, true);
   const seq = view.getUint32(4, true);
-  const timestampUs = Number(view.getBigUint64(8, true));
+  const timestamp = view.getBigUint64(8, true);
+  if (timestamp > BigInt(Number.MAX_SAFE_INTEGER)) {
+    // A u64 on the wire; a JS number holds 2^53 us exactly (until the year 2255).
+    throw new CodecError(ErrorCode.BAD_FRAME, `timestamp_us ${timestamp} is beyond 2^53 and cannot be read exactly`);
+  }
+  const timestampUs = Number(timestamp);
   const length = view.getUint32(16, true);
   const flags = view.getUint16(26, true);
   const where = { track, seq };

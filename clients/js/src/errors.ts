@@ -101,8 +101,14 @@ export class ProtocolError extends GatewayError {
 /** Bytes that this codec cannot read; the code is the protocol's (`bad_json`, `bad_frame`, ...). */
 export class CodecError extends GatewayError {
   declare readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  /**
+   * For a request that could not be decoded: the id a gateway echoes in its error reply
+   * (null: it answers with an `error` message instead, as the id itself is unusable).
+   */
+  readonly requestId: string | null;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, requestId: string | null = null) {
     super(code, message, { details });
+    this.requestId = requestId;
   }
 }
 
