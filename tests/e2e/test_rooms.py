@@ -114,3 +114,28 @@ async def test_observe_bad_room_url(connect):
         await client.request("observe", {"room_url": "nope://x"})
     assert err.value.code == "unknown_backend"
     assert (await client.request("ping"))["time_ms"] > 0
+
+
+async def test_observer_roles_second_observe_media_and_audio_none(connect, room):
+    """A second observe is wrong_state, media from an observer is not_joined, audio=none sends no tracks."""
+    from gateway_client import GatewayError
+    from protocol.media import encode_audio
+
+    observer, a = await connect(), await connect()
+    await observer.request("observe", {"room_url": room, "audio": "none"})
+    with pytest.raises(GatewayError) as err:
+        await observer.request("observe", {"room_url": room})
+    assert err.value.code == "wrong_state"
+    await observer.send_raw(encode_audio(1, 1, 0, 16000, 1, bytes(640)))
+    assert (await observer.next_protocol_error()).code == "not_joined"
+    assert (await observer.stats())["state"] == "observing"
+    await a.join(room, audio_out={"sample_rate": 16000})
+    await a.send_audio(demo_speech(16000, seconds=1.0))
+    await observer.wait_for("participant-joined")
+    await asyncio.sleep(1.2)
+    names = {e.event for e in observer.event_log}
+    assert not names & {"track-started", "speech-started", "audio-levels"}, names
+    await observer.leave()
+    with pytest.raises(GatewayError) as err:
+        await observer.request("observe", {"room_url": room})
+    assert err.value.code == "wrong_state"
