@@ -277,8 +277,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     try {
       const hello = await this.connecting;
       this.setState(ConnectionState.CONNECTED);
+      this.flushQueue(); // requests made while connecting
       return hello;
     } catch (err) {
+      this.rejectQueued(err as GatewayError);
       this.setState(ConnectionState.DISCONNECTED);
       throw err;
     } finally {

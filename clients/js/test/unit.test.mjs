@@ -227,6 +227,16 @@ describe('client with an injected WebSocket', () => {
     assert.deepEqual(states, ['connecting', 'connected', 'disconnected']);
   });
 
+  test('a request made while connecting is queued and sent once the hello arrives', async () => {
+    const client = new GatewayClient({ url: 'ws://fake/v1', WebSocket: FakeSocket });
+    const connecting = client.connect();
+    assert.equal(client.state, 'connecting');
+    const pong = client.ping();
+    await connecting;
+    assert.equal(await pong, 42);
+    await client.close();
+  });
+
   test('a request while disconnected rejects with not_connected', async () => {
     const client = new GatewayClient({ url: 'ws://fake/v1', WebSocket: FakeSocket });
     await assert.rejects(client.ping(), (err) => err instanceof ConnectionError && err.code === 'not_connected');
