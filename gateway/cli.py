@@ -65,6 +65,7 @@ async def run(config: Config) -> int:
         loop.add_signal_handler(sig, on_signal)
     # A machine-readable line for scripts and tests that start the gateway on port 0.
     print(f"daily-gateway listening on ws://{config.host}:{gateway.port}/v1", flush=True)
+    print(f"dashboard: open {gateway.dashboard_url} in a browser", flush=True)
     await gateway.serve_forever()
     return 0
 

@@ -99,7 +99,12 @@ class Gateway:
                 self._demo.start()
         log.info("listening on ws://%s:%d%s (backends: %s)", self.config.host, self.port, constants.WS_PATH,
                  ", ".join(self.backends.names))
-        log.info("dashboard: open http://%s:%d/dashboard/ in a browser", _browser_host(self.config.host), self.port)
+        log.info("dashboard: open %s in a browser", self.dashboard_url)
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where a person on this machine opens the dashboard."""
+        return f"http://{_browser_host(self.config.host)}:{self.port}/dashboard/"
 
     @property
     def port(self) -> int:
