@@ -66,3 +66,15 @@ def test_unknown_path_is_404_and_browser_root_goes_to_dashboard(gateway):
     status, headers, _ = _get(gateway, "/", {"Accept": "text/html,application/xhtml+xml"})
     assert status == 302 and headers["location"] == "/dashboard/"
     assert _get(gateway, "/")[0] == 426
+
+
+def test_startup_prints_the_dashboard_url(gateway):
+    """Right after its listening line the gateway prints the dashboard's URL, and that URL serves the page."""
+    import re
+    import urllib.request
+
+    line = gateway.process.stdout.readline()
+    match = re.search(r"dashboard: open (http://\S+) in a browser", line)
+    assert match, f"no dashboard URL after the listening line: {line!r}"
+    with urllib.request.urlopen(match.group(1), timeout=5) as response:
+        assert response.status == 200 and b"dashboard" in response.read()
