@@ -3,13 +3,13 @@
 // by content, by a Python client in the same room.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { ARTIFACTS, DEMO_WAV, freshRoom, sleep, startGateway, startPeer } from '../../clients/js/test/helpers/gateway.mjs';
+import { ARTIFACTS, DEMO_WAV, freshRoom, ROOT, sleep, startGateway, startPeer } from '../../clients/js/test/helpers/gateway.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = [
@@ -126,6 +126,60 @@ test('the browser gets the SDK module as JavaScript from /sdk/, and nothing outs
     const sdk = await page.goto(`${gateway.httpUrl}/sdk/index.js`);
     assert.equal(sdk.status(), 200);
     assert.match(sdk.headers()['content-type'], /^text\/javascript/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('in Chromium, the SDK served at /sdk/ passes the protocol vectors and talks to the gateway', async () => {
+  const vectors = {
+    json: JSON.parse(readFileSync(join(ROOT, 'protocol', 'vectors', 'json.json'), 'utf8')),
+    binary: JSON.parse(readFileSync(join(ROOT, 'protocol', 'vectors', 'binary.json'), 'utf8')),
+  };
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`${gateway.httpUrl}/dashboard/`);
+    const failures = await page.evaluate(async ({ json, binary, wsUrl }) => {
+      const sdk = await import('/sdk/index.js');
+      const out = [];
+      const hex = (t) => Uint8Array.from(t.match(/../g) ?? [], (h) => parseInt(h, 16));
+      const toHex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+      const codeOf = (fn) => {
+        try { fn(); } catch (err) { return err.code; }
+        return 'no error';
+      };
+      for (const v of json.server_messages) {
+        if (v.error) {
+          if (codeOf(() => sdk.decodeServerMessage(v.text)) !== v.error.code) out.push(v.name);
+        } else if (sdk.decodeServerMessage(v.text).type !== v.expect.kind) out.push(v.name);
+      }
+      for (const v of json.requests) {
+        const options = v.max_bytes != null ? { maxBytes: v.max_bytes } : {};
+        if (v.error?.layer === 'envelope') {
+          if (codeOf(() => sdk.decodeRequest(v.text, options)) !== v.error.code) out.push(v.name);
+        } else if (sdk.decodeRequest(v.text, options).id !== (v.expect?.id ?? v.error.request_id)) out.push(v.name);
+      }
+      for (const v of binary.decode) {
+        if (v.error) {
+          if (codeOf(() => sdk.decodeFrame(hex(v.hex))) !== v.error.code) out.push(v.name);
+        } else if (toHex(sdk.decodeFrame(hex(v.hex)).payload) !== v.expect.payload) out.push(v.name);
+      }
+      for (const v of binary.encode) {
+        const f = v.fields;
+        const common = { track: f.track, seq: f.seq, timestampUs: f.timestamp_us, flags: f.flags, payload: hex(f.payload) };
+        const bytes = f.kind === 'audio'
+          ? sdk.encodeAudioFrame({ ...common, sampleRate: f.sample_rate, channels: f.channels })
+          : sdk.encodeVideoFrame({ ...common, width: f.width, height: f.height, colorFormat: f.color_format });
+        if (toHex(bytes) !== v.hex) out.push(v.name);
+      }
+      const client = await sdk.GatewayClient.connect(wsUrl, { reconnect: false });
+      const rooms = await client.listRooms();
+      if (!rooms.some((r) => r.room_url === 'local://demo')) out.push('list-rooms from the browser');
+      await client.close();
+      return out;
+    }, { ...vectors, wsUrl: gateway.url });
+    assert.deepEqual(failures, []);
   } finally {
     await context.close();
   }
