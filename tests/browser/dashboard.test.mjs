@@ -80,7 +80,7 @@ test('the dashboard shows the demo room live: the demo talker, a moving level, s
   }
 });
 
-test('joining with a fake microphone: a Python client in the room hears the browser (content check), the browser hears it', async () => {
+test('joining with a fake microphone: a Python client in the room hears the browser (content check), the browser hears it', async (t) => {
   const room = freshRoom('browser');
   const peer = startPeer([
     'join', '--url', gateway.url, '--room', room, '--name', 'python-ear',
@@ -97,6 +97,7 @@ test('joining with a fake microphone: a Python client in the room hears the brow
     await page.waitForSelector('#me:not([hidden])', { timeout: 15_000 });
     await page.waitForSelector('.card[data-name="browser-mic"] .badge.you:not([hidden])', { timeout: 10_000 });
     const heard = await peer.next(40_000);
+    t.diagnostic(`the Python client heard the browser: correlation ${heard.peak} with the WAV, ${heard.seconds} s, rms ${heard.rms}`);
     assert.ok(heard.peak > 0.8, `the Python client did not hear the WAV the fake microphone plays (correlation ${heard.peak}, rms ${heard.rms})`);
     assert.ok(heard.seconds >= 4, `only ${heard.seconds} s of the browser's audio arrived`);
     // The browser plays the room: the Python client's speech goes through the SDK's AudioWorklet player.
