@@ -29,27 +29,70 @@ def pcm(samples: list[int]) -> bytes:
     return struct.pack(f"<{len(samples)}h", *samples)
 
 
-def audio(track: int, seq: int, ts: int, rate: int, channels: int, payload: bytes, *, flags: int = 0,
-          version: int = 1, kind: int = 1, encoding: int = 1, length: int | None = None) -> bytes:
+def audio(
+    track: int,
+    seq: int,
+    ts: int,
+    rate: int,
+    channels: int,
+    payload: bytes,
+    *,
+    flags: int = 0,
+    version: int = 1,
+    kind: int = 1,
+    encoding: int = 1,
+    length: int | None = None,
+) -> bytes:
     n = len(payload) if length is None else length
     return AUDIO.pack(version, kind, track, seq, ts, n, rate, channels, encoding, flags) + payload
 
 
-def video(track: int, seq: int, ts: int, width: int, height: int, color: int, payload: bytes, *,
-          flags: int = 0, reserved: int = 0, length: int | None = None) -> bytes:
+def video(
+    track: int,
+    seq: int,
+    ts: int,
+    width: int,
+    height: int,
+    color: int,
+    payload: bytes,
+    *,
+    flags: int = 0,
+    reserved: int = 0,
+    length: int | None = None,
+) -> bytes:
     n = len(payload) if length is None else length
     return VIDEO.pack(1, 2, track, seq, ts, n, width, height, color, reserved, flags) + payload
 
 
-def audio_fields(track: int, seq: int, ts: int, rate: int, channels: int, payload: bytes, flags: int = 0) -> dict[str, Any]:
-    return {"kind": "audio", "track": track, "seq": seq, "timestamp_us": ts, "sample_rate": rate,
-            "channels": channels, "flags": flags, "payload": payload.hex()}
+def audio_fields(
+    track: int, seq: int, ts: int, rate: int, channels: int, payload: bytes, flags: int = 0
+) -> dict[str, Any]:
+    return {
+        "kind": "audio",
+        "track": track,
+        "seq": seq,
+        "timestamp_us": ts,
+        "sample_rate": rate,
+        "channels": channels,
+        "flags": flags,
+        "payload": payload.hex(),
+    }
 
 
-def video_fields(track: int, seq: int, ts: int, width: int, height: int, color: int, payload: bytes,
-                 flags: int = 0) -> dict[str, Any]:
-    return {"kind": "video", "track": track, "seq": seq, "timestamp_us": ts, "width": width, "height": height,
-            "color_format": color, "flags": flags, "payload": payload.hex()}
+def video_fields(
+    track: int, seq: int, ts: int, width: int, height: int, color: int, payload: bytes, flags: int = 0
+) -> dict[str, Any]:
+    return {
+        "kind": "video",
+        "track": track,
+        "seq": seq,
+        "timestamp_us": ts,
+        "width": width,
+        "height": height,
+        "color_format": color,
+        "flags": flags,
+        "payload": payload.hex(),
+    }
 
 
 # ---------------------------------------------------------------------------- binary
@@ -72,29 +115,67 @@ def binary_vectors() -> dict[str, Any]:
     def bad(name: str, frame: bytes, code: str, note: str = "") -> None:
         decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "error": {"code": code}})
 
-    ok("audio-mono-16k-20ms", audio(1, 1, TS, 16000, 1, RAMP_16K_20MS),
-       audio_fields(1, 1, TS, 16000, 1, RAMP_16K_20MS), "the common case: 28 + 640 bytes")
-    ok("audio-stereo-48k-10ms", audio(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
-       audio_fields(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
-       "a gateway track id, the largest seq, interleaved L R L R")
-    ok("audio-empty-payload", audio(1, 7, 0, 24000, 1, b""), audio_fields(1, 7, 0, 24000, 1, b""),
-       "no samples is a valid frame; the gateway ignores it")
-    ok("audio-one-sample", audio(1, 2, 0, 8000, 1, pcm([-2])), audio_fields(1, 2, 0, 8000, 1, pcm([-2])),
-       "any whole number of samples is valid, not only full frame durations")
+    ok(
+        "audio-mono-16k-20ms",
+        audio(1, 1, TS, 16000, 1, RAMP_16K_20MS),
+        audio_fields(1, 1, TS, 16000, 1, RAMP_16K_20MS),
+        "the common case: 28 + 640 bytes",
+    )
+    ok(
+        "audio-stereo-48k-10ms",
+        audio(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
+        audio_fields(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
+        "a gateway track id, the largest seq, interleaved L R L R",
+    )
+    ok(
+        "audio-empty-payload",
+        audio(1, 7, 0, 24000, 1, b""),
+        audio_fields(1, 7, 0, 24000, 1, b""),
+        "no samples is a valid frame; the gateway ignores it",
+    )
+    ok(
+        "audio-one-sample",
+        audio(1, 2, 0, 8000, 1, pcm([-2])),
+        audio_fields(1, 2, 0, 8000, 1, pcm([-2])),
+        "any whole number of samples is valid, not only full frame durations",
+    )
     ok("audio-rate-bounds-8000", audio(1, 3, 0, 8000, 2, pcm([1, 2])), audio_fields(1, 3, 0, 8000, 2, pcm([1, 2])))
     ok("audio-rate-bounds-48000", audio(1, 3, 0, 48000, 1, pcm([1])), audio_fields(1, 3, 0, 48000, 1, pcm([1])))
-    ok("audio-odd-rate-22050", audio(1, 3, 0, 22050, 1, pcm([5])), audio_fields(1, 3, 0, 22050, 1, pcm([5])),
-       "any integer rate from 8000 to 48000")
-    ok("audio-flags-passed-through", audio(1, 9, 0, 16000, 1, pcm([0]), flags=0x8001),
-       audio_fields(1, 9, 0, 16000, 1, pcm([0]), flags=0x8001),
-       "v1 defines no flag: senders write 0, receivers ignore them (do not reject)")
-    ok("video-rgb-2x2", video(2, 1, TS, 2, 2, 1, RGB_2X2), video_fields(2, 1, TS, 2, 2, 1, RGB_2X2),
-       "RGB: 3 bytes per pixel, rows top to bottom, no padding")
-    ok("video-i420-4x2", video(17, 5, TS, 4, 2, 7, I420_4X2), video_fields(17, 5, TS, 4, 2, 7, I420_4X2),
-       "I420: Y plane, then U and V planes of (w/2)x(h/2)")
-    ok("video-rgba-1x1", video(3, 1, 0, 1, 1, 2, bytes([1, 2, 3, 4])), video_fields(3, 1, 0, 1, 1, 2, bytes([1, 2, 3, 4])))
-    ok("video-reserved-byte-ignored", video(2, 1, 0, 1, 1, 6, bytes([9, 8, 7]), reserved=0xAA),
-       video_fields(2, 1, 0, 1, 1, 6, bytes([9, 8, 7])), "byte 25 of a video header is reserved: ignore it")
+    ok(
+        "audio-odd-rate-22050",
+        audio(1, 3, 0, 22050, 1, pcm([5])),
+        audio_fields(1, 3, 0, 22050, 1, pcm([5])),
+        "any integer rate from 8000 to 48000",
+    )
+    ok(
+        "audio-flags-passed-through",
+        audio(1, 9, 0, 16000, 1, pcm([0]), flags=0x8001),
+        audio_fields(1, 9, 0, 16000, 1, pcm([0]), flags=0x8001),
+        "v1 defines no flag: senders write 0, receivers ignore them (do not reject)",
+    )
+    ok(
+        "video-rgb-2x2",
+        video(2, 1, TS, 2, 2, 1, RGB_2X2),
+        video_fields(2, 1, TS, 2, 2, 1, RGB_2X2),
+        "RGB: 3 bytes per pixel, rows top to bottom, no padding",
+    )
+    ok(
+        "video-i420-4x2",
+        video(17, 5, TS, 4, 2, 7, I420_4X2),
+        video_fields(17, 5, TS, 4, 2, 7, I420_4X2),
+        "I420: Y plane, then U and V planes of (w/2)x(h/2)",
+    )
+    ok(
+        "video-rgba-1x1",
+        video(3, 1, 0, 1, 1, 2, bytes([1, 2, 3, 4])),
+        video_fields(3, 1, 0, 1, 1, 2, bytes([1, 2, 3, 4])),
+    )
+    ok(
+        "video-reserved-byte-ignored",
+        video(2, 1, 0, 1, 1, 6, bytes([9, 8, 7]), reserved=0xAA),
+        video_fields(2, 1, 0, 1, 1, 6, bytes([9, 8, 7])),
+        "byte 25 of a video header is reserved: ignore it",
+    )
 
     bad("empty", b"", "bad_frame")
     bad("shorter-than-header", audio(1, 1, 0, 16000, 1, b"")[:27], "bad_frame", "27 bytes")
@@ -102,13 +183,25 @@ def binary_vectors() -> dict[str, Any]:
     bad("version-zero", audio(1, 1, 0, 16000, 1, pcm([0]), version=0), "bad_frame")
     bad("unknown-kind-0", audio(1, 1, 0, 16000, 1, pcm([0]), kind=0), "unknown_kind")
     bad("unknown-kind-3", audio(1, 1, 0, 16000, 1, pcm([0]), kind=3), "unknown_kind")
-    bad("audio-length-over-payload", audio(1, 1, 0, 16000, 1, pcm([0]), length=4), "bad_payload",
-        "header says 4 bytes, 2 follow")
-    bad("audio-length-under-payload", audio(1, 1, 0, 16000, 1, pcm([0, 0]), length=2), "bad_payload",
-        "header says 2 bytes, 4 follow")
+    bad(
+        "audio-length-over-payload",
+        audio(1, 1, 0, 16000, 1, pcm([0]), length=4),
+        "bad_payload",
+        "header says 4 bytes, 2 follow",
+    )
+    bad(
+        "audio-length-under-payload",
+        audio(1, 1, 0, 16000, 1, pcm([0, 0]), length=2),
+        "bad_payload",
+        "header says 2 bytes, 4 follow",
+    )
     bad("audio-odd-pcm-bytes", audio(1, 1, 0, 16000, 1, b"\x00\x00\x00"), "bad_payload", "3 bytes of mono PCM16")
-    bad("audio-stereo-half-frame", audio(1, 1, 0, 16000, 2, pcm([0])), "bad_payload",
-        "2 bytes is one sample, not one stereo frame")
+    bad(
+        "audio-stereo-half-frame",
+        audio(1, 1, 0, 16000, 2, pcm([0])),
+        "bad_payload",
+        "2 bytes is one sample, not one stereo frame",
+    )
     bad("audio-rate-7999", audio(1, 1, 0, 7999, 1, pcm([0])), "unsupported_format")
     bad("audio-rate-48001", audio(1, 1, 0, 48001, 1, pcm([0])), "unsupported_format")
     bad("audio-rate-0", audio(1, 1, 0, 0, 1, pcm([0])), "unsupported_format")
@@ -118,8 +211,12 @@ def binary_vectors() -> dict[str, Any]:
     bad("audio-encoding-0", audio(1, 1, 0, 16000, 1, pcm([0]), encoding=0), "unsupported_format")
     bad("video-color-format-0", video(2, 1, 0, 1, 1, 0, bytes(3)), "unsupported_format")
     bad("video-color-format-8", video(2, 1, 0, 1, 1, 8, bytes(4)), "unsupported_format")
-    bad("video-i420-odd-width", video(2, 1, 0, 3, 2, 7, bytes(10)), "unsupported_format",
-        "I420 needs even width and height")
+    bad(
+        "video-i420-odd-width",
+        video(2, 1, 0, 3, 2, 7, bytes(10)),
+        "unsupported_format",
+        "I420 needs even width and height",
+    )
     bad("video-i420-odd-height", video(2, 1, 0, 2, 3, 7, bytes(10)), "unsupported_format")
     bad("video-rgb-size-mismatch", video(2, 1, 0, 2, 2, 1, bytes(11)), "bad_payload", "RGB 2x2 needs 12 bytes")
     bad("video-bgra-size-mismatch", video(2, 1, 0, 2, 2, 3, bytes(12)), "bad_payload", "BGRA 2x2 needs 16 bytes")
@@ -133,16 +230,29 @@ def binary_vectors() -> dict[str, Any]:
     def enc(name: str, fields: dict[str, Any], frame: bytes, note: str = "") -> None:
         encode.append({"name": name, **({"note": note} if note else {}), "fields": fields, "hex": frame.hex()})
 
-    enc("audio-mono-16k-20ms", audio_fields(1, 1, TS, 16000, 1, RAMP_16K_20MS), audio(1, 1, TS, 16000, 1, RAMP_16K_20MS))
-    enc("audio-stereo-48k-10ms", audio_fields(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
-        audio(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS))
+    enc(
+        "audio-mono-16k-20ms", audio_fields(1, 1, TS, 16000, 1, RAMP_16K_20MS), audio(1, 1, TS, 16000, 1, RAMP_16K_20MS)
+    )
+    enc(
+        "audio-stereo-48k-10ms",
+        audio_fields(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
+        audio(16, 4294967295, TS + 10_000, 48000, 2, STEREO_48K_10MS),
+    )
     enc("audio-empty", audio_fields(1, 0, 0, 24000, 1, b""), audio(1, 0, 0, 24000, 1, b""))
-    enc("audio-seq-wraps", audio_fields(1, 4294967296 + 5, 0, 16000, 1, pcm([1])), audio(1, 5, 0, 16000, 1, pcm([1])),
-        "sequence numbers are written modulo 2**32")
+    enc(
+        "audio-seq-wraps",
+        audio_fields(1, 4294967296 + 5, 0, 16000, 1, pcm([1])),
+        audio(1, 5, 0, 16000, 1, pcm([1])),
+        "sequence numbers are written modulo 2**32",
+    )
     enc("video-rgb-2x2", video_fields(2, 1, TS, 2, 2, 1, RGB_2X2), video(2, 1, TS, 2, 2, 1, RGB_2X2))
     enc("video-i420-4x2", video_fields(17, 5, TS, 4, 2, 7, I420_4X2), video(17, 5, TS, 4, 2, 7, I420_4X2))
-    enc("video-seq-wraps", video_fields(3, 4294967296, 1, 1, 1, 2, bytes(4)), video(3, 0, 1, 1, 1, 2, bytes(4)),
-        "sequence numbers are written modulo 2**32")
+    enc(
+        "video-seq-wraps",
+        video_fields(3, 4294967296, 1, 1, 1, 2, bytes(4)),
+        video(3, 0, 1, 1, 1, 2, bytes(4)),
+        "sequence numbers are written modulo 2**32",
+    )
 
     return {
         "version": 1,
@@ -156,11 +266,23 @@ def binary_vectors() -> dict[str, Any]:
 
 VAD_DEFAULTS = {"enabled": True, "aggressiveness": 2, "start_ms": 200, "stop_ms": 800, "min_level": 0}
 AUDIO_IN_DEFAULTS = {"enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20}
-AUDIO_OUT_DEFAULTS = {"enabled": True, "sample_rate": 24000, "channels": 1, "high_watermark_ms": 10000,
-                      "low_watermark_ms": 2000, "idle_grace_ms": 200, "prebuffer_ms": 0}
+AUDIO_OUT_DEFAULTS = {
+    "enabled": True,
+    "sample_rate": 24000,
+    "channels": 1,
+    "high_watermark_ms": 10000,
+    "low_watermark_ms": 2000,
+    "idle_grace_ms": 200,
+    "prebuffer_ms": 0,
+}
 """No ``max_buffer_ms``: it has no default in the schema (the gateway uses hello.limits.max_playout_buffer_ms)."""
-JOIN_DEFAULTS = {"user_name": "gateway-bot", "audio_in": AUDIO_IN_DEFAULTS, "audio_out": AUDIO_OUT_DEFAULTS,
-                 "vad": VAD_DEFAULTS, "levels_interval_ms": 0}
+JOIN_DEFAULTS = {
+    "user_name": "gateway-bot",
+    "audio_in": AUDIO_IN_DEFAULTS,
+    "audio_out": AUDIO_OUT_DEFAULTS,
+    "vad": VAD_DEFAULTS,
+    "levels_interval_ms": 0,
+}
 
 
 def text(obj: Any) -> str:
@@ -171,11 +293,26 @@ def request_vectors() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def ok(name: str, raw: str, rtype: str, rid: str, params: dict[str, Any], note: str = "", **extra: Any) -> None:
-        out.append({"name": name, **({"note": note} if note else {}), "text": raw, **extra,
-                    "expect": {"type": rtype, "id": rid, "params": params}})
+        out.append(
+            {
+                "name": name,
+                **({"note": note} if note else {}),
+                "text": raw,
+                **extra,
+                "expect": {"type": rtype, "id": rid, "params": params},
+            }
+        )
 
-    def bad(name: str, raw: str, layer: str, code: str, request_id: str | None, field: str | None = None,
-            note: str = "", **extra: Any) -> None:
+    def bad(
+        name: str,
+        raw: str,
+        layer: str,
+        code: str,
+        request_id: str | None,
+        field: str | None = None,
+        note: str = "",
+        **extra: Any,
+    ) -> None:
         error: dict[str, Any] = {"layer": layer, "code": code, "request_id": request_id}
         if field is not None:
             error["field"] = field
@@ -186,44 +323,119 @@ def request_vectors() -> list[dict[str, Any]]:
     ok("ping-integer-id", '{"type":"ping","id":42}', "ping", "42", {}, "integer ids are accepted and echoed as strings")
     ok("ping-negative-integer-id", '{"id":-7,"type":"ping"}', "ping", "-7", {}, "any key order")
     ok("ping-id-128-chars", text({"type": "ping", "id": "i" * 128}), "ping", "i" * 128, {}, "the longest id")
-    ok("ping-unicode-id", ' {"type" : "ping", "id" : "é✓"} \n', "ping", "é✓", {},
-       "whitespace around tokens; ids are any Unicode text")
-    ok("join-defaults", '{"type":"join","id":"j1","room_url":"local://demo"}', "join", "j1",
-       {"room_url": "local://demo", **JOIN_DEFAULTS}, "every default filled in, nested objects included")
-    ok("join-partial-nested",
-       text({"type": "join", "id": "j2", "room_url": "https://example.daily.co/room", "user_name": "Bot",
-             "user_data": {"role": "agent"}, "audio_in": {"sample_rate": 48000, "channels": 2},
-             "audio_out": {"sample_rate": 8000, "high_watermark_ms": 0}, "vad": {"enabled": False},
-             "levels_interval_ms": 100}),
-       "join", "j2",
-       {"room_url": "https://example.daily.co/room", "user_name": "Bot", "user_data": {"role": "agent"},
-        "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 48000, "channels": 2},
-        "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0},
-        "vad": {**VAD_DEFAULTS, "enabled": False}, "levels_interval_ms": 100},
-       "given fields kept, missing ones filled, also inside partly given objects")
-    ok("join-format-bounds",
-       text({"type": "join", "id": "j3", "room_url": "local://x", "token": "t",
-             "audio_in": {"sample_rate": 8000, "frame_ms": 100}, "audio_out": {"sample_rate": 48000, "channels": 2}}),
-       "join", "j3",
-       {"room_url": "local://x", "token": "t", "user_name": "gateway-bot", "vad": VAD_DEFAULTS, "levels_interval_ms": 0,
-        "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 8000, "frame_ms": 100},
-        "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 48000, "channels": 2}})
-    ok("send-app-message-broadcast", '{"type":"send-app-message","id":"m1","message":{"text":"hi"}}',
-       "send-app-message", "m1", {"message": {"text": "hi"}, "urgent": False})
-    ok("send-app-message-targeted-null",
-       '{"type":"send-app-message","id":"m2","message":null,"participant_id":"p-1","urgent":true}',
-       "send-app-message", "m2", {"message": None, "participant_id": "p-1", "urgent": True},
-       "message may be any JSON value, null included")
+    ok(
+        "ping-unicode-id",
+        ' {"type" : "ping", "id" : "é✓"} \n',
+        "ping",
+        "é✓",
+        {},
+        "whitespace around tokens; ids are any Unicode text",
+    )
+    ok(
+        "join-defaults",
+        '{"type":"join","id":"j1","room_url":"local://demo"}',
+        "join",
+        "j1",
+        {"room_url": "local://demo", **JOIN_DEFAULTS},
+        "every default filled in, nested objects included",
+    )
+    ok(
+        "join-partial-nested",
+        text(
+            {
+                "type": "join",
+                "id": "j2",
+                "room_url": "https://example.daily.co/room",
+                "user_name": "Bot",
+                "user_data": {"role": "agent"},
+                "audio_in": {"sample_rate": 48000, "channels": 2},
+                "audio_out": {"sample_rate": 8000, "high_watermark_ms": 0},
+                "vad": {"enabled": False},
+                "levels_interval_ms": 100,
+            }
+        ),
+        "join",
+        "j2",
+        {
+            "room_url": "https://example.daily.co/room",
+            "user_name": "Bot",
+            "user_data": {"role": "agent"},
+            "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 48000, "channels": 2},
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0},
+            "vad": {**VAD_DEFAULTS, "enabled": False},
+            "levels_interval_ms": 100,
+        },
+        "given fields kept, missing ones filled, also inside partly given objects",
+    )
+    ok(
+        "join-format-bounds",
+        text(
+            {
+                "type": "join",
+                "id": "j3",
+                "room_url": "local://x",
+                "token": "t",
+                "audio_in": {"sample_rate": 8000, "frame_ms": 100},
+                "audio_out": {"sample_rate": 48000, "channels": 2},
+            }
+        ),
+        "join",
+        "j3",
+        {
+            "room_url": "local://x",
+            "token": "t",
+            "user_name": "gateway-bot",
+            "vad": VAD_DEFAULTS,
+            "levels_interval_ms": 0,
+            "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 8000, "frame_ms": 100},
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 48000, "channels": 2},
+        },
+    )
+    ok(
+        "send-app-message-broadcast",
+        '{"type":"send-app-message","id":"m1","message":{"text":"hi"}}',
+        "send-app-message",
+        "m1",
+        {"message": {"text": "hi"}, "urgent": False},
+    )
+    ok(
+        "send-app-message-targeted-null",
+        '{"type":"send-app-message","id":"m2","message":null,"participant_id":"p-1","urgent":true}',
+        "send-app-message",
+        "m2",
+        {"message": None, "participant_id": "p-1", "urgent": True},
+        "message may be any JSON value, null included",
+    )
     ok("mark-audio", '{"type":"mark-audio","id":"k","name":"sentence-1"}', "mark-audio", "k", {"name": "sentence-1"})
-    ok("capture-participant-video-defaults", '{"type":"capture-participant-video","id":"v","participant_id":"p"}',
-       "capture-participant-video", "v",
-       {"participant_id": "p", "framerate": 30, "video_source": "camera", "color_format": "RGBA"})
-    ok("observe-defaults", '{"type":"observe","id":"o","room_url":"local://demo"}', "observe", "o",
-       {"room_url": "local://demo", "audio": "analysis",
-        "audio_in": {"sample_rate": 16000, "channels": 1, "frame_ms": 20}, "vad": VAD_DEFAULTS,
-        "levels_interval_ms": 200})
-    ok("at-max-bytes", '{"type":"ping","id":"é"}', "ping", "é", {}, "25 UTF-8 bytes: exactly the limit is allowed",
-       max_bytes=25)
+    ok(
+        "capture-participant-video-defaults",
+        '{"type":"capture-participant-video","id":"v","participant_id":"p"}',
+        "capture-participant-video",
+        "v",
+        {"participant_id": "p", "framerate": 30, "video_source": "camera", "color_format": "RGBA"},
+    )
+    ok(
+        "observe-defaults",
+        '{"type":"observe","id":"o","room_url":"local://demo"}',
+        "observe",
+        "o",
+        {
+            "room_url": "local://demo",
+            "audio": "analysis",
+            "audio_in": {"sample_rate": 16000, "channels": 1, "frame_ms": 20},
+            "vad": VAD_DEFAULTS,
+            "levels_interval_ms": 200,
+        },
+    )
+    ok(
+        "at-max-bytes",
+        '{"type":"ping","id":"é"}',
+        "ping",
+        "é",
+        {},
+        "25 UTF-8 bytes: exactly the limit is allowed",
+        max_bytes=25,
+    )
 
     # Envelope errors: the frame is not a usable request (decode_request).
     bad("bad-json-truncated", '{"type":"ping","id":"1"', "envelope", "bad_json", None)
@@ -238,22 +450,48 @@ def request_vectors() -> list[dict[str, Any]]:
     bad("missing-type-integer-id", '{"id":7}', "envelope", "bad_message", "7")
     bad("type-not-string", '{"type":1,"id":"q"}', "envelope", "bad_message", "q")
     bad("type-empty", '{"type":"","id":"q"}', "envelope", "bad_message", "q")
-    bad("missing-type-and-bad-id", text({"id": "x" * 129}), "envelope", "bad_message", None,
-        note="an invalid id is never echoed")
+    bad(
+        "missing-type-and-bad-id",
+        text({"id": "x" * 129}),
+        "envelope",
+        "bad_message",
+        None,
+        note="an invalid id is never echoed",
+    )
     bad("missing-id", '{"type":"ping"}', "envelope", "invalid_params", None, "id")
     bad("id-empty", '{"type":"ping","id":""}', "envelope", "invalid_params", None, "id")
     bad("id-129-chars", text({"type": "ping", "id": "i" * 129}), "envelope", "invalid_params", None, "id")
-    bad("id-true", '{"type":"ping","id":true}', "envelope", "invalid_params", None, "id",
-        note="booleans are not integers")
+    bad(
+        "id-true",
+        '{"type":"ping","id":true}',
+        "envelope",
+        "invalid_params",
+        None,
+        "id",
+        note="booleans are not integers",
+    )
     bad("id-float", '{"type":"ping","id":1.5}', "envelope", "invalid_params", None, "id")
     bad("id-null", '{"type":"ping","id":null}', "envelope", "invalid_params", None, "id")
     bad("id-object", '{"type":"ping","id":{"n":1}}', "envelope", "invalid_params", None, "id")
-    bad("too-large", '{"type":"ping","id":"1","pad":"xxxxxxxxxx"}', "envelope", "too_large", None, max_bytes=16,
-        note="checked before parsing: even valid JSON is refused")
-    bad("too-large-counts-utf8-bytes", '{"type":"ping","id":"éé"}', "envelope", "too_large", None, max_bytes=25,
-        note="25 characters but 27 UTF-8 bytes")
-    bad("too-large-not-json", "x" * 17, "envelope", "too_large", None, max_bytes=16,
-        note="size is checked before JSON")
+    bad(
+        "too-large",
+        '{"type":"ping","id":"1","pad":"xxxxxxxxxx"}',
+        "envelope",
+        "too_large",
+        None,
+        max_bytes=16,
+        note="checked before parsing: even valid JSON is refused",
+    )
+    bad(
+        "too-large-counts-utf8-bytes",
+        '{"type":"ping","id":"éé"}',
+        "envelope",
+        "too_large",
+        None,
+        max_bytes=25,
+        note="25 characters but 27 UTF-8 bytes",
+    )
+    bad("too-large-not-json", "x" * 17, "envelope", "too_large", None, max_bytes=16, note="size is checked before JSON")
 
     # Schema errors: the envelope is fine, the request is not (validate_request).
     bad("unknown-type", '{"type":"teleport","id":"x"}', "schema", "unknown_type", "x")
@@ -261,96 +499,253 @@ def request_vectors() -> list[dict[str, Any]]:
     bad("wrong-type", '{"type":"join","id":"j","room_url":5}', "schema", "invalid_params", "j", "room_url")
     bad("empty-string", '{"type":"join","id":"j","room_url":""}', "schema", "invalid_params", "j", "room_url")
     bad("unknown-field", '{"type":"ping","id":"p","extra":1}', "schema", "invalid_params", "p", "extra")
-    bad("unknown-nested-field", '{"type":"join","id":"j","room_url":"local://a","audio_in":{"rate":16000}}',
-        "schema", "invalid_params", "j", "audio_in.rate")
-    bad("nested-not-object", '{"type":"join","id":"j","room_url":"local://a","audio_in":"loud"}',
-        "schema", "invalid_params", "j", "audio_in")
-    bad("sample-rate-7999", '{"type":"join","id":"j","room_url":"local://a","audio_in":{"sample_rate":7999}}',
-        "schema", "unsupported_format", "j", "audio_in.sample_rate")
-    bad("sample-rate-48001", '{"type":"join","id":"j","room_url":"local://a","audio_out":{"sample_rate":48001}}',
-        "schema", "unsupported_format", "j", "audio_out.sample_rate")
-    bad("channels-3", '{"type":"join","id":"j","room_url":"local://a","audio_in":{"channels":3}}',
-        "schema", "unsupported_format", "j", "audio_in.channels")
-    bad("channels-string", '{"type":"join","id":"j","room_url":"local://a","audio_out":{"channels":"1"}}',
-        "schema", "invalid_params", "j", "audio_out.channels",
-        note="a format field of the wrong JSON type is invalid_params, not unsupported_format")
-    bad("frame-ms-5", '{"type":"join","id":"j","room_url":"local://a","audio_in":{"frame_ms":5}}',
-        "schema", "unsupported_format", "j", "audio_in.frame_ms")
-    bad("frame-ms-fraction", '{"type":"join","id":"j","room_url":"local://a","audio_in":{"frame_ms":20.5}}',
-        "schema", "invalid_params", "j", "audio_in.frame_ms")
-    bad("vad-aggressiveness-4", '{"type":"join","id":"j","room_url":"local://a","vad":{"aggressiveness":4}}',
-        "schema", "invalid_params", "j", "vad.aggressiveness", note="range errors of other fields are invalid_params")
-    bad("user-name-129", text({"type": "join", "id": "j", "room_url": "local://a", "user_name": "u" * 129}),
-        "schema", "invalid_params", "j", "user_name")
-    bad("app-message-missing-message", '{"type":"send-app-message","id":"m"}', "schema", "invalid_params", "m", "message")
-    bad("app-message-urgent-string", '{"type":"send-app-message","id":"m","message":1,"urgent":"yes"}',
-        "schema", "invalid_params", "m", "urgent")
-    bad("color-format-unknown", '{"type":"capture-participant-video","id":"v","participant_id":"p","color_format":"YUY2"}',
-        "schema", "unsupported_format", "v", "color_format")
+    bad(
+        "unknown-nested-field",
+        '{"type":"join","id":"j","room_url":"local://a","audio_in":{"rate":16000}}',
+        "schema",
+        "invalid_params",
+        "j",
+        "audio_in.rate",
+    )
+    bad(
+        "nested-not-object",
+        '{"type":"join","id":"j","room_url":"local://a","audio_in":"loud"}',
+        "schema",
+        "invalid_params",
+        "j",
+        "audio_in",
+    )
+    bad(
+        "sample-rate-7999",
+        '{"type":"join","id":"j","room_url":"local://a","audio_in":{"sample_rate":7999}}',
+        "schema",
+        "unsupported_format",
+        "j",
+        "audio_in.sample_rate",
+    )
+    bad(
+        "sample-rate-48001",
+        '{"type":"join","id":"j","room_url":"local://a","audio_out":{"sample_rate":48001}}',
+        "schema",
+        "unsupported_format",
+        "j",
+        "audio_out.sample_rate",
+    )
+    bad(
+        "channels-3",
+        '{"type":"join","id":"j","room_url":"local://a","audio_in":{"channels":3}}',
+        "schema",
+        "unsupported_format",
+        "j",
+        "audio_in.channels",
+    )
+    bad(
+        "channels-string",
+        '{"type":"join","id":"j","room_url":"local://a","audio_out":{"channels":"1"}}',
+        "schema",
+        "invalid_params",
+        "j",
+        "audio_out.channels",
+        note="a format field of the wrong JSON type is invalid_params, not unsupported_format",
+    )
+    bad(
+        "frame-ms-5",
+        '{"type":"join","id":"j","room_url":"local://a","audio_in":{"frame_ms":5}}',
+        "schema",
+        "unsupported_format",
+        "j",
+        "audio_in.frame_ms",
+    )
+    bad(
+        "frame-ms-fraction",
+        '{"type":"join","id":"j","room_url":"local://a","audio_in":{"frame_ms":20.5}}',
+        "schema",
+        "invalid_params",
+        "j",
+        "audio_in.frame_ms",
+    )
+    bad(
+        "vad-aggressiveness-4",
+        '{"type":"join","id":"j","room_url":"local://a","vad":{"aggressiveness":4}}',
+        "schema",
+        "invalid_params",
+        "j",
+        "vad.aggressiveness",
+        note="range errors of other fields are invalid_params",
+    )
+    bad(
+        "user-name-129",
+        text({"type": "join", "id": "j", "room_url": "local://a", "user_name": "u" * 129}),
+        "schema",
+        "invalid_params",
+        "j",
+        "user_name",
+    )
+    bad(
+        "app-message-missing-message",
+        '{"type":"send-app-message","id":"m"}',
+        "schema",
+        "invalid_params",
+        "m",
+        "message",
+    )
+    bad(
+        "app-message-urgent-string",
+        '{"type":"send-app-message","id":"m","message":1,"urgent":"yes"}',
+        "schema",
+        "invalid_params",
+        "m",
+        "urgent",
+    )
+    bad(
+        "color-format-unknown",
+        '{"type":"capture-participant-video","id":"v","participant_id":"p","color_format":"YUY2"}',
+        "schema",
+        "unsupported_format",
+        "v",
+        "color_format",
+    )
     bad("mark-name-empty", '{"type":"mark-audio","id":"k","name":""}', "schema", "invalid_params", "k", "name")
     return out
 
 
 HELLO = {
-    "type": "hello", "seq": 1, "protocol": "daily-gateway.v1", "version": 1,
+    "type": "hello",
+    "seq": 1,
+    "protocol": "daily-gateway.v1",
+    "version": 1,
     "session_id": "5d0b7b1e-8a0c-4a43-9d5e-0c2f5e9a1b11",
     "server": {"name": "daily-ws-gateway", "version": "0.1.0"},
-    "limits": {"max_message_bytes": 262144, "max_frame_bytes": 8388608, "max_app_message_bytes": 4096,
-               "max_consecutive_errors": 50, "max_requests_per_second": 100, "max_playout_buffer_ms": 120000,
-               "idle_timeout_ms": 60000, "ping_interval_ms": 20000},
-    "capabilities": {"backends": ["local"], "requests": ["join", "leave", "ping"],
-                     "events": ["joined", "left"],
-                     "audio": {"encodings": ["pcm16"], "sample_rate": {"min": 8000, "max": 48000},
-                               "channels": [1, 2], "frame_ms": {"min": 10, "max": 100}}},
+    "limits": {
+        "max_message_bytes": 262144,
+        "max_frame_bytes": 8388608,
+        "max_app_message_bytes": 4096,
+        "max_consecutive_errors": 50,
+        "max_requests_per_second": 100,
+        "max_playout_buffer_ms": 120000,
+        "idle_timeout_ms": 60000,
+        "ping_interval_ms": 20000,
+    },
+    "capabilities": {
+        "backends": ["local"],
+        "requests": ["join", "leave", "ping"],
+        "events": ["joined", "left"],
+        "audio": {
+            "encodings": ["pcm16"],
+            "sample_rate": {"min": 8000, "max": 48000},
+            "channels": [1, 2],
+            "frame_ms": {"min": 10, "max": 100},
+        },
+    },
 }
 
 
 def server_vectors() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def ok(name: str, msg: Any, expect: dict[str, Any], *, schema_valid: bool = True, note: str = "",
-           raw: str | None = None) -> None:
-        out.append({"name": name, **({"note": note} if note else {}), "text": raw if raw is not None else text(msg),
-                    "expect": expect, "schema_valid": schema_valid})
+    def ok(
+        name: str,
+        msg: Any,
+        expect: dict[str, Any],
+        *,
+        schema_valid: bool = True,
+        note: str = "",
+        raw: str | None = None,
+    ) -> None:
+        out.append(
+            {
+                "name": name,
+                **({"note": note} if note else {}),
+                "text": raw if raw is not None else text(msg),
+                "expect": expect,
+                "schema_valid": schema_valid,
+            }
+        )
 
     def bad(name: str, raw: str, code: str, note: str = "") -> None:
         out.append({"name": name, **({"note": note} if note else {}), "text": raw, "error": {"code": code}})
 
     fields = {k: v for k, v in HELLO.items() if k != "type"}
     ok("hello", HELLO, {"kind": "hello", **fields, "extra": {}})
-    ok("hello-unknown-field", {**HELLO, "resume_token": "r"}, {"kind": "hello", **fields, "extra": {"resume_token": "r"}},
-       note="fields a client does not know are kept (forward compatibility), never an error")
-    ok("reply-ok", {"type": "reply", "seq": 2, "id": "1", "ok": True, "result": {"time_ms": 1700000000000}},
-       {"kind": "reply", "seq": 2, "id": "1", "ok": True, "result": {"time_ms": 1700000000000}})
-    ok("reply-ok-empty-result", {"type": "reply", "seq": 3, "id": "l", "ok": True, "result": {}},
-       {"kind": "reply", "seq": 3, "id": "l", "ok": True, "result": {}})
-    err = {"code": "unsupported_format", "message": "join: audio_in.sample_rate: 7999 is less than the minimum of 8000",
-           "details": {"field": "audio_in.sample_rate"}}
-    ok("reply-error", {"type": "reply", "seq": 4, "id": "j", "ok": False, "error": err},
-       {"kind": "reply", "seq": 4, "id": "j", "ok": False, "error": err})
-    ok("event", {"type": "event", "seq": 5, "event": "app-message", "data": {"message": {"hi": 1}, "sender": "p-1"}},
-       {"kind": "event", "seq": 5, "event": "app-message", "data": {"message": {"hi": 1}, "sender": "p-1"}})
-    ok("event-speech-started",
-       {"type": "event", "seq": 6, "event": "speech-started", "data": {"participant_id": "p-1", "track": 16, "offset_ms": 250}},
-       {"kind": "event", "seq": 6, "event": "speech-started", "data": {"participant_id": "p-1", "track": 16, "offset_ms": 250}})
-    ok("event-unknown-name", {"type": "event", "seq": 7, "event": "from-the-future", "data": {"x": 1}},
-       {"kind": "event", "seq": 7, "event": "from-the-future", "data": {"x": 1}}, schema_valid=False,
-       note="decodes: a client ignores events it does not know")
-    ok("event-large-seq", {"type": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
-       {"kind": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
-       note="seq never wraps; 2**53 - 1 is the largest a JSON number carries exactly")
+    ok(
+        "hello-unknown-field",
+        {**HELLO, "resume_token": "r"},
+        {"kind": "hello", **fields, "extra": {"resume_token": "r"}},
+        note="fields a client does not know are kept (forward compatibility), never an error",
+    )
+    ok(
+        "reply-ok",
+        {"type": "reply", "seq": 2, "id": "1", "ok": True, "result": {"time_ms": 1700000000000}},
+        {"kind": "reply", "seq": 2, "id": "1", "ok": True, "result": {"time_ms": 1700000000000}},
+    )
+    ok(
+        "reply-ok-empty-result",
+        {"type": "reply", "seq": 3, "id": "l", "ok": True, "result": {}},
+        {"kind": "reply", "seq": 3, "id": "l", "ok": True, "result": {}},
+    )
+    err = {
+        "code": "unsupported_format",
+        "message": "join: audio_in.sample_rate: 7999 is less than the minimum of 8000",
+        "details": {"field": "audio_in.sample_rate"},
+    }
+    ok(
+        "reply-error",
+        {"type": "reply", "seq": 4, "id": "j", "ok": False, "error": err},
+        {"kind": "reply", "seq": 4, "id": "j", "ok": False, "error": err},
+    )
+    ok(
+        "event",
+        {"type": "event", "seq": 5, "event": "app-message", "data": {"message": {"hi": 1}, "sender": "p-1"}},
+        {"kind": "event", "seq": 5, "event": "app-message", "data": {"message": {"hi": 1}, "sender": "p-1"}},
+    )
+    ok(
+        "event-speech-started",
+        {
+            "type": "event",
+            "seq": 6,
+            "event": "speech-started",
+            "data": {"participant_id": "p-1", "track": 16, "offset_ms": 250},
+        },
+        {
+            "kind": "event",
+            "seq": 6,
+            "event": "speech-started",
+            "data": {"participant_id": "p-1", "track": 16, "offset_ms": 250},
+        },
+    )
+    ok(
+        "event-unknown-name",
+        {"type": "event", "seq": 7, "event": "from-the-future", "data": {"x": 1}},
+        {"kind": "event", "seq": 7, "event": "from-the-future", "data": {"x": 1}},
+        schema_valid=False,
+        note="decodes: a client ignores events it does not know",
+    )
+    ok(
+        "event-large-seq",
+        {"type": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
+        {"kind": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
+        note="seq never wraps; 2**53 - 1 is the largest a JSON number carries exactly",
+    )
     frame_err = {"code": "bad_frame", "message": "binary frame of 3 bytes is shorter than the 28-byte header"}
     ok("error", {"type": "error", "seq": 8, "error": frame_err}, {"kind": "error", "seq": 8, "error": frame_err})
-    full_err = {"code": "buffer_full", "message": "playout buffer is full",
-                "details": {"buffered_ms": 120000.0, "max_buffer_ms": 120000, "track": 1, "seq": 99}, "fatal": False}
+    full_err = {
+        "code": "buffer_full",
+        "message": "playout buffer is full",
+        "details": {"buffered_ms": 120000.0, "max_buffer_ms": 120000, "track": 1, "seq": 99},
+        "fatal": False,
+    }
     ok("error-details", {"type": "error", "seq": 9, "error": full_err}, {"kind": "error", "seq": 9, "error": full_err})
 
     bad("no-seq", '{"type":"event","event":"left","data":{}}', "bad_message")
     bad("seq-string", '{"type":"event","seq":"5","event":"left","data":{}}', "bad_message")
     bad("seq-true", '{"type":"event","seq":true,"event":"left","data":{}}', "bad_message")
     bad("seq-fraction", '{"type":"event","seq":1.5,"event":"left","data":{}}', "bad_message")
-    bad("unknown-type", '{"type":"pong","seq":3}', "bad_message",
-        note="a message type this version does not know: log it and go on")
+    bad(
+        "unknown-type",
+        '{"type":"pong","seq":3}',
+        "bad_message",
+        note="a message type this version does not know: log it and go on",
+    )
     bad("no-type", '{"seq":3,"ok":true}', "bad_message")
     bad("reply-without-ok", '{"type":"reply","seq":3,"id":"1","result":{}}', "bad_message")
     bad("event-without-name", '{"type":"event","seq":3,"data":{}}', "bad_message")

@@ -26,8 +26,12 @@ def _params(vectors: list[dict[str, Any]]) -> list[Any]:
 
 def test_vector_names_are_unique_and_each_expects_one_outcome():
     """Every vector list has unique names and every vector has exactly one of expect / error."""
-    for vectors in (JSON_VECTORS["requests"], JSON_VECTORS["server_messages"], BINARY_VECTORS["decode"],
-                    BINARY_VECTORS["encode"]):
+    for vectors in (
+        JSON_VECTORS["requests"],
+        JSON_VECTORS["server_messages"],
+        BINARY_VECTORS["decode"],
+        BINARY_VECTORS["encode"],
+    ):
         names = [v["name"] for v in vectors]
         assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
     for vector in JSON_VECTORS["requests"] + JSON_VECTORS["server_messages"] + BINARY_VECTORS["decode"]:
@@ -96,12 +100,22 @@ def test_server_message_vector(vector: dict[str, Any]) -> None:
 
 
 def _fields(frame: media.AudioFrame | media.VideoFrame) -> dict[str, Any]:
-    common = {"track": frame.track, "seq": frame.seq, "timestamp_us": frame.timestamp_us, "flags": frame.flags,
-              "payload": bytes(frame.payload).hex()}
+    common = {
+        "track": frame.track,
+        "seq": frame.seq,
+        "timestamp_us": frame.timestamp_us,
+        "flags": frame.flags,
+        "payload": bytes(frame.payload).hex(),
+    }
     if isinstance(frame, media.AudioFrame):
         return {"kind": "audio", **common, "sample_rate": frame.sample_rate, "channels": frame.channels}
-    return {"kind": "video", **common, "width": frame.width, "height": frame.height,
-            "color_format": int(frame.color_format)}
+    return {
+        "kind": "video",
+        **common,
+        "width": frame.width,
+        "height": frame.height,
+        "color_format": int(frame.color_format),
+    }
 
 
 @pytest.mark.parametrize("vector", _params(BINARY_VECTORS["decode"]))
@@ -122,9 +136,18 @@ def test_binary_encode_vector(vector: dict[str, Any]) -> None:
     f = vector["fields"]
     payload = bytes.fromhex(f["payload"])
     if f["kind"] == "audio":
-        data = media.encode_audio(f["track"], f["seq"], f["timestamp_us"], f["sample_rate"], f["channels"], payload,
-                                  f["flags"])
+        data = media.encode_audio(
+            f["track"], f["seq"], f["timestamp_us"], f["sample_rate"], f["channels"], payload, f["flags"]
+        )
     else:
-        data = media.encode_video(f["track"], f["seq"], f["timestamp_us"], f["width"], f["height"],
-                                  ColorFormat(f["color_format"]), payload, f["flags"])
+        data = media.encode_video(
+            f["track"],
+            f["seq"],
+            f["timestamp_us"],
+            f["width"],
+            f["height"],
+            ColorFormat(f["color_format"]),
+            payload,
+            f["flags"],
+        )
     assert data.hex() == vector["hex"]

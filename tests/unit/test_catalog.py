@@ -1,0 +1,103 @@
+"""The catalog agrees with itself: schemas, handlers, PROTOCOL.md tables, error codes and close codes.
+
+Adding a request, event, error code or close code means touching several places
+(docs/ARCHITECTURE.md, "Rules"); these tests fail when one of them is forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import gateway.handlers
+import protocol
+from protocol.constants import DEFAULT_LIMITS, CloseCode
+from protocol.errors import ErrorCode
+from protocol.schema import event_names, load_schema, request_types
+
+SPEC_PATH = Path(protocol.__file__).resolve().parent / "PROTOCOL.md"
+SPEC = SPEC_PATH.read_text("utf-8")
+NAME = re.compile(r"^`([^`]+)`$")
+
+
+def table(header: str) -> list[list[str]]:
+    """The body rows (cells stripped) of the one PROTOCOL.md table whose header row starts with ``header``."""
+    lines = SPEC.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(header)]
+    assert len(starts) == 1, f"PROTOCOL.md needs exactly one table starting {header!r}, found {len(starts)}"
+    rows = []
+    for line in lines[starts[0] + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def names(rows: list[list[str]]) -> list[str]:
+    """The backticked names of the first column."""
+    out = []
+    for row in rows:
+        match = NAME.match(row[0])
+        assert match, f"first cell {row[0]!r} is not a single `name`"
+        out.append(match.group(1))
+    return out
+
+
+def test_every_request_schema_has_a_handler_and_back():
+    """The request types with a schema file are exactly the types with a handler in gateway.handlers.HANDLERS."""
+    assert set(request_types()) == set(gateway.handlers.HANDLERS)
+
+
+def test_requests_table_lists_every_request_once():
+    """PROTOCOL.md's request table has one row per request type, and no row for a type without a schema."""
+    listed = names(table("| Type | Parameters | Result | Errors |"))
+    assert len(listed) == len(set(listed)), "a request is listed twice"
+    assert sorted(listed) == request_types()
+
+
+@pytest.mark.parametrize("rtype", request_types())
+def test_every_request_has_a_section_with_an_example(rtype):
+    """Each request has its own ### section in PROTOCOL.md with an example request of that type."""
+    match = re.search(rf"^### `{re.escape(rtype)}`\n(.*?)(?=^##)", SPEC + "\n##", re.M | re.S)
+    assert match, f"PROTOCOL.md has no '### `{rtype}`' section"
+    examples = [json.loads(body) for body in re.findall(r"^```json\n(.*?)^```", match.group(1), re.M | re.S)]
+    assert any(e.get("type") == rtype and "id" in e for e in examples), f"the {rtype} section has no example request"
+
+
+def test_events_table_lists_every_event_once():
+    """PROTOCOL.md's event table has one row per event schema, and no row for an event without a schema."""
+    listed = names(table("| Event | When | Data |"))
+    assert len(listed) == len(set(listed)), "an event is listed twice"
+    assert sorted(listed) == event_names()
+
+
+def test_every_error_code_is_documented():
+    """The error code table of PROTOCOL.md lists every ErrorCode, and nothing else."""
+    assert sorted(names(table("| Code | Meaning | Sent when |"))) == sorted(code.value for code in ErrorCode)
+
+
+@pytest.mark.parametrize("path", ["common.json", "events/error.json"])
+def test_error_code_enums_match_error_code(path):
+    """The code enums of the error object (common.json) and of the error event equal ErrorCode exactly."""
+    schema = load_schema(path)
+    node = schema["$defs"]["error_object"] if path == "common.json" else schema
+    assert sorted(node["properties"]["code"]["enum"]) == sorted(code.value for code in ErrorCode)
+
+
+def test_every_close_code_is_documented():
+    """The close code table of PROTOCOL.md lists every CloseCode with its number and name, and nothing else."""
+    rows = table("| Code | Name | When |")
+    documented = {(int(row[0]), names([row[1:]])[0]) for row in rows}
+    assert documented == {(int(code), code.name) for code in CloseCode}
+    assert len(rows) == len(CloseCode)
+
+
+def test_limits_table_matches_default_limits():
+    """The limits table of PROTOCOL.md names every hello limit with its default value, as the hello schema requires."""
+    rows = table("| Limit | Default | Meaning |")
+    documented = {names([row])[0]: int(row[1].split()[0]) for row in rows}
+    assert documented == DEFAULT_LIMITS
+    assert set(load_schema("server.json")["$defs"]["hello"]["properties"]["limits"]["required"]) == set(DEFAULT_LIMITS)
