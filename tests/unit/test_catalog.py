@@ -101,3 +101,23 @@ def test_limits_table_matches_default_limits():
     documented = {names([row])[0]: int(row[1].split()[0]) for row in rows}
     assert documented == DEFAULT_LIMITS
     assert set(load_schema("server.json")["$defs"]["hello"]["properties"]["limits"]["required"]) == set(DEFAULT_LIMITS)
+
+
+REFERENCE = re.compile(r'PROTOCOL\.md[,:]? ?\(?((?:"[^"]+"(?:, )?)+)')
+SOURCES = ("protocol", "gateway", "clients/python", "clients/js/src")
+
+
+def test_code_references_name_spec_sections():
+    """Every `PROTOCOL.md, "Section"` reference in the code names a heading that exists in PROTOCOL.md."""
+    root = SPEC_PATH.parents[1]
+    headings = [line.lstrip("#").replace("`", "").strip().lower() for line in SPEC.splitlines() if line.startswith("#")]
+    missing = []
+    for folder in SOURCES:
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix not in (".py", ".ts") or "node_modules" in path.parts:
+                continue
+            for match in REFERENCE.finditer(path.read_text("utf-8")):
+                for section in re.findall(r'"([^"]+)"', match.group(1)):
+                    if not any(section.lower() in heading for heading in headings):
+                        missing.append(f"{path.relative_to(root)}: {section!r}")
+    assert not missing, "references to sections PROTOCOL.md does not have:\n" + "\n".join(missing)
