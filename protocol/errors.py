@@ -53,7 +53,7 @@ class ErrorCode(enum.StrEnum):
     ALREADY_JOINED = "already_joined"
     """``join`` on a session that is already in (or joining) a room."""
     WRONG_STATE = "wrong_state"
-    """The request is not valid in the session's current state (e.g. a second join while joining)."""
+    """The request is not valid in the session's current state (e.g. join after leave; a second join while joining is ``already_joined``)."""
     UNKNOWN_BACKEND = "unknown_backend"
     """The room URL's scheme or the ``backend`` field names no enabled backend."""
     BAD_ROOM_URL = "bad_room_url"
