@@ -18,13 +18,14 @@
  * connection dropped reject with `connection_closed` (their outcome is unknown).
  */
 
-import { CloseCode, OutboundTrack, SUBPROTOCOL } from './constants.js';
+import { CloseCode, ColorFormat, OutboundTrack, SUBPROTOCOL } from './constants.js';
 import {
   type AudioFrame,
   decodeFrame,
   decodeServerMessage,
   encodeAudioFrame,
   encodeRequest,
+  encodeVideoFrame,
   type EventMessage,
   type Hello,
   pcm16Samples,
@@ -234,6 +235,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   private claimed = new Set<number>();
   private logIndex = 0;
   private outSeq = 0;
+  private videoSeq = 0;
   private audioOut = { sampleRate: 24000, channels: 1 };
   private roomParams: { type: 'join' | 'observe'; params: Record<string, unknown> } | null = null;
   private userClosed = false;
@@ -667,6 +669,36 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     return this.request('get-stats');
   }
 
+  /** Drop the audio still buffered for playout (barge-in); resolves with what was dropped. */
+  clearAudio(): Promise<ResultOf<'clear-audio'>> {
+    return this.request('clear-audio');
+  }
+
+  /** Place a mark after the audio sent so far; a `playout-mark` event says when it played (or was cleared). */
+  markAudio(name: string): Promise<ResultOf<'mark-audio'>> {
+    return this.request('mark-audio', { name });
+  }
+
+  /** Start transcribing the room (Daily's settings; the local backend recognises offline). */
+  startTranscription(settings?: Record<string, unknown>): Promise<ResultOf<'start-transcription'>> {
+    return this.request('start-transcription', settings ? { settings } : {});
+  }
+
+  /** Stop transcribing. */
+  async stopTranscription(instanceId?: string): Promise<void> {
+    await this.request('stop-transcription', instanceId ? { instance_id: instanceId } : {});
+  }
+
+  /** Start recording the room. */
+  startRecording(params: ParamsOf<'start-recording'> = {}): Promise<ResultOf<'start-recording'>> {
+    return this.request('start-recording', params);
+  }
+
+  /** Stop a recording. */
+  async stopRecording(streamId?: string): Promise<void> {
+    await this.request('stop-recording', streamId ? { stream_id: streamId } : {});
+  }
+
   /** Round trip; resolves with the gateway's clock in ms. */
   async ping(): Promise<number> {
     return (await this.request('ping')).time_ms;
@@ -702,6 +734,31 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       );
       this.stats.audioFramesSent += 1;
     }
+    return true;
+  }
+
+  /**
+   * Publish one raw video frame as `camera` (track 2) or `screenVideo` (track 3). Returns
+   * false (dropped, not queued) when not connected.
+   */
+  sendVideo(
+    pixels: Uint8Array,
+    options: { width: number; height: number; colorFormat?: keyof typeof ColorFormat; source?: 'camera' | 'screenVideo'; timestampUs?: number },
+  ): boolean {
+    const ws = this.ws;
+    if (!ws || this.state !== ConnectionState.CONNECTED) return false;
+    this.videoSeq = (this.videoSeq + 1) >>> 0;
+    ws.send(
+      encodeVideoFrame({
+        track: options.source === 'screenVideo' ? OutboundTrack.SCREEN_VIDEO : OutboundTrack.CAMERA,
+        seq: this.videoSeq,
+        timestampUs: options.timestampUs,
+        width: options.width,
+        height: options.height,
+        colorFormat: ColorFormat[options.colorFormat ?? 'RGB'],
+        payload: pixels,
+      }),
+    );
     return true;
   }
 

@@ -126,8 +126,19 @@ export interface RequestMap {
   'get-participants': [Record<string, never>, { participants: Record<string, Participant> }];
   'get-stats': [Record<string, never>, Record<string, unknown>];
   ping: [Record<string, never>, { time_ms: number }];
-  'start-transcription': [{ settings?: Record<string, unknown> }, Record<string, unknown>];
-  'stop-transcription': [{ instance_id?: string }, Record<string, unknown>];
+  'clear-audio': [Record<string, never>, { dropped_ms: number; dropped_samples: number; cleared_marks: string[] | number }];
+  'mark-audio': [{ name: string }, { name: string; buffered_ms: number }];
+  'get-audio-buffer': [Record<string, never>, Record<string, unknown>];
+  'start-recording': [{ streaming_settings?: Record<string, unknown>; stream_id?: string; force_new?: boolean }, { stream_id: string; recording_id?: string; path?: string }];
+  'stop-recording': [{ stream_id?: string }, Record<string, never>];
+  'start-transcription': [{ settings?: Record<string, unknown> }, { instance_id?: string; transcript_id?: string }];
+  'stop-transcription': [{ instance_id?: string }, Record<string, never>];
+  'capture-participant-video': [
+    { participant_id: string; framerate?: number; video_source?: 'camera' | 'screenVideo'; color_format?: string },
+    { track: number },
+  ];
+  'stop-capture-participant-video': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
+  'request-video-frame': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
 }
 
 export type RequestType = keyof RequestMap;
@@ -136,8 +147,10 @@ export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1
 
 /** Requests this SDK has typed helpers for (the gateway's hello lists what it serves). */
 export const KNOWN_REQUESTS: readonly string[] = [
-  'get-participants', 'get-stats', 'join', 'leave', 'list-rooms', 'observe', 'ping', 'send-app-message',
-  'start-transcription', 'stop-transcription',
+  'capture-participant-video', 'clear-audio', 'get-audio-buffer', 'get-participants', 'get-stats', 'join',
+  'leave', 'list-rooms', 'mark-audio', 'observe', 'ping', 'request-video-frame', 'send-app-message',
+  'start-recording', 'start-transcription', 'stop-capture-participant-video', 'stop-recording',
+  'stop-transcription',
 ];
 
 // ---------------------------------------------------------------- events
@@ -210,9 +223,27 @@ export interface ServerEventMap {
     };
   };
   /** Transcription started in the room. */
-  'transcription-started': Record<string, unknown>;
+  'transcription-started': { status: Record<string, unknown> };
   /** Transcription stopped. */
-  'transcription-stopped': Record<string, unknown>;
+  'transcription-stopped': { stopped_by: string; stopped_by_error: boolean; instance_id?: string };
+  /** Transcription failed. */
+  'transcription-error': { message: string };
+  /** A recording started (Daily's status object). */
+  'recording-started': { status: Record<string, unknown> };
+  /** A recording stopped. */
+  'recording-stopped': { stream_id: string };
+  /** A recording failed. */
+  'recording-error': { stream_id: string; message: string };
+  /** Your published audio started playing into the room. */
+  'playout-started': { buffered_ms: number };
+  /** Playout ran out of audio (or was stopped / cleared). */
+  'playout-idle': { reason: string; played_ms: number; played_samples: number };
+  /** A mark was reached (`played`) or dropped by a clear (`cleared`), with the audio actually played. */
+  'playout-mark': { name: string; status: string; played_ms: number; audio_ms: number; played_samples: number; audio_samples: number };
+  /** The playout buffer rose above its high watermark: slow down. */
+  'playout-buffer-high': { buffered_ms: number; high_watermark_ms: number };
+  /** The playout buffer fell below its low watermark: send more. */
+  'playout-buffer-low': { buffered_ms: number; low_watermark_ms: number };
 }
 
 export type ServerEventName = keyof ServerEventMap;
@@ -222,5 +253,7 @@ export const KNOWN_EVENTS: readonly string[] = [
   'active-speaker-changed', 'app-message', 'audio-levels', 'call-state-updated', 'error',
   'first-participant-joined', 'joined', 'left', 'participant-joined', 'participant-left',
   'participant-updated', 'speech-started', 'speech-stopped', 'track-started', 'track-stopped',
-  'transcription-message', 'transcription-started', 'transcription-stopped',
+  'transcription-message', 'transcription-started', 'transcription-stopped', 'transcription-error',
+  'recording-started', 'recording-stopped', 'recording-error', 'playout-started', 'playout-idle',
+  'playout-mark', 'playout-buffer-high', 'playout-buffer-low',
 ];

@@ -166,6 +166,52 @@ describe('rooms with a Python client', () => {
   });
 });
 
+describe('publishing', () => {
+  test('barge-in: clearAudio drops buffered audio and a pending mark comes back cleared; a later mark plays', async () => {
+    const room = freshRoom();
+    const speech = readWav(DEMO_WAV);
+    const client = await connect();
+    await client.join(room, { audio_out: { sample_rate: speech.sampleRate } });
+    client.sendAudio(speech.samples.subarray(0, speech.sampleRate * 3));
+    await client.markAudio('after-3s');
+    await sleep(300);
+    const cleared = await client.clearAudio();
+    assert.ok(cleared.dropped_ms > 1500, `only ${cleared.dropped_ms} ms dropped`);
+    const mark = await client.waitFor('playout-mark', (d) => d.name === 'after-3s');
+    assert.equal(mark.status, 'cleared');
+    assert.ok(mark.played_ms < 1500);
+    client.sendAudio(speech.samples.subarray(0, speech.sampleRate / 5));
+    await client.markAudio('short');
+    const played = await client.waitFor('playout-mark', (d) => d.name === 'short', { timeoutMs: 5000 });
+    assert.equal(played.status, 'played');
+  });
+
+  test('sendVideo publishes a frame another participant can capture', async () => {
+    const room = freshRoom();
+    const camera = await connect();
+    const viewer = await connect();
+    const joined = await camera.join(room, { user_name: 'camera' });
+    await viewer.join(room, { user_name: 'viewer' });
+    const pixels = new Uint8Array(4 * 2 * 3).map((_, i) => (i * 37) % 256);
+    assert.ok(camera.sendVideo(pixels, { width: 4, height: 2, colorFormat: 'RGB' }));
+    await viewer.request('capture-participant-video', { participant_id: joined.participant_id, color_format: 'RGB' });
+    const frame = await new Promise((resolve, reject) => {
+      const timer = setInterval(() => camera.sendVideo(pixels, { width: 4, height: 2, colorFormat: 'RGB' }), 100);
+      viewer.once('video', (f) => {
+        clearInterval(timer);
+        resolve(f);
+      });
+      setTimeout(() => {
+        clearInterval(timer);
+        reject(new Error('no video frame within 5 s'));
+      }, 5000);
+    });
+    assert.equal(frame.participantId, joined.participant_id);
+    assert.equal(frame.width, 4);
+    assert.deepEqual([...frame.payload], [...pixels]);
+  });
+});
+
 describe('errors', () => {
   test('bad requests reject with typed errors carrying the protocol codes; the session lives on', async () => {
     const client = await connect();
