@@ -18,9 +18,11 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** No close frame was received (the connection dropped); set by WebSocket implementations. */
   ABNORMAL: 1006,
+  /** A text frame was not valid UTF-8 (the gateway's WebSocket layer). */
+  INVALID_DATA: 1007,
   /** A frame exceeded the hard size limit. */
   MESSAGE_TOO_BIG: 1009,
-  /** Unexpected server failure; reconnect. */
+  /** Unexpected server failure, or a missed keepalive pong; reconnect. */
   INTERNAL_ERROR: 1011,
   /** The client offered no supported subprotocol (version mismatch). */
   BAD_SUBPROTOCOL: 4000,

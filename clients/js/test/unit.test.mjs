@@ -1,11 +1,13 @@
 // Unit tests of the SDK without a gateway: codec, errors, PCM helpers, reconnect policy, wire lists.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import {
+  CloseCode,
   CodecError,
   ColorFormat,
   ConnectionError,
@@ -33,7 +35,7 @@ import {
   SUBPROTOCOL,
   TimeoutError,
 } from '@daily-ws-gateway/client';
-import { ROOT } from './helpers/gateway.mjs';
+import { PYTHON, ROOT } from './helpers/gateway.mjs';
 
 const SCHEMA = join(ROOT, 'protocol', 'schema');
 
@@ -165,6 +167,14 @@ describe('errors and policy', () => {
   test('the SDK error codes are exactly the protocol schema codes', () => {
     const common = JSON.parse(readFileSync(join(SCHEMA, 'common.json'), 'utf8'));
     assert.deepEqual(Object.values(ErrorCode).sort(), [...common.$defs.error_object.properties.code.enum].sort());
+  });
+
+  test('the SDK close codes are the Python protocol package\'s (plus 1006, which only clients see)', () => {
+    const script = 'import json; from protocol.constants import CloseCode; print(json.dumps({c.name: c.value for c in CloseCode}))';
+    const python = JSON.parse(execFileSync(PYTHON, ['-c', script], { cwd: ROOT, encoding: 'utf8' }));
+    const { ABNORMAL, ...ours } = CloseCode;
+    assert.equal(ABNORMAL, 1006);
+    assert.deepEqual(ours, python);
   });
 
   test('every request and event the SDK types exists in the protocol schema', () => {
