@@ -28,8 +28,11 @@ class Outbox:
 
     def __init__(self, ws: ServerConnection, *, media_limit: int = 100) -> None:
         self._ws = ws
-        self._text: collections.deque[bytes] = collections.deque()
-        self._media: collections.deque[bytes] = collections.deque()
+        # Text items carry a barrier: the number of media frames queued before
+        # them that must be written first (0 = none). Media items carry their index.
+        self._text: collections.deque[tuple[bytes, int]] = collections.deque()
+        self._media: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._media_queued_total = 0
         self.media_limit = media_limit
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -56,10 +59,10 @@ class Outbox:
 
     # Producers: all synchronous, all O(1).
 
-    def _text_frame(self, data: bytes) -> None:
+    def _text_frame(self, data: bytes, barrier: int = 0) -> None:
         if self._closed:
             return
-        self._text.append(data)
+        self._text.append((data, barrier))
         self._wake.set()
 
     def _next(self) -> int:
@@ -78,6 +81,13 @@ class Outbox:
     def event(self, name: str, data: dict[str, Any] | None = None) -> None:
         self._text_frame(messages.encode_event(self._next(), name, data))
 
+    def event_after_media(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """An event written only after every media frame queued before it (e.g. track-stopped).
+
+        Text queued after it waits behind it, so ``seq`` order on the wire is kept.
+        """
+        self._text_frame(messages.encode_event(self._next(), name, data), self._media_queued_total)
+
     def error(self, error: ProtocolError) -> None:
         self._text_frame(messages.encode_error(self._next(), error))
 
@@ -87,7 +97,8 @@ class Outbox:
         if len(self._media) >= self.media_limit:
             self._media.popleft()
             self.media_dropped += 1
-        self._media.append(frame)
+        self._media_queued_total += 1
+        self._media.append((self._media_queued_total, frame))
         self._wake.set()
 
     @property
@@ -98,11 +109,11 @@ class Outbox:
         ws, text, media = self._ws, self._text, self._media
         try:
             while True:
-                if text:
-                    await ws.send(text.popleft(), text=True)
+                if text and not (media and media[0][0] <= text[0][1]):
+                    await ws.send(text.popleft()[0], text=True)
                     self.text_sent += 1
                 elif media:
-                    frame = media.popleft()
+                    _, frame = media.popleft()
                     await ws.send(frame)
                     self.media_sent += 1
                     self.media_bytes_sent += len(frame)

@@ -205,13 +205,15 @@ class Session:
         return self._rate_count > self.config.max_requests_per_second
 
     def _protocol_error(self, exc: ProtocolError) -> None:
-        """Answer a bad message; close with 4002 after too many in a row."""
+        """Answer a bad message; close with 4002 after too many in a row (that last error is ``fatal``)."""
+        self._errors_in_row += 1
+        closing = self._errors_in_row >= self.config.max_consecutive_errors
+        exc.fatal = exc.fatal or closing
         if exc.request_id is not None:
             self.outbox.failure(exc.request_id, exc)
         else:
             self.outbox.error(exc)
-        self._errors_in_row += 1
-        if self._errors_in_row >= self.config.max_consecutive_errors:
+        if closing and self._errors_in_row == self.config.max_consecutive_errors:
             log.warning("= %s closed after %d protocol errors in a row", self.id[:8], self._errors_in_row)
             task = asyncio.create_task(
                 self.close(CloseCode.PROTOCOL_VIOLATION, "too many protocol errors in a row", cause="disconnected")
@@ -338,6 +340,7 @@ class Session:
             on_speech=self._on_speech,
         )
         self._tracks[(participant_id, source)] = track
+        self._resize_media_queue()
         self.outbox.event("track-started", track.describe())
         return track
 
@@ -345,13 +348,20 @@ class Session:
         video = self._video.pop(key, None)
         if video is not None:
             video.close()
-            self.outbox.event("track-stopped", video.describe())
+            self.outbox.event_after_media("track-stopped", video.describe())
+            self._resize_media_queue()
         track = self._tracks.pop(key, None)
         if track is None:
             return
         if track.speaking:
             self.outbox.event("speech-stopped", {"participant_id": track.participant_id, "track": track.track_id})
-        self.outbox.event("track-stopped", track.describe())
+        self.outbox.event_after_media("track-stopped", track.describe())
+        self._resize_media_queue()
+
+    def _resize_media_queue(self) -> None:
+        """Hold ``media_queue_ms`` of frames per open track (PROTOCOL.md, "Slow clients")."""
+        per_track = max(5, self.config.media_queue_ms // max(10, self._frame_ms))
+        self.outbox.media_limit = per_track * max(1, len(self._tracks) + len(self._video))
 
     def _allocate_track(self) -> int:
         in_use = {t.track_id for t in self._tracks.values()} | {v.track_id for v in self._video.values()}
@@ -586,6 +596,7 @@ class Session:
             ready=lambda: self.outbox.media_queued < VIDEO_QUEUE_LIMIT,
         )
         self._video[key] = track
+        self._resize_media_queue()
         try:
             await transport.capture_video(participant_id, video_source, color_format)
         except BaseException:

@@ -253,6 +253,7 @@ async def test_too_many_errors_in_a_row_closes_4002(connect):
     await asyncio.wait_for(client._reader, 10)
     assert client.close_code == CloseCode.PROTOCOL_VIOLATION
     assert "protocol errors" in client.close_reason
+    assert client.protocol_errors[-1].fatal and not any(e.fatal for e in client.protocol_errors[:-1])
 
 
 async def test_a_good_message_resets_the_error_count(connect):

@@ -84,3 +84,21 @@ async def test_nothing_is_queued_after_close():
     box.media(b"late")
     await asyncio.sleep(0.01)
     assert ws.sent == []
+
+
+async def test_event_after_media_waits_for_earlier_frames_and_keeps_seq_order():
+    """track-stopped (event_after_media) goes after the frames queued before it; later text waits behind it."""
+    ws = RecordingSocket()
+    ws.gate.clear()
+    box = Outbox(ws)  # type: ignore[arg-type]
+    box.start()
+    await asyncio.sleep(0)
+    box.media(b"f1")
+    box.media(b"f2")
+    box.event_after_media("track-stopped", {"track": 16})
+    box.media(b"f3")
+    box.event("participant-left", {})
+    ws.gate.set()
+    await box.close()
+    order = [data if kind == "binary" else orjson.loads(data)["event"] for kind, data in ws.sent]
+    assert order == [b"f1", b"f2", "track-stopped", "participant-left", b"f3"]
