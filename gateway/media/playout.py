@@ -28,7 +28,13 @@ Timing: slots are scheduled from a monotonic origin (``origin + n * period``),
 never sleep-after-write, so timer lateness does not accumulate into drift. When
 the loop was late, the frames owed are written at once, at most
 ``max_catchup_ms`` of them; a longer stall moves the origin instead, delaying
-the rest of the audio rather than bursting it (counted in ``late_frames``).
+the rest of the audio rather than bursting it (counted in ``late_frames``), and
+that delay is given back one slot at a time (two frames in a period) while a
+backlog is queued, so a stall does not stay in the latency for the rest of the
+call. A slot that finds the buffer dry while playing waits for audio up to
+``max_catchup_ms`` past its due time before playing grace silence: a real-time
+sender's frame is usually just late, and silence would push every later frame
+a slot back (latency that ratchets up over a call; bench/README.md).
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ EventSink = Callable[[str, dict[str, Any]], None]
 
 MAX_CATCHUP_MS = 100
 """Most audio written back to back after a stall of the event loop; beyond, the schedule moves."""
+ALIGN_SLOTS = 25
+"""Slots refilled from empty that the runner watches before it pulls the schedule earlier."""
+ALIGN_MARGIN_S = 0.002
+"""How early a real-time sender's frames still arrive before their slot once aligned."""
 MAX_PENDING_MARKS = 1000
 """Marks waiting to be played at once; one more is refused with ``buffer_full``."""
 MAX_MARK_NAME = 256
@@ -75,6 +85,11 @@ class FrameClock:
         """Ticks returned since the last (re)start."""
         return self._n
 
+    @property
+    def due(self) -> float:
+        """Monotonic time of the current tick: when the slot being played was due."""
+        return self._origin + self._n * self.period_s
+
     def behind(self) -> int:
         """Ticks already due beyond the current one (0 when on time): ``tick`` returns at once for these."""
         return max(0, int((time.monotonic() - self._origin) / self.period_s) - self._n)
@@ -82,6 +97,10 @@ class FrameClock:
     def slip(self, ticks: int) -> None:
         """Move the schedule ``ticks`` periods later (give up catching those up)."""
         self._origin += ticks * self.period_s
+
+    def pull(self, seconds: float) -> None:
+        """Move the schedule ``seconds`` earlier (less than a period: no tick is skipped)."""
+        self._origin -= seconds
 
     async def tick(self) -> None:
         """Wait for the next tick (returns at once if it is already past)."""
@@ -443,6 +462,14 @@ class AudioPlayout(PlayoutBuffer):
         self.prebuffer_ms = prebuffer_ms
         self._prebuffer_bytes = self._bytes(prebuffer_ms)
         self.max_catchup_frames = max(1, round(max_catchup_ms / (1000 * self.period_s)))
+        self._late_wait_s = self.max_catchup_frames * self.period_s
+        self._slipped = 0
+        """Slots the schedule moved after stalls and has not given back yet."""
+        self._rushed = False
+        self._refilled_at: float | None = None
+        """When a push last refilled an empty buffer (cleared once a slot has looked at it)."""
+        self._early_min = math.inf
+        self._early_n = 0
         self._data = asyncio.Event()
         self._clock = FrameClock(self.period_s)
         self._task: asyncio.Task[None] | None = None
@@ -450,7 +477,10 @@ class AudioPlayout(PlayoutBuffer):
         """Slots given up after stalls longer than the catch-up bound (the audio was delayed, not lost)."""
 
     def push(self, pcm: bytes | memoryview) -> None:
+        empty = not self._buffer
         super().push(pcm)
+        if empty:
+            self._refilled_at = time.monotonic()
         self._data.set()
 
     def clear(self, *, reason: str = "cleared") -> dict[str, Any]:
@@ -486,12 +516,24 @@ class AudioPlayout(PlayoutBuffer):
             if self._prebuffer_bytes:
                 await self._wait_for(self._prebuffer_bytes, self.prebuffer_ms / 1000)
             self._clock.restart()
+            self._slipped = 0
+            self._refilled_at, self._early_min, self._early_n = None, math.inf, 0
             # Playing: exactly one frame per slot until the core says idle.
             while True:
                 if self.has_partial_frame:
                     # A partial frame at its slot: give the sender up to one period to
                     # complete it before padding. Lateness is caught up by the clock.
                     await self._wait_for(self.frame_bytes, self.period_s)
+                elif not buf and self.playing:
+                    # Dry at a slot while playing: a real-time sender's next frame is usually
+                    # just late (network jitter, or this loop served the slot before reading
+                    # the socket). Wait for it, up to the catch-up bound past the slot, before
+                    # the core plays grace silence; the clock then catches up, so lateness
+                    # delays that frame alone. Playing silence at once would leave every later
+                    # frame a slot behind for the rest of the span: latency that ratchets up.
+                    await self._wait_for_data(self._clock.due + self._late_wait_s)
+                if self._refilled_at is not None:
+                    self._align(self._clock.due - self._refilled_at)
                 chunk = self.next_frame()
                 if chunk is None:
                     break
@@ -514,10 +556,54 @@ class AudioPlayout(PlayoutBuffer):
             except TimeoutError:
                 return
 
+    def _align(self, early: float) -> None:
+        """Phase-lock the slots to a sender that streams at real time.
+
+        ``early`` is how long before its slot the audio that refilled an empty buffer
+        arrived. A real-time sender refills the buffer before every slot, and the phase
+        between its clock and the slots, set by whichever frame started the span, would
+        otherwise add that wait (0 to a period) to every frame for the whole span. When
+        every refill of :data:`ALIGN_SLOTS` slots came more than twice
+        :data:`ALIGN_MARGIN_S` early, the schedule moves earlier to leave that margin. A
+        sender that is ahead (TTS) keeps the buffer from running empty and is never
+        aligned; one that is late is served by the late wait, so this only ever pulls.
+        """
+        self._refilled_at = None
+        self._early_min = min(self._early_min, early)
+        self._early_n += 1
+        if self._early_n >= ALIGN_SLOTS:
+            if self._early_min > 2 * ALIGN_MARGIN_S:
+                self._clock.pull(min(self._early_min, self.period_s) - ALIGN_MARGIN_S)
+            self._early_min, self._early_n = math.inf, 0
+
+    async def _wait_for_data(self, deadline: float) -> None:
+        """Until audio is queued or the buffer is cleared, or the monotonic ``deadline`` passes."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        self._data.clear()
+        try:
+            await asyncio.wait_for(self._data.wait(), left)
+        except TimeoutError:
+            return
+
     async def _tick(self) -> None:
         clock = self._clock
         owed = clock.behind()
         if owed > self.max_catchup_frames:
             clock.slip(owed - self.max_catchup_frames)
             self.late_frames += owed - self.max_catchup_frames
+            self._slipped += owed - self.max_catchup_frames
+        if owed:
+            self._rushed = True
+        elif self._slipped and not self._rushed and len(self._buffer) >= 2 * self.frame_bytes:
+            # Audio a stall delayed is queued behind the slot: give one slipped slot back
+            # (two frames in this period, never two periods running) until the stall is
+            # repaid or the backlog is gone, so a stall delays the stream for a while, not
+            # for the rest of the call.
+            clock.slip(-1)
+            self._slipped -= 1
+            self._rushed = True
+        else:
+            self._rushed = False
         await clock.tick()
