@@ -155,6 +155,7 @@ let windowEnd = 0n;
 let measuring = false;
 const hist = new Uint32Array(BINS + 1);
 const slices = []; // per SLICE_S of send time: histogram
+const maxBySecond = []; // per second of send time: worst latency, ms
 let sentInWindow = 0;
 let receivedInWindow = 0;
 let receivedOther = 0; // frames without a marker, or from outside the window
@@ -167,6 +168,9 @@ function record(latencyNs, sendNs) {
   if (bin < 0) bin = 0;
   if (bin > BINS) bin = BINS;
   hist[bin]++;
+  const sec = Math.floor(Number(sendNs - windowStart) / 1e9);
+  const ms = Number(latencyNs) / 1e6;
+  if (!(maxBySecond[sec] >= ms)) maxBySecond[sec] = Math.round(ms * 10) / 10;
   const s = Math.floor(Number(sendNs - windowStart) / 1e9 / SLICE_S);
   if (!slices[s]) slices[s] = new Uint32Array(BINS + 1);
   slices[s][bin]++;
@@ -414,6 +418,7 @@ async function main() {
       const p = percentiles(h || new Uint32Array(BINS + 1));
       return { p50: p.p50, p99: p.p99, max: p.max };
     }),
+    max_by_second_ms: Array.from(maxBySecond, (v) => v ?? null),
     received_other: receivedOther,
     wrong_peer: wrongPeer,
     closed_early: closedEarly,

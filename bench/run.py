@@ -49,6 +49,8 @@ LOADGEN_CORE = 1
 MAX_DELIVERED_LOSS = 0.001
 MAX_P99_MS = 50.0
 LOADGEN_SATURATED_PCT = 85.0
+LOADGEN_STALLED_MS = 20.0
+"""A failed run whose load generator timers were this late (p99) is run once more."""
 
 
 @dataclasses.dataclass
@@ -78,8 +80,8 @@ def _pipecat_cmd() -> list[str]:
 
 
 SYSTEMS = {
-    "gateway": System("gateway", "daily-ws-gateway (local rooms)", "gateway", _gateway_cmd, start=64),
-    "relay": System("relay", "bare relay (websockets)", "relay", _relay_cmd, start=64),
+    "gateway": System("gateway", "daily-ws-gateway (local rooms)", "gateway", _gateway_cmd, start=128),
+    "relay": System("relay", "bare relay (websockets)", "relay", _relay_cmd, start=256),
     "pipecat": System("pipecat", "Pipecat FastAPI WS bridge (protobuf, echo)", "pipecat", _pipecat_cmd, start=16),
 }
 
@@ -507,7 +509,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "skipped": skipped,
     }
 
-    def run(system: System, n: int) -> dict[str, Any]:
+    def run(system: System, n: int, retry: bool = False) -> dict[str, Any]:
         profile = out_dir / "profiles" / f"{name}-{system.name}-{n}.txt" if args.profile else None
         print(f"bench: {system.name} N={n} ...", file=sys.stderr, flush=True)
         try:
@@ -516,6 +518,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         except Exception as exc:  # a server that fails to start is a failed run, not a crashed sweep
             result = {"system": system.name, "connections": n, "error": f"{type(exc).__name__}: {exc}"}
             judge(result)
+        lag = (result.get("loadgen_lag_ms") or {}).get("p99") or 0
+        if not result["passed"] and lag > LOADGEN_STALLED_MS and not retry:
+            # The load generator itself was stalled (a noisy neighbour): not the server's doing.
+            print(f"bench:   load generator stalled (timer lag p99 {lag} ms); running N={n} again",
+                  file=sys.stderr, flush=True)
+            result["why"] = result.get("why", "") + "; load generator stalled, run again"
+            report["runs"].append(result)
+            return run(system, n, retry=True)
         lat = result.get("latency_ms") or {}
         print(f"bench:   {'pass' if result['passed'] else 'FAIL'} delivered={result.get('delivered', 0):.4f} "
               f"p50={_ms(lat.get('p50'))} p99={_ms(lat.get('p99'))} cpu={result.get('server_cpu_pct')}% "
