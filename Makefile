@@ -70,3 +70,7 @@ test-browser: $(STAMP) $(JS_BUILD) browser-setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Capacity/latency benchmark (bench/README.md): ~35-50 min; `--duration 10` for a quick pass.
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
