@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from http import HTTPStatus
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -183,6 +183,11 @@ class Gateway:
                 "sample_rate": {"min": constants.MIN_SAMPLE_RATE, "max": constants.MAX_SAMPLE_RATE},
                 "channels": list(constants.CHANNELS),
                 "frame_ms": {"min": constants.MIN_FRAME_MS, "max": constants.MAX_FRAME_MS},
+            },
+            "video": {
+                "color_formats": [c.name for c in constants.ColorFormat],
+                "publish_tracks": {"camera": 2, "screenVideo": 3},
+                "max_capture_framerate": 60,
             },
         }
 

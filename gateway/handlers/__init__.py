@@ -35,8 +35,8 @@ def handler(rtype: str) -> Callable[[Handler], Handler]:
 
 
 from . import core  # noqa: E402,F401  (registers the handlers)
-from . import rooms as _rooms  # noqa: E402,F401  (list-rooms, observe)
 from . import playout as _playout  # noqa: E402,F401  (clear-audio, mark-audio, get-audio-buffer)
 from . import recording as _recording  # noqa: E402,F401  (start-/stop-/update-recording)
+from . import rooms as _rooms  # noqa: E402,F401  (list-rooms, observe)
 from . import transcription as _transcription  # noqa: E402,F401  (start-/stop-/update-transcription)
 from . import video as _video  # noqa: E402,F401  (capture-participant-video, request-video-frame, ...)

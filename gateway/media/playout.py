@@ -142,7 +142,13 @@ class PlayoutOptions:
             max_ms = limit_ms
         elif max_ms > limit_ms:
             raise _bad("max_buffer_ms", f"{max_ms} exceeds this gateway's max_playout_buffer_ms {limit_ms}")
-        high, low = audio_out.get("high_watermark_ms", 10_000), audio_out.get("low_watermark_ms", 2_000)
+        # Defaults shrink with a small buffer so a plain join works on any gateway.
+        high = audio_out.get("high_watermark_ms")
+        if high is None:
+            high = min(10_000, max_ms // 2)
+        low = audio_out.get("low_watermark_ms")
+        if low is None:
+            low = min(2_000, high // 5)
         if high:
             if high > max_ms:
                 raise _bad(

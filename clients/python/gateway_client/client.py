@@ -198,6 +198,18 @@ class GatewayClient:
     async def stats(self) -> dict[str, Any]:
         return await self.request("get-stats")
 
+    async def clear_audio(self) -> dict[str, Any]:
+        """Barge-in: drop the audio buffered for playout; the result says how many ms were dropped."""
+        return await self.request("clear-audio")
+
+    async def mark_audio(self, name: str) -> dict[str, Any]:
+        """Place a mark after the audio sent so far; a ``playout-mark`` event says when it played (or was cleared)."""
+        return await self.request("mark-audio", {"name": name})
+
+    async def audio_buffer(self) -> dict[str, Any]:
+        """The playout buffer's state: buffered_ms, pending marks, totals."""
+        return await self.request("get-audio-buffer")
+
     # ------------------------------------------------------------------ media out
 
     async def send_audio(self, pcm: bytes, *, chunk_ms: int = 100, timestamp_us: int | None = None) -> None:
