@@ -36,6 +36,8 @@ SPEAKER_LEVEL = 0.02
 """RMS (0..1) above which a participant's audio counts as speaking for active-speaker."""
 SPEAKER_HOLD_S = 0.4
 """The active speaker keeps the floor until quiet this long, so short pauses don't flap it."""
+_SPEAKER_ENERGY = (SPEAKER_LEVEL * 32768.0) ** 2
+"""Mean squared sample value at SPEAKER_LEVEL."""
 
 
 class RoomMember(Protocol):
@@ -62,6 +64,45 @@ class LocalParticipant:
     permissions: dict[str, Any] = field(
         default_factory=lambda: {"hasPresence": True, "canSend": True, "canAdmin": False}
     )
+    inputs: dict[str, bool] = field(default_factory=lambda: {"microphone": True, "camera": True})
+    """Daily's ``inputs().<source>.isEnabled`` (``update-inputs``, or an admin's ``inputsEnabled``)."""
+    publishing_on: dict[str, bool] = field(default_factory=lambda: {"microphone": True, "camera": True})
+    """Daily's ``publishing().<source>.isPublishing`` (``update-publishing``)."""
+    blocked: frozenset[str] = frozenset()
+    """Sources the room does not fan out (no permission, input off, not publishing, hidden); see :meth:`refresh`."""
+    subscriptions: Subscriptions = field(default_factory=lambda: Subscriptions())
+    """What this participant receives (``update-subscriptions``)."""
+    phone: dict[str, Any] | None = None
+    """Set for a simulated phone (``telephony.py``): its call's ``sessionId``, direction, number."""
+
+    @property
+    def hidden(self) -> bool:
+        """``hasPresence: false``: others neither see nor hear this participant."""
+        return self.permissions.get("hasPresence") is False
+
+    @property
+    def is_admin(self) -> bool:
+        """Owner, or ``canAdmin`` true or naming ``participants`` (Daily's participant admin)."""
+        can_admin = self.permissions.get("canAdmin")
+        return self.is_owner or can_admin is True or (isinstance(can_admin, list) and "participants" in can_admin)
+
+    def may_send(self, source: str) -> bool:
+        """``permissions.canSend``: true, false, or a list of sources."""
+        can_send = self.permissions.get("canSend", True)
+        return can_send is True or (isinstance(can_send, list) and source in can_send)
+
+    def refresh(self) -> None:
+        """Recompute :attr:`blocked` after a permission, input or publishing change."""
+        self.blocked = frozenset(
+            s for s in SOURCES
+            if self.hidden or not self.may_send(s) or not self.inputs.get(_INPUT.get(s, s), True)
+            or not self.publishing_on.get(_INPUT.get(s, s), True)
+        )
+
+    def media_state(self, source: str) -> str:
+        if not self.may_send(source):
+            return "blocked"
+        return "playable" if source in self.publishing and source not in self.blocked else "off"
 
     def to_dict(self, *, local: bool = False) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -73,8 +114,41 @@ class LocalParticipant:
         }
         if self.user_data is not None:
             info["userData"] = self.user_data
-        media = {s: {"state": "playable" if s in self.publishing else "off"} for s in SOURCES}
-        return {"id": self.id, "info": info, "media": media}
+        media = {s: {"state": self.media_state(s)} for s in SOURCES}
+        out: dict[str, Any] = {"id": self.id, "info": info, "media": media}
+        if self.phone is not None:
+            out["phone"] = dict(self.phone)
+        return out
+
+
+_INPUT = {"screenVideo": "screenVideo", "screenAudio": "screenAudio"}
+"""Which input / publishing key governs each source (microphone and camera: their own)."""
+
+SUBSCRIPTION_STATES = ("subscribed", "unsubscribed", "staged")
+
+
+@dataclass
+class Subscriptions:
+    """One receiver's subscriptions: the ``base`` profile and per-participant overrides (Daily's shapes).
+
+    A source is received only when its state is ``subscribed``; ``staged`` (Daily: connected
+    but not delivered) and ``unsubscribed`` deliver nothing.
+    """
+
+    base: dict[str, str] = field(default_factory=dict)
+    """Source -> state for everyone (profile ``base``); absent means subscribed."""
+    per_participant: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Participant id -> source -> state, overriding ``base``."""
+
+    def receives(self, participant_id: str, source: str) -> bool:
+        override = self.per_participant.get(participant_id)
+        if override is not None and source in override:
+            return override[source] == "subscribed"
+        return self.base.get(source, "subscribed") == "subscribed"
+
+    def describe(self) -> dict[str, Any]:
+        """``subscriptions-updated`` data: Daily's ``subscriptions()`` (participant id -> media states)."""
+        return {pid: {"media": dict(media)} for pid, media in self.per_participant.items()}
 
 
 class LocalRoom:
@@ -162,13 +236,14 @@ class LocalRoom:
     def publish_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         """Fan a chunk out to every other participant as ``participant_id``'s ``source`` track."""
         sender = self.participants.get(participant_id)
-        if sender is None or not pcm:
-            return
+        if sender is None or not pcm or source in sender.blocked:
+            return  # muted, not allowed to send, not publishing or hidden: nobody hears it
         if source not in sender.publishing:
             sender.publishing.add(source)
             self._broadcast_update(sender)
         for other in self._others(participant_id):
-            other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
+            if other.subscriptions.receives(participant_id, source):
+                other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
         for service in self._services():
             service.on_audio(participant_id, source, pcm, sample_rate, channels)
         for observer in self.observers.values():
@@ -214,8 +289,9 @@ class LocalRoom:
         samples = np.frombuffer(pcm, dtype=np.int16)
         if not samples.size:
             return
-        rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) / 32768.0
-        if rms < SPEAKER_LEVEL:
+        # RMS >= SPEAKER_LEVEL, compared as an exact int64 sum of squares (no float copy,
+        # no sqrt): this runs for every published frame, 2.5x cheaper than mean(square()).
+        if int(np.dot(samples.astype(np.int64), samples)) < _SPEAKER_ENERGY * samples.size:
             return
         now = time.monotonic()
         self._last_loud[participant_id] = now
