@@ -79,6 +79,8 @@ class Session:
         self._frame_ms = 20
         self._vad: VadParams | None = None
         self._other_joined = False
+        self.call_sessions: list[str] = []
+        """Session ids of the connected phone calls (``dialin-connected``, ``dialout-connected``), oldest first."""
         self._errors_in_row = 0
         self._rate_window = 0.0
         self._rate_count = 0
@@ -289,6 +291,8 @@ class Session:
     # ------------------------------------------------------------------ transport listener
 
     def on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name in _CALL_EVENTS:
+            self._track_call(name, data)
         if name == "participant-joined" and not self._other_joined and self.observation is None:
             self._other_joined = True
             self.outbox.event("first-participant-joined", data)
@@ -297,6 +301,28 @@ class Session:
             for key in [k for k in (*self._tracks, *self._video) if k[0] == pid]:
                 self._stop_track(key)
         self.outbox.event(name, data)
+
+    def _track_call(self, name: str, data: dict[str, Any]) -> None:
+        """Remember the phone calls' session ids, for send-dtmf and SIP transfer without one (as Pipecat does)."""
+        session_id = (data.get("data") or {}).get("sessionId")
+        if not session_id:
+            return
+        if name.endswith("-connected"):
+            if session_id not in self.call_sessions:
+                self.call_sessions.append(session_id)
+        elif session_id in self.call_sessions:
+            self.call_sessions.remove(session_id)
+
+    def call_session(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """``settings`` with ``sessionId`` filled in from the latest connected call when left out."""
+        if settings.get("sessionId"):
+            return settings
+        if not self.call_sessions:
+            raise CommandError(
+                ErrorCode.WRONG_STATE, "no phone call is connected; give settings.sessionId",
+                details={"field": "settings.sessionId"},
+            )
+        return {**settings, "sessionId": self.call_sessions[-1]}
 
     def on_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         track = self._tracks.get((participant_id, source))
@@ -318,6 +344,10 @@ class Session:
 
     def on_track_ended(self, participant_id: str, source: str) -> None:
         self._stop_track((participant_id, source))
+
+    def on_left(self, cause: str) -> None:
+        """The backend removed our participant (ejected): leave as if asked, with that reason."""
+        self.spawn(self._leave_room(cause), f"left-{cause}")
 
     def on_video(self, participant_id: str, source: str, frame: RawVideoFrame) -> None:
         track = self._video.get((participant_id, source))
@@ -639,6 +669,8 @@ class Session:
 def _discard(frame: bytes) -> None:
     """Media sink of an observer that asked for analysis only (audio=analysis)."""
 
+
+_CALL_EVENTS = frozenset({"dialin-connected", "dialout-connected", "dialin-stopped", "dialout-stopped", "dialout-error", "dialin-error"})
 
 _CORE_JOIN_FIELDS = {
     "room_url", "backend", "token", "user_name", "user_data", "audio_in", "audio_out", "vad", "levels_interval_ms",

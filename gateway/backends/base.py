@@ -72,6 +72,9 @@ class TransportListener(Protocol):
     def on_video(self, participant_id: str, source: str, frame: RawVideoFrame) -> None:
         """A video frame of a participant this transport captures (``capture_video``); any rate."""
 
+    def on_left(self, cause: str) -> None:
+        """The room removed this participant by itself (``ejected`` by an admin); the transport has left."""
+
 
 class Transport(abc.ABC):
     """One participant in one room, controlled by one session.
@@ -171,6 +174,58 @@ class Transport(abc.ABC):
     async def stop_video_capture(self, participant_id: str, video_source: str) -> None:
         """Stop delivering a participant's frames (idempotent)."""
         raise _unsupported("stop-capture-participant-video")
+
+    # Remote control, inputs, publishing, subscriptions (PROTOCOL.md, "Permissions and remote control",
+    # "Subscriptions and publishing"): daily-python's CallClient methods of the same names. Each
+    # answers once the room applied the change; the room reports it with events.
+
+    async def update_remote_participants(self, remote_participants: dict[str, Any]) -> None:
+        """Change others' ``permissions`` and ``inputsEnabled`` (admins only: ``not_allowed``; unknown ids: ``not_found``)."""
+        raise _unsupported("update-remote-participants")
+
+    async def eject_remote_participants(self, ids: list[str]) -> None:
+        """Remove participants from the room (admins only)."""
+        raise _unsupported("eject-remote-participants")
+
+    async def update_inputs(self, input_settings: dict[str, Any]) -> dict[str, Any]:
+        """Turn this participant's inputs on or off; returns the resulting input settings (``inputs-updated``)."""
+        raise _unsupported("update-inputs")
+
+    async def update_publishing(self, publishing_settings: dict[str, Any]) -> dict[str, Any]:
+        """Start or stop publishing sources; returns the resulting publishing settings (``publishing-updated``)."""
+        raise _unsupported("update-publishing")
+
+    async def update_subscriptions(
+        self, participant_settings: dict[str, Any] | None, profile_settings: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Change what this participant receives; returns the resulting subscriptions (``subscriptions-updated``)."""
+        raise _unsupported("update-subscriptions")
+
+    async def send_prebuilt_chat_message(self, message: str, user_name: str | None) -> None:
+        """Post to Daily Prebuilt's chat (an app message in Prebuilt's chat shape)."""
+        raise _unsupported("send-prebuilt-chat-message")
+
+    # Telephony (PROTOCOL.md section 5.9): dial-out, DTMF, SIP transfer and refer.
+
+    async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Call a phone number or SIP URI into the room; returns ``{"session_id"}`` (``dialout-*`` events follow)."""
+        raise _unsupported("start-dialout")
+
+    async def stop_dialout(self, participant_id: str) -> None:
+        """Hang up a dial-out call (``participant_id`` is its session id); ``not_found`` without such a call."""
+        raise _unsupported("stop-dialout")
+
+    async def send_dtmf(self, settings: dict[str, Any]) -> None:
+        """Send DTMF tones to a phone participant (``settings.sessionId`` filled in by the session)."""
+        raise _unsupported("send-dtmf")
+
+    async def sip_call_transfer(self, settings: dict[str, Any]) -> None:
+        """Move a phone call to another endpoint (``settings.sessionId``, ``settings.toEndPoint``)."""
+        raise _unsupported("sip-call-transfer")
+
+    async def sip_refer(self, settings: dict[str, Any]) -> None:
+        """Ask the phone's side to call another endpoint (SIP REFER; ``sessionId``, ``toEndPoint``)."""
+        raise _unsupported("sip-refer")
 
 
 def _unsupported(what: str) -> CommandError:

@@ -40,3 +40,4 @@ from . import recording as _recording  # noqa: E402,F401  (start-/stop-/update-r
 from . import rooms as _rooms  # noqa: E402,F401  (list-rooms, observe)
 from . import transcription as _transcription  # noqa: E402,F401  (start-/stop-/update-transcription)
 from . import video as _video  # noqa: E402,F401  (capture-participant-video, request-video-frame, ...)
+from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)

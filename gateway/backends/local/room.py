@@ -115,10 +115,7 @@ class LocalParticipant:
         if self.user_data is not None:
             info["userData"] = self.user_data
         media = {s: {"state": self.media_state(s)} for s in SOURCES}
-        out: dict[str, Any] = {"id": self.id, "info": info, "media": media}
-        if self.phone is not None:
-            out["phone"] = dict(self.phone)
-        return out
+        return {"id": self.id, "info": info, "media": media}
 
 
 _INPUT = {"screenVideo": "screenVideo", "screenAudio": "screenAudio"}
@@ -206,6 +203,9 @@ class LocalRoom:
         log.info("= %s left %s (%s)", participant.user_name, self.url, cause)
         self._last_loud.pop(participant_id, None)
         data = {"participant": participant.to_dict(), "reason": "leftCall", "cause": cause}
+        if participant.hidden:  # the others saw it leave when it was hidden
+            self._services_left(participant_id)
+            return
         for other in self.participants.values():
             for source in participant.publishing:
                 other.member.deliver_track_ended(participant_id, source)
@@ -216,6 +216,9 @@ class LocalRoom:
             observer.deliver_event("participant-left", data)
         if self.active_speaker == participant_id:
             self.active_speaker = None
+        self._services_left(participant_id)
+
+    def _services_left(self, participant_id: str) -> None:
         self.video.forget(participant_id)
         for service in self._services():
             service.on_participant_left(participant_id)
@@ -230,8 +233,61 @@ class LocalRoom:
             ) from None
 
     def render(self, local_id: str | None = None) -> dict[str, dict[str, Any]]:
-        """Everyone, keyed by id, with ``isLocal`` true for ``local_id``."""
-        return {pid: p.to_dict(local=pid == local_id) for pid, p in self.participants.items()}
+        """Everyone, keyed by id, with ``isLocal`` true for ``local_id``; hidden participants only to themselves."""
+        return {
+            pid: p.to_dict(local=pid == local_id)
+            for pid, p in self.participants.items()
+            if not p.hidden or pid == local_id
+        }
+
+    # Remote control, inputs, publishing, subscriptions (PROTOCOL.md, "Permissions and remote control").
+
+    def admin(self, participant_id: str) -> LocalParticipant:
+        """The participant, if it has admin rights (owner or ``canAdmin``); else ``not_allowed``."""
+        me = self.get(participant_id)
+        if not me.is_admin:
+            raise CommandError(
+                ErrorCode.NOT_ALLOWED,
+                "remote control needs admin rights: join with token \"owner\" or be granted canAdmin",
+            )
+        return me
+
+    def change(self, participant: LocalParticipant, apply: Any) -> None:
+        """Run ``apply()`` (which edits the participant's settings), then tell the room what changed.
+
+        Sources that became blocked end their tracks at every receiver; hiding or showing the
+        participant is participant-left (reason ``hidden``) / participant-joined for the others;
+        everyone (the participant too, ``isLocal``) gets participant-updated.
+        """
+        was_blocked, was_hidden = participant.blocked, participant.hidden
+        apply()
+        participant.refresh()
+        stopped = (participant.blocked - was_blocked) & participant.publishing
+        receivers = [*(o.member for o in self._others(participant.id)), *self.observers.values()]
+        for source in stopped:
+            for member in receivers:
+                member.deliver_track_ended(participant.id, source)
+        if participant.hidden != was_hidden:
+            data = {"participant": participant.to_dict()}
+            if participant.hidden:
+                if self.active_speaker == participant.id:
+                    self.active_speaker = None
+                for member in receivers:
+                    member.deliver_event("participant-left", {**data, "reason": "hidden"})
+            else:
+                for member in receivers:
+                    member.deliver_event("participant-joined", data)
+        participant.member.deliver_event("participant-updated", {"participant": participant.to_dict(local=True)})
+        if not participant.hidden:
+            self._broadcast_update(participant)
+
+    def eject(self, participant_id: str) -> None:
+        """Remove a participant (cause ``ejected``); its owner is told through ``RoomMember.ejected``."""
+        participant = self.get(participant_id)
+        self.remove(participant_id, "ejected")
+        ejected = getattr(participant.member, "ejected", None)
+        if ejected is not None:
+            ejected()
 
     def publish_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         """Fan a chunk out to every other participant as ``participant_id``'s ``source`` track."""
@@ -266,6 +322,8 @@ class LocalRoom:
         self._broadcast_update(participant)
 
     def _broadcast_update(self, participant: LocalParticipant) -> None:
+        if participant.hidden:
+            return
         data = {"participant": participant.to_dict()}
         for other in self._others(participant.id):
             other.member.deliver_event("participant-updated", data)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from protocol.errors import CommandError, ErrorCode
 
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
 from .recording import RoomRecorder
-from .room import LocalParticipant, LocalRoom, LocalRoomServer
+from .room import SOURCES, LocalParticipant, LocalRoom, LocalRoomServer
 from .transcription import RoomTranscriber
+
+
+OWNER_TOKEN = "owner"
+"""``join.token`` that makes a local participant the room's owner (admin rights): local rooms have no
+meeting tokens, and bind to loopback; PROTOCOL.md, "Permissions and remote control"."""
 
 
 class LocalTransport(Transport):
@@ -28,7 +34,12 @@ class LocalTransport(Transport):
     async def join(self) -> dict[str, Any]:
         self.listener.on_event("call-state-updated", {"state": "joining"})
         room = self._server.room(self.options.room_url)
-        me = LocalParticipant(member=self, user_name=self.options.user_name, user_data=self.options.user_data)
+        me = LocalParticipant(
+            member=self,
+            user_name=self.options.user_name,
+            user_data=self.options.user_data,
+            is_owner=self.options.token == OWNER_TOKEN,
+        )
         if self.options.audio_out is not None:
             me.publishing.add("microphone")
         self._room, self._me = room, me
@@ -110,16 +121,106 @@ class LocalTransport(Transport):
         return room.transcriber
 
     def write_video(self, source: str, frame: RawVideoFrame) -> None:
-        if self._room is not None and self._me is not None:
+        if self._room is not None and self._me is not None and source not in self._me.blocked:
             self._room.video.publish(self._me.id, source, frame)
 
     async def capture_video(self, participant_id: str, video_source: str, color_format: str) -> None:
         room, me = self._joined()
-        room.video.capture(me.id, participant_id, video_source, self.listener.on_video)
+        subs, deliver = me.subscriptions, self.listener.on_video
+
+        def sink(pid: str, source: str, frame: RawVideoFrame) -> None:
+            if subs.receives(pid, source):
+                deliver(pid, source, frame)
+
+        room.video.capture(me.id, participant_id, video_source, sink)
 
     async def stop_video_capture(self, participant_id: str, video_source: str) -> None:
         room, me = self._joined()
         room.video.release(me.id, participant_id, video_source)
+
+    # Remote control, inputs, publishing, subscriptions: enforced by the room's fan-out.
+
+    async def update_remote_participants(self, remote_participants: dict[str, Any]) -> None:
+        room, me = self._joined()
+        room.admin(me.id)
+        targets = [(self._remote(room, me, pid), settings) for pid, settings in remote_participants.items()]
+        for target, settings in targets:  # all ids checked first: nothing changes on a bad one
+            def apply(target: LocalParticipant = target, settings: dict[str, Any] = settings) -> None:
+                target.permissions.update(settings.get("permissions", {}))
+                target.inputs.update(settings.get("inputsEnabled", {}))
+            room.change(target, apply)
+
+    async def eject_remote_participants(self, ids: list[str]) -> None:
+        room, me = self._joined()
+        room.admin(me.id)
+        for target in [self._remote(room, me, pid) for pid in ids]:
+            room.eject(target.id)
+
+    async def update_inputs(self, input_settings: dict[str, Any]) -> dict[str, Any]:
+        room, me = self._joined()
+        enabled = {src: s["isEnabled"] for src, s in input_settings.items() if "isEnabled" in s}
+        room.change(me, lambda: me.inputs.update(enabled))
+        current = {src: {"isEnabled": on} for src, on in me.inputs.items()}
+        self.listener.on_event("inputs-updated", {"input_settings": current})
+        return current
+
+    async def update_publishing(self, publishing_settings: dict[str, Any]) -> dict[str, Any]:
+        room, me = self._joined()
+        on = {src: s["isPublishing"] for src, s in publishing_settings.items() if "isPublishing" in s}
+        room.change(me, lambda: me.publishing_on.update(on))
+        current = {src: {"isPublishing": v} for src, v in me.publishing_on.items()}
+        self.listener.on_event("publishing-updated", {"publishing_settings": current})
+        return current
+
+    async def update_subscriptions(
+        self, participant_settings: dict[str, Any] | None, profile_settings: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        room, me = self._joined()
+        subs = me.subscriptions
+        updates = {pid: self._remote(room, me, pid).id for pid in (participant_settings or {})}
+        if profile_settings and "base" in profile_settings:
+            subs.base.update(_media_states(profile_settings["base"]))
+        for pid in updates:
+            media = participant_settings[pid].get("media")  # type: ignore[index]
+            if media is not None:
+                subs.per_participant.setdefault(pid, {}).update(_media_states(media))
+        for pid, p in room.participants.items():
+            for source in p.publishing:
+                if pid != me.id and not subs.receives(pid, source):
+                    self.listener.on_track_ended(pid, source)
+        current = subs.describe()
+        self.listener.on_event("subscriptions-updated", {"subscriptions": current})
+        return current
+
+    async def send_prebuilt_chat_message(self, message: str, user_name: str | None) -> None:
+        room, me = self._joined()
+        chat = {
+            "event": "chat-msg",
+            "message": message,
+            "name": user_name or me.user_name,
+            "room": "main-room",
+            "date": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        room.send_app_message(me.id, chat)
+
+    @staticmethod
+    def _remote(room: LocalRoom, me: LocalParticipant, participant_id: str) -> LocalParticipant:
+        if participant_id == me.id:
+            raise CommandError(
+                ErrorCode.INVALID_PARAMS, "that is this session's own participant, not a remote one",
+                details={"participant_id": participant_id},
+            )
+        return room.get(participant_id)
+
+    def ejected(self) -> None:
+        """The room removed this participant (an admin's eject): leave, then tell the session."""
+        room, self._room = self._room, None
+        if room is None:
+            return
+        self.listener.on_event("call-state-updated", {"state": "leaving"})
+        self._server.release(room)
+        self.listener.on_event("call-state-updated", {"state": "left"})
+        self.listener.on_left("ejected")
 
     def _joined(self) -> tuple[LocalRoom, LocalParticipant]:
         if self._room is None or self._me is None:
@@ -137,3 +238,10 @@ class LocalTransport(Transport):
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         self.listener.on_track_ended(participant_id, source)
+
+
+def _media_states(media: str | dict[str, str]) -> dict[str, str]:
+    """Daily's ``media`` subscription value (one state, or source -> state) as source -> state."""
+    if isinstance(media, str):
+        return {source: media for source in SOURCES}
+    return dict(media)
