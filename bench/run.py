@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring (default 5)")
     parser.add_argument("--n", default="", help="comma-separated N to run instead of a sweep")
     parser.add_argument("--start", default="", help="sweep start per system, e.g. gateway=64,pipecat=16")
-    parser.add_argument("--max-n", type=int, default=2000, help="largest N a sweep tries")
+    parser.add_argument("--max-n", type=int, default=4096, help="largest N a sweep tries")
     parser.add_argument("--resolution", type=float, default=0.1, help="bisect until within this fraction")
     parser.add_argument("--no-vad", action="store_true", help="gateway clients join with VAD off")
     parser.add_argument("--profile", action="store_true", help="py-spy the server during each window")
