@@ -270,12 +270,11 @@ AUDIO_OUT_DEFAULTS = {
     "enabled": True,
     "sample_rate": 24000,
     "channels": 1,
-    "high_watermark_ms": 10000,
-    "low_watermark_ms": 2000,
     "idle_grace_ms": 200,
     "prebuffer_ms": 0,
 }
-"""No ``max_buffer_ms``: it has no default in the schema (the gateway uses hello.limits.max_playout_buffer_ms)."""
+"""No ``max_buffer_ms`` or watermarks: the schema gives them no default (the gateway derives them from
+hello.limits.max_playout_buffer_ms)."""
 JOIN_DEFAULTS = {
     "user_name": "gateway-bot",
     "audio_in": AUDIO_IN_DEFAULTS,
