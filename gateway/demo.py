@@ -14,6 +14,7 @@ from typing import Any
 
 from .backends.local.room import LocalParticipant, LocalRoomServer
 from .media.playout import FrameClock
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("gateway.demo")
 
@@ -45,12 +46,7 @@ class DemoTalker:
         self._task = asyncio.create_task(self._run(), name="demo-talker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         room = self.server.room(self.room_url)

@@ -50,6 +50,8 @@ from typing import Any
 
 from protocol.errors import CommandError, ErrorCode, InvalidParams
 
+from ..tasks import cancel_and_wait
+
 log = logging.getLogger("gateway.playout")
 
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -502,13 +504,8 @@ class AudioPlayout(PlayoutBuffer):
 
     async def stop(self) -> None:
         """Stop playing; pending marks come back cleared and a playing span ends (reason ``stopped``)."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.playing or self._marks or self._buffer:
             PlayoutBuffer.clear(self, reason="stopped")
 

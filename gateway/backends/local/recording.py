@@ -44,6 +44,7 @@ from protocol.errors import CommandError, ErrorCode
 
 from ...media.playout import FrameClock
 from ...media.resample import Resampler, convert_channels
+from ...tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from .room import LocalRoom
@@ -333,12 +334,8 @@ class Recording:
 
     async def stop(self) -> None:
         """Stop the clock, write what is buffered, close every file (valid WAVs)."""
-        if self._task is not None and self._task is not asyncio.current_task():
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        if self._task is not asyncio.current_task():
+            await cancel_and_wait(self._task)
         self.close()
 
     def close(self) -> None:
