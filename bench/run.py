@@ -486,6 +486,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output", default=str(RESULTS), help="directory for <name>.md and <name>.json")
     args = parser.parse_args(argv)
 
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # so the servers and the load generator under way are stopped
+
+    signal.signal(signal.SIGTERM, interrupted)
     started = time.monotonic()
     name = args.name or dt.datetime.now().strftime("%Y-%m-%d-%H%M")
     out_dir = Path(args.output)
