@@ -72,5 +72,6 @@ clean:
 	rm -rf $(VENV) build *.egg-info
 
 # Capacity/latency benchmark (bench/README.md): ~35-50 min; `--duration 10` for a quick pass.
+BENCH_ARGS ?= --confirm
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
