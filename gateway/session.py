@@ -80,6 +80,8 @@ class Session:
         self._vad: VadParams | None = None
         self._other_joined = False
         self.call_sessions: list[str] = []
+        self.phone: Any = None
+        """Set after ``register-phone`` (``gateway.phone.PhoneRegistration``): the session is a simulated phone."""
         """Session ids of the connected phone calls (``dialin-connected``, ``dialout-connected``), oldest first."""
         self._errors_in_row = 0
         self._rate_window = 0.0
@@ -126,6 +128,8 @@ class Session:
     async def _finish(self, cause: str) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self.phone is not None:
+            self.phone.close()
         await self._leave_room(cause)
         self.state = SessionState.CLOSED
         await self.outbox.close(flush_timeout=0.2)
@@ -534,7 +538,9 @@ class Session:
         for key in [*self._tracks, *self._video]:
             self._stop_track(key)
         self.transport = None
-        self.state = SessionState.LEFT
+        # A registered phone goes back on the hook: it may take the next call (PROTOCOL.md, "Telephony").
+        self.state = SessionState.OPEN if self.phone is not None else SessionState.LEFT
+        self._other_joined = False
         self.gateway.session_left(self)
         self.outbox.event("left", {"reason": cause})
 

@@ -205,7 +205,7 @@ class Transport(abc.ABC):
         """Post to Daily Prebuilt's chat (an app message in Prebuilt's chat shape)."""
         raise _unsupported("send-prebuilt-chat-message")
 
-    # Telephony (PROTOCOL.md section 5.9): dial-out, DTMF, SIP transfer and refer.
+    # Telephony (PROTOCOL.md, "Telephony"): dial-out, DTMF, SIP transfer and refer.
 
     async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Call a phone number or SIP URI into the room; returns ``{"session_id"}`` (``dialout-*`` events follow)."""

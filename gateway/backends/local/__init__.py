@@ -7,15 +7,20 @@ from typing import Any
 from ..base import Backend, JoinOptions, Observation, Transport, TransportListener
 from .observer import LocalObservation
 from .room import LocalParticipant, LocalRoom, LocalRoomServer
-from .transport import LocalTransport
+from .transport import LocalTransport, PhoneTransport
 
 
 class LocalBackend(Backend):
     name = "local"
     schemes = ("local",)
 
-    def __init__(self, *, recordings_dir: str = "./recordings") -> None:
-        self.server = LocalRoomServer(recordings_dir=recordings_dir)
+    def __init__(self, *, recordings_dir: str = "./recordings", transcription_workers: int = 1) -> None:
+        from .transcription import TranscriptionEngine
+
+        # The engine starts its recognition processes on the first start-transcription only.
+        self.server = LocalRoomServer(
+            recordings_dir=recordings_dir, transcription=TranscriptionEngine(workers=transcription_workers)
+        )
 
     async def close(self) -> None:
         await self.server.close()
@@ -24,6 +29,8 @@ class LocalBackend(Backend):
         self.server.room_name(room_url)
 
     def create_transport(self, options: JoinOptions, listener: TransportListener) -> Transport:
+        if "phone_call" in options.extra:
+            return PhoneTransport(self.server, options, listener)
         return LocalTransport(self.server, options, listener)
 
     def rooms(self) -> list[dict[str, Any]]:

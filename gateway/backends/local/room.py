@@ -375,6 +375,10 @@ class LocalRoomServer:
         self.recordings_dir = Path(recordings_dir)
         """Where recordings are written (``<recordings_dir>/<room>/...``)."""
         self._transcription = transcription
+        from .telephony import Switchboard
+
+        self.switchboard = Switchboard(self)
+        """The simulated phone network (``telephony.py``)."""
 
     @property
     def transcription(self) -> TranscriptionEngine:

@@ -10,6 +10,7 @@ from protocol.errors import CommandError, ErrorCode
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
 from .recording import RoomRecorder
 from .room import SOURCES, LocalParticipant, LocalRoom, LocalRoomServer
+from .telephony import PhoneCall, send_tones, sip_endpoint
 from .transcription import RoomTranscriber
 
 
@@ -34,17 +35,14 @@ class LocalTransport(Transport):
     async def join(self) -> dict[str, Any]:
         self.listener.on_event("call-state-updated", {"state": "joining"})
         room = self._server.room(self.options.room_url)
-        me = LocalParticipant(
-            member=self,
-            user_name=self.options.user_name,
-            user_data=self.options.user_data,
-            is_owner=self.options.token == OWNER_TOKEN,
-        )
+        me = self._make_participant()
         if self.options.audio_out is not None:
             me.publishing.add("microphone")
         self._room, self._me = room, me
         room.add(me)
         self.listener.on_event("call-state-updated", {"state": "joined"})
+        if self.dialin_settings is not None:
+            self.listener.on_event("dialin-ready", {"sip_endpoint": sip_endpoint(room)})
         others = {pid: p for pid, p in room.render(me.id).items() if pid != me.id}
         return {
             "participant_id": me.id,
@@ -52,6 +50,14 @@ class LocalTransport(Transport):
             "participant": me.to_dict(local=True),
             "participants": others,
         }
+
+    def _make_participant(self) -> LocalParticipant:
+        return LocalParticipant(
+            member=self,
+            user_name=self.options.user_name,
+            user_data=self.options.user_data,
+            is_owner=self.options.token == OWNER_TOKEN,
+        )
 
     async def leave(self, cause: str = "left") -> None:
         room, me = self._room, self._me
@@ -203,6 +209,45 @@ class LocalTransport(Transport):
         }
         room.send_app_message(me.id, chat)
 
+    # Telephony, simulated (telephony.py).
+
+    @property
+    def dialin_settings(self) -> dict[str, Any] | None:
+        """``join.dialin_settings``: this participant takes dial-in calls to its room."""
+        return self.options.extra.get("dialin_settings")
+
+    async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
+        room, _ = self._joined()
+        call = self._server.switchboard.dial_out(room, self, settings)
+        return {"session_id": call.session_id}
+
+    async def stop_dialout(self, participant_id: str) -> None:
+        room, _ = self._joined()
+        call = self._call(room, participant_id)
+        self._server.switchboard.end(call, "stopped")
+
+    async def send_dtmf(self, settings: dict[str, Any]) -> None:
+        room, _ = self._joined()
+        call = self._call(room, settings["sessionId"])
+        if call.state != "answered":
+            raise CommandError(ErrorCode.WRONG_STATE, "the call is not answered yet")
+        target = call.line if call.line is not None else (call.participant.member if call.participant else None)
+        await send_tones(settings, call.session_id, lambda data: target.dtmf(data) if target is not None else None)
+
+    async def sip_call_transfer(self, settings: dict[str, Any]) -> None:
+        room, _ = self._joined()
+        self._server.switchboard.transfer(self._call(room, settings["sessionId"]), settings["toEndPoint"])
+
+    async def sip_refer(self, settings: dict[str, Any]) -> None:
+        await self.sip_call_transfer(settings)
+
+    def _call(self, room: LocalRoom, session_id: str) -> PhoneCall:
+        call = self._server.switchboard.find(session_id)
+        if call.room is not room:
+            raise CommandError(ErrorCode.NOT_FOUND, f"no phone call {session_id!r} in {room.url}",
+                               details={"field": "settings.sessionId"})
+        return call
+
     @staticmethod
     def _remote(room: LocalRoom, me: LocalParticipant, participant_id: str) -> LocalParticipant:
         if participant_id == me.id:
@@ -245,3 +290,49 @@ def _media_states(media: str | dict[str, str]) -> dict[str, str]:
     if isinstance(media, str):
         return {source: media for source in SOURCES}
     return dict(media)
+
+
+class PhoneTransport(LocalTransport):
+    """A registered phone's session in a call: a participant whose id is the call's ``sessionId``."""
+
+    is_phone = True
+
+    def __init__(self, server: LocalRoomServer, options: JoinOptions, listener: TransportListener) -> None:
+        super().__init__(server, options, listener)
+        self.call: PhoneCall = options.extra["phone_call"]
+
+    def _make_participant(self) -> LocalParticipant:
+        return LocalParticipant(member=self, user_name=self.call.number, id=self.call.session_id)
+
+    async def join(self) -> dict[str, Any]:
+        if self.call.state == "ended":
+            raise CommandError(ErrorCode.NOT_FOUND, "the call ended before it was answered")
+        self.options.room_url = self.call.room.url
+        data = await super().join()
+        assert self._me is not None
+        self._server.switchboard.answered(self.call, self._me)
+        return data
+
+    async def leave(self, cause: str = "left") -> None:
+        await super().leave(cause)
+        self._server.switchboard.end(self.call, "hangup")
+
+    def ejected(self) -> None:
+        super().ejected()
+        self._server.switchboard.end(self.call, "ejected")
+
+    async def send_dtmf(self, settings: dict[str, Any]) -> None:
+        """The phone's keypad: every other participant (and observer) gets ``dtmf-event``."""
+        room, me = self._joined()
+
+        def press(data: dict[str, Any]) -> None:
+            for other in list(room.participants.values()):
+                if other.id != me.id:
+                    other.member.deliver_event("dtmf-event", {"data": data})
+            for observer in list(room.observers.values()):
+                observer.deliver_event("dtmf-event", {"data": data})
+
+        await send_tones(settings, self.call.session_id, press)
+
+    async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
+        raise CommandError(ErrorCode.NOT_ALLOWED, "a phone in a call cannot dial out")
