@@ -59,6 +59,8 @@ class Config:
     """Seconds a backend may take to join a room."""
     recordings_dir: str = "./recordings"
     """Directory where local-room recordings are written (WAV files, one folder per recording)."""
+    transcription_workers: int = 1
+    """Processes running local-room speech recognition (started on first use; about 95 MB each)."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message."""

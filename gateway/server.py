@@ -43,7 +43,9 @@ def build_backends(config: Config) -> list[Backend]:
     out: list[Backend] = []
     for name in config.backends:
         if name == "local":
-            out.append(LocalBackend(recordings_dir=config.recordings_dir))
+            out.append(
+                LocalBackend(recordings_dir=config.recordings_dir, transcription_workers=config.transcription_workers)
+            )
         elif name == "daily":
             try:
                 from .backends.daily import DailyBackend  # type: ignore[attr-defined]

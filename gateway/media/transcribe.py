@@ -21,15 +21,15 @@ and is recognised poorly by it.
 
 Threading: recognition is CPU heavy (see ``RecognizerStream.accept``) and the
 API is synchronous, so async callers must run ``accept``/``finish`` off the
-event loop, e.g. ``await loop.run_in_executor(executor, stream.accept, pcm)``.
-A stream owns its decoder, endpointer and resampler, so different streams can
-be used from different threads; calls on one stream are serialised by a lock.
-PocketSphinx's Python binding does *not* release the GIL while decoding, so
-threads do not decode in parallel, and the loop thread still waits for each C
-call: ~3 ms per 30 ms frame, but 100-200 ms for the second pass at the end of
-each utterance (measured on a 2-core machine; ``second_pass=False`` cuts it to
-~15 ms at a clear cost in accuracy).  For many speakers, or a loop that must
-never stall that long, run streams in worker processes.
+event loop.  A stream owns its decoder, endpointer and resampler, so different
+streams can be used from different threads; calls on one stream are serialised
+by a lock.  PocketSphinx's Python binding does *not* release the GIL while
+decoding, so threads do not decode in parallel, and a loop thread still waits
+for each C call: ~3 ms per 30 ms frame, but 130-400 ms for the second pass at
+the end of each utterance (``second_pass=False`` cuts it to ~15 ms at a clear
+cost in accuracy).  So a server runs recognizers in a worker process:
+``gateway.media.transcribe_worker.RecognizerWorker`` hosts any ``Recognizer``
+in a spawned child and gives async ``accept``/``finish`` over a pipe.
 Cost: about 0.16 s of CPU per second of audio (silence is nearly free) and
 about 95 MB per concurrently open stream.
 
@@ -37,7 +37,8 @@ Error tree::
 
     TranscriptionError
     ├── RecognizerUnavailable   engine or language can't be loaded
-    └── StreamClosed            accept() after finish()
+    ├── StreamClosed            accept() after finish()
+    └── WorkerDied              (transcribe_worker) the recognition process exited
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ class RecognizerUnavailable(TranscriptionError):
         """Engine name that was asked for."""
         self.reason = reason
         """Why it can't be used, with a hint at the fix where there is one."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its fields, so it survives the pipe from a recognition process.
+        return (type(self), (self.engine, self.reason))
 
 
 class StreamClosed(TranscriptionError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from protocol.schema import validate_server_message
 from tests.audio import silence, tone
+from tests.conftest import start_gateway
 
 pytest.importorskip("pocketsphinx")
 
@@ -201,3 +204,57 @@ async def test_transcription_goes_on_after_the_starter_leaves(connect, room):
     await a.send_audio(phrase())
     message = (await wait_final(c, ja["participant_id"])).data["message"]
     assert message["text"] and message["participantId"] == ja["participant_id"]
+
+
+def children(pid: int) -> dict[int, str]:
+    """Live child processes of ``pid`` by pid, with their command lines."""
+    out: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid and state != "Z":
+            out[int(entry.name)] = cmdline
+    return out
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (no such pid, or a zombie nobody reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+async def test_no_recognition_process_outlives_the_gateway(sig):
+    """--transcription-workers 2 runs two recognition processes; both exit when the gateway is SIGTERMed or SIGKILLed."""
+    from gateway_client import GatewayClient
+
+    gw = start_gateway("--transcription-workers", "2", name=f"gateway-transcription-{sig.name}")
+    try:
+        a = await GatewayClient.connect(gw.url)
+        await a.join("local://orphans", audio_out={"sample_rate": 16000})
+        assert not children(gw.process.pid), "recognition started before any transcription"
+        await a.request("start-transcription")
+        await a.send_audio(phrase())
+        await wait_final(a, a.participant_id)
+        workers = [pid for pid, cmd in children(gw.process.pid).items() if "spawn_main" in cmd]
+        assert len(workers) == 2, children(gw.process.pid)
+        helpers = list(children(gw.process.pid))  # the workers, and multiprocessing's resource tracker
+        gw.process.send_signal(sig)
+        await asyncio.to_thread(gw.process.wait, 15)
+        deadline = time.monotonic() + 10
+        while not all(gone(pid) for pid in helpers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert all(gone(pid) for pid in helpers), f"left behind: {[p for p in helpers if not gone(p)]}"
+        if sig == signal.SIGTERM:
+            assert gw.process.returncode == 0 and "Traceback" not in gw.log()
+        await a.close()
+    finally:
+        gw.stop()

@@ -164,7 +164,7 @@ class FakeRoom:
 async def test_transcriber_decodes_off_the_loop_in_dailys_shape():
     """Recognition runs in the engine's thread, not the loop's; messages have Daily's fields; finals flush on stop."""
     recognizer = FakeRecognizer()
-    engine = TranscriptionEngine(lambda: recognizer)
+    engine = TranscriptionEngine(lambda: recognizer, isolation="thread")
     room = FakeRoom("p1", "p2")
     transcriber = RoomTranscriber(room, engine)  # type: ignore[arg-type]
     await transcriber.start({"participants": ["p1"], "extra": {"interim_results": True}}, "p2")
@@ -205,7 +205,7 @@ def transcriber_default() -> str:
 async def test_transcriber_without_interim_sends_finals_only():
     """Without extra.interim_results, interim segments are not sent."""
     recognizer = FakeRecognizer()
-    engine = TranscriptionEngine(lambda: recognizer)
+    engine = TranscriptionEngine(lambda: recognizer, isolation="thread")
     room = FakeRoom("p1")
     transcriber = RoomTranscriber(room, engine)  # type: ignore[arg-type]
     await transcriber.start(None, "p1")
@@ -299,7 +299,7 @@ async def test_video_track_describes_itself(fmt):
 async def test_stop_right_after_audio_decodes_it_and_ends():
     """Audio still waiting when stop comes is decoded, and the stop completes (the worker does not wait forever)."""
     recognizer = FakeRecognizer()
-    engine = TranscriptionEngine(lambda: recognizer)
+    engine = TranscriptionEngine(lambda: recognizer, isolation="thread")
     room = FakeRoom("p1")
     transcriber = RoomTranscriber(room, engine)  # type: ignore[arg-type]
     await transcriber.start(None, "p1")
