@@ -42,16 +42,26 @@ import {
 } from './errors.js';
 import { exponentialBackoff, type ReconnectPolicy } from './reconnect.js';
 import type {
+  CallJoinedData,
+  DialoutSettings,
+  DtmfSettings,
+  InputSettings,
   JoinedData,
   JoinParams,
   ObserveParams,
   ObserveResult,
   ParamsOf,
   Participant,
+  PublishingSettings,
+  RegisterPhoneParams,
+  RemoteParticipantUpdates,
   ResultOf,
   RoomInfo,
   SendAppMessageParams,
   ServerEventMap,
+  SipTransferSettings,
+  SubscriptionParams,
+  Subscriptions,
   TrackInfo,
 } from './wire.js';
 
@@ -129,7 +139,7 @@ export interface ClientEvents extends ServerEventMap {
   video: ReceivedVideo;
   'protocol-error': GatewayError;
   reconnecting: { attempt: number; delayMs: number; closeCode: number | null };
-  reconnected: { hello: Hello; restored: 'joined' | 'observing' | null; error?: GatewayError };
+  reconnected: { hello: Hello; restored: 'joined' | 'observing' | 'phone' | null; error?: GatewayError };
   disconnected: { closeCode: number | null; closeReason: string; error?: GatewayError };
 }
 
@@ -210,8 +220,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   sessionId: string | null = null;
   /** Your participant id once joined. */
   participantId: string | null = null;
-  /** The room joined or observed, and how. */
+  /** The room joined or observed, and how (a phone in a call: joined). */
   room: { url: string; mode: 'joined' | 'observing' } | null = null;
+  /** The number registered with `register-phone` (PROTOCOL.md 5.9), and the call under way. */
+  phone: { number: string; callId: string | null } | null = null;
   /** Tracks that currently reach this client, by track id. */
   readonly tracks = new Map<number, TrackInfo>();
   /** The most recent events, oldest first. */
@@ -237,7 +249,8 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   private outSeq = 0;
   private videoSeq = 0;
   private audioOut = { sampleRate: 24000, channels: 1 };
-  private roomParams: { type: 'join' | 'observe'; params: Record<string, unknown> } | null = null;
+  /** What to restore after a reconnect: the room joined or observed, or the phone registered. */
+  private roomParams: { type: 'join' | 'observe' | 'register-phone'; params: Record<string, unknown> } | null = null;
   private userClosed = false;
   private connecting: Promise<Hello> | null = null;
   private cancelSleep: (() => void) | null = null;
@@ -440,6 +453,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     }
     this.tracks.clear();
     this.participantId = null;
+    if (this.phone) this.phone.callId = null;
     if (this.userClosed || this.options.reconnect === false) {
       this.giveUp(lost);
       return;
@@ -457,6 +471,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     this.rejectQueued(error);
     this.room = null;
     this.roomParams = null;
+    this.phone = null;
     if (this.state !== ConnectionState.DISCONNECTED) {
       this.setState(ConnectionState.DISCONNECTED);
       this.emit('disconnected', { closeCode: this.closeCode, closeReason: this.closeReason, error });
@@ -509,7 +524,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Join or observe again after a reconnect (a new session on the gateway). */
-  private async restore(): Promise<{ restored: 'joined' | 'observing' | null; error?: GatewayError }> {
+  private async restore(): Promise<{ restored: 'joined' | 'observing' | 'phone' | null; error?: GatewayError }> {
     const saved = this.roomParams;
     if (!saved || !this.options.restoreRoom) {
       this.room = null;
@@ -518,7 +533,8 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     }
     try {
       await this.send(saved.type, saved.params, this.options.requestTimeoutMs);
-      return { restored: saved.type === 'join' ? 'joined' : 'observing' };
+      // A phone registers its number again; the call it was in ended with the old session.
+      return { restored: saved.type === 'join' ? 'joined' : saved.type === 'observe' ? 'observing' : 'phone' };
     } catch (err) {
       this.room = null;
       this.roomParams = null;
@@ -602,15 +618,30 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       this.participantId = String(result.participant_id ?? '');
       this.room = { url: String(result.room_url ?? params.room_url), mode: 'joined' };
       this.roomParams = { type: 'join', params };
-      const out = (params.audio_out ?? {}) as { sample_rate?: number; channels?: number };
-      this.audioOut = { sampleRate: out.sample_rate ?? 24000, channels: out.channels ?? 1 };
+      this.setAudioOut(params);
     } else if (type === 'observe') {
       this.room = { url: String(result.room_url ?? params.room_url), mode: 'observing' };
       this.roomParams = { type: 'observe', params };
+    } else if (type === 'register-phone') {
+      this.phone = { number: String(result.number ?? params.number), callId: null };
+      this.roomParams = { type: 'register-phone', params };
+      this.setAudioOut(params);
+    } else if (type === 'answer-call' || type === 'dial') {
+      // In a call a phone is a participant like any other, with register-phone's media.
+      this.participantId = String(result.participant_id ?? '');
+      this.room = { url: String(result.room_url ?? ''), mode: 'joined' };
+      if (this.phone) this.phone.callId = String(result.call_id ?? params.call_id ?? '');
     } else if (type === 'leave') {
       this.room = null;
-      this.roomParams = null;
+      // A phone's leave hangs up; the number stays registered for the next call.
+      if (this.phone) this.phone.callId = null;
+      else this.roomParams = null;
     }
+  }
+
+  private setAudioOut(params: Record<string, unknown>): void {
+    const out = (params.audio_out ?? {}) as { sample_rate?: number; channels?: number };
+    this.audioOut = { sampleRate: out.sample_rate ?? 24000, channels: out.channels ?? 1 };
   }
 
   private flushQueue(): void {
@@ -697,6 +728,103 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /** Stop a recording. */
   async stopRecording(streamId?: string): Promise<void> {
     await this.request('stop-recording', streamId ? { stream_id: streamId } : {});
+  }
+
+  /** Change a recording's settings (Daily's `update_settings`, e.g. its layout). */
+  async updateRecording(updateSettings: Record<string, unknown>, streamId?: string): Promise<void> {
+    await this.request('update-recording', streamId ? { update_settings: updateSettings, stream_id: streamId } : { update_settings: updateSettings });
+  }
+
+  // Permissions and remote control (PROTOCOL.md 5.7): admin rights needed.
+
+  /** Change other participants' permissions and inputs (participant id -> changes). */
+  async updateRemoteParticipants(remoteParticipants: RemoteParticipantUpdates): Promise<void> {
+    await this.request('update-remote-participants', { remote_participants: remoteParticipants });
+  }
+
+  /** Remove participants from the room. */
+  async ejectRemoteParticipants(ids: string[]): Promise<void> {
+    await this.request('eject-remote-participants', { ids });
+  }
+
+  /** Post to Daily Prebuilt's chat (local rooms: an `app-message` in Prebuilt's chat shape). */
+  async sendPrebuiltChatMessage(message: string, userName?: string): Promise<void> {
+    await this.request('send-prebuilt-chat-message', userName ? { message, user_name: userName } : { message });
+  }
+
+  // What this participant sends and receives (PROTOCOL.md 5.8).
+
+  /** Turn the microphone or camera input on or off; resolves with the resulting settings. */
+  async updateInputs(inputSettings: InputSettings): Promise<InputSettings> {
+    return (await this.request('update-inputs', { input_settings: inputSettings })).input_settings;
+  }
+
+  /** Start or stop publishing a source; resolves with the resulting settings. */
+  async updatePublishing(publishingSettings: PublishingSettings): Promise<PublishingSettings> {
+    return (await this.request('update-publishing', { publishing_settings: publishingSettings })).publishing_settings;
+  }
+
+  /** Subscribe to, stage or unsubscribe from participants' sources; resolves with Daily's `subscriptions()`. */
+  async updateSubscriptions(params: SubscriptionParams): Promise<Subscriptions> {
+    return (await this.request('update-subscriptions', params)).subscriptions;
+  }
+
+  // Telephony (PROTOCOL.md 5.9): the bot's side.
+
+  /** Call a phone number or SIP URI into the room; resolves with the call's session id (`dialout-*` events follow). */
+  async startDialout(settings: DialoutSettings): Promise<string> {
+    return (await this.request('start-dialout', { settings })).session_id;
+  }
+
+  /** Hang up a dial-out call (its session id is the phone participant's id). */
+  async stopDialout(sessionId: string): Promise<void> {
+    await this.request('stop-dialout', { participant_id: sessionId });
+  }
+
+  /**
+   * Send DTMF tones (`0-9`, `A-D`, `*`, `#`, 1 to 20 of them). A bot sends them to a call
+   * (its latest connected one unless `sessionId` is given); a phone (`registerPhone`) sends
+   * them from its keypad to everyone in its call. Resolves with the call's session id.
+   */
+  async sendDtmf(tones: string | DtmfSettings, options: Omit<DtmfSettings, 'tones'> = {}): Promise<string> {
+    const settings = typeof tones === 'string' ? { ...options, tones } : tones;
+    return (await this.request('send-dtmf', { settings })).session_id;
+  }
+
+  /** Move an answered call to another endpoint (SIP transfer). */
+  async sipCallTransfer(settings: SipTransferSettings): Promise<void> {
+    await this.request('sip-call-transfer', { settings });
+  }
+
+  /** Refer an answered call to another endpoint (SIP REFER). */
+  async sipRefer(settings: SipTransferSettings): Promise<void> {
+    await this.request('sip-refer', { settings });
+  }
+
+  // Telephony: the phone's side (a simulated phone of local rooms).
+
+  /**
+   * Make this connection a phone with `number` (only on a fresh connection): calls to it
+   * ring as `phone-ringing`. `media` (as in `join`) applies to every call. After a
+   * reconnect the number is registered again.
+   */
+  async registerPhone(number: string, media: Omit<RegisterPhoneParams, 'number'> = {}): Promise<string> {
+    return (await this.request('register-phone', { ...media, number })).number;
+  }
+
+  /** Answer a ringing call: the phone joins its room; resolves as `join` does, plus `call_id`. */
+  answerCall(callId: string): Promise<CallJoinedData> {
+    return this.request('answer-call', { call_id: callId });
+  }
+
+  /** Decline a ringing call (the dialer gets `dialout-error`). */
+  async rejectCall(callId: string): Promise<void> {
+    await this.request('reject-call', { call_id: callId });
+  }
+
+  /** Call into a room that takes dial-in (`sip:<room>@sip.local.gateway` or `local://<room>`); hang up with `leave()`. */
+  dial(to: string): Promise<CallJoinedData> {
+    return this.request('dial', { to });
   }
 
   /** Round trip; resolves with the gateway's clock in ms. */
@@ -908,8 +1036,8 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       // The gateway shutting down (or failing) is no reason to stay out: reconnecting
       // restores the room. Leaving or being ejected is.
       const reason = (data as { reason?: string }).reason;
-      if (reason === 'left' || reason === 'ejected') this.roomParams = null;
-    }
+      if ((reason === 'left' || reason === 'ejected') && !this.phone) this.roomParams = null;
+    } else if (event === 'call-ended' && this.phone && this.phone.callId === data.call_id) this.phone.callId = null;
     const logged: LoggedEvent = { event, data, seq, index: ++this.logIndex };
     this.eventLog.push(logged);
     if (this.eventLog.length > this.options.eventLogSize) {

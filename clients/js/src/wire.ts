@@ -75,6 +75,8 @@ export interface JoinParams {
   audio_out?: AudioOutFormat;
   vad?: VadParams;
   levels_interval_ms?: number;
+  /** Daily's `{call_id, call_domain}`: take dial-in calls (`dialin-ready`, `dialin-connected`). */
+  dialin_settings?: Record<string, unknown>;
   [extra: string]: unknown;
 }
 
@@ -116,10 +118,94 @@ export interface RoomInfo {
   [key: string]: unknown;
 }
 
+// Telephony (PROTOCOL.md 5.9): settings in Daily's shape.
+
+/** `start-dialout.settings`: a phone number or a SIP URI to call. */
+export interface DialoutSettings {
+  phoneNumber?: string;
+  sipUri?: string;
+  displayName?: string;
+  userId?: string;
+  callerId?: string;
+  [extra: string]: unknown;
+}
+
+/** `send-dtmf.settings`; `sessionId` left out: the session's latest connected call (a phone: its own call). */
+export interface DtmfSettings {
+  tones: string;
+  sessionId?: string;
+  /** 50-2000, default 500. */
+  digitDurationMs?: number;
+  method?: 'sip-info' | 'telephone-event' | 'auto';
+}
+
+/** `sip-call-transfer.settings` and `sip-refer.settings`. */
+export interface SipTransferSettings {
+  toEndPoint: string;
+  sessionId?: string;
+}
+
+/** `register-phone`: the number, and the media every call of this phone uses (as in `join`). */
+export interface RegisterPhoneParams {
+  number: string;
+  audio_in?: AudioInFormat;
+  audio_out?: AudioOutFormat;
+  vad?: VadParams;
+}
+
+/** The result of `answer-call` and `dial`: `join`'s, plus the call's id. */
+export interface CallJoinedData extends JoinedData {
+  call_id: string;
+}
+
+// Permissions, inputs, publishing, subscriptions (PROTOCOL.md 5.7, 5.8).
+
+export type MediaSource = 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
+
+/** Daily's participant permissions; the keys given replace the old values. */
+export interface ParticipantPermissions {
+  hasPresence?: boolean;
+  canSend?: boolean | MediaSource[];
+  canAdmin?: boolean | Array<'participants' | 'streaming' | 'transcription'>;
+  canReceive?: unknown;
+  [extra: string]: unknown;
+}
+
+/** `update-remote-participants.remote_participants`: participant id -> changes. */
+export type RemoteParticipantUpdates = Record<
+  string,
+  { permissions?: ParticipantPermissions; inputsEnabled?: { microphone?: boolean; camera?: boolean; [extra: string]: unknown } }
+>;
+
+export interface InputSettings {
+  microphone?: { isEnabled: boolean; [extra: string]: unknown };
+  camera?: { isEnabled: boolean; [extra: string]: unknown };
+}
+
+export interface PublishingSettings {
+  microphone?: { isPublishing: boolean; sendSettings?: unknown; [extra: string]: unknown };
+  camera?: { isPublishing: boolean; sendSettings?: unknown; [extra: string]: unknown };
+}
+
+export type SubscriptionState = 'subscribed' | 'unsubscribed' | 'staged';
+
+export interface SubscriptionParams {
+  /** Participant id -> `{media: state}` or `{media: {source: state}}`. */
+  participant_settings?: Record<string, { media: SubscriptionState | Partial<Record<MediaSource, SubscriptionState>> }>;
+  /** `{base: {source: state}}` (local rooms know only `base`). */
+  profile_settings?: Record<string, Partial<Record<MediaSource, SubscriptionState>>>;
+}
+
+/** Daily's `subscriptions()`: participant id -> `{media: {source: state}}`. */
+export type Subscriptions = Record<string, { media: Partial<Record<MediaSource, SubscriptionState>> }>;
+
+type NoParams = Record<string, never>;
+type NoResult = Record<string, never>;
+
 /** Request type -> [params, result]. Requests not listed still work through `request()`. */
 export interface RequestMap {
   join: [JoinParams & { room_url: string }, JoinedData];
-  leave: [Record<string, never>, Record<string, never>];
+  leave: [NoParams, NoResult];
   observe: [ObserveParams & { room_url: string }, ObserveResult];
   'list-rooms': [{ backend?: 'local' | 'daily' }, { rooms: RoomInfo[] }];
   'send-app-message': [SendAppMessageParams, Record<string, never>];
@@ -139,19 +225,50 @@ export interface RequestMap {
   ];
   'stop-capture-participant-video': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
   'request-video-frame': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
+  'update-recording': [{ update_settings: Record<string, unknown>; stream_id?: string }, NoResult];
+  'update-transcription': [{ participants?: string[]; instance_id?: string }, NoResult];
+  'update-remote-participants': [{ remote_participants: RemoteParticipantUpdates }, NoResult];
+  'eject-remote-participants': [{ ids: string[] }, NoResult];
+  'send-prebuilt-chat-message': [{ message: string; user_name?: string }, NoResult];
+  'update-inputs': [{ input_settings: InputSettings }, { input_settings: InputSettings }];
+  'update-publishing': [{ publishing_settings: PublishingSettings }, { publishing_settings: PublishingSettings }];
+  'update-subscriptions': [SubscriptionParams, { subscriptions: Subscriptions }];
+  'start-dialout': [{ settings: DialoutSettings }, { session_id: string }];
+  'stop-dialout': [{ participant_id: string }, NoResult];
+  'send-dtmf': [{ settings: DtmfSettings }, { session_id: string }];
+  'sip-call-transfer': [{ settings: SipTransferSettings }, NoResult];
+  'sip-refer': [{ settings: SipTransferSettings }, NoResult];
+  'register-phone': [RegisterPhoneParams, { number: string }];
+  'answer-call': [{ call_id: string }, CallJoinedData];
+  'reject-call': [{ call_id: string }, NoResult];
+  dial: [{ to: string }, CallJoinedData];
 }
 
 export type RequestType = keyof RequestMap;
 export type ParamsOf<T extends string> = T extends RequestType ? RequestMap[T][0] : Record<string, unknown>;
 export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1] : Record<string, unknown>;
 
-/** Requests this SDK has typed helpers for (the gateway's hello lists what it serves). */
-export const KNOWN_REQUESTS: readonly string[] = [
-  'capture-participant-video', 'clear-audio', 'get-audio-buffer', 'get-participants', 'get-stats', 'join',
-  'leave', 'list-rooms', 'mark-audio', 'observe', 'ping', 'request-video-frame', 'send-app-message',
-  'start-recording', 'start-transcription', 'stop-capture-participant-video', 'stop-recording',
-  'stop-transcription',
-];
+/**
+ * Every request of {@link RequestMap}, as a record so that the compiler rejects a request
+ * typed in the map but missing here, or listed here but not typed.
+ */
+const REQUESTS: { readonly [K in RequestType]: true } = {
+  'answer-call': true, 'capture-participant-video': true, 'clear-audio': true, dial: true,
+  'eject-remote-participants': true, 'get-audio-buffer': true, 'get-participants': true, 'get-stats': true,
+  join: true, leave: true, 'list-rooms': true, 'mark-audio': true, observe: true, ping: true,
+  'register-phone': true, 'reject-call': true, 'request-video-frame': true, 'send-app-message': true,
+  'send-dtmf': true, 'send-prebuilt-chat-message': true, 'sip-call-transfer': true, 'sip-refer': true,
+  'start-dialout': true, 'start-recording': true, 'start-transcription': true,
+  'stop-capture-participant-video': true, 'stop-dialout': true, 'stop-recording': true,
+  'stop-transcription': true, 'update-inputs': true, 'update-publishing': true, 'update-recording': true,
+  'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
+};
+
+/**
+ * The requests this SDK types ({@link RequestMap}); `test/unit.test.mjs` checks that they are
+ * exactly the protocol's (`protocol/schema/requests/`). The gateway's hello lists what it serves.
+ */
+export const KNOWN_REQUESTS: readonly string[] = Object.keys(REQUESTS).sort();
 
 // ---------------------------------------------------------------- events
 
@@ -184,7 +301,7 @@ export interface ServerEventMap {
   /** You are in the room: your id, the room and who else is there. */
   joined: JoinedData;
   /** You left the room (or stopped observing), and why. */
-  left: { reason?: 'left' | 'ejected' | 'error' | 'shutdown' | 'disconnected' };
+  left: { reason?: 'left' | 'ejected' | 'error' | 'shutdown' | 'disconnected' | 'hangup' };
   /** The join's progress: initialized, joining, joined, leaving, left. */
   'call-state-updated': { state: 'initialized' | 'joining' | 'joined' | 'leaving' | 'left' };
   /** The first other participant arrived (bots start talking here). */
@@ -244,16 +361,71 @@ export interface ServerEventMap {
   'playout-buffer-high': { buffered_ms: number; high_watermark_ms: number };
   /** The playout buffer fell below its low watermark: send more. */
   'playout-buffer-low': { buffered_ms: number; low_watermark_ms: number };
+  /** This participant's inputs changed (`update-inputs`, or an admin's `update-remote-participants`). */
+  'inputs-updated': { input_settings: InputSettings };
+  /** This participant's publishing changed (`update-publishing`). */
+  'publishing-updated': { publishing_settings: PublishingSettings };
+  /** This participant's subscriptions changed (`update-subscriptions`). */
+  'subscriptions-updated': { subscriptions: Subscriptions };
+  /** The room takes dial-in calls (a join with `dialin_settings`) at this endpoint. */
+  'dialin-ready': { sip_endpoint: string };
+  /** A phone called in and joined. */
+  'dialin-connected': { data: TelephonyEventData };
+  /** A dial-in call ended. */
+  'dialin-stopped': { data: TelephonyEventData };
+  /** A dial-in call failed (Daily). */
+  'dialin-error': { data: TelephonyEventData };
+  /** A non-fatal dial-in problem (Daily). */
+  'dialin-warning': { data: TelephonyEventData };
+  /** A dial-out call is set up and ringing. */
+  'dialout-connected': { data: TelephonyEventData };
+  /** The phone answered and joined. */
+  'dialout-answered': { data: TelephonyEventData };
+  /** A dial-out call ended (stop-dialout, hang-up, transfer). */
+  'dialout-stopped': { data: TelephonyEventData };
+  /** A dial-out call failed (declined); `data.errorMsg` says why. */
+  'dialout-error': { data: TelephonyEventData };
+  /** A non-fatal dial-out problem (Daily). */
+  'dialout-warning': { data: TelephonyEventData };
+  /** One DTMF tone from a phone's keypad (or, for a simulated phone, a tone sent to it). */
+  'dtmf-event': { data: { sessionId: string; tone: string; digitDurationMs?: number; method?: string } };
+  /** A call rings this simulated phone (`register-phone`): answer it or reject it by `call_id`. */
+  'phone-ringing': { call_id: string; direction?: 'incoming' | 'outgoing'; from: string; to?: string; room_url: string };
+  /** A call of this simulated phone ended. */
+  'call-ended': { call_id: string; reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' };
+}
+
+/** Daily's telephony event object: `sessionId` (the phone participant's id), and the call's addresses. */
+export interface TelephonyEventData {
+  sessionId: string;
+  phoneNumber?: string;
+  sipUri?: string;
+  sipFrom?: string;
+  sipEndpoint?: string;
+  userId?: string;
+  errorMsg?: string;
+  [extra: string]: unknown;
 }
 
 export type ServerEventName = keyof ServerEventMap;
 
-/** The protocol's events this SDK types (the gateway's hello lists what it may send). */
-export const KNOWN_EVENTS: readonly string[] = [
-  'active-speaker-changed', 'app-message', 'audio-levels', 'call-state-updated', 'error',
-  'first-participant-joined', 'joined', 'left', 'participant-joined', 'participant-left',
-  'participant-updated', 'speech-started', 'speech-stopped', 'track-started', 'track-stopped',
-  'transcription-message', 'transcription-started', 'transcription-stopped', 'transcription-error',
-  'recording-started', 'recording-stopped', 'recording-error', 'playout-started', 'playout-idle',
-  'playout-mark', 'playout-buffer-high', 'playout-buffer-low',
-];
+/** Every event of {@link ServerEventMap}, as a record: the compiler keeps the two in step. */
+const EVENTS: { readonly [K in ServerEventName]: true } = {
+  'active-speaker-changed': true, 'app-message': true, 'audio-levels': true, 'call-ended': true,
+  'call-state-updated': true, 'dialin-connected': true, 'dialin-error': true, 'dialin-ready': true,
+  'dialin-stopped': true, 'dialin-warning': true, 'dialout-answered': true, 'dialout-connected': true,
+  'dialout-error': true, 'dialout-stopped': true, 'dialout-warning': true, 'dtmf-event': true, error: true,
+  'first-participant-joined': true, 'inputs-updated': true, joined: true, left: true,
+  'participant-joined': true, 'participant-left': true, 'participant-updated': true, 'phone-ringing': true,
+  'playout-buffer-high': true, 'playout-buffer-low': true, 'playout-idle': true, 'playout-mark': true,
+  'playout-started': true, 'publishing-updated': true, 'recording-error': true, 'recording-started': true,
+  'recording-stopped': true, 'speech-started': true, 'speech-stopped': true, 'subscriptions-updated': true,
+  'track-started': true, 'track-stopped': true, 'transcription-error': true, 'transcription-message': true,
+  'transcription-started': true, 'transcription-stopped': true,
+};
+
+/**
+ * The protocol's events this SDK types ({@link ServerEventMap}); `test/unit.test.mjs` checks that
+ * they are exactly the protocol's (`protocol/schema/events/`). Clients ignore events they do not know.
+ */
+export const KNOWN_EVENTS: readonly string[] = Object.keys(EVENTS).sort();

@@ -212,6 +212,51 @@ describe('publishing', () => {
   });
 });
 
+describe('telephony (local simulation)', () => {
+  test('a bot dials a phone registered with the SDK: it rings, is answered, DTMF goes both ways, stopDialout ends it', async () => {
+    const room = freshRoom('phone');
+    const number = `+1212${String(Date.now()).slice(-7)}`;
+    const phone = await connect();
+    assert.equal(await phone.registerPhone(number, { audio_out: { sample_rate: 16000 } }), number);
+    const bot = await connect();
+    await bot.join(room, { user_name: 'bot' });
+    const sessionId = await bot.startDialout({ phoneNumber: number, displayName: 'bot' });
+    const ring = await phone.waitFor('phone-ringing');
+    assert.equal(ring.room_url, room);
+    const answered = await phone.answerCall(ring.call_id);
+    assert.equal(answered.call_id, ring.call_id);
+    assert.equal(phone.room?.url, room);
+    assert.equal(phone.phone?.callId, ring.call_id);
+    const { data } = await bot.waitFor('dialout-answered');
+    assert.equal(data.sessionId, sessionId);
+    // The phone's keypad reaches the bot, one dtmf-event per tone, in order.
+    await phone.sendDtmf('12#', { digitDurationMs: 60 });
+    const tones = [];
+    for (let i = 0; i < 3; i++) tones.push((await bot.waitFor('dtmf-event')).data.tone);
+    assert.deepEqual(tones, ['1', '2', '#']);
+    // The bot's tones reach the phone (the call's session id filled in by the gateway).
+    assert.equal(await bot.sendDtmf('9', { digitDurationMs: 50 }), sessionId);
+    assert.equal((await phone.waitFor('dtmf-event')).data.tone, '9');
+    await bot.stopDialout(sessionId);
+    const ended = await phone.waitFor('call-ended');
+    assert.equal(ended.call_id, ring.call_id);
+    assert.equal(phone.phone?.callId, null);
+    assert.equal(phone.phone?.number, number, 'the number stays registered after the call');
+  });
+
+  test('a phone can decline: the dialer gets dialout-error', async () => {
+    const room = freshRoom('phone');
+    const number = `+1646${String(Date.now()).slice(-7)}`;
+    const phone = await connect();
+    await phone.registerPhone(number);
+    const bot = await connect();
+    await bot.join(room, { user_name: 'bot' });
+    await bot.startDialout({ phoneNumber: number });
+    await phone.rejectCall((await phone.waitFor('phone-ringing')).call_id);
+    await bot.waitFor('dialout-error');
+  });
+});
+
 describe('errors', () => {
   test('bad requests reject with typed errors carrying the protocol codes; the session lives on', async () => {
     const client = await connect();
