@@ -74,7 +74,7 @@ async def test_mix_holds_the_speech_and_silence_as_silence(rconnect, room, recor
     """The room mix WAV holds the speech A sent (correlation) after the silence before it, at wall-clock length."""
     a, b = await rconnect(), await rconnect()
     await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     loop = asyncio.get_running_loop()
     started = loop.time()
     reply = await b.request("start-recording")
@@ -111,7 +111,7 @@ async def test_raw_tracks_writes_one_file_per_participant(rconnect, room, record
     a, c, b = await rconnect(), await rconnect(), await rconnect()
     await a.join(room, audio_out={"sample_rate": 16000})
     await c.join(room, audio_out={"sample_rate": 24000})
-    await b.join(room)
+    await b.join(room, token="owner")
     reply = await b.request("start-recording", {"streaming_settings": {"type": "raw-tracks"}})
     speech, beep = demo_speech(16000, seconds=2.0), tone(24000, 2.0, freq=1000, amplitude=0.05)
     await asyncio.gather(a.send_audio(speech), c.send_audio(beep))
@@ -136,10 +136,10 @@ async def test_raw_tracks_writes_one_file_per_participant(rconnect, room, record
 
 
 async def test_recording_survives_the_recorders_disconnect(rconnect, room, recordings):
-    """B starts a recording and disconnects; it goes on recording A, and A can stop it."""
+    """B starts a recording and disconnects; it goes on recording A, and A (an owner too) can stop it."""
     a, b = await rconnect(), await rconnect()
-    await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await a.join(room, token="owner", audio_out={"sample_rate": 16000})
+    await b.join(room, token="owner")
     reply = await b.request("start-recording")
     await a.wait_for("recording-started")
     await b.ws.close()
@@ -159,7 +159,7 @@ async def test_stream_ids_and_force_new(rconnect, room, recordings):
     from gateway_client import GatewayError
 
     a = await rconnect()
-    await a.join(room)
+    await a.join(room, token="owner")
     first = await a.request("start-recording", {"stream_id": "s1"})
     await a.request("start-recording", {"stream_id": "s2"})
     with pytest.raises(GatewayError) as err:
@@ -185,7 +185,7 @@ async def test_stream_ids_and_force_new(rconnect, room, recordings):
 async def test_update_recording_layout_goes_to_the_manifest(rconnect, room, recordings):
     """update-recording changes the layout of the running recording (kept in its manifest)."""
     a = await rconnect()
-    await a.join(room)
+    await a.join(room, token="owner")
     reply = await a.request("start-recording", {"streaming_settings": {"layout": {"preset": "default"}}})
     layout = {"preset": "single-participant", "session_id": a.participant_id}
     await a.request("update-recording", {"update_settings": {"layout": layout}})
@@ -197,7 +197,7 @@ async def test_update_recording_layout_goes_to_the_manifest(rconnect, room, reco
 async def test_max_duration_stops_the_recording(rconnect, room, recordings):
     """streaming_settings.maxDuration ends the recording by itself, with recording-stopped and a file of that length."""
     a = await rconnect()
-    await a.join(room)
+    await a.join(room, token="owner")
     reply = await a.request("start-recording", {"streaming_settings": {"maxDuration": 1}})
     await a.wait_for("recording-stopped", timeout=5)
     samples, _ = read_wav(recordings / reply["path"] / "mix.wav")
@@ -207,7 +207,7 @@ async def test_max_duration_stops_the_recording(rconnect, room, recordings):
 async def test_recording_stops_when_the_room_empties(rconnect, room, recordings):
     """When the last participant leaves, the recording is closed (manifest has stopped_at, WAV header complete)."""
     a = await rconnect()
-    await a.join(room)
+    await a.join(room, token="owner")
     reply = await a.request("start-recording")
     await asyncio.sleep(0.5)
     await a.leave()
@@ -230,7 +230,7 @@ async def test_recording_errors_are_typed(rconnect, room, recordings):
     with pytest.raises(GatewayError) as err:
         await a.request("start-recording")
     assert err.value.code == "not_joined"
-    await a.join(room)
+    await a.join(room, token="owner")
     cases = [
         ("stop-recording", {}, "not_found"),
         ("stop-recording", {"stream_id": "nope"}, "not_found"),
@@ -247,13 +247,43 @@ async def test_recording_errors_are_typed(rconnect, room, recordings):
     assert not [e for e in a.event_log if e.event.startswith("recording-")]
 
 
+
+async def test_recording_needs_admin_rights(rconnect, room, recordings):
+    """Without owner or canAdmin "streaming", start/stop/update-recording are not_allowed; canAdmin ["participants"] is not enough, ["streaming"] is."""
+    from gateway_client import GatewayError
+
+    owner, guest = await rconnect(), await rconnect()
+    await owner.join(room, token="owner")
+    await guest.join(room, token="not-the-owner-token")
+    for rtype, params in [("start-recording", {}), ("stop-recording", {}),
+                          ("update-recording", {"update_settings": {"layout": {"preset": "default"}}})]:
+        with pytest.raises(GatewayError) as err:
+            await guest.request(rtype, params)
+        assert err.value.code == "not_allowed", (rtype, err.value)
+        assert err.value.details == {"admin": "streaming"}
+    reply = await owner.request("start-recording")
+    with pytest.raises(GatewayError) as err:
+        await guest.request("stop-recording")
+    assert err.value.code == "not_allowed"
+    await owner.request("update-remote-participants", {"remote_participants": {guest.participant_id: {"permissions": {"canAdmin": ["participants"]}}}})
+    await guest.wait_for("participant-updated", lambda d: d["participant"]["info"]["isLocal"])
+    with pytest.raises(GatewayError) as err:
+        await guest.request("stop-recording")
+    assert err.value.code == "not_allowed", "participant admin rights allowed recording"
+    await owner.request("update-remote-participants", {"remote_participants": {guest.participant_id: {"permissions": {"canAdmin": ["streaming"]}}}})
+    await guest.wait_for("participant-updated", lambda d: d["participant"]["info"]["permissions"]["canAdmin"] == ["streaming"])
+    await guest.request("stop-recording")
+    stopped = await owner.wait_for("recording-stopped")
+    assert stopped.data == {"stream_id": reply["stream_id"]}
+    assert [e.event for e in guest.event_log if e.event.startswith("recording-")] == ["recording-started", "recording-stopped"]
+
 async def test_unwritable_folder_gives_recording_error(rconnect, room, recordings):
     """If the recording's folder cannot be made, everyone gets recording-error and the request backend_error."""
     from gateway_client import GatewayError
 
     (recordings / room.removeprefix("local://")).write_text("a file where the room's folder should be")
     a, b = await rconnect(), await rconnect()
-    await a.join(room)
+    await a.join(room, token="owner")
     await b.join(room)
     with pytest.raises(GatewayError) as err:
         await a.request("start-recording", {"stream_id": "broken"})
@@ -272,7 +302,7 @@ async def test_wav_is_valid_after_shutdown_or_kill(how, tmp_path):
     gw = start_gateway("--recordings-dir", str(tmp_path), name=f"gateway-rec-{how.lower()}")
     try:
         client = await GatewayClient.connect(gw.url)
-        await client.join("local://shutdown", audio_out={"sample_rate": 16000})
+        await client.join("local://shutdown", token="owner", audio_out={"sample_rate": 16000})
         reply = await client.request("start-recording")
         await client.send_audio(demo_speech(16000, seconds=3.0))
         await asyncio.sleep(2.5)

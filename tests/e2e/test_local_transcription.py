@@ -60,7 +60,7 @@ async def test_transcript_holds_the_key_words_in_dailys_format(connect, room):
     """A speaks a known phrase; everyone gets final transcription messages from A with most of its key words."""
     a, b = await connect(), await connect()
     ja = await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     before = datetime.now(UTC)
     reply = await b.request("start-transcription")
     for client in (a, b):
@@ -86,7 +86,7 @@ async def test_interim_results_only_when_asked(connect, room):
     """With extra.interim_results, interim messages (is_final false) come before the final; without, only finals."""
     a, b = await connect(), await connect()
     ja = await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     await b.request("start-transcription", {"settings": {"instanceId": "plain"}})
     await b.request("start-transcription", {"settings": {"instanceId": "live", "extra": {"interim_results": True}}})
     await a.send_audio(phrase())
@@ -110,7 +110,7 @@ async def test_only_the_participants_asked_for(connect, room):
     a, c, b = await connect(), await connect(), await connect()
     ja = await a.join(room, audio_out={"sample_rate": 16000})
     jc = await c.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     await b.request("start-transcription", {"settings": {"participants": [ja["participant_id"]]}})
     await asyncio.gather(a.send_audio(phrase()), c.send_audio(phrase()))
     await wait_final(b, ja["participant_id"])
@@ -128,7 +128,7 @@ async def test_stop_flushes_the_last_words_then_stops(connect, room):
     """stop-transcription mid-speech still sends the words heard so far, then transcription-stopped naming the stopper."""
     a, b = await connect(), await connect()
     ja = await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     await b.request("start-transcription")
     await a.send_audio(phrase()[: 16000 * 2 * 3])  # 3 s of the phrase, cut mid-sentence
     await asyncio.sleep(3.2)
@@ -148,7 +148,7 @@ async def test_tone_is_not_speech(connect, room):
     """A pure tone and silence produce no transcription messages (the recogniser's endpointer ignores them)."""
     a, b = await connect(), await connect()
     await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     await b.request("start-transcription")
     await a.send_audio(silence(16000, 1.0) + tone(16000, 1.0, freq=440, amplitude=0.3) + silence(16000, 1.0))
     await asyncio.sleep(3.3)
@@ -164,7 +164,7 @@ async def test_transcription_errors_are_typed(connect, room):
     with pytest.raises(GatewayError) as err:
         await a.request("start-transcription")
     assert err.value.code == "not_joined"
-    await a.join(room)
+    await a.join(room, token="owner")
     await b.join(room)
     cases = [
         ("stop-transcription", {}, "not_found"),
@@ -192,11 +192,39 @@ async def test_transcription_errors_are_typed(connect, room):
     validate(b)
 
 
+
+async def test_transcription_needs_admin_rights(connect, room):
+    """Without owner or canAdmin "transcription", start/stop/update-transcription are not_allowed and nothing starts; ["transcription"] allows it."""
+    from gateway_client import GatewayError
+
+    owner, guest = await connect(), await connect()
+    await owner.join(room, token="owner")
+    await guest.join(room)
+    for rtype, params in [("start-transcription", {}), ("stop-transcription", {}),
+                          ("update-transcription", {"participants": [owner.participant_id]})]:
+        with pytest.raises(GatewayError) as err:
+            await guest.request(rtype, params)
+        assert err.value.code == "not_allowed", (rtype, err.value)
+        assert err.value.details == {"admin": "transcription"}
+    await owner.request("update-remote-participants", {"remote_participants": {guest.participant_id: {"permissions": {"canAdmin": ["transcription"]}}}})
+    await guest.wait_for("participant-updated", lambda d: d["participant"]["info"]["permissions"]["canAdmin"] == ["transcription"])
+    reply = await guest.request("start-transcription")
+    started = await owner.wait_for("transcription-started")
+    assert started.data["status"]["instanceId"] == reply["instance_id"]
+    await owner.request("update-remote-participants", {"remote_participants": {guest.participant_id: {"permissions": {"canAdmin": False}}}})
+    await guest.wait_for("participant-updated", lambda d: d["participant"]["info"]["permissions"]["canAdmin"] is False)
+    with pytest.raises(GatewayError) as err:
+        await guest.request("stop-transcription")
+    assert err.value.code == "not_allowed"
+    await owner.request("stop-transcription")
+    stopped = await guest.wait_for("transcription-stopped")
+    assert stopped.data["stopped_by"] == owner.participant_id
+
 async def test_transcription_goes_on_after_the_starter_leaves(connect, room):
     """B starts transcription and leaves; A's speech is still transcribed for C."""
     a, b, c = await connect(), await connect(), await connect()
     ja = await a.join(room, audio_out={"sample_rate": 16000})
-    await b.join(room)
+    await b.join(room, token="owner")
     await c.join(room)
     await b.request("start-transcription")
     await b.leave()
@@ -239,7 +267,7 @@ async def test_no_recognition_process_outlives_the_gateway(sig):
     gw = start_gateway("--transcription-workers", "2", name=f"gateway-transcription-{sig.name}")
     try:
         a = await GatewayClient.connect(gw.url)
-        await a.join("local://orphans", audio_out={"sample_rate": 16000})
+        await a.join("local://orphans", token="owner", audio_out={"sample_rate": 16000})
         assert not children(gw.process.pid), "recognition started before any transcription"
         await a.request("start-transcription")
         await a.send_audio(phrase())

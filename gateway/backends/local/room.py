@@ -83,8 +83,12 @@ class LocalParticipant:
     @property
     def is_admin(self) -> bool:
         """Owner, or ``canAdmin`` true or naming ``participants`` (Daily's participant admin)."""
+        return self.may_admin("participants")
+
+    def may_admin(self, kind: str) -> bool:
+        """Owner, or ``canAdmin`` true or naming ``kind`` (``participants``, ``streaming``, ``transcription``)."""
         can_admin = self.permissions.get("canAdmin")
-        return self.is_owner or can_admin is True or (isinstance(can_admin, list) and "participants" in can_admin)
+        return self.is_owner or can_admin is True or (isinstance(can_admin, list) and kind in can_admin)
 
     def may_send(self, source: str) -> bool:
         """``permissions.canSend``: true, false, or a list of sources."""
@@ -117,6 +121,9 @@ class LocalParticipant:
         media = {s: {"state": self.media_state(s)} for s in SOURCES}
         return {"id": self.id, "info": info, "media": media}
 
+
+_ADMIN_WHAT = {"participants": "remote control", "streaming": "recording", "transcription": "transcription"}
+"""Daily's ``canAdmin`` kinds, as named in a ``not_allowed`` message."""
 
 _INPUT = {"screenVideo": "screenVideo", "screenAudio": "screenAudio"}
 """Which input / publishing key governs each source (microphone and camera: their own)."""
@@ -242,13 +249,19 @@ class LocalRoom:
 
     # Remote control, inputs, publishing, subscriptions (PROTOCOL.md, "Permissions and remote control").
 
-    def admin(self, participant_id: str) -> LocalParticipant:
-        """The participant, if it has admin rights (owner or ``canAdmin``); else ``not_allowed``."""
+    def admin(self, participant_id: str, kind: str = "participants") -> LocalParticipant:
+        """The participant, if it has ``kind`` admin rights (owner or ``canAdmin``); else ``not_allowed``.
+
+        ``kind`` is Daily's: ``participants`` (remote control), ``streaming`` (recording),
+        ``transcription``.
+        """
         me = self.get(participant_id)
-        if not me.is_admin:
+        if not me.may_admin(kind):
+            what = _ADMIN_WHAT.get(kind, kind)
             raise CommandError(
                 ErrorCode.NOT_ALLOWED,
-                "remote control needs admin rights: join with token \"owner\" or be granted canAdmin",
+                f"{what} needs admin rights: join with token \"owner\" or be granted canAdmin (true or [\"{kind}\"])",
+                details={"admin": kind},
             )
         return me
 

@@ -82,12 +82,15 @@ class LocalTransport(Transport):
         room, me = self._joined()
         return room.render(me.id)
 
-    # Recording (recording.py), transcription (transcription.py), video (video.py).
+    # Recording (recording.py), transcription (transcription.py), video (video.py). Recording and
+    # transcription need admin rights, as on Daily (canAdmin "streaming" / "transcription"); the
+    # check is here, before the room's services are reached (PROTOCOL.md, "Recording").
 
     async def start_recording(
         self, streaming_settings: dict[str, Any] | None, stream_id: str | None, force_new: bool
     ) -> dict[str, Any]:
         room, me = self._joined()
+        room.admin(me.id, "streaming")
         if room.recorder is None:
             room.recorder = RoomRecorder(room, self._server.recordings_dir)
         recording = await room.recorder.start(streaming_settings, stream_id, force_new, me.id)
@@ -104,13 +107,14 @@ class LocalTransport(Transport):
         self._recorder().update(update_settings, stream_id)
 
     def _recorder(self) -> RoomRecorder:
-        room, _ = self._joined()
+        room, me = self._joined()
+        room.admin(me.id, "streaming")
         if room.recorder is None:
             room.recorder = RoomRecorder(room, self._server.recordings_dir)
         return room.recorder
 
     async def start_transcription(self, settings: dict[str, Any] | None) -> dict[str, Any]:
-        room, me = self._joined()
+        _, me = self._joined()
         instance = await self._transcriber().start(settings, me.id)
         return {"instance_id": instance.instance_id, "transcript_id": instance.transcript_id}
 
@@ -121,7 +125,8 @@ class LocalTransport(Transport):
         self._transcriber().update(participants, instance_id)
 
     def _transcriber(self) -> RoomTranscriber:
-        room, _ = self._joined()
+        room, me = self._joined()
+        room.admin(me.id, "transcription")
         if room.transcriber is None:
             room.transcriber = RoomTranscriber(room, self._server.transcription)
         return room.transcriber
