@@ -5,6 +5,8 @@
 //   directory  lists rooms every 2 s (list-rooms needs no room of its own)
 //   observer   observes the selected room: events, VAD and levels of every participant
 //   me         your participant, when you join: microphone out, room audio in
+//   phone      the Phone tab: a simulated phone (register-phone, PROTOCOL.md 5.9) that rings,
+//              answers with the microphone, sends its keypad as DTMF, dials, hangs up
 // A session either observes or joins, once, so switching rooms opens a new observer.
 
 import { AudioPlayer, ConnectionState, exponentialBackoff, GatewayClient, MicrophoneCapture } from '/sdk/index.js';
@@ -30,6 +32,8 @@ const state = {
   mic: null,
   player: null,
   audioContext: null,
+  // The Phone tab: {client, number, state: off|registered|ringing|in-call, ring, call, mic, player, context, sent, received}
+  phone: { client: null, number: null, state: 'off', ring: null, call: null, mic: null, player: null, context: null, sent: '', received: '' },
   log: { paused: false, levels: false, filter: '' },
   counters: { events: 0, speechStarted: 0, speechStopped: 0, levels: 0, transcripts: 0, messages: 0 },
 };
@@ -477,6 +481,8 @@ function drawTimeline() {
 
 let meShown = 0;
 
+let phoneShown = 0;
+
 function animate() {
   const t = performance.now();
   for (const entry of state.participants.values()) {
@@ -494,6 +500,11 @@ function animate() {
     meShown = Math.max(meterPosition(state.mic.level), meShown * 0.95);
     $('me-level').style.width = `${(meShown * 100).toFixed(1)}%`;
   }
+  if (state.phone.mic) {
+    phoneShown = Math.max(meterPosition(state.phone.mic.level), phoneShown * 0.95);
+    $('phone-level').style.width = `${(phoneShown * 100).toFixed(1)}%`;
+  }
+  if (state.phone.call) $('phone-timer').textContent = duration(performance.now() - state.phone.call.startedAt);
   requestAnimationFrame(animate);
 }
 
@@ -593,6 +604,258 @@ async function leave() {
   $('mute-btn').classList.remove('on');
   clientNote('you left');
 }
+
+// ---------------------------------------------------------------- the phone (a simulated phone of local rooms)
+//
+// Its own connection, registered with a number (register-phone). A call to it arrives as
+// phone-ringing; answer-call joins its room with the media given at registration, so the
+// microphone and player start in the Answer click, as "Join with microphone" does. In a
+// call the keypad is send-dtmf (a phone needs no sessionId: everyone else in the call gets
+// dtmf-event), and leave hangs up; call-ended returns the phone to "registered".
+
+const PHONE_RATE = 48000;
+
+function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function phoneNote(text) {
+  const row = el('li', {}, el('span', { class: 't', text: clock() }), text);
+  $('phone-log').prepend(row);
+  while ($('phone-log').children.length > 30) $('phone-log').lastElementChild.remove();
+}
+
+function setPhoneState(next, status) {
+  const phone = state.phone;
+  phone.state = next;
+  $('phone').dataset.state = next;
+  $('phone-dot').dataset.state = next;
+  $('phone-incoming').hidden = next !== 'ringing';
+  for (const key of document.querySelectorAll('#keypad .key')) key.disabled = next !== 'in-call';
+  if (next !== 'in-call') $('phone-timer').textContent = '';
+  if (status) $('phone-status').textContent = status;
+}
+
+function showDisplay() {
+  const { sent, received } = state.phone;
+  $('phone-display').textContent = sent || received ? `${sent}${received ? `  ← ${received}` : ''}` : '';
+}
+
+async function registerPhone(number) {
+  const phone = state.phone;
+  if (phone.client) return;
+  $('phone-register').disabled = true;
+  const client = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+  try {
+    client.on('protocol-error', (err) => phoneNote(`error: ${describeError(err)}`));
+    client.on('phone-ringing', onRinging);
+    client.on('call-ended', ({ call_id: callId, reason }) => endCall(callId, reason));
+    client.on('dtmf-event', ({ data }) => {
+      phone.received = (phone.received + data.tone).slice(-24);
+      showDisplay();
+      phoneNote(`tone ${data.tone} from the call`);
+    });
+    client.on('reconnected', () => phoneNote('reconnected; the number is registered again'));
+    await client.connect();
+    // Every call uses these media: the page's 48 kHz microphone out, the call's audio in.
+    const registered = await client.registerPhone(number, {
+      audio_out: { sample_rate: PHONE_RATE },
+      audio_in: { sample_rate: PHONE_RATE, frame_ms: 20 },
+      vad: { enabled: false },
+    });
+    Object.assign(phone, { client, number: registered });
+    $('phone-own-number').textContent = registered;
+    setPhoneState('registered', 'registered · waiting for calls');
+    phoneNote(`registered ${registered}`);
+    clientNote(`phone ${registered} registered`);
+  } catch (err) {
+    toast(`cannot register ${number}: ${describeError(err)}`);
+    await client.close().catch(() => {});
+  } finally {
+    $('phone-register').disabled = false;
+  }
+}
+
+function onRinging(data) {
+  const phone = state.phone;
+  if (phone.state !== 'registered') return; // busy: the caller keeps ringing until it stops
+  phone.ring = data;
+  // `from` is the dialer's callerId, or the room when it gave none.
+  $('phone-from').textContent = data.from || data.room_url;
+  $('phone-room').textContent = data.from && data.from !== data.room_url ? `in ${data.room_url}` : '';
+  setPhoneState('ringing', `ringing · ${data.direction ?? 'incoming'} call`);
+  phoneNote(`ringing: ${data.from} in ${data.room_url}`);
+  toast(`☎ ${phone.number} is ringing: ${data.from}`, true);
+}
+
+/** Start the microphone and player in the click (browsers start audio only after a gesture). */
+async function startCallAudio() {
+  const context = new AudioContext({ sampleRate: PHONE_RATE });
+  try {
+    const mic = await MicrophoneCapture.start({ context, voiceProcessing: query.get('processing') !== '0' });
+    const player = await AudioPlayer.start({ context });
+    player.volume = Number($('volume').value);
+    return { context, mic, player };
+  } catch (err) {
+    await context.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** In a call: publish the microphone, play the call, watch its room. */
+async function inCall(audio, joined, label) {
+  const phone = state.phone;
+  const { context, mic, player } = audio;
+  Object.assign(phone, { context, mic, player, sent: '', received: '' });
+  phone.call = { id: joined.call_id, room: joined.room_url, participantId: joined.participant_id, startedAt: performance.now() };
+  phone.unpipe = mic.pipeTo(phone.client);
+  phone.detach = player.attach(phone.client);
+  showDisplay();
+  setPhoneState('in-call', `in a call · ${label}`);
+  phoneNote(`in the call in ${joined.room_url}`);
+  if (state.selected !== joined.room_url) await selectRoom(joined.room_url);
+}
+
+async function answerCall() {
+  const phone = state.phone;
+  const ring = phone.ring;
+  if (!ring || phone.state !== 'ringing') return;
+  $('phone-answer').disabled = true;
+  let audio;
+  try {
+    audio = await startCallAudio();
+    const joined = await phone.client.answerCall(ring.call_id);
+    phone.ring = null;
+    await inCall(audio, joined, ring.from);
+  } catch (err) {
+    await stopCallAudio(audio);
+    toast(`cannot answer: ${describeError(err)}`);
+    setPhoneState('registered', 'registered · waiting for calls');
+  } finally {
+    $('phone-answer').disabled = false;
+  }
+}
+
+async function rejectCall() {
+  const phone = state.phone;
+  const ring = phone.ring;
+  if (!ring) return;
+  phone.ring = null;
+  setPhoneState('registered', 'registered · waiting for calls');
+  try {
+    await phone.client.rejectCall(ring.call_id);
+    phoneNote(`declined ${ring.from}`);
+  } catch (err) {
+    toast(describeError(err));
+  }
+}
+
+async function dial(to) {
+  const phone = state.phone;
+  if (phone.state !== 'registered') return;
+  $('phone-dial').disabled = true;
+  let audio;
+  try {
+    audio = await startCallAudio();
+    const joined = await phone.client.dial(to);
+    await inCall(audio, joined, to);
+  } catch (err) {
+    await stopCallAudio(audio);
+    toast(`cannot dial ${to}: ${describeError(err)}`);
+  } finally {
+    $('phone-dial').disabled = false;
+  }
+}
+
+async function stopCallAudio(audio) {
+  if (!audio) return;
+  await audio.mic?.stop().catch(() => {});
+  await audio.player?.close().catch(() => {});
+  await audio.context?.close().catch(() => {});
+}
+
+/** The call ended (our hang-up, the bot's stop-dialout, a transfer): back to waiting. */
+async function endCall(callId, reason) {
+  const phone = state.phone;
+  if (phone.ring?.call_id === callId) {
+    phone.ring = null;
+    phoneNote(`the caller gave up (${reason})`);
+  } else if (phone.call && phone.call.id !== callId) return;
+  const audio = { mic: phone.mic, player: phone.player, context: phone.context };
+  const call = phone.call;
+  phone.unpipe?.();
+  phone.detach?.();
+  Object.assign(phone, { call: null, mic: null, player: null, context: null, unpipe: null, detach: null });
+  phoneShown = 0;
+  $('phone-level').style.width = '0%';
+  $('phone-mute').textContent = 'Mute';
+  $('phone-mute').classList.remove('on');
+  setPhoneState('registered', 'registered · waiting for calls');
+  if (call) phoneNote(`call ended (${reason}) after ${duration(performance.now() - call.startedAt)}`);
+  await stopCallAudio(audio);
+}
+
+async function pressKey(key) {
+  const phone = state.phone;
+  if (phone.state !== 'in-call') return;
+  phone.sent = (phone.sent + key).slice(-24);
+  showDisplay();
+  // One request per key, each after the previous one's reply, so that fast presses arrive in order.
+  const client = phone.client;
+  phone.keys = (phone.keys ?? Promise.resolve()).then(() =>
+    client.sendDtmf(key, { digitDurationMs: 100 }).catch((err) => toast(`DTMF ${key}: ${describeError(err)}`)));
+  await phone.keys;
+}
+
+async function hangUp() {
+  const phone = state.phone;
+  if (phone.state !== 'in-call') return;
+  try {
+    await phone.client.leave(); // call-ended follows, and endCall tears the audio down
+  } catch (err) {
+    toast(`hang up: ${describeError(err)}`);
+  }
+}
+
+$('phone-register-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const number = $('phone-number').value.trim();
+  if (!number) {
+    toast('type a number to register, e.g. +12125550123');
+    return;
+  }
+  registerPhone(number);
+});
+$('phone-answer').addEventListener('click', answerCall);
+$('phone-reject').addEventListener('click', rejectCall);
+$('phone-hangup').addEventListener('click', hangUp);
+$('phone-mute').addEventListener('click', () => {
+  const mic = state.phone.mic;
+  if (!mic) return;
+  mic.muted = !mic.muted;
+  $('phone-mute').textContent = mic.muted ? 'Unmute' : 'Mute';
+  $('phone-mute').classList.toggle('on', mic.muted);
+});
+$('phone-dial-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const to = $('phone-dial-to').value.trim();
+  if (to) dial(to);
+});
+for (const key of document.querySelectorAll('#keypad .key')) {
+  key.disabled = true;
+  key.addEventListener('click', () => pressKey(key.dataset.key));
+}
+document.addEventListener('keydown', (event) => {
+  // Typing digits on the keyboard presses the keypad while in a call (not while typing in a field).
+  if (state.phone.state !== 'in-call' || event.target.closest?.('input, textarea')) return;
+  const key = document.querySelector(`#keypad .key[data-key="${CSS.escape(event.key)}"]`);
+  if (!key) return;
+  key.classList.add('pressed');
+  setTimeout(() => key.classList.remove('pressed'), 150);
+  pressKey(event.key);
+});
+if (query.get('phone')) $('phone-number').value = query.get('phone');
 
 // ---------------------------------------------------------------- controls
 

@@ -3,34 +3,18 @@
 // by content, by a Python client in the same room.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
-import { ARTIFACTS, DEMO_WAV, freshRoom, ROOT, sleep, startGateway, startPeer } from '../../clients/js/test/helpers/gateway.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  // What this machine needs (no sandbox as root, no GPU, no network beyond loopback):
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  // A microphone that speaks the demo WAV, allowed without a prompt; audio without a gesture.
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  `--use-file-for-fake-audio-capture=${DEMO_WAV}`,
-  '--autoplay-policy=no-user-gesture-required',
-];
+import { ARTIFACTS, DEMO_WAV, freshRoom, ROOT, sleep, startPeer } from '../../clients/js/test/helpers/gateway.mjs';
+import { openPage, startGatewayAndBrowser } from './browser.mjs';
 
 let gateway;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run make browser-setup`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  gateway = await startGateway({ name: 'browser-gateway' });
-  // A fresh temporary profile (user-data-dir) per launch is Playwright's default.
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  ({ gateway, browser } = await startGatewayAndBrowser('browser-gateway'));
 });
 
 after(async () => {
@@ -40,18 +24,7 @@ after(async () => {
   assert.equal(code, 0);
 });
 
-async function openDashboard(query = '') {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 860 } });
-  await context.grantPermissions(['microphone'], { origin: gateway.httpUrl });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-  });
-  await page.goto(`${gateway.httpUrl}/dashboard/${query}`);
-  return { context, page, problems };
-}
+const openDashboard = (query = '') => openPage(browser, gateway, query);
 
 test('the dashboard shows the demo room live: the demo talker, a moving level, speaking events', async () => {
   const { context, page, problems } = await openDashboard();
