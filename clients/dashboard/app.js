@@ -563,6 +563,9 @@ async function join(roomUrl, userName) {
     me.on('protocol-error', (err) => clientNote(`your session: ${describeError(err)}`));
     await me.connect();
     const joined = await me.join(roomUrl, {
+      // Local rooms: the dashboard's user is the owner (PROTOCOL.md 5.7), so "Start transcription"
+      // (which needs admin rights, as on Daily) works; Daily rooms need a real meeting token.
+      ...(roomUrl.startsWith('local://') ? { token: 'owner' } : {}),
       user_name: userName,
       user_data: { dashboard: true },
       audio_out: { sample_rate: mic.sampleRate },

@@ -48,10 +48,12 @@ import type {
   InputSettings,
   JoinedData,
   JoinParams,
+  NetworkStats,
   ObserveParams,
   ObserveResult,
   ParamsOf,
   Participant,
+  ParticipantCounts,
   PublishingSettings,
   RegisterPhoneParams,
   RemoteParticipantUpdates,
@@ -693,6 +695,21 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /** Everyone in the room, by id. */
   async getParticipants(): Promise<Record<string, Participant>> {
     return (await this.request('get-participants')).participants;
+  }
+
+  /** How many participants the room has: `present` (you included) and `hidden`. */
+  getParticipantCounts(): Promise<ParticipantCounts> {
+    return this.request('get-participant-counts');
+  }
+
+  /** The room's active speaker, or null. */
+  async getActiveSpeaker(): Promise<Participant | null> {
+    return (await this.request('get-active-speaker')).participant;
+  }
+
+  /** Your network statistics in Daily's shape (local rooms: real byte counts, no loss). */
+  getNetworkStats(): Promise<NetworkStats> {
+    return this.request('get-network-stats');
   }
 
   /** The session's counters. */

@@ -199,6 +199,28 @@ export interface SubscriptionParams {
 /** Daily's `subscriptions()`: participant id -> `{media: {source: state}}`. */
 export type Subscriptions = Record<string, { media: Partial<Record<MediaSource, SubscriptionState>> }>;
 
+// Room state and network (PROTOCOL.md 5.10).
+
+/** Daily's `participant_counts()`: participants with presence (you included) and hidden ones. */
+export interface ParticipantCounts {
+  present: number;
+  hidden: number;
+}
+
+/**
+ * Daily's `get_network_stats()`. Values Daily cannot determine are null; local rooms count
+ * real (uncompressed) bytes and add `local`.
+ */
+export interface NetworkStats {
+  stats: { latest?: Record<string, number | null>; worstVideoRecvPacketLoss?: number | null; worstVideoSendPacketLoss?: number | null; [key: string]: unknown };
+  threshold: 'good' | 'low' | 'very-low' | string;
+  quality: number;
+  networkState?: 'good' | 'warning' | 'bad' | 'unknown' | string;
+  networkStateReasons?: string[];
+  local?: Record<string, number>;
+  [key: string]: unknown;
+}
+
 type NoParams = Record<string, never>;
 type NoResult = Record<string, never>;
 
@@ -242,6 +264,9 @@ export interface RequestMap {
   'answer-call': [{ call_id: string }, CallJoinedData];
   'reject-call': [{ call_id: string }, NoResult];
   dial: [{ to: string }, CallJoinedData];
+  'get-participant-counts': [NoParams, ParticipantCounts];
+  'get-active-speaker': [NoParams, { participant: Participant | null }];
+  'get-network-stats': [NoParams, NetworkStats];
 }
 
 export type RequestType = keyof RequestMap;
@@ -262,6 +287,7 @@ const REQUESTS: { readonly [K in RequestType]: true } = {
   'stop-capture-participant-video': true, 'stop-dialout': true, 'stop-recording': true,
   'stop-transcription': true, 'update-inputs': true, 'update-publishing': true, 'update-recording': true,
   'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
+  'get-participant-counts': true, 'get-active-speaker': true, 'get-network-stats': true,
 };
 
 /**
@@ -391,6 +417,12 @@ export interface ServerEventMap {
   'dtmf-event': { data: { sessionId: string; tone: string; digitDurationMs?: number; method?: string } };
   /** A call rings this simulated phone (`register-phone`): answer it or reject it by `call_id`. */
   'phone-ringing': { call_id: string; direction?: 'incoming' | 'outgoing'; from: string; to?: string; room_url: string };
+  /** The room's participant counts changed (join, leave, hide, show). */
+  'participant-counts-updated': { counts: ParticipantCounts };
+  /** New network statistics, as `get-network-stats` returns them (Daily only; local rooms: poll). */
+  'network-stats-updated': { stats: NetworkStats };
+  /** The connection to Daily's servers changed (Daily only). */
+  'network-connection-status-updated': { status: Record<string, unknown> };
   /** A call of this simulated phone ended. */
   'call-ended': { call_id: string; reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' };
 }
@@ -421,7 +453,8 @@ const EVENTS: { readonly [K in ServerEventName]: true } = {
   'playout-started': true, 'publishing-updated': true, 'recording-error': true, 'recording-started': true,
   'recording-stopped': true, 'speech-started': true, 'speech-stopped': true, 'subscriptions-updated': true,
   'track-started': true, 'track-stopped': true, 'transcription-error': true, 'transcription-message': true,
-  'transcription-started': true, 'transcription-stopped': true,
+  'transcription-started': true, 'transcription-stopped': true, 'participant-counts-updated': true,
+  'network-stats-updated': true, 'network-connection-status-updated': true,
 };
 
 /**

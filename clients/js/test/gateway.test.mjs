@@ -212,6 +212,22 @@ describe('publishing', () => {
   });
 });
 
+describe('room state', () => {
+  test('getParticipantCounts, getActiveSpeaker and getNetworkStats answer in Daily\'s shapes', async () => {
+    const room = freshRoom();
+    const a = await connect();
+    const b = await connect();
+    await a.join(room, { user_name: 'a' });
+    await b.join(room, { user_name: 'b' });
+    assert.deepEqual(await a.getParticipantCounts(), { present: 2, hidden: 0 });
+    await a.waitFor('participant-counts-updated', (d) => d.counts.present === 2);
+    assert.equal(await a.getActiveSpeaker(), null);
+    const stats = await a.getNetworkStats();
+    assert.equal(typeof stats.quality, 'number');
+    assert.ok(stats.stats && typeof stats.threshold === 'string');
+  });
+});
+
 describe('telephony (local simulation)', () => {
   test('a bot dials a phone registered with the SDK: it rings, is answered, DTMF goes both ways, stopDialout ends it', async () => {
     const room = freshRoom('phone');
