@@ -119,6 +119,22 @@ class Transport(abc.ABC):
     def participants(self) -> dict[str, dict[str, Any]]:
         """Everyone in the room, keyed by id, including this participant (``info.isLocal``)."""
 
+    # Room state and network (PROTOCOL.md, "Room state and network"): daily-python's getters of the
+    # same names. Async, so a backend whose getter blocks (daily-python's wait behind a pending
+    # join) can run it off the event loop.
+
+    async def participant_counts(self) -> dict[str, int]:
+        """``{"present", "hidden"}`` (``CallClient.participant_counts``): this participant counts too."""
+        raise _unsupported("get-participant-counts")
+
+    async def active_speaker(self) -> dict[str, Any] | None:
+        """The active speaker's participant (Daily's shape), or None (``CallClient.active_speaker``)."""
+        raise _unsupported("get-active-speaker")
+
+    async def get_network_stats(self) -> dict[str, Any]:
+        """This participant's network stats (``CallClient.get_network_stats``): ``stats``, ``threshold``, ``quality``..."""
+        raise _unsupported("get-network-stats")
+
     async def command(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run a backend command (recording, dial-out, ...). Default: not supported."""
         raise CommandError(ErrorCode.NOT_SUPPORTED, f"{name} is not supported by this backend")

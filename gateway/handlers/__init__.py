@@ -42,3 +42,4 @@ from . import transcription as _transcription  # noqa: E402,F401  (start-/stop-/
 from . import video as _video  # noqa: E402,F401  (capture-participant-video, request-video-frame, ...)
 from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)
 from . import telephony as _telephony  # noqa: E402,F401  (dial-out, DTMF, SIP transfer, simulated phones)
+from . import room_state as _room_state  # noqa: E402,F401  (participant counts, active speaker, network stats)

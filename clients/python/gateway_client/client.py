@@ -195,6 +195,18 @@ class GatewayClient:
     async def participants(self) -> dict[str, Any]:
         return (await self.request("get-participants"))["participants"]
 
+    async def participant_counts(self) -> dict[str, int]:
+        """``{"present", "hidden"}`` (``get-participant-counts``)."""
+        return await self.request("get-participant-counts")
+
+    async def active_speaker(self) -> dict[str, Any] | None:
+        """The room's active speaker (a participant), or None (``get-active-speaker``)."""
+        return (await self.request("get-active-speaker"))["participant"]
+
+    async def network_stats(self) -> dict[str, Any]:
+        """This participant's network stats in Daily's shape (``get-network-stats``)."""
+        return await self.request("get-network-stats")
+
     async def stats(self) -> dict[str, Any]:
         return await self.request("get-stats")
 

@@ -174,6 +174,8 @@ class LocalRoom:
         """The room's recordings; made by the first ``start-recording``."""
         self.transcriber: RoomTranscriber | None = None
         """The room's transcription instances; made by the first ``start-transcription``."""
+        self._counts = {"present": 0, "hidden": 0}
+        """The counts last announced (``participant-counts-updated``)."""
 
     def _services(self) -> list[RoomRecorder | RoomTranscriber]:
         """Room-wide features that hear every microphone and see who leaves (not members)."""
@@ -201,6 +203,7 @@ class LocalRoom:
         for other in self._others(participant.id):
             other.member.deliver_event("participant-joined", data)
         self._to_observers("participant-joined", data)
+        self._announce_counts(skip=participant.id)
 
     def remove(self, participant_id: str, cause: str = "left") -> None:
         """Remove a participant; the others get track-ended and participant-left (reason leftCall)."""
@@ -212,6 +215,7 @@ class LocalRoom:
         data = {"participant": participant.to_dict(), "reason": "leftCall", "cause": cause}
         if participant.hidden:  # the others saw it leave when it was hidden
             self._services_left(participant_id)
+            self._announce_counts()
             return
         for other in self.participants.values():
             for source in participant.publishing:
@@ -224,6 +228,28 @@ class LocalRoom:
         if self.active_speaker == participant_id:
             self.active_speaker = None
         self._services_left(participant_id)
+        self._announce_counts()
+
+    def counts(self) -> dict[str, int]:
+        """Daily's ``participant_counts()``: participants with presence (``present``) and hidden ones."""
+        hidden = sum(1 for p in self.participants.values() if p.hidden)
+        return {"present": len(self.participants) - hidden, "hidden": hidden}
+
+    def _announce_counts(self, skip: str | None = None) -> None:
+        """``participant-counts-updated`` to everyone but ``skip`` (and to observers) when the counts changed.
+
+        A newcomer is skipped: it is still joining (its ``joined`` comes after), and reads the
+        counts with ``get-participant-counts``, as daily-python announces only later changes.
+        """
+        counts = self.counts()
+        if counts == self._counts:
+            return
+        self._counts = counts
+        data = {"counts": counts}
+        for participant in list(self.participants.values()):
+            if participant.id != skip:
+                participant.member.deliver_event("participant-counts-updated", data)
+        self._to_observers("participant-counts-updated", data)
 
     def _services_left(self, participant_id: str) -> None:
         self.video.forget(participant_id)
@@ -290,6 +316,7 @@ class LocalRoom:
             else:
                 for member in receivers:
                     member.deliver_event("participant-joined", data)
+            self._announce_counts()
         participant.member.deliver_event("participant-updated", {"participant": participant.to_dict(local=True)})
         if not participant.hidden:
             self._broadcast_update(participant)

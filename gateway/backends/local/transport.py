@@ -8,6 +8,7 @@ from typing import Any
 from protocol.errors import CommandError, ErrorCode
 
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
+from .network import NetworkCounters
 from .recording import RoomRecorder
 from .room import SOURCES, LocalParticipant, LocalRoom, LocalRoomServer
 from .telephony import PhoneCall, send_tones, sip_endpoint
@@ -27,6 +28,8 @@ class LocalTransport(Transport):
         self._server = server
         self._room: LocalRoom | None = None
         self._me: LocalParticipant | None = None
+        self.network = NetworkCounters()
+        """Media bytes through the room, for ``get-network-stats``."""
 
     @property
     def participant_id(self) -> str | None:
@@ -72,6 +75,7 @@ class LocalTransport(Transport):
     def write_audio(self, pcm: bytes) -> None:
         fmt = self.options.audio_out
         if self._room is not None and self._me is not None and fmt is not None:
+            self.network.audio_sent += len(pcm)
             self._room.publish_audio(self._me.id, "microphone", pcm, fmt.sample_rate, fmt.channels)
 
     async def send_app_message(self, message: Any, participant_id: str | None, urgent: bool) -> None:
@@ -81,6 +85,21 @@ class LocalTransport(Transport):
     def participants(self) -> dict[str, dict[str, Any]]:
         room, me = self._joined()
         return room.render(me.id)
+
+    # Room state and network.
+
+    async def participant_counts(self) -> dict[str, int]:
+        room, _ = self._joined()
+        return room.counts()
+
+    async def active_speaker(self) -> dict[str, Any] | None:
+        room, me = self._joined()
+        speaker = room.participants.get(room.active_speaker) if room.active_speaker else None
+        return speaker.to_dict(local=speaker.id == me.id) if speaker is not None else None
+
+    async def get_network_stats(self) -> dict[str, Any]:
+        self._joined()
+        return self.network.stats()
 
     # Recording (recording.py), transcription (transcription.py), video (video.py). Recording and
     # transcription need admin rights, as on Daily (canAdmin "streaming" / "transcription"); the
@@ -133,14 +152,16 @@ class LocalTransport(Transport):
 
     def write_video(self, source: str, frame: RawVideoFrame) -> None:
         if self._room is not None and self._me is not None and source not in self._me.blocked:
+            self.network.video_sent += len(frame.buffer)
             self._room.video.publish(self._me.id, source, frame)
 
     async def capture_video(self, participant_id: str, video_source: str, color_format: str) -> None:
         room, me = self._joined()
-        subs, deliver = me.subscriptions, self.listener.on_video
+        subs, deliver, network = me.subscriptions, self.listener.on_video, self.network
 
         def sink(pid: str, source: str, frame: RawVideoFrame) -> None:
             if subs.receives(pid, source):
+                network.video_received += len(frame.buffer)
                 deliver(pid, source, frame)
 
         room.video.capture(me.id, participant_id, video_source, sink)
@@ -284,6 +305,7 @@ class LocalTransport(Transport):
 
     def deliver_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         if self.options.audio_in is not None:
+            self.network.audio_received += len(pcm)
             self.listener.on_audio(participant_id, source, pcm, sample_rate, channels)
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
