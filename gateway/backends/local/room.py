@@ -74,6 +74,10 @@ class LocalParticipant:
     """What this participant receives (``update-subscriptions``)."""
     phone: dict[str, Any] | None = None
     """Set for a simulated phone (``telephony.py``): its call's ``sessionId``, direction, number."""
+    receive_all: bool = True
+    """No ``canReceive`` restriction: the fan-out skips :meth:`may_receive` (see :meth:`refresh`)."""
+    _receive: tuple[dict[str, bool], dict[str, dict[str, bool]]] = ({}, {})
+    """``canReceive`` parsed by :meth:`refresh`: base source -> allowed, participant id -> source -> allowed."""
 
     @property
     def hidden(self) -> bool:
@@ -95,13 +99,31 @@ class LocalParticipant:
         can_send = self.permissions.get("canSend", True)
         return can_send is True or (isinstance(can_send, list) and source in can_send)
 
+    def may_receive(self, sender_id: str, source: str) -> bool:
+        """``permissions.canReceive``: ``byParticipantId`` first, then ``base``; unset means allowed."""
+        if self.receive_all:
+            return True
+        base, by_participant = self._receive
+        own = by_participant.get(sender_id)
+        if own is not None and source in own:
+            return own[source]
+        return base.get(source, True)
+
     def refresh(self) -> None:
-        """Recompute :attr:`blocked` after a permission, input or publishing change."""
+        """Recompute :attr:`blocked` and the receive rules after a permission, input or publishing change."""
         self.blocked = frozenset(
             s for s in SOURCES
             if self.hidden or not self.may_send(s) or not self.inputs.get(_INPUT.get(s, s), True)
             or not self.publishing_on.get(_INPUT.get(s, s), True)
         )
+        can_receive = self.permissions.get("canReceive")
+        if not isinstance(can_receive, dict):
+            self.receive_all, self._receive = True, ({}, {})
+            return
+        base = _receive_media(can_receive.get("base", True))
+        by_participant = {pid: _receive_media(v) for pid, v in (can_receive.get("byParticipantId") or {}).items()}
+        self._receive = (base, by_participant)
+        self.receive_all = all(base.values()) and all(all(m.values()) for m in by_participant.values())
 
     def media_state(self, source: str) -> str:
         if not self.may_send(source):
@@ -120,6 +142,19 @@ class LocalParticipant:
             info["userData"] = self.user_data
         media = {s: {"state": self.media_state(s)} for s in SOURCES}
         return {"id": self.id, "info": info, "media": media}
+
+
+_RECEIVE_KEYS = {"audio": ("microphone",), "video": ("camera",), "screenVideo": ("screenVideo",), "screenAudio": ("screenAudio",)}
+"""Daily's ``canReceive`` media keys -> local sources (``customAudio``/``customVideo`` have none)."""
+
+
+def _receive_media(value: Any) -> dict[str, bool]:
+    """One ``canReceive`` level (``true``, ``false`` or ``{audio, video, screenVideo, screenAudio}``) as source -> allowed."""
+    if isinstance(value, bool):
+        return dict.fromkeys(SOURCES, value)
+    if not isinstance(value, dict):
+        return {}
+    return {src: bool(on) for key, on in value.items() for src in _RECEIVE_KEYS.get(key, ()) if isinstance(on, bool)}
 
 
 _ADMIN_WHAT = {"participants": "remote control", "streaming": "recording", "transcription": "transcription"}
@@ -306,6 +341,10 @@ class LocalRoom:
         for source in stopped:
             for member in receivers:
                 member.deliver_track_ended(participant.id, source)
+        for other in self._others(participant.id):  # canReceive: what it may no longer receive ends
+            for source in other.publishing - other.blocked:
+                if not participant.may_receive(other.id, source):
+                    participant.member.deliver_track_ended(other.id, source)
         if participant.hidden != was_hidden:
             data = {"participant": participant.to_dict()}
             if participant.hidden:
@@ -338,7 +377,9 @@ class LocalRoom:
             sender.publishing.add(source)
             self._broadcast_update(sender)
         for other in self._others(participant_id):
-            if other.subscriptions.receives(participant_id, source):
+            if other.subscriptions.receives(participant_id, source) and (
+                other.receive_all or other.may_receive(participant_id, source)
+            ):
                 other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
         for service in self._services():
             service.on_audio(participant_id, source, pcm, sample_rate, channels)

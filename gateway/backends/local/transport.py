@@ -160,7 +160,7 @@ class LocalTransport(Transport):
         subs, deliver, network = me.subscriptions, self.listener.on_video, self.network
 
         def sink(pid: str, source: str, frame: RawVideoFrame) -> None:
-            if subs.receives(pid, source):
+            if subs.receives(pid, source) and me.may_receive(pid, source):
                 network.video_received += len(frame.buffer)
                 deliver(pid, source, frame)
 
