@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.session")
 
+
 class SessionState(enum.Enum):
     OPEN = "open"
     JOINING = "joining"
@@ -80,9 +81,9 @@ class Session:
         self._vad: VadParams | None = None
         self._other_joined = False
         self.call_sessions: list[str] = []
+        """Session ids of the connected phone calls (``dialin-connected``, ``dialout-connected``), oldest first."""
         self.phone: Any = None
         """Set after ``register-phone`` (``gateway.phone.PhoneRegistration``): the session is a simulated phone."""
-        """Session ids of the connected phone calls (``dialin-connected``, ``dialout-connected``), oldest first."""
         self._errors_in_row = 0
         self._rate_window = 0.0
         self._rate_count = 0
