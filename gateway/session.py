@@ -33,6 +33,7 @@ from protocol.schema import validate_request
 
 from . import __version__
 from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
+from .handlers import HANDLERS
 from .media.playout import AudioPlayout, PlayoutOptions
 from .media.vad import VadParams, VadTransition
 from .outbox import Outbox
@@ -153,8 +154,6 @@ class Session:
                 )
             )
             return
-        from .handlers import HANDLERS
-
         handler = HANDLERS.get(request.type)
         try:
             params = validate_request(request)
@@ -178,15 +177,8 @@ class Session:
     async def _run_request(self, handler: Handler, rtype: str, rid: str, params: dict[str, Any]) -> None:
         try:
             result = await handler(self, rid, params)
-        except ProtocolError as exc:
-            exc.request_id = rid
-            self.outbox.failure(rid, exc)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("request %s failed", rtype)
-            self.outbox.failure(rid, CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}"))
+        except Exception as exc:  # CancelledError is a BaseException: it propagates
+            self._request_failed(rtype, rid, exc)
             return
         self.outbox.result(rid, result)
 
@@ -194,15 +186,18 @@ class Session:
         """Run a synchronous handler now: a task would start only after later frames were read."""
         try:
             result = handler(self, rid, params)
-        except ProtocolError as exc:
-            exc.request_id = rid
-            self.outbox.failure(rid, exc)
-            return
         except Exception as exc:
-            log.exception("request %s failed", rtype)
-            self.outbox.failure(rid, CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}"))
+            self._request_failed(rtype, rid, exc)
             return
         self.outbox.result(rid, result)
+
+    def _request_failed(self, rtype: str, rid: str, exc: Exception) -> None:
+        """The one error reply of a request: its typed error, or ``internal`` for a bug (logged)."""
+        if not isinstance(exc, ProtocolError):
+            log.exception("request %s failed", rtype, exc_info=exc)
+            exc = CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}")
+        exc.request_id = rid
+        self.outbox.failure(rid, exc)
 
     def _rate_limited(self) -> bool:
         now = time.monotonic()
