@@ -65,7 +65,7 @@ async def register_phone(session: Session, rid: str, params: dict[str, Any]) -> 
     backend = session.gateway.backends.get("local")
     if not isinstance(backend, LocalBackend):
         raise CommandError(ErrorCode.NOT_SUPPORTED, "simulated phones need the local backend")
-    media = {k: params[k] for k in ("audio_in", "audio_out", "vad") if k in params}
+    media: dict[str, Any] = {k: params[k] for k in ("audio_in", "audio_out", "vad") if k in params}
     session.phone = PhoneRegistration(session, backend.server.switchboard, params["number"], media)
     return {"number": params["number"]}
 

@@ -257,7 +257,8 @@ class LocalTransport(Transport):
         call = self._call(room, settings["sessionId"])
         if call.state != "answered":
             raise CommandError(ErrorCode.WRONG_STATE, "the call is not answered yet")
-        target = call.line if call.line is not None else (call.participant.member if call.participant else None)
+        # The far end is a built-in line or a phone session's transport; both take DTMF.
+        target: Any = call.line if call.line is not None else (call.participant.member if call.participant else None)
         await send_tones(settings, call.session_id, lambda data: target.dtmf(data) if target is not None else None)
 
     async def sip_call_transfer(self, settings: dict[str, Any]) -> None:
