@@ -35,11 +35,11 @@ def handler(rtype: str) -> Callable[[Handler], Handler]:
 
 
 from . import core  # noqa: E402,F401  (registers the handlers)
+from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)
 from . import playout as _playout  # noqa: E402,F401  (clear-audio, mark-audio, get-audio-buffer)
 from . import recording as _recording  # noqa: E402,F401  (start-/stop-/update-recording)
+from . import room_state as _room_state  # noqa: E402,F401  (participant counts, active speaker, network stats)
 from . import rooms as _rooms  # noqa: E402,F401  (list-rooms, observe)
+from . import telephony as _telephony  # noqa: E402,F401  (dial-out, DTMF, SIP transfer, simulated phones)
 from . import transcription as _transcription  # noqa: E402,F401  (start-/stop-/update-transcription)
 from . import video as _video  # noqa: E402,F401  (capture-participant-video, request-video-frame, ...)
-from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)
-from . import telephony as _telephony  # noqa: E402,F401  (dial-out, DTMF, SIP transfer, simulated phones)
-from . import room_state as _room_state  # noqa: E402,F401  (participant counts, active speaker, network stats)

@@ -14,7 +14,6 @@ from .room import SOURCES, LocalParticipant, LocalRoom, LocalRoomServer
 from .telephony import PhoneCall, send_tones, sip_endpoint
 from .transcription import RoomTranscriber
 
-
 OWNER_TOKEN = "owner"
 """``join.token`` that makes a local participant the room's owner (admin rights): local rooms have no
 meeting tokens, and bind to loopback; PROTOCOL.md, "Permissions and remote control"."""
