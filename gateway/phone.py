@@ -62,6 +62,7 @@ class PhoneRegistration:
         call = self.ringing.pop(call_id, None)
         if call is None:
             raise CommandError(ErrorCode.NOT_FOUND, f"no call {call_id!r} is ringing", details={"field": "call_id"})
+        self.switchboard.picked_up(call)  # joining takes a moment: the ring timeout must not fire mid-join
         return await self._connect(call)
 
     def reject(self, call_id: str) -> None:
@@ -70,8 +71,8 @@ class PhoneRegistration:
             raise CommandError(ErrorCode.NOT_FOUND, f"no call {call_id!r} is ringing", details={"field": "call_id"})
         self.switchboard.reject(call)
 
-    async def dial(self, to: str) -> dict[str, Any]:
-        return await self._connect(self.switchboard.dial_in(self, to))
+    async def dial(self, to: str, *, simulate: str | None = None) -> dict[str, Any]:
+        return await self._connect(self.switchboard.dial_in(self, to, simulate=simulate))
 
     async def _connect(self, call: PhoneCall) -> dict[str, Any]:
         if self.active is not None:

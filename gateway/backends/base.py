@@ -223,8 +223,11 @@ class Transport(abc.ABC):
 
     # Telephony (PROTOCOL.md, "Telephony"): dial-out, DTMF, SIP transfer and refer.
 
-    async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """Call a phone number or SIP URI into the room; returns ``{"session_id"}`` (``dialout-*`` events follow)."""
+    async def start_dialout(self, settings: dict[str, Any], *, ring_timeout_s: float | None = None) -> dict[str, Any]:
+        """Call a phone number or SIP URI into the room; returns ``{"session_id"}`` (``dialout-*`` events follow).
+
+        ``ring_timeout_s`` (local rooms only; Daily has no such setting) bounds the ringing.
+        """
         raise _unsupported("start-dialout")
 
     async def stop_dialout(self, participant_id: str) -> None:

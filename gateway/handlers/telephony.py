@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 @handler("start-dialout")
 async def start_dialout(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     transport = await session.require_room()
-    return await transport.start_dialout(params["settings"])
+    # ring_timeout_s: local rooms only (Daily's start_dialout has no ring timeout setting).
+    return await transport.start_dialout(params["settings"], ring_timeout_s=params.get("ring_timeout_s"))
 
 
 @handler("stop-dialout")
@@ -89,4 +90,4 @@ async def reject_call(session: Session, rid: str, params: dict[str, Any]) -> dic
 
 @handler("dial")
 async def dial(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    return await _phone(session).dial(params["to"])
+    return await _phone(session).dial(params["to"], simulate=params.get("simulate"))

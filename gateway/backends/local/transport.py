@@ -241,9 +241,9 @@ class LocalTransport(Transport):
         """``join.dialin_settings``: this participant takes dial-in calls to its room."""
         return self.options.extra.get("dialin_settings")
 
-    async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
+    async def start_dialout(self, settings: dict[str, Any], *, ring_timeout_s: float | None = None) -> dict[str, Any]:
         room, _ = self._joined()
-        call = self._server.switchboard.dial_out(room, self, settings)
+        call = self._server.switchboard.dial_out(room, self, settings, ring_timeout_s=ring_timeout_s)
         return {"session_id": call.session_id}
 
     async def stop_dialout(self, participant_id: str) -> None:
@@ -361,5 +361,5 @@ class PhoneTransport(LocalTransport):
 
         await send_tones(settings, self.call.session_id, press)
 
-    async def start_dialout(self, settings: dict[str, Any]) -> dict[str, Any]:
+    async def start_dialout(self, settings: dict[str, Any], *, ring_timeout_s: float | None = None) -> dict[str, Any]:
         raise CommandError(ErrorCode.NOT_ALLOWED, "a phone in a call cannot dial out")
