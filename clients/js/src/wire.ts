@@ -255,7 +255,8 @@ export interface RequestMap {
   'update-inputs': [{ input_settings: InputSettings }, { input_settings: InputSettings }];
   'update-publishing': [{ publishing_settings: PublishingSettings }, { publishing_settings: PublishingSettings }];
   'update-subscriptions': [SubscriptionParams, { subscriptions: Subscriptions }];
-  'start-dialout': [{ settings: DialoutSettings }, { session_id: string }];
+  /** `ring_timeout_s`: local rooms only (default 30; Daily has no such setting). */
+  'start-dialout': [{ settings: DialoutSettings; ring_timeout_s?: number }, { session_id: string }];
   'stop-dialout': [{ participant_id: string }, NoResult];
   'send-dtmf': [{ settings: DtmfSettings }, { session_id: string }];
   'sip-call-transfer': [{ settings: SipTransferSettings }, NoResult];
@@ -263,7 +264,8 @@ export interface RequestMap {
   'register-phone': [RegisterPhoneParams, { number: string }];
   'answer-call': [{ call_id: string }, CallJoinedData];
   'reject-call': [{ call_id: string }, NoResult];
-  dial: [{ to: string }, CallJoinedData];
+  /** `simulate`: local test hook, `dialin-warning` or `dialin-error` (PROTOCOL.md 5.9, Failures). */
+  dial: [{ to: string; simulate?: 'warning' | 'error' }, CallJoinedData];
   'get-participant-counts': [NoParams, ParticipantCounts];
   'get-active-speaker': [NoParams, { participant: Participant | null }];
   'get-network-stats': [NoParams, NetworkStats];
@@ -399,9 +401,9 @@ export interface ServerEventMap {
   'dialin-connected': { data: TelephonyEventData };
   /** A dial-in call ended. */
   'dialin-stopped': { data: TelephonyEventData };
-  /** A dial-in call failed (Daily). */
+  /** A dial-in call failed (`data.errorMsg`; local: `dial` with `simulate: 'error'`). */
   'dialin-error': { data: TelephonyEventData };
-  /** A non-fatal dial-in problem (Daily). */
+  /** A non-fatal dial-in problem, e.g. a codec fallback (`data.errorMsg`; local: `simulate: 'warning'`). */
   'dialin-warning': { data: TelephonyEventData };
   /** A dial-out call is set up and ringing. */
   'dialout-connected': { data: TelephonyEventData };
@@ -409,9 +411,9 @@ export interface ServerEventMap {
   'dialout-answered': { data: TelephonyEventData };
   /** A dial-out call ended (stop-dialout, hang-up, transfer). */
   'dialout-stopped': { data: TelephonyEventData };
-  /** A dial-out call failed (declined); `data.errorMsg` says why. */
+  /** A dial-out call failed (busy, declined, ring timeout, hung up while ringing); `data.errorMsg` says why. */
   'dialout-error': { data: TelephonyEventData };
-  /** A non-fatal dial-out problem (Daily). */
+  /** A non-fatal dial-out problem, e.g. a codec fallback (`data.errorMsg`; local: `+15550002...`). */
   'dialout-warning': { data: TelephonyEventData };
   /** One DTMF tone from a phone's keypad (or, for a simulated phone, a tone sent to it). */
   'dtmf-event': { data: { sessionId: string; tone: string; digitDurationMs?: number; method?: string } };
@@ -424,7 +426,7 @@ export interface ServerEventMap {
   /** The connection to Daily's servers changed (Daily only). */
   'network-connection-status-updated': { status: Record<string, unknown> };
   /** A call of this simulated phone ended. */
-  'call-ended': { call_id: string; reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' };
+  'call-ended': { call_id: string; reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' | 'timeout' };
 }
 
 /** Daily's telephony event object: `sessionId` (the phone participant's id), and the call's addresses. */
@@ -435,6 +437,7 @@ export interface TelephonyEventData {
   sipFrom?: string;
   sipEndpoint?: string;
   userId?: string;
+  /** Set on `*-error` and `*-warning` (Daily's `errorMsg`). */
   errorMsg?: string;
   [extra: string]: unknown;
 }
