@@ -220,3 +220,23 @@ async def test_dialin_error_fails_the_call(connect, room):
     assert list(await bot.participants()) == [bot.participant_id]
     assert (await phone.request("get-stats"))["state"] == "open"
     validate(bot, phone)
+
+
+async def test_dialer_leaving_while_ringing_gets_no_late_events(connect, room):
+    """The bot leaves while its dial-out rings: the call goes on (the phone answers into the room, as on Daily) and the bot, gone, gets no dial events."""
+    phone, bot, other = await connect(), await connect(), await connect()
+    number = f"+1667{abs(hash(room)) % 10**7:07d}"
+    await phone.request("register-phone", {"number": number})
+    await bot.join(room)
+    await other.join(room)
+    sid = (await bot.request("start-dialout", {"settings": {"phoneNumber": number}}))["session_id"]
+    await phone.wait_for("phone-ringing")
+    await bot.leave()
+    await phone.request("answer-call", {"call_id": sid})
+    joined = await other.wait_for("participant-joined", lambda d: d["participant"]["id"] == sid)
+    assert joined.data["participant"]["info"]["userName"]
+    await asyncio.sleep(0.3)
+    left_seq = (await bot.wait_for("left")).seq
+    after_left = [e.event for e in bot.event_log if e.seq > left_seq]
+    assert not [name for name in after_left if name.startswith("dialout-")]
+    assert call_events(bot, sid) == ["dialout-connected"]

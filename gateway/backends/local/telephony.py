@@ -217,9 +217,10 @@ class Switchboard:
         participant.phone = {"sessionId": call.session_id, "direction": call.direction, "number": call.number}
         warning = {"data": {**call.data, "errorMsg": call.warning}} if call.warning else None
         if call.direction == "dialout":
-            call.dialer.deliver_event("dialout-answered", {"data": call.data})
-            if warning:
-                call.dialer.deliver_event("dialout-warning", warning)
+            if call.dialer is not None:
+                call.dialer.deliver_event("dialout-answered", {"data": call.data})
+                if warning:
+                    call.dialer.deliver_event("dialout-warning", warning)
         else:
             self._to_dialin_hosts(call.room, "dialin-connected", {"data": call.data})
             if warning:
@@ -232,7 +233,8 @@ class Switchboard:
         self.calls.pop(call.session_id, None)
         call.state = "ended"
         self.picked_up(call)
-        call.dialer.deliver_event("dialout-error", {"data": {**call.data, "errorMsg": BUSY_MSG}})
+        if call.dialer is not None:
+            call.dialer.deliver_event("dialout-error", {"data": {**call.data, "errorMsg": BUSY_MSG}})
 
     def end(self, call: PhoneCall, reason: str, *, error: str | None = None) -> None:
         """End a call (stop-dialout, hang-up, transfer away, ring timeout): the phone leaves, the host side is told.
@@ -264,6 +266,13 @@ class Switchboard:
             self._to_dialin_hosts(call.room, "dialin-error", data)
         elif was == "answered":
             self._to_dialin_hosts(call.room, "dialin-stopped", data)
+
+    def dialer_left(self, dialer: Any) -> None:
+        """The participant that dialed out left the room: its calls go on, as on Daily (the phone is
+        a participant of the room), but their dial-out events have nobody to go to any more."""
+        for call in self.calls.values():
+            if call.dialer is dialer:
+                call.dialer = None
 
     def find(self, session_id: str) -> PhoneCall:
         call = self.calls.get(session_id)

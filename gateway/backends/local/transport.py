@@ -67,6 +67,7 @@ class LocalTransport(Transport):
             return
         self._room = None
         self.listener.on_event("call-state-updated", {"state": "leaving"})
+        self._server.switchboard.dialer_left(self)
         room.remove(me.id, cause)
         self._server.release(room)
         self.listener.on_event("call-state-updated", {"state": "left"})
