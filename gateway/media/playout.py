@@ -549,15 +549,8 @@ class AudioPlayout(PlayoutBuffer):
     async def _wait_for(self, nbytes: int, timeout: float) -> None:
         """Until ``nbytes`` are queued, the buffer is emptied (clear) or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
-        while 0 < len(self._buffer) < nbytes:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self._data.clear()
-            try:
-                await asyncio.wait_for(self._data.wait(), left)
-            except TimeoutError:
-                return
+        while 0 < len(self._buffer) < nbytes and time.monotonic() < deadline:
+            await self._wait_for_data(deadline)
 
     def _align(self, early: float) -> None:
         """Phase-lock the slots to a sender that streams at real time.

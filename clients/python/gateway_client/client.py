@@ -257,14 +257,8 @@ class GatewayClient:
         """The oldest received video frame not yet taken, waiting up to ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while not self._video:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.closed:
+            if self.closed or not await self._changed_before(deadline):
                 raise TimeoutError(f"no video frame within {timeout} s")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
         return self._video.popleft()
 
     def drain_video(self) -> list[ReceivedVideo]:
@@ -305,29 +299,29 @@ class GatewayClient:
                     return event
             if self.closed:
                 raise ConnectionError(f"connection closed ({self.close_code}) while waiting for {name}")
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if not await self._changed_before(deadline):
                 raise TimeoutError(f"no {name} event within {timeout} s")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
 
     async def next_protocol_error(self, *, timeout: float = 5.0) -> GatewayError:
         """The next error message not tied to a request (bad frame, bad JSON)."""
         deadline = time.monotonic() + timeout
         seen = len(self.protocol_errors)
         while len(self.protocol_errors) <= seen:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.closed:
+            if self.closed or not await self._changed_before(deadline):
                 raise TimeoutError("no protocol error received")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
         return self.protocol_errors[seen]
+
+    async def _changed_before(self, deadline: float) -> bool:
+        """Wait until anything arrives or the monotonic ``deadline``; False if it had already passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), left)
+        except TimeoutError:
+            pass
+        return True
 
     async def audio(self) -> AsyncIterator[ReceivedAudio]:
         """Received audio frames, oldest first, until the connection closes."""
