@@ -61,6 +61,12 @@ class Config:
     """Directory where local-room recordings are written (WAV files, one folder per recording)."""
     transcription_workers: int = 1
     """Processes running local-room speech recognition (started on first use; about 95 MB each)."""
+    daily_api_key: str | None = None
+    """Daily REST API key (also read from DAILY_API_KEY); never sent to clients or logged."""
+    daily_api_url: str = "https://api.daily.co/v1"
+    """Daily REST API base URL."""
+    daily_sdk: str = "daily"
+    """Module providing daily-python (tests name a fake as "module:factory")."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message."""
@@ -75,6 +81,8 @@ class Config:
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
                 values[f.name] = _parse(f, raw)
+        if "daily_api_key" not in values and environ.get("DAILY_API_KEY"):
+            values["daily_api_key"] = environ["DAILY_API_KEY"]  # the name Daily's own tools use
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
