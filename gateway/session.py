@@ -463,6 +463,7 @@ class Session:
             audio_in=AudioFormat(audio_in["sample_rate"], audio_in["channels"]) if audio_in["enabled"] else None,
             audio_out=AudioFormat(audio_out["sample_rate"], audio_out["channels"]) if audio_out["enabled"] else None,
             extra={k: v for k, v in params.items() if k not in _CORE_JOIN_FIELDS},
+            params=params,
         )
         self._frame_ms = audio_in["frame_ms"]
         self._vad = (

@@ -41,6 +41,8 @@ class JoinOptions:
     """Format the session publishes; None when it publishes no audio."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Backend-specific join parameters (the rest of the ``join`` request)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """The whole validated ``join`` request, defaults filled in (``audio_out.bitrate``, ``video_out``...)."""
 
 
 @dataclass(frozen=True, slots=True)
