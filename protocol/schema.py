@@ -164,6 +164,11 @@ def _to_protocol_error(request: Request, error: ValidationError) -> InvalidParam
         return InvalidParams(
             f"{request.type}: missing required field {name}", details={"field": name}, request_id=request.id
         )
+    if error.validator == "dependentRequired":
+        # {"api_url": ["api_key"]}: name the missing field, not the object that holds it.
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        name = f"{where}{missing}"
+        return InvalidParams(f"{request.type}: {error.message}", details={"field": name}, request_id=request.id)
     message = f"{request.type}: {fieldname or 'request'}: {error.message}"
     if path and path[-1] in _FORMAT_FIELDS and error.validator in ("minimum", "maximum", "enum"):
         return UnsupportedFormat(message, details={"field": fieldname}, request_id=request.id)

@@ -264,23 +264,48 @@ def binary_vectors() -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- JSON
 
-VAD_DEFAULTS = {"enabled": True, "aggressiveness": 2, "start_ms": 200, "stop_ms": 800, "min_level": 0}
-AUDIO_IN_DEFAULTS = {"enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20}
+VAD_DEFAULTS = {
+    "enabled": True,
+    "analyzer": "webrtc",
+    "aggressiveness": 2,
+    "confidence": 0.7,
+    "start_ms": 200,
+    "stop_ms": 800,
+    "min_level": 0,
+}
+AUDIO_IN_DEFAULTS = {"enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}}
 AUDIO_OUT_DEFAULTS = {
     "enabled": True,
     "sample_rate": 24000,
     "channels": 1,
     "idle_grace_ms": 200,
     "prebuffer_ms": 0,
+    "bitrate": 96000,
+    "is_live": False,
 }
 """No ``max_buffer_ms`` or watermarks: the schema gives them no default (the gateway derives them from
 hello.limits.max_playout_buffer_ms)."""
+JOIN_MEDIA_DEFAULTS = {
+    "video_in": {"enabled": True},
+    "video_out": {
+        "enabled": False,
+        "is_live": False,
+        "width": 1024,
+        "height": 768,
+        "framerate": 30,
+        "bitrate": 800000,
+        "color_format": "RGB",
+    },
+    "transcription": {"enabled": False},
+}
+"""The join fields of Daily's transport (video in/out, transcription at join), all defaulted."""
 JOIN_DEFAULTS = {
     "user_name": "gateway-bot",
     "audio_in": AUDIO_IN_DEFAULTS,
     "audio_out": AUDIO_OUT_DEFAULTS,
     "vad": VAD_DEFAULTS,
     "levels_interval_ms": 0,
+    **JOIN_MEDIA_DEFAULTS,
 }
 
 
@@ -363,6 +388,7 @@ def request_vectors() -> list[dict[str, Any]]:
             "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0},
             "vad": {**VAD_DEFAULTS, "enabled": False},
             "levels_interval_ms": 100,
+            **JOIN_MEDIA_DEFAULTS,
         },
         "given fields kept, missing ones filled, also inside partly given objects",
     )
@@ -388,6 +414,7 @@ def request_vectors() -> list[dict[str, Any]]:
             "levels_interval_ms": 0,
             "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 8000, "frame_ms": 100},
             "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 48000, "channels": 2},
+            **JOIN_MEDIA_DEFAULTS,
         },
     )
     ok(

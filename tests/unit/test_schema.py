@@ -116,9 +116,17 @@ def test_join_defaults_are_filled_in_nested_objects() -> None:
     """A join naming only room_url gets every default, inside audio_in, audio_out and vad too."""
     params = validate_request(Request("join", "1", {"room_url": "local://x"}))
     assert params["user_name"] == "gateway-bot" and params["levels_interval_ms"] == 0
-    assert params["audio_in"] == {"enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20}
+    assert params["audio_in"] == {
+        "enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}
+    }
     assert params["audio_out"]["sample_rate"] == 24000 and params["audio_out"]["channels"] == 1
-    assert params["vad"] == {"enabled": True, "aggressiveness": 2, "start_ms": 200, "stop_ms": 800, "min_level": 0}
+    assert params["audio_out"]["bitrate"] == 96000 and params["audio_out"]["is_live"] is False
+    assert params["vad"] == {
+        "enabled": True, "analyzer": "webrtc", "aggressiveness": 2, "confidence": 0.7,
+        "start_ms": 200, "stop_ms": 800, "min_level": 0,
+    }
+    assert params["transcription"] == {"enabled": False} and params["video_in"] == {"enabled": True}
+    assert params["video_out"]["enabled"] is False and params["video_out"]["color_format"] == "RGB"
     assert "token" not in params and "backend" not in params and "user_data" not in params
 
 
@@ -136,7 +144,9 @@ def test_given_values_are_kept_and_siblings_filled() -> None:
             },
         )
     )
-    assert params["audio_in"] == {"enabled": False, "sample_rate": 48000, "channels": 1, "frame_ms": 20}
+    assert params["audio_in"] == {
+        "enabled": False, "sample_rate": 48000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}
+    }
     assert params["vad"]["stop_ms"] == 300 and params["vad"]["start_ms"] == 200
     assert params["user_name"] == "bot"
 
