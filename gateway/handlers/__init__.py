@@ -35,6 +35,7 @@ def handler(rtype: str) -> Callable[[Handler], Handler]:
 
 
 from . import core  # noqa: E402,F401  (registers the handlers)
+from . import daily_rest as _daily_rest  # noqa: E402,F401  (create-room, get-room, delete-room, create-meeting-token)
 from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)
 from . import playout as _playout  # noqa: E402,F401  (clear-audio, mark-audio, get-audio-buffer)
 from . import recording as _recording  # noqa: E402,F401  (start-/stop-/update-recording)

@@ -48,17 +48,28 @@ export interface AudioInFormat {
   sample_rate?: number;
   channels?: 1 | 2;
   frame_ms?: number;
+  /** Input filter on each received track: noisereduce needs the gateway's extra; krisp is not_supported. */
+  filter?: { type?: 'none' | 'noisereduce' | 'krisp'; options?: Record<string, unknown> };
 }
 
 export interface AudioOutFormat {
   enabled?: boolean;
   sample_rate?: number;
   channels?: 1 | 2;
+  /** Daily only: Opus bitrate in bits per second (96000). */
+  bitrate?: number;
+  /** Daily only: live mode. */
+  is_live?: boolean;
+  [extra: string]: unknown;
 }
 
 export interface VadParams {
   enabled?: boolean;
+  /** webrtc (default), native (daily-python's VAD) or silero (the gateway's silero extra). */
+  analyzer?: 'webrtc' | 'native' | 'silero';
   aggressiveness?: 0 | 1 | 2 | 3;
+  /** Speech probability counted as voiced, native and silero (0.7). */
+  confidence?: number;
   start_ms?: number;
   stop_ms?: number;
   min_level?: number;
@@ -77,6 +88,18 @@ export interface JoinParams {
   levels_interval_ms?: number;
   /** Daily's `{call_id, call_domain}`: take dial-in calls (`dialin-ready`, `dialin-connected`). */
   dialin_settings?: Record<string, unknown>;
+  /** Daily only: subscribe to participants' video (true). */
+  video_in?: { enabled?: boolean };
+  /** Daily only: the published camera track (local rooms take any frame). */
+  video_out?: {
+    enabled?: boolean; is_live?: boolean; width?: number; height?: number; framerate?: number; bitrate?: number;
+    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+  };
+  /** Start transcription once joined; a failure is an `error` event, not a failed join. */
+  transcription?: { enabled?: boolean; settings?: Record<string, unknown> };
+  /** Daily only: REST API for this join; `api_url` requires `api_key`. */
+  api_url?: string;
+  api_key?: string;
   [extra: string]: unknown;
 }
 
@@ -224,6 +247,15 @@ export interface NetworkStats {
 type NoParams = Record<string, never>;
 type NoResult = Record<string, never>;
 
+/** Daily's room object, as its REST API returns it. */
+export interface DailyRoom {
+  name: string;
+  url: string;
+  privacy?: string;
+  config?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
 /** Request type -> [params, result]. Requests not listed still work through `request()`. */
 export interface RequestMap {
   join: [JoinParams & { room_url: string }, JoinedData];
@@ -269,6 +301,17 @@ export interface RequestMap {
   'get-participant-counts': [NoParams, ParticipantCounts];
   'get-active-speaker': [NoParams, { participant: Participant | null }];
   'get-network-stats': [NoParams, NetworkStats];
+  /** Daily REST on the gateway's API key (PROTOCOL.md, "Daily REST"); no room needed. */
+  'create-room': [
+    { name?: string; privacy?: 'public' | 'private'; properties?: Record<string, unknown>; timeout_ms?: number },
+    { room: DailyRoom },
+  ];
+  'get-room': [{ name: string; timeout_ms?: number }, { room: DailyRoom }];
+  'delete-room': [{ name: string; timeout_ms?: number }, { name: string; deleted: boolean }];
+  'create-meeting-token': [
+    { properties: Record<string, unknown>; expiry_s?: number; timeout_ms?: number },
+    { token: string },
+  ];
 }
 
 export type RequestType = keyof RequestMap;
@@ -290,6 +333,7 @@ const REQUESTS: { readonly [K in RequestType]: true } = {
   'stop-transcription': true, 'update-inputs': true, 'update-publishing': true, 'update-recording': true,
   'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
   'get-participant-counts': true, 'get-active-speaker': true, 'get-network-stats': true,
+  'create-room': true, 'get-room': true, 'delete-room': true, 'create-meeting-token': true,
 };
 
 /**

@@ -207,6 +207,32 @@ class GatewayClient:
         """This participant's network stats in Daily's shape (``get-network-stats``)."""
         return await self.request("get-network-stats")
 
+    # Daily REST through the gateway, on its API key (PROTOCOL.md, "Daily REST"): no room needed.
+
+    async def create_room(
+        self, name: str | None = None, *, privacy: str = "public", properties: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Create a Daily room (``create-room``); returns Daily's room object (``name``, ``url``...)."""
+        params: dict[str, Any] = {"privacy": privacy, "properties": properties or {}}
+        if name is not None:
+            params["name"] = name
+        return (await self.request("create-room", params))["room"]
+
+    async def get_room(self, name: str) -> dict[str, Any]:
+        """Daily's room object (``get-room``); raises GatewayError ``not_found`` if it does not exist."""
+        return (await self.request("get-room", {"name": name}))["room"]
+
+    async def delete_room(self, name: str) -> bool:
+        """Delete a Daily room (``delete-room``): True if deleted, False if it did not exist."""
+        return bool((await self.request("delete-room", {"name": name}))["deleted"])
+
+    async def create_meeting_token(self, properties: dict[str, Any], *, expiry_s: int | None = None) -> str:
+        """A Daily meeting token (``create-meeting-token``); without ``exp`` it lives ``expiry_s`` (1 h)."""
+        params: dict[str, Any] = {"properties": properties}
+        if expiry_s is not None:
+            params["expiry_s"] = expiry_s
+        return str((await self.request("create-meeting-token", params))["token"])
+
     async def stats(self) -> dict[str, Any]:
         return await self.request("get-stats")
 
