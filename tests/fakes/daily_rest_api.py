@@ -1,7 +1,7 @@
 """A stub of Daily's REST API on 127.0.0.1: scripted replies, recorded requests.
 
 Shared by the REST client's unit tests (tests/unit/test_daily_rest.py) and the gateway's REST
-requests end to end (tests/e2e/test_daily_rest_requests.py), which point the gateway's
+requests end to end (tests/e2e/test_rest_requests.py), which point the gateway's
 ``GATEWAY_DAILY_API_URL`` at :attr:`StubDaily.url`. It speaks just enough HTTP/1.1 for one
 request per connection, as :class:`gateway.backends.daily.rest.DailyRestClient` sends them.
 """
@@ -56,8 +56,9 @@ class StubDaily:
     def on(self, method: str, target: str, reply: Reply) -> None:
         self.replies[(method, target)] = reply
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1:``port`` (0: any free port); :attr:`url` is the API base URL."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
         port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/v1"
 
