@@ -28,6 +28,7 @@ import os
 import socketserver
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -649,3 +650,78 @@ def fake_daily_gateway(tmp: Path, *args: str, name: str = "gateway-daily") -> It
         log_text = gw.log()
         assert "Traceback" not in log_text, f"the gateway logged a traceback:\n{log_text[-5000:]}"
         assert code == 0, f"gateway exited with {code}:\n{log_text[-3000:]}"
+
+
+def room_url(prefix: str = "t") -> str:
+    """A fresh Daily room URL (the fake accepts any https URL; names keep tests apart)."""
+    return f"https://example.daily.co/{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class DailyHarness:
+    """One test's view of a gateway whose Daily backend runs on the fake: clients, rooms, the fake.
+
+    ``join`` returns the fake CallClient of the session that joined, found by its room URL, so
+    tests sharing one gateway never see each other's clients.
+    """
+
+    def __init__(self, gw: Any, control_file: Path) -> None:
+        self.gw = gw
+        self.url: str = gw.url
+        self.remote = RemoteFake(control_file)
+        self._clients: list[Any] = []
+        self._errors_before: dict[str, int] = {}
+
+    async def connect(self) -> Any:
+        """A new GatewayClient to this gateway (closed at the end of the test)."""
+        from gateway_client import GatewayClient
+
+        client = await GatewayClient.connect(self.url)
+        self._clients.append(client)
+        return client
+
+    async def join(self, client: Any, room: str | None = None, **params: Any) -> tuple[dict[str, Any], RemoteClient]:
+        """``client`` joins ``room`` (a fresh one by default); returns the join result and its fake CallClient."""
+        room = room or room_url()
+        after = len(await self.remote.clients()) if self.remote.ready else 0
+        result = await client.join(room, **params)
+        return result, await self.remote.client_for(room, after=after)
+
+    async def ensure_loaded(self) -> None:
+        """Make the gateway load the fake SDK (a throwaway join) if nothing has yet, so scripts can be set."""
+        if not self.remote.ready:
+            client = await self.connect()
+            await client.join(room_url("warmup"))
+            await client.leave()
+        self._errors_before = {k: len(v) for k, v in (await self.remote.errors()).items()}
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.close()
+        if self.remote.ready:
+            await self.remote.reset_script()
+            errors = await self.remote.errors()
+            new = {k: v[self._errors_before.get(k, 0) :] for k, v in errors.items()}
+            assert not any(new.values()), f"fake daily-python saw errors during the test: {new}"
+        await self.remote.close()
+
+
+def daily_fixtures(*gateway_args: str) -> tuple[Any, Any]:
+    """Fixtures for a test module: ``daily_gateway`` (one gateway per module) and ``daily`` (a DailyHarness per test).
+
+    Use as ``daily_gateway, daily = daily_fixtures()`` at module level.
+    """
+    import pytest
+
+    @pytest.fixture(scope="module", name="daily_gateway")
+    def daily_gateway(tmp_path_factory: Any) -> Iterator[tuple[Any, Path]]:
+        with fake_daily_gateway(tmp_path_factory.mktemp("daily"), *gateway_args) as started:
+            yield started
+
+    @pytest.fixture(name="daily")
+    async def daily(daily_gateway: tuple[Any, Path]) -> Any:
+        harness = DailyHarness(*daily_gateway)
+        await harness.ensure_loaded()
+        yield harness
+        await harness.close()
+
+    return daily_gateway, daily
