@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -27,11 +28,13 @@ from protocol.constants import CloseCode
 from protocol.schema import event_names, request_types
 
 from . import __version__
+from .auth import Authenticator, Denied, Principal, admin_requests, check_exposure, check_origin, credential
 from .backends import Backend, BackendRegistry
 from .backends.local import LocalBackend
 from .config import Config
 from .demo import DemoTalker
 from .handlers import HANDLERS
+from .limits import KeySessions, check_new_room
 from .session import Session
 from .static import StaticFiles, redirect
 
@@ -48,7 +51,7 @@ def build_backends(config: Config) -> list[Backend]:
             )
         elif name == "daily":
             try:
-                from .backends.daily import DailyBackend  # type: ignore[attr-defined]
+                from .backends.daily import DailyBackend
             except ImportError:
                 log.warning("daily backend is not available in this build; continuing without it")
                 continue
@@ -73,6 +76,14 @@ class Gateway:
         self._handlers: set[asyncio.Task[None]] = set()
         self.static = StaticFiles()
         """The dashboard (/dashboard/) and the built JS SDK (/sdk/) over HTTP."""
+        self.auth = Authenticator.from_config(config.api_keys, config.api_keys_file, config.token_secret)
+        """API keys and tokens (PROTOCOL.md, "Authentication"); open when none are configured."""
+        check_exposure(config.host, self.auth)
+        self.admin_requests = admin_requests(HANDLERS)
+        """Request types only the admin role may send."""
+        self.key_sessions = KeySessions(config.max_sessions_per_key)
+        self.principals: dict[Session, Principal] = {}
+        """Who each authenticated session is (the admin requests sign with its key)."""
 
     # ------------------------------------------------------------------ life cycle
 
@@ -87,8 +98,10 @@ class Gateway:
             select_subprotocol=_select_subprotocol,
             process_request=self._http,
             max_size=4 * self.config.max_frame_bytes,
-            ping_interval=self.config.ping_interval_ms / 1000 or None,
-            ping_timeout=self.config.idle_timeout_ms / 1000 or None,
+            # Pings and the idle timeout are the session's (limits.idle_watchdog): it closes with 4009.
+            ping_interval=None,
+            ping_timeout=None,
+            ssl=self._tls(),
             compression=None,
             server_header=f"daily-ws-gateway/{__version__}",
         )
@@ -99,14 +112,30 @@ class Gateway:
             else:
                 self._demo = DemoTalker(local.server, self.config.demo_room, self.config.demo_wav)
                 self._demo.start()
-        log.info("listening on ws://%s:%d%s (backends: %s)", self.config.host, self.port, constants.WS_PATH,
+        if not self.auth.enabled:
+            log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
+        log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
                  ", ".join(self.backends.names))
         log.info("dashboard: open %s in a browser", self.dashboard_url)
+
+    def _tls(self) -> ssl.SSLContext | None:
+        """A server TLS context when ``tls_cert`` is set (raises OSError / ssl.SSLError for bad files)."""
+        if not self.config.tls_cert:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.config.tls_cert, self.config.tls_key or None)
+        return context
+
+    @property
+    def scheme(self) -> str:
+        """``wss`` with TLS, else ``ws``."""
+        return "wss" if self.config.tls_cert else "ws"
 
     @property
     def dashboard_url(self) -> str:
         """Where a person on this machine opens the dashboard."""
-        return f"http://{_browser_host(self.config.host)}:{self.port}/dashboard/"
+        scheme = "https" if self.config.tls_cert else "http"
+        return f"{scheme}://{_browser_host(self.config.host)}:{self.port}/dashboard/"
 
     @property
     def port(self) -> int:
@@ -154,7 +183,17 @@ class Gateway:
         if offered and ws.subprotocol is None:
             await ws.close(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
             return
+        try:
+            principal = self._admit(ws)
+        except Denied as exc:
+            # The upgrade completed so that browsers, which cannot read an HTTP status, see the code.
+            log.warning("= denied connection from %s: %s", ws.remote_address, exc.close_reason)
+            await ws.close(exc.close_code, exc.close_reason)
+            return
         session = Session(self, ws)
+        if principal is not None:
+            session.principal, session.scope = principal.name, principal.scope
+            self.principals[session] = principal
         self.sessions.add(session)
         task = asyncio.current_task()
         if task is not None:
@@ -164,10 +203,41 @@ class Gateway:
         except Exception:
             log.exception("session %s crashed", session.id)
         finally:
+            if principal is not None:
+                self.key_sessions.release(principal.limit_key)
+                self.principals.pop(session, None)
             self.sessions.discard(session)
             self.joined.discard(session)
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
+
+    def _admit(self, ws: ServerConnection) -> Principal | None:
+        """Origin, credential and sessions-per-key checks of a new connection (PROTOCOL.md, "Authentication").
+
+        Raises:
+            Denied: 4003, 4001 or 4029 with a reason free of secrets.
+        """
+        request = ws.request
+        assert request is not None
+        headers = request.headers
+        check_origin(headers.get("Origin"), headers.get("Host"), self.config.allowed_origins)
+        principal = self.auth.authenticate(
+            credential(headers.get("Authorization"), request.path, headers.get_all("Sec-WebSocket-Protocol"))
+        )
+        if principal is not None:
+            self.key_sessions.acquire(principal.limit_key)
+        return principal
+
+    def admit_request(self, session: Session, rtype: str, params: dict[str, Any]) -> None:
+        """Whether the session's credential covers this request, and a new room fits under ``max_rooms``.
+
+        Raises:
+            CommandError: ``unauthorized`` or ``limit_reached``.
+        """
+        if session.scope is not None:
+            session.scope.check(rtype, params, self.admin_requests)
+        if rtype in ("join", "observe"):
+            check_new_room(self.backends, params["room_url"], self.config.max_rooms)
 
     def session_joined(self, session: Session) -> None:
         self.joined.add(session)

@@ -1,0 +1,156 @@
+"""The ``daily`` backend: Daily rooms (``https://<domain>.daily.co/<room>``) through daily-python.
+
+Each session that joins gets a :class:`DailyTransport` with its own ``CallClient``. The SDK is
+loaded and initialized on the first join only (``sdk.py``), so a gateway that never joins a Daily
+room never starts daily-python's threads. Blocking SDK calls (getters, ``release()``) run on this
+backend's small executor, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+import urllib.parse
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from protocol.errors import CommandError, ErrorCode
+
+from ..base import Backend, JoinOptions, Transport, TransportListener
+from . import sdk as sdk_loader
+from .events import make_handler_class
+from .transport import DailyTransport
+
+if TYPE_CHECKING:
+    from ...config import Config
+
+log = logging.getLogger("gateway.daily")
+
+T = TypeVar("T")
+
+COMMAND_TIMEOUT = 15.0
+"""Seconds a Daily request (recording, dial-out, app message...) may take before its reply is ``timeout``."""
+RELEASE_TIMEOUT = 40.0
+"""Seconds leaving waits for ``release()``, which waits for a pending join (~20 s when unreachable)."""
+BLOCKING_WORKERS = 8
+"""Threads for blocking SDK calls: getters and ``release()`` of every Daily session of the gateway."""
+
+
+class DailyBackend(Backend):
+    """Daily rooms over daily-python.
+
+    Args:
+        config: the gateway's config: ``daily_sdk`` (which module is daily-python; tests name a
+            fake), ``daily_api_key`` / ``daily_api_url`` (REST, for pinless dial-in).
+        command_timeout: seconds before a request's reply is ``timeout``.
+        release_timeout: seconds leaving waits for the client's release.
+    """
+
+    name = "daily"
+    schemes = ("https",)
+
+    def __init__(
+        self, config: Config, *, command_timeout: float = COMMAND_TIMEOUT, release_timeout: float = RELEASE_TIMEOUT
+    ) -> None:
+        self.config = config
+        self.command_timeout = command_timeout
+        self.release_timeout = release_timeout
+        self.transports: set[DailyTransport] = set()
+        """Transports holding a CallClient (joining, joined or releasing)."""
+        self._sdk: Any = None
+        self._handler_class: type | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.started = time.time()
+
+    # -- SDK and threads
+
+    def sdk(self) -> Any:
+        """daily-python (or the configured fake), initialized once per process.
+
+        Raises:
+            CommandError: ``not_supported`` when daily-python cannot be imported.
+        """
+        if self._sdk is None:
+            sdk = sdk_loader.load(getattr(self.config, "daily_sdk", sdk_loader.DEFAULT_SDK))
+            sdk_loader.ensure_initialized(sdk)
+            self._handler_class = make_handler_class(sdk.EventHandler)
+            self._sdk = sdk
+        return self._sdk
+
+    def handler_class(self) -> Any:
+        """A new event handler (a subclass of the SDK's ``EventHandler``); call after :meth:`sdk`."""
+        if self._handler_class is None:
+            self.sdk()
+        assert self._handler_class is not None
+        return self._handler_class()
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """Run a blocking SDK call on the executor; ``TimeoutError`` past ``timeout`` (the call goes on)."""
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(BLOCKING_WORKERS, thread_name_prefix="daily-blocking")
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await asyncio.wait_for(future, timeout) if timeout else await future
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a background task the backend keeps track of (and waits for on close)."""
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Daily background task %s failed", task.get_name(), exc_info=task.exception())
+
+    # -- Backend
+
+    def check_room_url(self, room_url: str) -> None:
+        try:
+            parts = urllib.parse.urlsplit(room_url)
+            host = parts.hostname
+        except ValueError:
+            host, parts = None, None
+        if parts is None or parts.scheme.lower() != "https" or not host or any(c.isspace() for c in room_url):
+            raise CommandError(
+                ErrorCode.BAD_ROOM_URL,
+                f"{room_url!r} is not a Daily room URL (https://<domain>.daily.co/<room>)",
+                details={"field": "room_url"},
+            )
+
+    def create_transport(self, options: JoinOptions, listener: TransportListener) -> Transport:
+        return DailyTransport(self, options, listener)
+
+    def rooms(self) -> list[dict[str, Any]]:
+        rooms: dict[str, dict[str, Any]] = {}
+        for transport in self.transports:
+            if not transport.joined:
+                continue
+            room = rooms.setdefault(
+                transport.room_url,
+                {"room_url": transport.room_url, "backend": self.name, "participants": {}, "observers": 0,
+                 "active_speaker": None, "created_at": round(self.started, 3)},
+            )  # fmt: skip
+            room["participants"].update(transport.participants())
+        return list(rooms.values())
+
+    async def close(self) -> None:
+        """Leave and release every client (sessions normally left already), then stop the executor."""
+        transports = list(self.transports)
+        if transports:
+            await asyncio.gather(*(t.leave("shutdown") for t in transports), return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.release_timeout)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            shutdown = asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
+            try:
+                await asyncio.wait_for(shutdown, self.release_timeout)
+            except TimeoutError:
+                log.warning("a Daily client did not release in %g s; leaving its thread behind", self.release_timeout)
+
+
+__all__ = ["DailyBackend", "DailyTransport"]

@@ -1,0 +1,221 @@
+"""Media hand-over between daily-python's native threads and the event loop.
+
+daily-python calls audio and video renderers on its own threads, and ``CustomAudioSource.write_frames``
+paces at real time by blocking (or by calling back later). None of that may stall the event loop,
+and the loop may never stall the SDK's threads. Each direction gets an explicit, bounded policy:
+
+* :class:`AudioInbox`: one per received track; SDK thread -> loop; bounded, drops the oldest chunk
+  (counted) when the loop falls behind, so latency stays bounded and the newest audio wins.
+* :class:`VideoSlot`: one per captured video; SDK thread -> loop; latest frame wins (counted).
+* :class:`AudioWriter`: loop -> SDK; a bounded queue drained by one writer thread that calls the
+  blocking ``write_frames`` (which paces at real time); drops the oldest chunk (counted) when full.
+
+Hand-over to the loop is ``loop.call_soon_threadsafe`` of one drain per burst (a flag says a drain
+is already scheduled), so a burst of chunks costs one wake-up and the loop's own queue never holds
+more than one drain per inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..base import RawVideoFrame
+
+log = logging.getLogger("gateway.daily.media")
+
+AUDIO_INBOX_CHUNKS = 50
+"""Received chunks kept per track while the loop is busy: 1 s at Daily's 20 ms callbacks."""
+AUDIO_WRITER_CHUNKS = 50
+"""Published chunks waiting for the writer thread: 1 s at 20 ms chunks (the playout paces, so ~1)."""
+
+
+def post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> bool:
+    """``loop.call_soon_threadsafe(fn, *args)``, False instead of an error once the loop is closed."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # loop closed: the gateway is gone, nothing to deliver to
+        return False
+    return True
+
+
+class AudioInbox:
+    """A participant's received audio, from an SDK thread to ``deliver`` on the loop.
+
+    Args:
+        loop: the event loop ``deliver`` runs on.
+        deliver: ``deliver(pcm, sample_rate, channels)``, called on the loop in arrival order.
+        max_chunks: chunks kept while the loop is busy; beyond, the oldest is dropped.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        deliver: Callable[[bytes, int, int], None],
+        *,
+        max_chunks: int = AUDIO_INBOX_CHUNKS,
+    ) -> None:
+        self._loop = loop
+        self._deliver = deliver
+        self._chunks: deque[tuple[bytes, int, int]] = deque(maxlen=max_chunks)
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self.closed = False
+        self.dropped = 0
+        """Chunks dropped because the loop fell more than ``max_chunks`` behind."""
+        self.received = 0
+        """Chunks received from the SDK."""
+
+    def push(self, pcm: bytes, sample_rate: int, channels: int) -> None:
+        """Called on an SDK thread; never blocks beyond a short lock."""
+        with self._lock:
+            if self.closed:
+                return
+            self.received += 1
+            if len(self._chunks) == self._chunks.maxlen:
+                self.dropped += 1  # the deque drops the oldest on append
+            self._chunks.append((pcm, sample_rate, channels))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        if not post(self._loop, self._drain):
+            with self._lock:
+                self._scheduled = False
+
+    def _drain(self) -> None:
+        with self._lock:
+            chunks = list(self._chunks)
+            self._chunks.clear()
+            self._scheduled = False
+            if self.closed:
+                return
+        for pcm, rate, channels in chunks:
+            self._deliver(pcm, rate, channels)
+
+    def clear(self) -> None:
+        """Forget queued audio (the track ended)."""
+        with self._lock:
+            self._chunks.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._chunks.clear()
+
+
+class VideoSlot:
+    """A captured video, from an SDK thread to ``deliver`` on the loop: the latest frame wins."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[RawVideoFrame], None]) -> None:
+        self._loop = loop
+        self._deliver = deliver
+        self._frame: RawVideoFrame | None = None
+        self._lock = threading.Lock()
+        self.closed = False
+        self.replaced = 0
+        """Frames overwritten by a newer one before the loop took them."""
+        self.received = 0
+
+    def put(self, frame: RawVideoFrame) -> None:
+        """Called on an SDK thread."""
+        with self._lock:
+            if self.closed:
+                return
+            self.received += 1
+            pending = self._frame is not None
+            if pending:
+                self.replaced += 1
+            self._frame = frame
+        if not pending:
+            post(self._loop, self._drain)
+
+    def _drain(self) -> None:
+        with self._lock:
+            frame, self._frame = self._frame, None
+            if self.closed:
+                return
+        if frame is not None:
+            self._deliver(frame)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._frame = None
+
+
+class AudioWriter:
+    """Feeds a ``CustomAudioSource`` from the loop without blocking it: a bounded queue and one thread.
+
+    ``write_frames`` without a completion blocks its caller for as long as the audio takes to play;
+    the writer thread absorbs that, so the loop and the SDK's own threads never wait. The session's
+    playout already paces at real time, so the queue normally holds at most one chunk.
+
+    Args:
+        source: the SDK's ``CustomAudioSource`` (anything with ``write_frames(bytes)``).
+        name: the thread's name.
+        max_chunks: chunks kept while the writer is busy; beyond, the oldest is dropped.
+    """
+
+    def __init__(self, source: Any, *, name: str = "daily-audio-writer", max_chunks: int = AUDIO_WRITER_CHUNKS) -> None:
+        self._source = source
+        self._chunks: deque[bytes] = deque()
+        self._max = max_chunks
+        self._cond = threading.Condition()
+        self._closed = False
+        self.dropped = 0
+        """Chunks dropped because more than ``max_chunks`` waited (the SDK consumed too slowly)."""
+        self.written = 0
+        """Chunks handed to ``write_frames``."""
+        self.errors = 0
+        """``write_frames`` calls that raised."""
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    @property
+    def queued(self) -> int:
+        return len(self._chunks)
+
+    def put(self, pcm: bytes) -> None:
+        """Queue one chunk; never blocks beyond a short lock."""
+        with self._cond:
+            if self._closed:
+                return
+            if len(self._chunks) >= self._max:
+                self._chunks.popleft()
+                self.dropped += 1
+            self._chunks.append(pcm)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._chunks and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                chunk = self._chunks.popleft()
+            try:
+                self._source.write_frames(chunk)
+                self.written += 1
+            except Exception:
+                self.errors += 1
+                if self.errors == 1:
+                    log.exception("writing audio to Daily failed (further failures are counted only)")
+
+    def close(self) -> None:
+        """Stop the thread after the chunk being written; queued chunks are dropped."""
+        with self._cond:
+            self._closed = True
+            self._chunks.clear()
+            self._cond.notify()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (blocks: call off the loop)."""
+        self.thread.join(timeout)
+
+
+__all__ = ["AUDIO_INBOX_CHUNKS", "AUDIO_WRITER_CHUNKS", "AudioInbox", "AudioWriter", "VideoSlot", "post"]
