@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 
+from .auth import ROLES, Authenticator, ConfigError
 from .config import ENV_PREFIX, Config, field_docs
 from .server import Gateway
 
@@ -20,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="daily-gateway",
         description="Join Daily or local rooms server side and relay them over the daily-gateway.v1 WebSocket protocol.",
-        epilog=f"Each option can also be set with an environment variable {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT).",
+        epilog=f"Each option can also be set with an environment variable {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT). "
+        "To sign an access token: daily-gateway mint-token --help.",
     )
     for name, default, doc in field_docs():
         flag = "--" + name.replace("_", "-")
@@ -48,7 +50,11 @@ def setup_logging(level: str) -> None:
 
 
 async def run(config: Config) -> int:
-    gateway = Gateway(config)
+    try:
+        gateway = Gateway(config)
+    except ConfigError as exc:
+        print(f"daily-gateway: {exc}", file=sys.stderr)
+        return 2
     await gateway.start()
     loop = asyncio.get_running_loop()
     stops = 0
@@ -64,13 +70,53 @@ async def run(config: Config) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     # A machine-readable line for scripts and tests that start the gateway on port 0.
-    print(f"daily-gateway listening on ws://{config.host}:{gateway.port}/v1", flush=True)
+    print(f"daily-gateway listening on {gateway.scheme}://{config.host}:{gateway.port}/v1", flush=True)
     print(f"dashboard: open {gateway.dashboard_url} in a browser", flush=True)
     await gateway.serve_forever()
     return 0
 
 
+def mint_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daily-gateway mint-token",
+        description="Print a signed access token (PROTOCOL.md, \"Authentication\"). The keys or token secret "
+        f"come from the same settings as the gateway's: {ENV_PREFIX}API_KEYS, {ENV_PREFIX}API_KEYS_FILE, "
+        f"{ENV_PREFIX}TOKEN_SECRET or the flags below.",
+    )
+    parser.add_argument("--room", required=True, help='room URL, a prefix ending in * (local://team-*), or * for any')
+    parser.add_argument("--role", choices=ROLES, default="bot", help="observer, bot or admin (default: bot)")
+    parser.add_argument("--sub", default="cli", help="who the token is for, shown in logs (default: cli)")
+    parser.add_argument("--commands", type=lambda s: [p.strip() for p in s.split(",") if p.strip()],
+                        help="comma-separated request types, narrowing the role's (default: the role's)")
+    parser.add_argument("--ttl", type=float, default=300, help="lifetime in seconds (default: 300)")
+    parser.add_argument("--key-id", help="API key signing the token (default: the token secret, else the first key)")
+    parser.add_argument("--api-keys-file", dest="api_keys_file", default=None)
+    parser.add_argument("--token-secret", dest="token_secret", default=None)
+    parser.add_argument("--json", action="store_true", help="print the token and its claims as JSON")
+    return parser
+
+
+def mint_token(argv: list[str]) -> int:
+    """``daily-gateway mint-token``: sign a token with the configured keys, print it."""
+    import json
+
+    args = mint_parser().parse_args(argv)
+    try:
+        config = Config.from_env(api_keys_file=args.api_keys_file, token_secret=args.token_secret)
+        auth = Authenticator.from_config(config.api_keys, config.api_keys_file, config.token_secret)
+        token, claims = auth.mint(sub=args.sub, room=args.room, role=args.role, commands=args.commands,
+                                  ttl_s=args.ttl, key_id=args.key_id)
+    except (ValueError, TypeError) as exc:  # ConfigError is a ValueError
+        print(f"daily-gateway mint-token: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"token": token, "claims": claims}) if args.json else token, flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["mint-token"]:
+        return mint_token(argv[1:])
     args = build_parser().parse_args(argv)
     overrides = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Config)}
     try:

@@ -48,9 +48,13 @@ class Config:
     max_playout_buffer_ms: int = DEFAULT_LIMITS["max_playout_buffer_ms"]
     """Most published audio the gateway buffers per session before buffer_full."""
     idle_timeout_ms: int = DEFAULT_LIMITS["idle_timeout_ms"]
-    """Close a connection that answers no ping for this long."""
+    """Close a connection that sent nothing (no message, no pong) for this long with 4009; 0: never."""
     ping_interval_ms: int = DEFAULT_LIMITS["ping_interval_ms"]
-    """WebSocket ping period."""
+    """WebSocket ping period (a client's pongs keep it from idling out); 0: no pings."""
+    max_sessions_per_key: int = DEFAULT_LIMITS["max_sessions_per_key"]
+    """Open connections per API key (a token counts for the key that signed it); more are closed with 4029. 0: no limit."""
+    max_rooms: int = DEFAULT_LIMITS["max_rooms"]
+    """Rooms this gateway is in at once; a join or observe that would add one more gets limit_reached. 0: no limit."""
     media_queue_ms: int = 2000
     """Outgoing media held per session for a slow client before the oldest is dropped (counted)."""
     shutdown_timeout: float = 5.0
@@ -67,6 +71,18 @@ class Config:
     """Daily REST API base URL."""
     daily_sdk: str = "daily"
     """Module providing daily-python (tests name a fake as "module:factory")."""
+    api_keys: tuple[str, ...] = ()
+    """Gateway API keys as id:secret (secret of 16+ characters; prefer the environment or api_keys_file). None set: open, on loopback only."""
+    api_keys_file: str | None = None
+    """File of API keys, one id:secret a line (# comments)."""
+    token_secret: str | None = None
+    """Secret signing access tokens (16+ characters); without it tokens are signed with a key derived from an API key."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins allowed to connect besides the gateway's own (e.g. https://app.example.com); * allows any."""
+    tls_cert: str | None = None
+    """PEM certificate chain: serve wss:// and https:// (with tls_key)."""
+    tls_key: str | None = None
+    """PEM private key of tls_cert (default: tls_cert itself)."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message."""

@@ -25,6 +25,7 @@ from websockets.typing import Subprotocol
 
 from protocol import constants
 from protocol.constants import CloseCode
+from protocol.errors import CommandError
 from protocol.schema import event_names, request_types
 
 from . import __version__
@@ -234,10 +235,14 @@ class Gateway:
         Raises:
             CommandError: ``unauthorized`` or ``limit_reached``.
         """
-        if session.scope is not None:
-            session.scope.check(rtype, params, self.admin_requests)
-        if rtype in ("join", "observe"):
-            check_new_room(self.backends, params["room_url"], self.config.max_rooms)
+        try:
+            if session.scope is not None:
+                session.scope.check(rtype, params, self.admin_requests)
+            if rtype in ("join", "observe"):
+                check_new_room(self.backends, params["room_url"], self.config.max_rooms)
+        except CommandError as exc:
+            log.warning("= %s refused %s for %s: %s", session.id[:8], rtype, session.principal or "open session", exc)
+            raise
 
     def session_joined(self, session: Session) -> None:
         self.joined.add(session)

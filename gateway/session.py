@@ -34,12 +34,15 @@ from protocol.schema import validate_request
 from . import __version__
 from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
 from .handlers import HANDLERS
+from .limits import idle_watchdog
+from .media.filters import FilterSpec, filter_from_request
 from .media.playout import AudioPlayout, PlayoutOptions
-from .media.vad import VadParams, VadTransition
+from .media.vad import VadParams, VadTransition, vad_from_request
 from .outbox import Outbox
 from .tracks import FIRST_TRACK_ID, VIDEO_QUEUE_LIMIT, InboundTrack, VideoTrack
 
 if TYPE_CHECKING:
+    from .auth import Scope
     from .handlers import Handler
     from .server import Gateway
 
@@ -80,6 +83,8 @@ class Session:
         self._next_track = FIRST_TRACK_ID
         self._frame_ms = 20
         self._vad: VadParams | None = None
+        self._filter: FilterSpec | None = None
+        """``join.audio_in.filter``: each received track's input filter (None: unfiltered)."""
         self._other_joined = False
         self.call_sessions: list[str] = []
         """Session ids of the connected phone calls (``dialin-connected``, ``dialout-connected``), oldest first."""
@@ -92,6 +97,12 @@ class Session:
         self.bytes_in = 0
         self.requests = 0
         self.started = time.time()
+        self.principal: str | None = None
+        """Who connected (``key:<id>`` or ``token:<sub>``, PROTOCOL.md "Authentication"); None when auth is off."""
+        self.scope: Scope | None = None
+        """The principal's role, room and commands, checked on every request; None when auth is off."""
+        self.last_seen = time.monotonic()
+        """When the client last sent a message or a pong (``limits.idle_timeout_ms``)."""
 
     def __repr__(self) -> str:
         return f"<Session {self.id[:8]} {self.state.value}>"
@@ -109,9 +120,12 @@ class Session:
             limits=self.config.limits(),
             capabilities=self.gateway.capabilities(),
         )
-        log.info("= %s connected from %s", self.id[:8], self.ws.remote_address)
+        log.info("= %s connected from %s%s", self.id[:8], self.ws.remote_address,
+                 f" as {self.principal}" if self.principal else "")
         try:
+            self.spawn(idle_watchdog(self, self.config.idle_timeout_ms, self.config.ping_interval_ms), "idle")
             async for message in self.ws:
+                self.last_seen = time.monotonic()
                 if isinstance(message, str):
                     self._on_text(message)
                 else:
@@ -166,6 +180,11 @@ class Session:
         self._errors_in_row = 0
         self.requests += 1
         log.debug("< %s %s %s", self.id[:8], request.type, request.id)
+        try:
+            self.gateway.admit_request(self, request.type, params)  # scope and max_rooms: a reply, not a protocol error
+        except ProtocolError as exc:
+            self._request_failed(request.type, request.id, exc)
+            return
         if getattr(handler, "in_order", False):
             # clear-audio, mark-audio...: act between the binary frames read before and after them.
             self._run_in_order(handler, request.type, request.id, params)
@@ -368,6 +387,7 @@ class Session:
             _discard if observing_quietly else self.outbox.media,
             vad=self._vad,
             on_speech=self._on_speech,
+            audio_filter=self._filter,
         )
         self._tracks[(participant_id, source)] = track
         self._resize_media_queue()
@@ -383,6 +403,7 @@ class Session:
         track = self._tracks.pop(key, None)
         if track is None:
             return
+        track.close()
         if track.speaking:
             self.outbox.event("speech-stopped", {"participant_id": track.participant_id, "track": track.track_id})
         self.outbox.event_after_media("track-stopped", track.describe())
@@ -466,13 +487,16 @@ class Session:
             params=params,
         )
         self._frame_ms = audio_in["frame_ms"]
-        self._vad = (
-            VadParams(vad["aggressiveness"], vad["start_ms"], vad["stop_ms"], float(vad["min_level"]))
-            if vad["enabled"]
-            else None
-        )
         self.state = SessionState.JOINING
         self._join_done = asyncio.get_running_loop().create_future()
+        try:
+            # The VAD analyzer and input filter load what they need (daily-python, models) off the loop.
+            self._vad = await vad_from_request(vad, daily_sdk=self.config.daily_sdk)
+            self._filter = await filter_from_request(audio_in.get("filter")) if audio_in["enabled"] else None
+        except BaseException:
+            self.state = SessionState.OPEN
+            self._join_done.set_result(None)
+            raise
         transport = backend.create_transport(options, self)
         self.transport = transport
         try:
@@ -503,8 +527,27 @@ class Session:
             self.spawn(self._levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
         self.gateway.session_joined(self)
         self.outbox.event("joined", data)
+        transcription = params.get("transcription") or {}
+        if transcription.get("enabled"):
+            self.spawn(self._transcribe_from_join(transport, transcription.get("settings")), "transcription-at-join")
         log.info("= %s joined %s as %s", self.id[:8], options.room_url, data.get("participant_id"))
         return data
+
+    async def _transcribe_from_join(self, transport: Transport, settings: dict[str, Any] | None) -> None:
+        """``join.transcription``: start it as ``start-transcription`` would, after ``joined``.
+
+        A failure is an ``error`` event, not a failed join (PROTOCOL.md, "Join parameters of
+        Daily's transport"); ``details.request`` says which request it stands for.
+        """
+        try:
+            await transport.start_transcription(settings)
+        except Exception as exc:
+            if not isinstance(exc, ProtocolError):
+                log.exception("starting transcription at join failed")
+                exc = CommandError(ErrorCode.BACKEND_ERROR, f"start-transcription failed: {type(exc).__name__}: {exc}")
+            error = exc.to_dict()
+            error["details"] = {**exc.details, "request": "start-transcription"}
+            self.outbox.event("error", error)
 
     async def leave(self, cause: str = "left") -> None:
         if self.state is SessionState.OBSERVING:
@@ -555,6 +598,7 @@ class Session:
         audio_in, vad, mode = params["audio_in"], params["vad"], params["audio"]
         self.state = SessionState.JOINING  # a second observe or join meanwhile is refused
         try:
+            vad_params = await vad_from_request(vad, daily_sdk=self.config.daily_sdk) if mode != "none" else None
             observation = await backend.observe(params["room_url"], self)
         except BaseException:
             self.state = SessionState.OPEN
@@ -563,11 +607,8 @@ class Session:
         self._observe_format = AudioFormat(audio_in["sample_rate"], audio_in["channels"]) if mode != "none" else None
         self._observe_frames = mode == "frames"
         self._frame_ms = audio_in["frame_ms"]
-        self._vad = (
-            VadParams(vad["aggressiveness"], vad["start_ms"], vad["stop_ms"], float(vad["min_level"]))
-            if vad["enabled"] and mode != "none"
-            else None
-        )
+        self._vad = vad_params
+        self._filter = None
         self.state = SessionState.OBSERVING
         if mode != "none" and params["levels_interval_ms"] > 0:
             self.spawn(self._levels_loop(params["levels_interval_ms"] / 1000.0), "levels")

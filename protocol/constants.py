@@ -29,7 +29,7 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009
     """A frame exceeded the hard size limit (``limits.max_frame_bytes`` x 4); cannot be read, so cannot be answered."""
     INTERNAL_ERROR = 1011
-    """Unexpected server failure, or no pong to a WebSocket ping within ``limits.idle_timeout_ms``; reconnect."""
+    """Unexpected server failure; reconnect."""
     BAD_SUBPROTOCOL = 4000
     """The client offered no supported subprotocol (version mismatch)."""
     UNAUTHORIZED = 4001
@@ -49,7 +49,7 @@ class CloseCode(enum.IntEnum):
     ROOM_CLOSED = 4012
     """The room session ended on the backend (ejected, room deleted) and the client did not leave itself."""
     RATE_LIMITED = 4029
-    """The client kept sending over the rate limit after being told."""
+    """A connection over ``limits.max_sessions_per_key`` for its key (refused at the handshake)."""
 
 
 class MediaKind(enum.IntEnum):
@@ -118,5 +118,7 @@ DEFAULT_LIMITS = {
     "max_playout_buffer_ms": 120_000,
     "idle_timeout_ms": 60_000,
     "ping_interval_ms": 20_000,
+    "max_sessions_per_key": 100,
+    "max_rooms": 1000,
 }
 """Defaults advertised in ``hello.limits``; the gateway's config may change them."""

@@ -68,6 +68,8 @@ class ErrorCode(enum.StrEnum):
     """Missing, invalid, expired or out-of-scope credentials."""
     RATE_LIMITED = "rate_limited"
     """Too many requests or frames per second."""
+    LIMIT_REACHED = "limit_reached"
+    """A gateway capacity limit is reached (``limits.max_rooms``); try later or elsewhere."""
     BUFFER_FULL = "buffer_full"
     """Published audio would exceed the maximum playout buffer; the frame was refused, not dropped silently."""
     TIMEOUT = "timeout"

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-LISTENING = re.compile(r"listening on (ws://\S+)")
+LISTENING = re.compile(r"listening on (wss?://\S+)")
 
 
 @dataclass
@@ -29,7 +29,7 @@ class GatewayProcess:
 
     @property
     def http_url(self) -> str:
-        return self.url.replace("ws://", "http://").rsplit("/v1", 1)[0]
+        return self.url.replace("ws", "http", 1).rsplit("/v1", 1)[0]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

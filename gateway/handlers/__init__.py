@@ -34,6 +34,7 @@ def handler(rtype: str) -> Callable[[Handler], Handler]:
     return register
 
 
+from . import admin as _admin  # noqa: E402,F401  (mint-token)
 from . import core  # noqa: E402,F401  (registers the handlers)
 from . import daily_rest as _daily_rest  # noqa: E402,F401  (create-room, get-room, delete-room, create-meeting-token)
 from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)

@@ -651,6 +651,8 @@ HELLO = {
         "max_playout_buffer_ms": 120000,
         "idle_timeout_ms": 60000,
         "ping_interval_ms": 20000,
+        "max_sessions_per_key": 100,
+        "max_rooms": 1000,
     },
     "capabilities": {
         "backends": ["local"],

@@ -278,6 +278,8 @@ def test_hello_round_trip() -> None:
             "max_playout_buffer_ms": 6,
             "idle_timeout_ms": 7,
             "ping_interval_ms": 8,
+            "max_sessions_per_key": 9,
+            "max_rooms": 10,
         },
         "capabilities": {"backends": ["local"], "requests": ["ping"], "events": ["left"], "audio": {}},
     }

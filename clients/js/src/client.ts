@@ -18,7 +18,7 @@
  * connection dropped reject with `connection_closed` (their outcome is unknown).
  */
 
-import { CloseCode, ColorFormat, OutboundTrack, SUBPROTOCOL } from './constants.js';
+import { CloseCode, ColorFormat, OutboundTrack, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './constants.js';
 import {
   type AudioFrame,
   decodeFrame,
@@ -173,8 +173,14 @@ export interface GatewayClientOptions {
   url?: string;
   /** WebSocket class to use (injectable for tests); default: the global one, or `ws` in Node. */
   WebSocket?: WebSocketConstructor;
-  /** Extra options for the WebSocket constructor (Node's `ws`: `{headers}` for auth). */
+  /** Extra options for the WebSocket constructor (Node's `ws`: `{headers: {Authorization: 'Bearer <api key>'}}`). */
   webSocketOptions?: unknown;
+  /**
+   * Gateway access token (`daily-gateway mint-token`, or the `mint-token` request): offered as the
+   * subprotocol entry `daily-gateway.token.<token>` next to `daily-gateway.v1`, which works in
+   * browsers (they cannot set headers) and in Node (PROTOCOL.md, "Authentication").
+   */
+  token?: string;
   /** Reconnection policy; `false` never reconnects. Default {@link exponentialBackoff}(). */
   reconnect?: ReconnectPolicy | false;
   /** After reconnecting, join / observe the same room again. Default true. */
@@ -363,9 +369,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       let ws: WebSocketLike;
       try {
         const Ctor = this.webSocketClass();
+        const protocols = this.options.token ? [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${this.options.token}`] : [SUBPROTOCOL];
         ws = this.options.webSocketOptions !== undefined
-          ? new Ctor(this.url, [SUBPROTOCOL], this.options.webSocketOptions)
-          : new Ctor(this.url, [SUBPROTOCOL]);
+          ? new Ctor(this.url, protocols, this.options.webSocketOptions)
+          : new Ctor(this.url, protocols);
       } catch (err) {
         reject(err instanceof GatewayError ? err : new ConnectionError(ClientErrorCode.CONNECT_FAILED, `cannot open ${this.url}: ${err}`, { cause: err }));
         return;

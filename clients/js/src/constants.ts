@@ -7,6 +7,8 @@
 export const PROTOCOL_VERSION = 1;
 /** The WebSocket subprotocol a client offers (`Sec-WebSocket-Protocol`). */
 export const SUBPROTOCOL = `daily-gateway.v${PROTOCOL_VERSION}`;
+/** Prefix of the subprotocol entry carrying an access token (browsers; PROTOCOL.md, "Authentication"). */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'daily-gateway.token.';
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/v1';
 
@@ -22,11 +24,11 @@ export const CloseCode = {
   INVALID_DATA: 1007,
   /** A frame exceeded the hard size limit. */
   MESSAGE_TOO_BIG: 1009,
-  /** Unexpected server failure, or a missed keepalive pong; reconnect. */
+  /** Unexpected server failure; reconnect. */
   INTERNAL_ERROR: 1011,
   /** The client offered no supported subprotocol (version mismatch). */
   BAD_SUBPROTOCOL: 4000,
-  /** Authentication failed or was missing where required. */
+  /** No valid credential at the handshake (missing, unknown key, bad or expired token). */
   UNAUTHORIZED: 4001,
   /** Too many consecutive protocol errors; the client is broken. */
   PROTOCOL_VIOLATION: 4002,
@@ -34,7 +36,7 @@ export const CloseCode = {
   FORBIDDEN_ORIGIN: 4003,
   /** The session's credentials expired. */
   SESSION_EXPIRED: 4008,
-  /** No message and no pong for `limits.idle_timeout_ms`. */
+  /** Nothing received (no message, no pong) for `limits.idle_timeout_ms`. */
   IDLE_TIMEOUT: 4009,
   /** The client did not read its events fast enough; it may resume. */
   SLOW_CONSUMER: 4010,
@@ -42,7 +44,7 @@ export const CloseCode = {
   REPLACED: 4011,
   /** The room session ended on the backend and the client did not leave itself. */
   ROOM_CLOSED: 4012,
-  /** The client kept sending over the rate limit after being told. */
+  /** The credential's key already has `limits.max_sessions_per_key` connections. */
   RATE_LIMITED: 4029,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -36,6 +36,7 @@ export const ErrorCode = {
   NOT_SUPPORTED: 'not_supported',
   UNAUTHORIZED: 'unauthorized',
   RATE_LIMITED: 'rate_limited',
+  LIMIT_REACHED: 'limit_reached',
   BUFFER_FULL: 'buffer_full',
   TIMEOUT: 'timeout',
   BACKEND_ERROR: 'backend_error',

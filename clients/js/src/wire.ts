@@ -15,6 +15,8 @@ export interface Limits {
   max_playout_buffer_ms: number;
   idle_timeout_ms: number;
   ping_interval_ms: number;
+  max_sessions_per_key: number;
+  max_rooms: number;
   [name: string]: number;
 }
 
@@ -312,6 +314,11 @@ export interface RequestMap {
     { properties: Record<string, unknown>; expiry_s?: number; timeout_ms?: number },
     { token: string },
   ];
+  /** Admin only: sign a gateway access token (PROTOCOL.md, "Authentication"). */
+  'mint-token': [
+    { room: string; role?: 'observer' | 'bot' | 'admin'; sub?: string; commands?: string[]; ttl_s?: number },
+    { token: string; claims: Record<string, unknown>; expires_at: number },
+  ];
 }
 
 export type RequestType = keyof RequestMap;
@@ -334,6 +341,7 @@ const REQUESTS: { readonly [K in RequestType]: true } = {
   'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
   'get-participant-counts': true, 'get-active-speaker': true, 'get-network-stats': true,
   'create-room': true, 'get-room': true, 'delete-room': true, 'create-meeting-token': true,
+  'mint-token': true,
 };
 
 /**

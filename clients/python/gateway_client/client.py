@@ -114,8 +114,18 @@ class GatewayClient:
         self._reader = asyncio.create_task(self._read(), name="gateway-client-reader")
 
     @classmethod
-    async def connect(cls, url: str = "ws://127.0.0.1:8765/v1", *, open_timeout: float = 10.0, **kwargs: Any) -> GatewayClient:
-        """Open a connection and wait for the gateway's hello."""
+    async def connect(cls, url: str = "ws://127.0.0.1:8765/v1", *, open_timeout: float = 10.0,
+                      token: str | None = None, api_key: str | None = None, **kwargs: Any) -> GatewayClient:
+        """Open a connection and wait for the gateway's hello.
+
+        ``token`` (a signed access token) or ``api_key`` is sent as ``Authorization: Bearer``
+        (PROTOCOL.md, "Authentication"); a refused credential closes the connection with 4001
+        before the hello, raised here as ``websockets.exceptions.ConnectionClosed``.
+        """
+        credential = token or api_key
+        if credential:
+            kwargs["additional_headers"] = {**dict(kwargs.get("additional_headers") or {}),
+                                            "Authorization": f"Bearer {credential}"}
         ws = await websockets.connect(
             url,
             subprotocols=[constants.SUBPROTOCOL],  # type: ignore[list-item]

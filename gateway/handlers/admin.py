@@ -1,0 +1,52 @@
+"""Admin requests: mint-token (PROTOCOL.md, "Authentication").
+
+Only the admin role reaches these handlers (``gateway.auth.ADMIN_HANDLER_MODULES``):
+an API key, or a token minted with role admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from protocol.errors import CommandError, ErrorCode
+
+from ..auth import ConfigError, Scope
+from . import HANDLERS, handler
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+log = logging.getLogger("gateway.auth")
+
+
+@handler("mint-token")
+async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Sign a token no stronger than the requester's own credential."""
+    gateway = session.gateway
+    if not gateway.auth.enabled or session.scope is None:
+        raise CommandError(
+            ErrorCode.NOT_SUPPORTED, "authentication is off (no api_keys or token_secret): there is nothing to sign with"
+        )
+    commands = params.get("commands")
+    unknown = sorted(set(commands or ()) - set(HANDLERS))
+    if unknown:
+        raise CommandError(ErrorCode.INVALID_PARAMS, f"unknown request types in commands: {', '.join(unknown)}",
+                           details={"field": "commands"})
+    wanted = Scope(params["role"], params["room"], frozenset(commands) if commands is not None else None)
+    if not session.scope.covers(wanted, gateway.admin_requests, HANDLERS):
+        raise CommandError(
+            ErrorCode.UNAUTHORIZED, "a token may not grant more than the credential minting it (role, room, commands)",
+            details={"scope": "mint"},
+        )
+    principal = gateway.principals.get(session)
+    try:
+        token, claims = gateway.auth.mint(
+            sub=params["sub"], room=params["room"], role=params["role"], commands=commands,
+            ttl_s=params["ttl_s"], key_id=principal.key_id if principal else None,
+        )
+    except ConfigError as exc:
+        raise CommandError(ErrorCode.INVALID_PARAMS, str(exc)) from None
+    log.info("= %s minted a %s token for %s (room %s, expires %d)", session.id[:8], claims["role"], claims["sub"],
+             claims["room"], claims["exp"])
+    return {"token": token, "claims": claims, "expires_at": claims["exp"]}
