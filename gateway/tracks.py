@@ -1,7 +1,7 @@
 """Participant tracks on their way to one client: resample, reframe, VAD, level, encode.
 
 Each (participant, source) a session hears gets an :class:`InboundTrack` with its own
-track id (announced by ``track-started``), its own resampler state and its own voice
+track id (announced by ``track-started``), its own resampler state, input filter and voice
 activity detector, so one participant's audio never disturbs another's. Each participant
 video a session captures gets a :class:`VideoTrack`: rate-limited, latest frame wins,
 converted to the client's color format.
@@ -18,6 +18,7 @@ from protocol.constants import ColorFormat
 from protocol.media import encode_audio, encode_video
 
 from .backends.base import AudioFormat, RawVideoFrame
+from .media.filters import FilterSpec, NoiseReduceFilter, make_filter
 from .media.framing import Framer, frame_bytes
 from .media.level import LevelMeter
 from .media.resample import Resampler, convert_channels
@@ -28,10 +29,18 @@ log = logging.getLogger("gateway.tracks")
 
 FIRST_TRACK_ID = 16
 """Gateway-assigned track ids start here; 1-15 are the client's own outbound tracks."""
+FILTER_BACKLOG_MS = 2000
+"""Audio waiting for a busy input filter beyond this is dropped, oldest first (counted in
+``filter_dropped_ms``): a filter slower than real time must not grow memory or delay without bound."""
 
 
 class InboundTrack:
-    """One participant audio track relayed to one client in the client's format."""
+    """One participant audio track relayed to one client in the client's format.
+
+    With an input filter (``audio_filter``), resampled audio goes through it in a worker thread,
+    one call in flight per track, before framing, VAD and levels: the client and VAD get the
+    filtered audio, :attr:`filter_latency_ms` later. Without one, everything runs inline.
+    """
 
     def __init__(
         self,
@@ -44,6 +53,7 @@ class InboundTrack:
         *,
         vad: VadParams | None = None,
         on_speech: Callable[[InboundTrack, VadTransition], None] | None = None,
+        audio_filter: FilterSpec | None = None,
     ) -> None:
         self.track_id = track_id
         self.participant_id = participant_id
@@ -59,6 +69,25 @@ class InboundTrack:
         self.meter = LevelMeter(out.sample_rate, out.channels)
         self.seq = 0
         self.frames = 0
+        self._filter: NoiseReduceFilter | None = (
+            make_filter(audio_filter, out.sample_rate, out.channels) if audio_filter is not None else None
+        )
+        self._filter_in = bytearray()
+        self._filter_busy = False
+        self._backlog_bytes = frame_bytes(out.sample_rate, out.channels, FILTER_BACKLOG_MS)
+        self.filter_dropped_ms = 0.0
+        """Audio dropped because the filter fell more than FILTER_BACKLOG_MS behind."""
+        self.closed = False
+
+    @property
+    def filter_latency_ms(self) -> float:
+        """Delay the input filter adds (0 without one)."""
+        return self._filter.latency_ms if self._filter is not None else 0.0
+
+    def close(self) -> None:
+        """The track stopped: a filter result that comes back later is dropped, not sent."""
+        self.closed = True
+        self._filter_in.clear()
 
     @property
     def speaking(self) -> bool:
@@ -87,6 +116,44 @@ class InboundTrack:
         data = self._resampler.process(pcm)
         if not data:
             return
+        if self._filter is not None:
+            self._filter_in += data
+            excess = len(self._filter_in) - self._backlog_bytes
+            if excess > 0:
+                excess += -excess % (2 * self.out.channels)
+                del self._filter_in[:excess]
+                self.filter_dropped_ms += excess * 1000 / (2 * self.out.channels * self.out.sample_rate)
+            self._run_filter()
+            return
+        self._emit(data)
+
+    def _run_filter(self) -> None:
+        if self._filter_busy or not self._filter_in or self.closed or self._filter is None:
+            return
+        chunk = bytes(self._filter_in)
+        self._filter_in.clear()
+        self._filter_busy = True
+        future = asyncio.get_running_loop().run_in_executor(None, self._filter.process, chunk)
+        future.add_done_callback(self._filtered)
+
+    def _filtered(self, future: asyncio.Future[bytes]) -> None:
+        self._filter_busy = False
+        if self.closed:
+            return
+        try:
+            data = future.result()
+        except Exception:
+            # A broken filter must not silence the participant: relay unfiltered from now on.
+            log.exception("track %d: input filter failed; relaying unfiltered audio", self.track_id)
+            self._filter = None
+            data = bytes(self._filter_in)
+            self._filter_in.clear()
+        if data:
+            self._emit(data)
+        self._run_filter()
+
+    def _emit(self, data: bytes) -> None:
+        """Frame, send, meter and VAD audio in the client's format."""
         timestamp_us = time.time_ns() // 1000
         out = self.out
         for frame in self._framer.push(data):
