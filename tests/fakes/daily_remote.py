@@ -602,6 +602,18 @@ class RemoteClient:
                 raise TimeoutError(f"{name} called {len(calls)} times, expected {count}, after {timeout} s")
             await asyncio.sleep(0.02)
 
+    async def wait_released(self, *, timeout: float = 10.0) -> None:
+        """Wait until the gateway released this CallClient."""
+        deadline = time.monotonic() + timeout
+        while not (await self.describe())["released"]:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"CallClient #{self.index} not released after {timeout} s")
+            await asyncio.sleep(0.05)
+
+    async def all_arguments(self) -> list[dict[str, Any]]:
+        """The arguments of every call the gateway made on this client, in order."""
+        return await self.calls()
+
     async def delivered(self, kind: str | None = None) -> list[dict[str, Any]]:
         return list(await self._call("delivered", kind=kind))
 
@@ -623,6 +635,17 @@ class RemoteClient:
         for source in sources:
             source["frames"] = [base64.b64decode(f) for f in source["frames"]]
         return list(sources)
+
+
+def nested_in(tree: Any, value: Any) -> bool:
+    """True if ``value`` is ``tree`` or nested anywhere in it (dicts and lists): where did a setting go?"""
+    if tree == value:
+        return True
+    if isinstance(tree, dict):
+        return any(nested_in(v, value) for v in tree.values())
+    if isinstance(tree, list):
+        return any(nested_in(v, value) for v in tree)
+    return False
 
 
 # ------------------------------------------------------------------------------------- fixtures
@@ -695,6 +718,7 @@ class DailyHarness:
         self._errors_before = {k: len(v) for k, v in (await self.remote.errors()).items()}
 
     async def close(self) -> None:
+        """Close the test's clients; fail if the fake saw new errors (callbacks that raised, would-be aborts)."""
         for client in self._clients:
             await client.close()
         if self.remote.ready:

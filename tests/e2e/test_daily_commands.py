@@ -1,0 +1,295 @@
+"""Daily rooms end to end: every command over WebSocket reaches daily-python, and its failures come back typed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from gateway_client import GatewayError
+
+from tests.fakes.daily_remote import daily_fixtures, room_url
+
+daily_gateway, daily = daily_fixtures()
+
+NOBODY = str(uuid.uuid4())  # a well-formed Daily id of no one in the room
+
+
+async def joined_with_bob(daily, **params):
+    """A client in a fresh room with a remote participant bob; returns (client, fake CallClient, bob's id)."""
+    client = await daily.connect()
+    _, fake = await daily.join(client, **params)
+    bob = await fake.add_participant(user_name="bob")
+    await client.wait_for("participant-joined", lambda d: d["participant"]["id"] == bob["id"])
+    return client, fake, bob["id"]
+
+
+async def expect_error(client, rtype: str, params: dict, code: str) -> GatewayError:
+    """Send a request that must fail with ``code``; return the error."""
+    with pytest.raises(GatewayError) as error:
+        await client.request(rtype, params, timeout=10)
+    assert error.value.code == code, f"{rtype}: {error.value.code} {error.value.message}"
+    return error.value
+
+
+async def test_app_messages_to_all_to_one_and_urgent(daily):
+    """send-app-message goes to daily-python's send_app_message: broadcast, to one participant, and urgent, in order."""
+    client, fake, bob = await joined_with_bob(daily)
+    await client.send_app_message({"n": 1})
+    await client.send_app_message({"n": 2}, participant_id=bob)
+    await client.send_app_message({"n": 3}, urgent=True)
+    sent = await fake.app_messages()
+    assert [m["message"] for m in sent] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert sent[0]["participant_id"] in (None, "*") and sent[2]["participant_id"] in (None, "*")
+    assert sent[1]["participant_id"] == bob
+
+
+async def test_app_message_before_the_join_completes_is_sent_once_joined(daily):
+    """An app message sent while the Daily join is still in progress waits for it and is then sent (the reference lost them)."""
+    await daily.remote.script(join_delay=1.0)
+    client = await daily.connect()
+    room = room_url()
+    joining = asyncio.create_task(client.join(room))
+    fake = await daily.remote.client_for(room)
+    await daily.remote.reset_script()
+    await client.send_app_message({"early": True})
+    await joining
+    assert [m["message"] for m in await fake.app_messages()] == [{"early": True}]
+    names = await fake.call_names()
+    assert names.index("send_app_message") > names.index("join")
+
+
+async def test_commands_before_the_join_completes_are_refused(daily):
+    """While the Daily join is in progress, commands that need the room answer not_joined without reaching daily-python."""
+    await daily.remote.script(join_delay=1.5)
+    client = await daily.connect()
+    room = room_url()
+    joining = asyncio.create_task(client.join(room))
+    fake = await daily.remote.client_for(room)
+    await daily.remote.reset_script()
+    for rtype, params in [
+        ("start-recording", {}),
+        ("start-transcription", {}),
+        ("send-dtmf", {"settings": {"tones": "1", "sessionId": "s"}}),
+        ("get-participants", {}),
+        ("get-participant-counts", {}),
+        ("capture-participant-video", {"participant_id": NOBODY}),
+        ("update-publishing", {"publishing_settings": {"microphone": {"isPublishing": False}}}),
+    ]:
+        await expect_error(client, rtype, params, "not_joined")
+    await joining
+    names = set(await fake.call_names())
+    assert not names & {
+        "start_recording",
+        "start_transcription",
+        "send_dtmf",
+        "update_publishing",
+        "set_video_renderer",
+    }
+
+
+async def test_prebuilt_chat_message(daily):
+    """send-prebuilt-chat-message reaches daily-python's send_prebuilt_chat_message with the message and user name."""
+    client, fake, _ = await joined_with_bob(daily)
+    await client.request("send-prebuilt-chat-message", {"message": "hello from the bot", "user_name": "Bot"})
+    (call,) = await fake.calls("send_prebuilt_chat_message")
+    assert (call["message"], call["user_name"]) == ("hello from the bot", "Bot")
+
+
+async def test_recording_start_update_stop(daily):
+    """start-, update- and stop-recording call daily-python's recording methods with the client's arguments and the stream id."""
+    client, fake, _ = await joined_with_bob(daily, token="owner-token")
+    stream = str(uuid.uuid4())
+    settings = {"type": "cloud", "maxDuration": 3600, "layout": {"preset": "default"}}
+    started = await client.request(
+        "start-recording", {"streaming_settings": settings, "stream_id": stream, "force_new": True}
+    )
+    assert started["stream_id"] == stream
+    (call,) = await fake.calls("start_recording")
+    assert (call["streaming_settings"], call["stream_id"], call["force_new"]) == (settings, stream, True)
+    layout = {"layout": {"preset": "single-participant"}}
+    await client.request("update-recording", {"update_settings": layout, "stream_id": stream})
+    (call,) = await fake.calls("update_recording")
+    assert (call["update_settings"], call["stream_id"]) == (layout, stream)
+    await client.request("stop-recording", {"stream_id": stream})
+    (call,) = await fake.calls("stop_recording")
+    assert call["stream_id"] == stream
+
+
+async def test_transcription_start_update_stop(daily):
+    """start-, update- and stop-transcription call daily-python's transcription methods; update names participants and the instance."""
+    client, fake, bob = await joined_with_bob(daily, token="owner-token")
+    settings = {"language": "en", "model": "nova-2-general", "participants": [bob], "extra": {"interim_results": True}}
+    await client.request("start-transcription", {"settings": settings})
+    (call,) = await fake.calls("start_transcription")
+    assert call["settings"] == settings
+    instance = str(uuid.uuid4())
+    await client.request("update-transcription", {"participants": [bob], "instance_id": instance})
+    (call,) = await fake.calls("update_transcription")
+    assert (call["participants"], call["instance_id"]) == ([bob], instance)
+    await client.request("stop-transcription", {})
+    assert len(await fake.calls("stop_transcription")) == 1
+
+
+async def test_dialout_dtmf_and_sip_fill_in_the_session_id(daily):
+    """start-dialout returns Daily's session id; after dialout-connected, send-dtmf and SIP transfer/refer without sessionId get it; stop-dialout names it."""
+    client, fake, _ = await joined_with_bob(daily)
+    settings = {"phoneNumber": "+15551230000", "displayName": "Support"}
+    started = await client.request("start-dialout", {"settings": settings})
+    (call,) = await fake.calls("start_dialout")
+    assert call["settings"]["phoneNumber"] == "+15551230000"
+    session = started["session_id"]
+    await fake.emit("on_dialout_connected", {"sessionId": session, "phoneNumber": "+15551230000"})
+    await client.wait_for("dialout-connected")
+
+    await client.request("send-dtmf", {"settings": {"tones": "12#", "digitDurationMs": 100}})
+    (dtmf,) = await fake.calls("send_dtmf")
+    assert dtmf["settings"]["sessionId"] == session and dtmf["settings"]["tones"] == "12#"
+    await client.request("sip-call-transfer", {"settings": {"toEndPoint": "sip:sales@example.com"}})
+    (transfer,) = await fake.calls("sip_call_transfer")
+    assert transfer["settings"] == {"toEndPoint": "sip:sales@example.com", "sessionId": session}
+    await client.request("sip-refer", {"settings": {"toEndPoint": "sip:help@example.com", "sessionId": session}})
+    (refer,) = await fake.calls("sip_refer")
+    assert refer["settings"]["sessionId"] == session
+
+    await client.request("stop-dialout", {"participant_id": session})
+    (stop,) = await fake.calls("stop_dialout")
+    assert stop["participant_id"] == session
+    await fake.emit("on_dialout_stopped", {"sessionId": session})
+    await client.wait_for("dialout-stopped")
+    await expect_error(client, "send-dtmf", {"settings": {"tones": "1"}}, "wrong_state")
+
+
+async def test_remote_participants_update_and_eject(daily):
+    """update-remote-participants and eject-remote-participants reach daily-python with the participants' ids."""
+    client, fake, bob = await joined_with_bob(daily, token="owner-token")
+    change = {bob: {"permissions": {"canSend": ["microphone"], "canAdmin": False}, "inputsEnabled": {"camera": False}}}
+    await client.request("update-remote-participants", {"remote_participants": change})
+    (call,) = await fake.calls("update_remote_participants")
+    assert call["remote_participants"] == change
+    await client.request("eject-remote-participants", {"ids": [bob]})
+    (call,) = await fake.calls("eject_remote_participants")
+    assert call["ids"] == [bob]
+
+
+async def test_subscriptions_publishing_and_inputs(daily):
+    """update-subscriptions, -publishing and -inputs reach daily-python; replies carry the resulting settings and the *-updated events follow."""
+    client, fake, bob = await joined_with_bob(daily)
+    per_participant = {bob: {"media": {"microphone": "unsubscribed"}}}
+    profiles = {"base": {"camera": "unsubscribed"}}
+    reply = await client.request(
+        "update-subscriptions", {"participant_settings": per_participant, "profile_settings": profiles}
+    )
+    (call,) = await fake.calls("update_subscriptions")
+    assert (call["participant_settings"], call["profile_settings"]) == (per_participant, profiles)
+    assert reply["subscriptions"][bob]["media"]["microphone"]["subscriptionState"] == "unsubscribed"
+    await client.wait_for("subscriptions-updated")
+
+    reply = await client.request("update-publishing", {"publishing_settings": {"camera": {"isPublishing": False}}})
+    assert reply["publishing_settings"]["camera"]["isPublishing"] is False
+    (call,) = await fake.calls("update_publishing")
+    assert call["publishing_settings"]["camera"] == {"isPublishing": False}
+    await client.wait_for("publishing-updated")
+
+    reply = await client.request("update-inputs", {"input_settings": {"camera": {"isEnabled": False}}})
+    assert reply["input_settings"]["camera"]["isEnabled"] is False
+    assert any(c["input_settings"].get("camera") == {"isEnabled": False} for c in await fake.calls("update_inputs"))
+    await client.wait_for("inputs-updated")
+
+
+async def test_room_state_getters(daily):
+    """get-participants, get-participant-counts, get-active-speaker and get-network-stats answer from daily-python's getters."""
+    client, fake, bob = await joined_with_bob(daily)
+    everyone = await client.participants()
+    assert set(everyone) == {fake.local_id, bob}
+    assert everyone[fake.local_id]["info"]["isLocal"] is True
+    assert (await client.participant_counts())["present"] == 2
+    assert await client.active_speaker() is None
+    await fake.set_active_speaker(bob)
+    await client.wait_for("active-speaker-changed")
+    assert (await client.active_speaker())["id"] == bob
+    stats = await client.network_stats()
+    assert stats["threshold"] == "good" and stats["quality"] == 100
+
+
+COMMANDS = [
+    ("send-app-message", {"message": {"x": 1}}, "send_app_message"),
+    ("send-prebuilt-chat-message", {"message": "hi"}, "send_prebuilt_chat_message"),
+    ("start-recording", {}, "start_recording"),
+    ("update-recording", {"update_settings": {"layout": {"preset": "default"}}}, "update_recording"),
+    ("stop-recording", {}, "stop_recording"),
+    ("start-transcription", {}, "start_transcription"),
+    ("update-transcription", {"participants": []}, "update_transcription"),
+    ("stop-transcription", {}, "stop_transcription"),
+    ("start-dialout", {"settings": {"phoneNumber": "+15551230000"}}, "start_dialout"),
+    ("stop-dialout", {"participant_id": "{bob}"}, "stop_dialout"),
+    ("send-dtmf", {"settings": {"tones": "1", "sessionId": "{bob}"}}, "send_dtmf"),
+    ("sip-call-transfer", {"settings": {"toEndPoint": "sip:a@b", "sessionId": "{bob}"}}, "sip_call_transfer"),
+    ("sip-refer", {"settings": {"toEndPoint": "sip:a@b", "sessionId": "{bob}"}}, "sip_refer"),
+    ("update-remote-participants", {"remote_participants": {"{bob}": {"inputsEnabled": {"camera": False}}}}, "update_remote_participants"),
+    ("eject-remote-participants", {"ids": ["{bob}"]}, "eject_remote_participants"),
+    ("update-subscriptions", {"profile_settings": {"base": {"camera": "unsubscribed"}}}, "update_subscriptions"),
+    ("update-publishing", {"publishing_settings": {"camera": {"isPublishing": False}}}, "update_publishing"),
+    ("update-inputs", {"input_settings": {"camera": {"isEnabled": False}}}, "update_inputs"),
+]  # fmt: skip
+
+
+def fill(value, bob: str):
+    """``value`` with every "{bob}" (in keys and strings) replaced by bob's id."""
+    if isinstance(value, dict):
+        return {fill(k, bob): fill(v, bob) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, bob) for v in value]
+    return value.replace("{bob}", bob) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize(("rtype", "params", "method"), COMMANDS, ids=[c[0] for c in COMMANDS])
+async def test_scripted_failures_become_typed_errors(daily, rtype, params, method):
+    """When daily-python's completion reports an error, the reply is backend_error carrying Daily's text; the session goes on."""
+    client, fake, bob = await joined_with_bob(daily)
+    daily_text = f'{method}: ServerError("scripted failure {uuid.uuid4().hex[:6]}")'
+    await fake.script(errors={method: daily_text})
+    error = await expect_error(client, rtype, fill(params, bob), "backend_error")
+    assert "scripted failure" in error.message
+    assert await fake.calls(method), f"{method} was never called"
+    assert (await client.request("ping"))["time_ms"] > 0 and (await client.stats())["state"] == "joined"
+
+
+@pytest.mark.parametrize(
+    ("rtype", "params", "method"),
+    [
+        ("start-recording", {}, "start_recording"),
+        ("start-transcription", {"settings": {"language": "en"}}, "start_transcription"),
+    ],
+)
+async def test_recording_without_owner_token_is_refused(daily, rtype, params, method):
+    """Without a meeting token that allows it, Daily refuses recording and transcription: the reply is not_allowed with Daily's text."""
+    client, fake, _ = await joined_with_bob(daily)  # no token
+    area = method.split("_")[1].title()
+    await fake.script(errors={method: f"{area}(InsufficientPermissions): not allowed without an owner token"})
+    error = await expect_error(client, rtype, params, "not_allowed")
+    assert "owner token" in error.message
+
+
+async def test_bad_input_is_refused_without_calling_the_sdk(daily):
+    """Invalid DTMF tones, unknown participant ids and oversized app messages get typed errors; daily-python is never called with them."""
+    client, fake, bob = await joined_with_bob(daily)
+    for tones in ("12x", "", "1" * 21):
+        await expect_error(client, "send-dtmf", {"settings": {"tones": tones, "sessionId": bob}}, "invalid_params")
+    for nobody in ("nobody", NOBODY):
+        await expect_error(client, "capture-participant-video", {"participant_id": nobody}, "not_found")
+        await expect_error(client, "request-video-frame", {"participant_id": nobody}, "not_found")
+        await expect_error(client, "send-app-message", {"message": 1, "participant_id": nobody}, "not_found")
+        await expect_error(
+            client, "update-remote-participants", {"remote_participants": {nobody: {"permissions": {}}}}, "not_found"
+        )
+        await expect_error(client, "eject-remote-participants", {"ids": [nobody]}, "not_found")
+    await expect_error(client, "stop-dialout", {"participant_id": "nobody"}, "not_found")
+    big = "x" * (client.limits["max_app_message_bytes"] + 1)
+    await expect_error(client, "send-app-message", {"message": big}, "too_large")
+    names = await fake.call_names()
+    assert not {"send_dtmf", "set_video_renderer", "update_remote_participants", "eject_remote_participants"} & set(
+        names
+    )
+    assert not await fake.app_messages()
+    assert (await client.stats())["state"] == "joined"

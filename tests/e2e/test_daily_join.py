@@ -1,0 +1,183 @@
+"""Daily rooms end to end: joining and leaving (the gateway process runs its Daily backend on the fake SDK)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from gateway_client import GatewayError
+
+from tests.fakes.daily_remote import daily_fixtures, nested_in, room_url
+from tests.fakes.daily_rest_api import Reply, StubDaily
+
+daily_gateway, daily = daily_fixtures()
+
+
+async def test_join_passes_token_name_and_media_settings(daily):
+    """The join's room URL, token, bot name and audio out settings (bitrate, live mode) reach daily-python's join."""
+    client = await daily.connect()
+    room = room_url()
+    result, fake = await daily.join(
+        client,
+        room,
+        token="meeting-token-1",
+        user_name="bot-7",
+        audio_out={"sample_rate": 24000, "channels": 1, "bitrate": 48000, "is_live": True},
+    )
+    join = (await fake.calls("join"))[0]
+    assert join["meeting_url"] == room and join["meeting_token"] == "meeting-token-1"
+    assert result["participant"]["info"]["userName"] == "bot-7"
+    settings = join["client_settings"] or {}
+    everything = [settings, await fake.all_arguments()]
+    assert nested_in(everything, 48000), f"audio_out.bitrate 48000 reached no SDK call: {settings}"
+
+
+async def test_joined_reports_the_bots_participant_id_and_room_url(daily):
+    """call-state-updated joining/joined, then joined with the bot's real Daily id (not "") and the room URL, equal to the reply."""
+    client = await daily.connect()
+    room = room_url()
+    result, fake = await daily.join(client, room)
+    assert result["participant_id"] == fake.local_id != ""
+    assert result["room_url"] == room
+    assert result["participant"]["info"]["isLocal"] is True
+    joined = await client.wait_for("joined")
+    assert joined.data == result
+    states = [e.data["state"] for e in client.event_log if e.event == "call-state-updated"]
+    assert states[-2:] == ["joining", "joined"], states
+    everyone = await client.participants()
+    assert everyone[fake.local_id]["info"]["isLocal"] is True
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "code"),
+    [
+        ("https://", {}, "bad_room_url"),
+        ("https:///no-host", {}, "bad_room_url"),
+        ("not a url", {"backend": "daily"}, "bad_room_url"),
+        ("ftp://example.daily.co/room", {}, "unknown_backend"),
+    ],
+)
+async def test_invalid_room_urls_are_refused_at_once(daily, url, params, code):
+    """A room URL Daily cannot use is refused with a typed error without a CallClient joining; the session may then join."""
+    client = await daily.connect()
+    before = len(await daily.remote.clients())
+    with pytest.raises(GatewayError) as error:
+        await client.request("join", {"room_url": url, **params}, timeout=5)
+    assert error.value.code == code, error.value.message
+    assert not [c for c in (await daily.remote.clients())[before:] if c["room_url"] == url and not c["released"]]
+    assert (await client.stats())["state"] == "open"
+    await daily.join(client)
+
+
+async def test_unreachable_room_fails_cleanly_and_the_gateway_keeps_serving(daily):
+    """A join Daily cannot complete (unreachable room) answers backend_error with Daily's text, leaves call state left, releases the client; others go on."""
+    await daily.remote.script(fail_join_unreachable=1.0)
+    failing = await daily.connect()
+    room = room_url("unreachable")
+    attempt = asyncio.create_task(failing.request("join", {"room_url": room}, timeout=20))
+    fake = await daily.remote.client_for(room)
+    await daily.remote.reset_script()
+
+    other = await daily.connect()  # served while the failing join is pending
+    assert (await other.request("ping"))["time_ms"] > 0
+    _, other_fake = await daily.join(other)
+    assert other_fake.index != fake.index
+
+    with pytest.raises(GatewayError) as error:
+        await attempt
+    assert error.value.code == "backend_error", error.value.message
+    assert "RoomLookup" in error.value.message or "room information" in error.value.message
+    await fake.wait_released()
+    states = [e.data["state"] for e in failing.event_log if e.event == "call-state-updated"]
+    assert states and states[-1] == "left", states
+    assert (await failing.stats())["state"] == "open"
+    await daily.join(failing)  # a failed join leaves the session free to try again
+    assert (await other.participants())[other_fake.local_id]["info"]["isLocal"] is True
+
+
+async def test_leave_ends_the_call_and_releases_the_client(daily):
+    """leave: daily-python's leave, call-state-updated leaving/left, left {reason: left}, the reply; then the CallClient is released."""
+    client = await daily.connect()
+    _, fake = await daily.join(client)
+    await client.leave()
+    assert len(await fake.calls("leave")) == 1
+    names = [e.event for e in client.event_log]
+    assert names.index("left") > names.index("joined")
+    assert (await client.wait_for("left")).data["reason"] == "left"
+    states = [e.data["state"] for e in client.event_log if e.event == "call-state-updated"]
+    assert states[-2:] == ["leaving", "left"], states
+    await fake.wait_released()
+    with pytest.raises(GatewayError) as error:
+        await client.request("get-participants")
+    assert error.value.code == "not_joined"
+
+
+async def test_closing_the_connection_leaves_and_releases_the_client(daily):
+    """A client that disconnects without leaving makes the gateway leave the Daily call and release its CallClient."""
+    client = await daily.connect()
+    _, fake = await daily.join(client)
+    await client.close()
+    await fake.wait_call("leave", timeout=10)
+    await fake.wait_released()
+
+
+async def test_dialin_ready_posts_the_pinless_call_update(daily):
+    """With dialin_settings, Daily's dialin_ready becomes dialin-ready and the gateway posts {callId, callDomain, sipUri} to api_url with api_key, which no client sees."""
+    stub = StubDaily()
+    await stub.start()
+    stub.on("POST", "/v1/dialin/pinlessCallUpdate", Reply(200, {"status": "ok"}))
+    try:
+        client = await daily.connect()
+        secret = "key-H2-never-shown"
+        _, fake = await daily.join(
+            client,
+            dialin_settings={"call_id": "call-1", "call_domain": "domain-1"},
+            api_url=stub.url,
+            api_key=secret,
+        )
+        await fake.emit("on_dialin_ready", "sip:bot@example.sip.daily.co")
+        ready = await client.wait_for("dialin-ready")
+        assert ready.data["sip_endpoint"] == "sip:bot@example.sip.daily.co"
+        for _ in range(200):
+            if stub.requests:
+                break
+            await asyncio.sleep(0.025)
+        assert len(stub.requests) == 1, "the pinless call update was not posted"
+        posted = stub.requests[0]
+        assert posted.target == "/v1/dialin/pinlessCallUpdate"
+        assert posted.headers["authorization"] == f"Bearer {secret}"
+        assert posted.json == {"callId": "call-1", "callDomain": "domain-1", "sipUri": "sip:bot@example.sip.daily.co"}
+        seen = json.dumps([e.data for e in client.event_log])
+        assert secret not in seen and secret not in daily.gw.log()
+    finally:
+        await stub.close()
+
+
+async def test_dialin_update_failure_is_an_error_event(daily):
+    """A pinless dial-in update Daily refuses (500) becomes an error event; the session stays joined."""
+    stub = StubDaily()
+    await stub.start()
+    stub.on("POST", "/v1/dialin/pinlessCallUpdate", Reply(500, {"error": "server-error"}))
+    try:
+        client = await daily.connect()
+        _, fake = await daily.join(
+            client, dialin_settings={"call_id": "c", "call_domain": "d"}, api_url=stub.url, api_key="k"
+        )
+        await fake.emit("on_dialin_ready", "sip:x@example.sip.daily.co")
+        error = await client.wait_for("error", timeout=10)
+        assert error.data["code"] and error.data["message"]
+        assert (await client.stats())["state"] == "joined"
+    finally:
+        await stub.close()
+
+
+async def test_transcription_at_join_starts_daily_transcription(daily):
+    """join.transcription {enabled, settings} makes the gateway call daily-python's start_transcription with those settings once joined."""
+    client = await daily.connect()
+    settings = {"language": "fr", "model": "nova-2-general", "profanity_filter": True}
+    _, fake = await daily.join(client, transcription={"enabled": True, "settings": settings})
+    calls = await fake.wait_call("start_transcription", timeout=10)
+    assert calls[0]["settings"] is not None and nested_in(calls[0]["settings"], "fr")
+    names = await fake.call_names()
+    assert names.index("start_transcription") > names.index("join")

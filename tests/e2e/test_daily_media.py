@@ -1,0 +1,185 @@
+"""Daily rooms end to end: audio and video both ways between a WebSocket client and the fake SDK's callbacks and sources."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from gateway_client import GatewayError
+
+from gateway.media.video import convert_frame
+from tests.audio import best_correlation, demo_speech, silence
+from tests.fakes.daily_remote import daily_fixtures, nested_in
+
+daily_gateway, daily = daily_fixtures()
+
+RATE = 16000
+
+
+def rms(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    return float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
+
+
+async def joined_with_speaker(daily, **params):
+    """A client joined to a fresh room, and a remote participant "alice" whose audio renderer the gateway set."""
+    client = await daily.connect()
+    _, fake = await daily.join(client, **params)
+    alice = await fake.add_participant(user_name="alice")
+    await client.wait_for("participant-joined", lambda d: d["participant"]["id"] == alice["id"])
+    return client, fake, alice["id"]
+
+
+async def test_participant_audio_reaches_the_client_with_speech_events(daily):
+    """A participant's audio from daily-python's renderer thread reaches the client in its audio_in format (content intact), with track-started and speech events."""
+    client, fake, alice = await joined_with_speaker(
+        daily, audio_in={"sample_rate": 24000, "channels": 1, "frame_ms": 20}, vad={"analyzer": "webrtc"}
+    )
+    await fake.wait_for_renderer(alice)
+    speech = demo_speech(RATE, seconds=2.0)
+    push = await fake.push_audio(alice, speech + silence(RATE, 1.0), RATE)
+    recorded = await client.record(3.5, participant_id=alice)
+    await daily.remote.wait_push(push)
+    started = await client.wait_for("track-started", lambda d: d["participant_id"] == alice)
+    assert (started.data["kind"], started.data["source"]) == ("audio", "microphone")
+    assert (started.data["sample_rate"], started.data["channels"], started.data["frame_ms"]) == (24000, 1, 20)
+    peak, _ = best_correlation(speech, RATE, recorded, 24000)
+    assert peak > 0.9, f"the participant's speech did not survive the trip (correlation {peak:.2f})"
+    track = started.data["track"]
+    await client.wait_for("speech-started", lambda d: d["track"] == track)
+    await client.wait_for("speech-stopped", lambda d: d["track"] == track)
+
+
+async def test_participant_leaving_stops_its_track(daily):
+    """When Daily says a participant left, its audio track stops (track-stopped) before participant-left."""
+    client, fake, alice = await joined_with_speaker(daily)
+    await fake.wait_for_renderer(alice)
+    await daily.remote.wait_push(await fake.push_audio(alice, demo_speech(RATE, seconds=0.3), RATE, speed=2.0))
+    await client.wait_for("track-started", lambda d: d["participant_id"] == alice)
+    await fake.remove_participant(alice)
+    await client.wait_for("track-stopped", lambda d: d["participant_id"] == alice)
+    await client.wait_for("participant-left", lambda d: d["participant"]["id"] == alice)
+    names = [e.event for e in client.event_log]
+    assert names.index("track-stopped") < names.index("participant-left")
+
+
+async def test_audio_in_disabled_sends_no_audio(daily):
+    """With audio_in.enabled false the client gets no participant audio frames nor audio tracks."""
+    client, fake, alice = await joined_with_speaker(daily, audio_in={"enabled": False})
+    await asyncio.sleep(0.5)
+    if [alice, "microphone"] in (await fake.renderers())["audio"]:
+        await daily.remote.wait_push(await fake.push_audio(alice, demo_speech(RATE, seconds=0.5), RATE))
+    await asyncio.sleep(0.3)
+    assert not client.drain_audio()
+    assert not [e for e in client.event_log if e.event == "track-started"]
+
+
+async def test_audio_in_filter_is_applied_to_daily_audio(daily):
+    """audio_in.filter noisereduce lowers steady noise in a Daily participant's audio; krisp is refused with not_supported."""
+    pytest.importorskip("noisereduce")
+    client, fake, alice = await joined_with_speaker(
+        daily, audio_in={"sample_rate": RATE, "filter": {"type": "noisereduce"}}
+    )
+    await fake.wait_for_renderer(alice)
+    rng = np.random.default_rng(7)
+    noise = (rng.normal(0, 1500, RATE * 3)).astype(np.int16).tobytes()
+    push = await fake.push_audio(alice, noise, RATE, speed=2.0)
+    recorded = await client.record(2.5, participant_id=alice)
+    await daily.remote.wait_push(push)
+    tail = recorded[len(recorded) // 2 :]
+    assert len(tail) > RATE, "too little audio arrived"
+    assert rms(tail) < rms(noise) / 2, f"noise not reduced: {rms(tail):.0f} vs {rms(noise):.0f}"
+
+    other = await daily.connect()
+    with pytest.raises(GatewayError) as error:
+        await daily.join(other, audio_in={"filter": {"type": "krisp"}})
+    assert error.value.code == "not_supported"
+
+
+async def test_native_vad_analyzer_runs_on_daily_audio(daily):
+    """vad.analyzer native uses daily-python's native VAD (made through the SDK) and reports speech on a Daily participant's track."""
+    client, fake, alice = await joined_with_speaker(daily, vad={"analyzer": "native"})
+    await fake.wait_for_renderer(alice)
+    loud = (np.frombuffer(demo_speech(RATE, seconds=1.5), dtype=np.int16) * 2).astype(np.int16).tobytes()
+    push = await fake.push_audio(alice, loud + silence(RATE, 1.0), RATE)
+    started = await client.wait_for("speech-started", lambda d: d["participant_id"] == alice, timeout=10)
+    await client.wait_for("speech-stopped", lambda d: d["track"] == started.data["track"], timeout=10)
+    await daily.remote.wait_push(push)
+    assert (await daily.remote.call("sdk"))["vads"] >= 1, "no native VAD was created through daily-python"
+
+
+async def test_client_audio_plays_into_the_custom_track_at_real_time(daily):
+    """Audio the client sends on track 1 reaches the call's custom audio source intact, paced at real time (not dumped at once)."""
+    client = await daily.connect()
+    _, fake = await daily.join(client, audio_out={"sample_rate": RATE, "channels": 1})
+    speech = demo_speech(RATE, seconds=2.0)
+    await client.send_audio(speech)
+    await asyncio.sleep(0.6)
+    early, rate, _ = await fake.audio_out()
+    assert rate is not None, "no custom audio source was attached to the call"
+    bytes_per_s = rate * 2
+    assert len(early) < 1.6 * bytes_per_s, "the whole buffer was written at once: not paced"
+    for _ in range(100):
+        written, rate, _ = await fake.audio_out()
+        if len(written) >= 2.0 * bytes_per_s:
+            break
+        await asyncio.sleep(0.05)
+    peak, _ = best_correlation(speech, RATE, written, rate)
+    assert peak > 0.95, f"published audio arrived altered (correlation {peak:.2f})"
+
+
+@pytest.mark.parametrize("framerate", [0, 30])
+async def test_video_capture_at_a_framerate_and_on_request(daily, framerate):
+    """capture-participant-video sets daily-python's video renderer; frames come in the asked color format, at framerate or on request-video-frame."""
+    client, fake, alice = await joined_with_speaker(daily)
+    reply = await client.request(
+        "capture-participant-video",
+        {"participant_id": alice, "framerate": framerate, "video_source": "screenVideo", "color_format": "RGB"},
+    )
+    started = await client.wait_for("track-started", lambda d: d["kind"] == "video")
+    assert started.data["track"] == reply["track"] and started.data["source"] == "screenVideo"
+    renderer = await fake.wait_for_video_renderer(alice, "screenVideo")
+    width, height = 32, 24
+    rgb = bytes([10, 200, 30]) * (width * height)
+    frame = convert_frame(rgb, width, height, "RGB", renderer["color_format"])
+    await daily.remote.wait_push(await fake.push_video(alice, frame, width, height, video_source="screenVideo"))
+    if framerate == 0:
+        await asyncio.sleep(0.3)
+        assert not client.drain_video(), "framerate 0 must send frames only on request"
+        await client.request("request-video-frame", {"participant_id": alice, "video_source": "screenVideo"})
+    got = await client.next_video(timeout=5)
+    assert (got.participant_id, got.source, got.width, got.height, got.color_format) == (
+        alice, "screenVideo", width, height, "RGB"
+    )  # fmt: skip
+    assert got.pixels == rgb
+    await client.request("stop-capture-participant-video", {"participant_id": alice, "video_source": "screenVideo"})
+    await client.wait_for("track-stopped", lambda d: d["track"] == reply["track"])
+
+
+async def test_published_video_reaches_the_custom_video_source(daily):
+    """With video_out enabled, frames sent on track 2 reach a custom video source of video_out's size and format; its bitrate and framerate reach the SDK."""
+    client = await daily.connect()
+    width, height = 64, 48
+    video_out = {
+        "enabled": True, "is_live": True, "width": width, "height": height,
+        "framerate": 15, "bitrate": 250000, "color_format": "RGB",
+    }  # fmt: skip
+    _, fake = await daily.join(client, video_out=video_out)
+    rgb = bytes([200, 100, 50]) * (width * height)
+    for _ in range(3):
+        await client.send_video(rgb, width, height, "RGB")
+        await asyncio.sleep(0.1)
+    sources: list = []
+    for _ in range(100):
+        sources = [s for s in await fake.video_out() if s["frames"]]
+        if sources:
+            break
+        await asyncio.sleep(0.05)
+    assert len(sources) == 1, f"expected one custom video source with frames, got {sources}"
+    source = sources[0]
+    assert (source["width"], source["height"]) == (width, height)
+    assert source["frames"][-1] == convert_frame(rgb, width, height, "RGB", source["color_format"])
+    arguments = await fake.all_arguments()
+    assert nested_in(arguments, 250000), "video_out.bitrate reached no SDK call"
+    assert nested_in(arguments, 15), "video_out.framerate reached no SDK call"
