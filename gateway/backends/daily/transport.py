@@ -47,7 +47,6 @@ class _Out:
     def __init__(self, source: CustomVideoSource, track: Any) -> None:
         self.source = source
         self.track = track
-        self.frames = 0
 
 
 class DailyTransport(Transport):
@@ -86,6 +85,7 @@ class DailyTransport(Transport):
         self._transcription_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._mic_track: Any = None
         self.audio_bytes_sent = 0
+        self.video_frames_sent = 0
 
     # ------------------------------------------------------------------ identity and state
 
@@ -111,7 +111,7 @@ class DailyTransport(Transport):
             "audio_out_dropped": self._writer.dropped if self._writer else 0,
             "audio_out_chunks": self._writer.written if self._writer else 0,
             "video_in_replaced": sum(s.replaced for s in self._video_in.values()),
-            "video_out_frames": sum(o.frames for o in self._video_out.values()),
+            "video_out_frames": self.video_frames_sent,
         }
 
     # ------------------------------------------------------------------ join and leave
@@ -497,7 +497,7 @@ class DailyTransport(Transport):
             out.source.write_frame(bytes(frame.buffer))
         except ValueError as exc:
             raise CommandError(ErrorCode.BAD_PAYLOAD, f"Daily refused the {source} frame: {exc}") from None
-        out.frames += 1
+        self.video_frames_sent += 1
 
     def _bind_video(self, client: Any, source: str, width: int, height: int, color: str, *, first: bool) -> _Out:
         """A new custom video source of this size: published as the camera, or as a custom "screenVideo" track."""
