@@ -536,8 +536,8 @@ class Session:
     async def _transcribe_from_join(self, transport: Transport, settings: dict[str, Any] | None) -> None:
         """``join.transcription``: start it as ``start-transcription`` would, after ``joined``.
 
-        A failure is an ``error`` event, not a failed join (PROTOCOL.md, "Join parameters of
-        Daily's transport"); ``details.request`` says which request it stands for.
+        A failure is an ``error`` event, not a failed join; ``details.request`` says which
+        request it stands for (PROTOCOL.md, "Join parameters of Daily's transport").
         """
         try:
             await transport.start_transcription(settings)
