@@ -33,16 +33,19 @@ class JoinOptions:
 
     room_url: str
     user_name: str = "gateway-bot"
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
+    """A credential: kept out of ``repr`` (and so of logs and tracebacks)."""
     user_data: Any = None
     audio_in: AudioFormat | None = AudioFormat(16000)
     """Format the session wants to receive; None when it receives no audio."""
     audio_out: AudioFormat | None = AudioFormat(24000)
     """Format the session publishes; None when it publishes no audio."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
     """Backend-specific join parameters (the rest of the ``join`` request)."""
-    params: dict[str, Any] = field(default_factory=dict)
-    """The whole validated ``join`` request, defaults filled in (``audio_out.bitrate``, ``video_out``...)."""
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The whole validated ``join`` request, defaults filled in (``audio_out.bitrate``, ``video_out``...).
+
+    It holds ``token`` and ``api_key``: never log it (``repr`` leaves it out)."""
 
 
 @dataclass(frozen=True, slots=True)
