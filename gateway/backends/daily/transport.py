@@ -153,6 +153,8 @@ class DailyTransport(Transport):
             self._state = "left"  # daily-python leaves by itself after a failed join
             await self._teardown(leave=False)
             raise
+        if self._teardown_task is not None:  # left (or the backend closed) while the join was pending
+            raise CommandError(ErrorCode.WRONG_STATE, "left the Daily room before the join completed")
         self._state = "joined"
         participants = plain(result.get("participants") if isinstance(result, dict) else None) or {}
         local = participants.pop("local", None) or {}
