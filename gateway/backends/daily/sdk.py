@@ -18,7 +18,8 @@ DEFAULT_SDK = "daily"
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
-_initialized: set[int] = set()
+_initialized: dict[int, Any] = {}
+"""id -> the SDK itself: holding it keeps its id from being reused by a later object (tests make many fakes)."""
 
 
 def load(spec: str = DEFAULT_SDK) -> Any:
@@ -49,7 +50,7 @@ def ensure_initialized(sdk: Any) -> None:
         if id(sdk) in _initialized:
             return
         sdk.Daily.init()
-        _initialized.add(id(sdk))
+        _initialized[id(sdk)] = sdk
 
 
 __all__ = ["DEFAULT_SDK", "ensure_initialized", "load"]
