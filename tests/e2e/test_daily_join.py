@@ -181,3 +181,26 @@ async def test_transcription_at_join_starts_daily_transcription(daily):
     assert calls[0]["settings"] is not None and nested_in(calls[0]["settings"], "fr")
     names = await fake.call_names()
     assert names.index("start_transcription") > names.index("join")
+
+
+async def test_join_leave_cycles_leave_no_threads_behind(daily):
+    """Twenty join/leave cycles through the gateway leave the gateway process with no more threads than before (executor workers aside)."""
+    warm = await daily.connect()
+    await daily.join(warm)
+    await warm.leave()
+    await asyncio.sleep(0.3)
+    before = await daily.remote.threads()
+    for _ in range(20):
+        client = await daily.connect()
+        _, fake = await daily.join(client)
+        await client.leave()
+        await fake.wait_released()
+        await client.close()
+    await asyncio.sleep(0.3)
+    after = await daily.remote.threads()
+    assert len(own(after)) <= len(own(before)), f"threads grew: {sorted(set(after) - set(before))}"
+
+
+def own(threads: list[str]) -> list[str]:
+    """Threads that are not executor workers (a pool grows to its bound on its own; that is no leak)."""
+    return [t for t in threads if not t.startswith(("asyncio_", "ThreadPoolExecutor"))]

@@ -44,6 +44,7 @@ from tests.fakes.daily import (
     FakeSdk,
     PushHandle,
     Script,
+    _Renderer,
     make_participant,
 )
 
@@ -99,6 +100,8 @@ class RemoteState:
         self.video_tracks: dict[str, FakeCustomVideoTrack] = {}
         self.video_sources: list[FakeCustomVideoSource] = []
         self.pushes: dict[int, PushHandle] = {}
+        self.stamps: dict[tuple[int, str, str], list[float]] = {}
+        """Renderer hand-over times by (client, participant, source), once ``stamp_renderer`` asked."""
         self._push_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._install_registries()
@@ -244,6 +247,26 @@ class RemoteState:
             participant_id, base64.b64decode(pcm), sample_rate, audio_source=audio_source, speed=speed
         )
         return self._keep(handle)
+
+    def cmd_stamp_renderer(self, client: int, participant_id: str, source: str = "microphone") -> None:
+        """Record when each chunk is handed to the gateway's audio renderer (monotonic seconds; benchmarks)."""
+        renderer = self.client(client).audio_renderers[(participant_id, source)]
+        times = self.stamps.setdefault((client, participant_id, source), [])
+        inner = renderer.callback
+
+        def stamped(*args: Any) -> Any:
+            times.append(time.monotonic())
+            return inner(*args)
+
+        renderer.callback = stamped
+
+    def cmd_null_renderer(self, client: int, participant_id: str, source: str) -> None:
+        """Register a renderer that drops everything, so pushes to it cost only the fake (benchmark baseline)."""
+        c = self.client(client)
+        c.audio_renderers[(participant_id, source)] = _Renderer(participant_id, lambda *args: None, source)
+
+    def cmd_stamps(self, client: int, participant_id: str, source: str = "microphone") -> list[float]:
+        return list(self.stamps.get((client, participant_id, source), []))
 
     def cmd_push_video(
         self, client: int, participant_id: str, buffer: str, width: int, height: int, video_source: str = "camera"
@@ -569,6 +592,18 @@ class RemoteClient:
                 speed=speed,
             )
         )
+
+    async def stamp_renderer(self, participant_id: str, source: str = "microphone") -> None:
+        """From now on, record when each audio chunk of that renderer is handed to the gateway."""
+        await self._call("stamp_renderer", participant_id=participant_id, source=source)
+
+    async def null_renderer(self, participant_id: str, source: str = "bench-null") -> None:
+        """A renderer of the fake's own that drops the audio: push to ``source`` to measure the fake alone."""
+        await self._call("null_renderer", participant_id=participant_id, source=source)
+
+    async def stamps(self, participant_id: str, source: str = "microphone") -> list[float]:
+        """The hand-over times recorded since ``stamp_renderer`` (the gateway process's ``time.monotonic``)."""
+        return list(await self._call("stamps", participant_id=participant_id, source=source))
 
     async def push_video(
         self, participant_id: str, buffer: bytes, width: int, height: int, *, video_source: str = "camera"
