@@ -203,7 +203,7 @@ def test_call_client_create_release_cycles_do_not_grow_threads() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert facts["with_client"] > facts["baseline_os"], "a live CallClient should own threads"
-    assert facts["after_os"] <= facts["baseline_os"], facts
+    assert facts["after_os"] <= facts["baseline_os"], (facts["baseline_names"], facts["names"])
     assert facts["after_py"] <= facts["baseline_py"], facts
 
 
@@ -295,3 +295,105 @@ def test_video_renderer_with_a_non_uuid_participant_aborts() -> None:
     )
     assert facts == {"audio": "survived"}
     assert proc.returncode == -signal.SIGABRT
+
+
+# ------------------------------------------------------------------ the Daily backend on the real SDK
+
+BACKEND_PRELUDE = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from gateway.backends.base import AudioFormat, JoinOptions
+from gateway.backends.daily import DailyBackend
+from gateway.config import Config
+from protocol.errors import CommandError
+
+class Listener:
+    def __init__(self):
+        self.events = []
+        self.off_loop = 0
+    def on_event(self, name, data):
+        self.off_loop += threading.current_thread() is not threading.main_thread()
+        self.events.append([name, data])
+    def on_audio(self, *args): pass
+    def on_track_ended(self, *args): pass
+    def on_video(self, *args): pass
+    def on_left(self, cause): self.events.append(["on_left", cause])
+
+async def try_join(backend, url):
+    listener = Listener()
+    options = JoinOptions(room_url=url, audio_in=AudioFormat(16000), audio_out=AudioFormat(16000), params={{}})
+    transport = backend.create_transport(options, listener)
+    start = time.monotonic()
+    try:
+        await transport.join()
+        outcome = ["joined", None]
+    except CommandError as exc:
+        outcome = [exc.code.value, exc.message]
+    return transport, listener, outcome, time.monotonic() - start
+"""
+
+
+def run_backend(snippet: str, timeout: float = 90) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run ``snippet`` (async code, in ``main()``) with the real SDK behind a DailyBackend, in a new interpreter."""
+    import pathlib
+
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    body = textwrap.indent(textwrap.dedent(snippet), "    ")
+    return run_sdk(BACKEND_PRELUDE.format(root=root) + "\nasync def main():\n" + body + "\nasyncio.run(main())\n", timeout)
+
+
+def test_backend_join_with_an_unparsable_url_fails_at_once() -> None:
+    """A URL that passes the https check but that daily-python cannot parse: bad_room_url at once, client released."""
+    facts, proc = run_backend(
+        """
+        backend = DailyBackend(Config())
+        transport, listener, outcome, elapsed = await try_join(backend, "https://exa%mple.com/room")
+        report(outcome=outcome, elapsed=elapsed, left=not backend.transports, off_loop=listener.off_loop,
+               state=transport.call_state)
+        await backend.close()
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["outcome"][0] == "bad_room_url", facts
+    assert facts["elapsed"] < 5 and facts["left"] and facts["off_loop"] == 0
+
+
+def test_backend_join_to_an_unreachable_room_ends_cleanly() -> None:
+    """A real join to an unreachable https room (~20 s offline): a typed error, call state left, no leaked
+    thread, and the event loop kept serving throughout."""
+    facts, proc = run_backend(
+        """
+        backend = DailyBackend(Config())
+        await try_join(backend, "https://exa%mple.com/warm-up")  # Daily.init, executor: threads that stay
+        baseline_py, baseline_os = threading.active_count(), len(os_threads())
+        baseline_names = sorted(os_threads())
+        ticks = 0
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.25)
+                ticks += 1
+        tick_task = asyncio.ensure_future(ticker())
+        transport, listener, outcome, elapsed = await try_join(backend, "https://gateway-offline-test.invalid/room")
+        tick_task.cancel()
+        await backend.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (threading.active_count() > baseline_py or len(os_threads()) > baseline_os):
+            await asyncio.sleep(0.1)
+        states = [data["state"] for name, data in listener.events if name == "call-state-updated"]
+        errors = [data for name, data in listener.events if name == "error"]
+        report(outcome=outcome, elapsed=elapsed, ticks=ticks, states=states, errors=errors,
+               call_state=transport.call_state, held=len(backend.transports), off_loop=listener.off_loop,
+               baseline_py=baseline_py, after_py=threading.active_count(),
+               baseline_os=baseline_os, after_os=len(os_threads()), names=sorted(os_threads()), baseline_names=baseline_names)
+        """,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["outcome"][0] == "backend_error", facts
+    assert "RoomLookup" in facts["outcome"][1] or "Connect" in facts["outcome"][1], facts
+    assert facts["states"][-1] == "left" and facts["call_state"] == "left", facts
+    assert facts["held"] == 0 and facts["off_loop"] == 0
+    assert facts["ticks"] >= facts["elapsed"], "the loop stalled during the join"
+    assert facts["after_py"] <= facts["baseline_py"], facts
+    assert facts["after_os"] <= facts["baseline_os"], (facts["baseline_names"], facts["names"])

@@ -112,6 +112,7 @@ class DailyBackend(Backend):
         try:
             parts = urllib.parse.urlsplit(room_url)
             host = parts.hostname
+            parts.port  # noqa: B018 (raises ValueError for a port out of range)
         except ValueError:
             host, parts = None, None
         if parts is None or parts.scheme.lower() != "https" or not host or any(c.isspace() for c in room_url):

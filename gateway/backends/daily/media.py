@@ -196,6 +196,7 @@ class AudioWriter:
                 while not self._chunks and not self._closed:
                     self._cond.wait()
                 if self._closed:
+                    self._source = None  # the SDK's source lives (with its threads) only while needed
                     return
                 chunk = self._chunks.popleft()
             try:

@@ -257,8 +257,12 @@ class DailyTransport(Transport):
             self._close_media()
             if self._handler is not None:
                 self._handler.sink = None
+            # Drop every SDK object: a CustomAudioSource keeps native sender threads while it lives.
             self._client = None
             self._audio_source = None
+            self._mic_track = None
+            self._writer = None
+            self._video_out.clear()
             self._backend.transports.discard(self)
             for waiter in self._transcription_waiters:
                 if not waiter.done():
