@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
 from gateway_client import GatewayError
 
-from tests.fakes.daily_remote import daily_fixtures, room_url
+from tests.fakes.daily_remote import daily_fixtures
 
 daily_gateway, daily = daily_fixtures()
 
 NOBODY = str(uuid.uuid4())  # a well-formed Daily id of no one in the room
-
-
-async def joined_with_bob(daily, **params):
-    """A client in a fresh room with a remote participant bob; returns (client, fake CallClient, bob's id)."""
-    client = await daily.connect()
-    _, fake = await daily.join(client, **params)
-    bob = await fake.add_participant(user_name="bob")
-    await client.wait_for("participant-joined", lambda d: d["participant"]["id"] == bob["id"])
-    return client, fake, bob["id"]
 
 
 async def expect_error(client, rtype: str, params: dict, code: str) -> GatewayError:
@@ -34,7 +24,7 @@ async def expect_error(client, rtype: str, params: dict, code: str) -> GatewayEr
 
 async def test_app_messages_to_all_to_one_and_urgent(daily):
     """send-app-message goes to daily-python's send_app_message: broadcast, to one participant, and urgent, in order."""
-    client, fake, bob = await joined_with_bob(daily)
+    client, fake, bob = await daily.join_with()
     await client.send_app_message({"n": 1})
     await client.send_app_message({"n": 2}, participant_id=bob)
     await client.send_app_message({"n": 3}, urgent=True)
@@ -46,12 +36,8 @@ async def test_app_messages_to_all_to_one_and_urgent(daily):
 
 async def test_app_message_before_the_join_completes_is_sent_once_joined(daily):
     """An app message sent while the Daily join is still in progress waits for it and is then sent (the reference lost them)."""
-    await daily.remote.script(join_delay=1.0)
     client = await daily.connect()
-    room = room_url()
-    joining = asyncio.create_task(client.join(room))
-    fake = await daily.remote.client_for(room)
-    await daily.remote.reset_script()
+    joining, fake = await daily.join_held(client, join_delay=1.0)
     await client.send_app_message({"early": True})
     await joining
     assert [m["message"] for m in await fake.app_messages()] == [{"early": True}]
@@ -61,12 +47,8 @@ async def test_app_message_before_the_join_completes_is_sent_once_joined(daily):
 
 async def test_commands_before_the_join_completes_are_refused(daily):
     """While the Daily join is in progress, commands that need the room answer not_joined without reaching daily-python."""
-    await daily.remote.script(join_delay=1.5)
     client = await daily.connect()
-    room = room_url()
-    joining = asyncio.create_task(client.join(room))
-    fake = await daily.remote.client_for(room)
-    await daily.remote.reset_script()
+    joining, fake = await daily.join_held(client, join_delay=1.5)
     for rtype, params in [
         ("start-recording", {}),
         ("start-transcription", {}),
@@ -90,7 +72,7 @@ async def test_commands_before_the_join_completes_are_refused(daily):
 
 async def test_prebuilt_chat_message(daily):
     """send-prebuilt-chat-message reaches daily-python's send_prebuilt_chat_message with the message and user name."""
-    client, fake, _ = await joined_with_bob(daily)
+    client, fake, _ = await daily.join_with()
     await client.request("send-prebuilt-chat-message", {"message": "hello from the bot", "user_name": "Bot"})
     (call,) = await fake.calls("send_prebuilt_chat_message")
     assert (call["message"], call["user_name"]) == ("hello from the bot", "Bot")
@@ -98,7 +80,7 @@ async def test_prebuilt_chat_message(daily):
 
 async def test_recording_start_update_stop(daily):
     """start-, update- and stop-recording call daily-python's recording methods with the client's arguments and the stream id."""
-    client, fake, _ = await joined_with_bob(daily, token="owner-token")
+    client, fake, _ = await daily.join_with(token="owner-token")
     stream = str(uuid.uuid4())
     settings = {"type": "cloud", "maxDuration": 3600, "layout": {"preset": "default"}}
     started = await client.request(
@@ -118,7 +100,7 @@ async def test_recording_start_update_stop(daily):
 
 async def test_transcription_start_update_stop(daily):
     """start-, update- and stop-transcription call daily-python's transcription methods; update names participants and the instance."""
-    client, fake, bob = await joined_with_bob(daily, token="owner-token")
+    client, fake, bob = await daily.join_with(token="owner-token")
     settings = {"language": "en", "model": "nova-2-general", "participants": [bob], "extra": {"interim_results": True}}
     await client.request("start-transcription", {"settings": settings})
     (call,) = await fake.calls("start_transcription")
@@ -133,7 +115,7 @@ async def test_transcription_start_update_stop(daily):
 
 async def test_dialout_dtmf_and_sip_fill_in_the_session_id(daily):
     """start-dialout returns Daily's session id; after dialout-connected, send-dtmf and SIP transfer/refer without sessionId get it; stop-dialout names it."""
-    client, fake, _ = await joined_with_bob(daily)
+    client, fake, _ = await daily.join_with()
     settings = {"phoneNumber": "+15551230000", "displayName": "Support"}
     started = await client.request("start-dialout", {"settings": settings})
     (call,) = await fake.calls("start_dialout")
@@ -162,7 +144,7 @@ async def test_dialout_dtmf_and_sip_fill_in_the_session_id(daily):
 
 async def test_remote_participants_update_and_eject(daily):
     """update-remote-participants and eject-remote-participants reach daily-python with the participants' ids."""
-    client, fake, bob = await joined_with_bob(daily, token="owner-token")
+    client, fake, bob = await daily.join_with(token="owner-token")
     change = {bob: {"permissions": {"canSend": ["microphone"], "canAdmin": False}, "inputsEnabled": {"camera": False}}}
     await client.request("update-remote-participants", {"remote_participants": change})
     (call,) = await fake.calls("update_remote_participants")
@@ -174,7 +156,7 @@ async def test_remote_participants_update_and_eject(daily):
 
 async def test_subscriptions_publishing_and_inputs(daily):
     """update-subscriptions, -publishing and -inputs reach daily-python; replies carry the resulting settings and the *-updated events follow."""
-    client, fake, bob = await joined_with_bob(daily)
+    client, fake, bob = await daily.join_with()
     per_participant = {bob: {"media": {"microphone": "unsubscribed"}}}
     profiles = {"base": {"camera": "unsubscribed"}}
     reply = await client.request(
@@ -199,7 +181,7 @@ async def test_subscriptions_publishing_and_inputs(daily):
 
 async def test_room_state_getters(daily):
     """get-participants, get-participant-counts, get-active-speaker and get-network-stats answer from daily-python's getters."""
-    client, fake, bob = await joined_with_bob(daily)
+    client, fake, bob = await daily.join_with()
     everyone = await client.participants()
     assert set(everyone) == {fake.local_id, bob}
     assert everyone[fake.local_id]["info"]["isLocal"] is True
@@ -246,7 +228,7 @@ def fill(value, bob: str):
 @pytest.mark.parametrize(("rtype", "params", "method"), COMMANDS, ids=[c[0] for c in COMMANDS])
 async def test_scripted_failures_become_typed_errors(daily, rtype, params, method):
     """When daily-python's completion reports an error, the reply is backend_error carrying Daily's text; the session goes on."""
-    client, fake, bob = await joined_with_bob(daily)
+    client, fake, bob = await daily.join_with()
     daily_text = f'{method}: ServerError("scripted failure {uuid.uuid4().hex[:6]}")'
     await fake.script(errors={method: daily_text})
     error = await expect_error(client, rtype, fill(params, bob), "backend_error")
@@ -264,7 +246,7 @@ async def test_scripted_failures_become_typed_errors(daily, rtype, params, metho
 )
 async def test_recording_without_owner_token_is_refused(daily, rtype, params, method):
     """Without a meeting token that allows it, Daily refuses recording and transcription: the reply is not_allowed with Daily's text."""
-    client, fake, _ = await joined_with_bob(daily)  # no token
+    client, fake, _ = await daily.join_with()  # no token
     area = method.split("_")[1].title()
     await fake.script(errors={method: f"{area}(InsufficientPermissions): not allowed without an owner token"})
     error = await expect_error(client, rtype, params, "not_allowed")
@@ -273,7 +255,7 @@ async def test_recording_without_owner_token_is_refused(daily, rtype, params, me
 
 async def test_bad_input_is_refused_without_calling_the_sdk(daily):
     """Invalid DTMF tones, unknown participant ids and oversized app messages get typed errors; daily-python is never called with them."""
-    client, fake, bob = await joined_with_bob(daily)
+    client, fake, bob = await daily.join_with()
     for tones in ("12x", "", "1" * 21):
         await expect_error(client, "send-dtmf", {"settings": {"tones": tones, "sessionId": bob}}, "invalid_params")
     for nobody in ("nobody", NOBODY):

@@ -72,12 +72,8 @@ async def test_invalid_room_urls_are_refused_at_once(daily, url, params, code):
 
 async def test_unreachable_room_fails_cleanly_and_the_gateway_keeps_serving(daily):
     """A join Daily cannot complete (unreachable room) answers backend_error with Daily's text, leaves call state left, releases the client; others go on."""
-    await daily.remote.script(fail_join_unreachable=1.0)
     failing = await daily.connect()
-    room = room_url("unreachable")
-    attempt = asyncio.create_task(failing.request("join", {"room_url": room}, timeout=20))
-    fake = await daily.remote.client_for(room)
-    await daily.remote.reset_script()
+    attempt, fake = await daily.join_held(failing, fail_join_unreachable=1.0)
 
     other = await daily.connect()  # served while the failing join is pending
     assert (await other.request("ping"))["time_ms"] > 0
@@ -122,54 +118,53 @@ async def test_closing_the_connection_leaves_and_releases_the_client(daily):
     await fake.wait_released()
 
 
-async def test_dialin_ready_posts_the_pinless_call_update(daily):
-    """With dialin_settings, Daily's dialin_ready becomes dialin-ready and the gateway posts {callId, callDomain, sipUri} to api_url with api_key, which no client sees."""
+@pytest.fixture
+async def dialin(daily):
+    """A stub of Daily's REST API, and a function that joins a fresh room with dial-in settings routed to it."""
     stub = StubDaily()
     await stub.start()
-    stub.on("POST", "/v1/dialin/pinlessCallUpdate", Reply(200, {"status": "ok"}))
-    try:
-        client = await daily.connect()
-        secret = "key-H2-never-shown"
-        _, fake = await daily.join(
-            client,
-            dialin_settings={"call_id": "call-1", "call_domain": "domain-1"},
-            api_url=stub.url,
-            api_key=secret,
-        )
+
+    async def join(client, api_key: str, call_id: str = "call-1", call_domain: str = "domain-1"):
+        settings = {"call_id": call_id, "call_domain": call_domain}
+        _, fake = await daily.join(client, dialin_settings=settings, api_url=stub.url, api_key=api_key)
         await fake.emit("on_dialin_ready", "sip:bot@example.sip.daily.co")
-        ready = await client.wait_for("dialin-ready")
-        assert ready.data["sip_endpoint"] == "sip:bot@example.sip.daily.co"
-        for _ in range(200):
-            if stub.requests:
-                break
-            await asyncio.sleep(0.025)
-        assert len(stub.requests) == 1, "the pinless call update was not posted"
-        posted = stub.requests[0]
-        assert posted.target == "/v1/dialin/pinlessCallUpdate"
-        assert posted.headers["authorization"] == f"Bearer {secret}"
-        assert posted.json == {"callId": "call-1", "callDomain": "domain-1", "sipUri": "sip:bot@example.sip.daily.co"}
-        seen = json.dumps([e.data for e in client.event_log])
-        assert secret not in seen and secret not in daily.gw.log()
-    finally:
-        await stub.close()
+        return fake
+
+    yield stub, join
+    await stub.close()
 
 
-async def test_dialin_update_failure_is_an_error_event(daily):
+async def test_dialin_ready_posts_the_pinless_call_update(daily, dialin):
+    """With dialin_settings, Daily's dialin_ready becomes dialin-ready and the gateway posts {callId, callDomain, sipUri} to api_url with api_key, which no client sees."""
+    stub, join = dialin
+    stub.on("POST", "/v1/dialin/pinlessCallUpdate", Reply(200, {"status": "ok"}))
+    client = await daily.connect()
+    secret = "key-H2-never-shown"
+    await join(client, secret)
+    ready = await client.wait_for("dialin-ready")
+    assert ready.data["sip_endpoint"] == "sip:bot@example.sip.daily.co"
+    for _ in range(200):
+        if stub.requests:
+            break
+        await asyncio.sleep(0.025)
+    assert len(stub.requests) == 1, "the pinless call update was not posted"
+    posted = stub.requests[0]
+    assert posted.target == "/v1/dialin/pinlessCallUpdate"
+    assert posted.headers["authorization"] == f"Bearer {secret}"
+    assert posted.json == {"callId": "call-1", "callDomain": "domain-1", "sipUri": "sip:bot@example.sip.daily.co"}
+    seen = json.dumps([e.data for e in client.event_log])
+    assert secret not in seen and secret not in daily.gw.log()
+
+
+async def test_dialin_update_failure_is_an_error_event(daily, dialin):
     """A pinless dial-in update Daily refuses (500) becomes an error event; the session stays joined."""
-    stub = StubDaily()
-    await stub.start()
+    stub, join = dialin
     stub.on("POST", "/v1/dialin/pinlessCallUpdate", Reply(500, {"error": "server-error"}))
-    try:
-        client = await daily.connect()
-        _, fake = await daily.join(
-            client, dialin_settings={"call_id": "c", "call_domain": "d"}, api_url=stub.url, api_key="k"
-        )
-        await fake.emit("on_dialin_ready", "sip:x@example.sip.daily.co")
-        error = await client.wait_for("error", timeout=10)
-        assert error.data["code"] and error.data["message"]
-        assert (await client.stats())["state"] == "joined"
-    finally:
-        await stub.close()
+    client = await daily.connect()
+    await join(client, "k")
+    error = await client.wait_for("error", timeout=10)
+    assert error.data["code"] and error.data["message"]
+    assert (await client.stats())["state"] == "joined"
 
 
 async def test_transcription_at_join_starts_daily_transcription(daily):

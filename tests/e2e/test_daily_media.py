@@ -22,19 +22,10 @@ def rms(pcm: bytes) -> float:
     return float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
 
 
-async def joined_with_speaker(daily, **params):
-    """A client joined to a fresh room, and a remote participant "alice" whose audio renderer the gateway set."""
-    client = await daily.connect()
-    _, fake = await daily.join(client, **params)
-    alice = await fake.add_participant(user_name="alice")
-    await client.wait_for("participant-joined", lambda d: d["participant"]["id"] == alice["id"])
-    return client, fake, alice["id"]
-
-
 async def test_participant_audio_reaches_the_client_with_speech_events(daily):
     """A participant's audio from daily-python's renderer thread reaches the client in its audio_in format (content intact), with track-started and speech events."""
-    client, fake, alice = await joined_with_speaker(
-        daily, audio_in={"sample_rate": 24000, "channels": 1, "frame_ms": 20}, vad={"analyzer": "webrtc"}
+    client, fake, alice = await daily.join_with(
+        "alice", audio_in={"sample_rate": 24000, "channels": 1, "frame_ms": 20}, vad={"analyzer": "webrtc"}
     )
     await fake.wait_for_renderer(alice)
     speech = demo_speech(RATE, seconds=2.0)
@@ -53,7 +44,7 @@ async def test_participant_audio_reaches_the_client_with_speech_events(daily):
 
 async def test_participant_leaving_stops_its_track(daily):
     """When Daily says a participant left, its audio track stops (track-stopped) before participant-left."""
-    client, fake, alice = await joined_with_speaker(daily)
+    client, fake, alice = await daily.join_with("alice")
     await fake.wait_for_renderer(alice)
     await daily.remote.wait_push(await fake.push_audio(alice, demo_speech(RATE, seconds=0.3), RATE, speed=2.0))
     await client.wait_for("track-started", lambda d: d["participant_id"] == alice)
@@ -66,7 +57,7 @@ async def test_participant_leaving_stops_its_track(daily):
 
 async def test_audio_in_disabled_sends_no_audio(daily):
     """With audio_in.enabled false the client gets no participant audio frames nor audio tracks."""
-    client, fake, alice = await joined_with_speaker(daily, audio_in={"enabled": False})
+    client, fake, alice = await daily.join_with("alice", audio_in={"enabled": False})
     await asyncio.sleep(0.5)
     if [alice, "microphone"] in (await fake.renderers())["audio"]:
         await daily.remote.wait_push(await fake.push_audio(alice, demo_speech(RATE, seconds=0.5), RATE))
@@ -78,8 +69,8 @@ async def test_audio_in_disabled_sends_no_audio(daily):
 async def test_audio_in_filter_is_applied_to_daily_audio(daily):
     """audio_in.filter noisereduce lowers steady noise in a Daily participant's audio; krisp is refused with not_supported."""
     pytest.importorskip("noisereduce")
-    client, fake, alice = await joined_with_speaker(
-        daily, audio_in={"sample_rate": RATE, "filter": {"type": "noisereduce"}}
+    client, fake, alice = await daily.join_with(
+        "alice", audio_in={"sample_rate": RATE, "filter": {"type": "noisereduce"}}
     )
     await fake.wait_for_renderer(alice)
     rng = np.random.default_rng(7)
@@ -99,7 +90,7 @@ async def test_audio_in_filter_is_applied_to_daily_audio(daily):
 
 async def test_native_vad_analyzer_runs_on_daily_audio(daily):
     """vad.analyzer native uses daily-python's native VAD (made through the SDK) and reports speech on a Daily participant's track."""
-    client, fake, alice = await joined_with_speaker(daily, vad={"analyzer": "native"})
+    client, fake, alice = await daily.join_with("alice", vad={"analyzer": "native"})
     await fake.wait_for_renderer(alice)
     loud = (np.frombuffer(demo_speech(RATE, seconds=1.5), dtype=np.int16) * 2).astype(np.int16).tobytes()
     push = await fake.push_audio(alice, loud + silence(RATE, 1.0), RATE)
@@ -132,7 +123,7 @@ async def test_client_audio_plays_into_the_custom_track_at_real_time(daily):
 @pytest.mark.parametrize("framerate", [0, 30])
 async def test_video_capture_at_a_framerate_and_on_request(daily, framerate):
     """capture-participant-video sets daily-python's video renderer; frames come in the asked color format, at framerate or on request-video-frame."""
-    client, fake, alice = await joined_with_speaker(daily)
+    client, fake, alice = await daily.join_with("alice")
     reply = await client.request(
         "capture-participant-video",
         {"participant_id": alice, "framerate": framerate, "video_source": "screenVideo", "color_format": "RGB"},

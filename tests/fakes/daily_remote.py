@@ -744,6 +744,34 @@ class DailyHarness:
         result = await client.join(room, **params)
         return result, await self.remote.client_for(room, after=after)
 
+    async def join_with(self, user_name: str = "bob", **params: Any) -> tuple[Any, RemoteClient, str]:
+        """A new client joined to a fresh room in which a remote participant ``user_name`` then joined.
+
+        Returns (client, its fake CallClient, the participant's id), once the client saw participant-joined.
+        """
+        client = await self.connect()
+        _, fake = await self.join(client, **params)
+        pid = str((await fake.add_participant(user_name=user_name))["id"])
+        await client.wait_for("participant-joined", lambda d: d["participant"]["id"] == pid)
+        return client, fake, pid
+
+    async def join_held(
+        self, client: Any, *, timeout: float = 20.0, **script: Any
+    ) -> tuple[asyncio.Task[Any], RemoteClient]:
+        """Start ``client``'s join of a fresh room while the fake follows ``script`` (``join_delay``, ``fail_join_unreachable``...).
+
+        Returns the pending join request (a task: its result or GatewayError) and the session's fake CallClient;
+        the default script is restored at once, so only this join is affected.
+        """
+        room = room_url()
+        await self.remote.script(**script)
+        try:
+            pending = asyncio.create_task(client.request("join", {"room_url": room}, timeout=timeout))
+            fake = await self.remote.client_for(room)
+        finally:
+            await self.remote.reset_script()
+        return pending, fake
+
     async def ensure_loaded(self) -> None:
         """Make the gateway load the fake SDK (a throwaway join) if nothing has yet, so scripts can be set."""
         if not self.remote.ready:
