@@ -199,3 +199,33 @@ async def test_join_leave_cycles_leave_no_threads_behind(daily):
 def own(threads: list[str]) -> list[str]:
     """Threads that are not executor workers (a pool grows to its bound on its own; that is no leak)."""
     return [t for t in threads if not t.startswith(("asyncio_", "ThreadPoolExecutor"))]
+
+
+async def test_leave_while_joining_waits_for_the_join_then_leaves(daily):
+    """A leave sent while the Daily join is in progress waits for it, then leaves: both replies ok, CallClient released."""
+    client = await daily.connect()
+    joining, fake = await daily.join_held(client, join_delay=1.0)
+    await asyncio.sleep(0.1)
+    await client.leave()
+    assert (await joining)["participant_id"] == fake.local_id
+    assert (await client.wait_for("left")).data["reason"] == "left"
+    await fake.wait_released()
+
+
+async def test_disconnecting_while_joining_releases_the_client(daily):
+    """A client that disconnects while its Daily join is in progress leaves no call behind: the CallClient is released."""
+    client = await daily.connect()
+    _, fake = await daily.join_held(client, join_delay=1.0)
+    await asyncio.sleep(0.1)
+    await client.close()
+    await fake.wait_released(timeout=15)
+    assert (await fake.describe())["call_state"] in ("left", "initialized", "joined")
+
+
+async def test_observing_a_daily_room_is_not_supported(daily):
+    """observe on a Daily room URL answers not_supported (Daily has no read-only presence); the session may still join."""
+    client = await daily.connect()
+    with pytest.raises(GatewayError) as error:
+        await client.request("observe", {"room_url": room_url()})
+    assert error.value.code == "not_supported", error.value.message
+    await daily.join(client)

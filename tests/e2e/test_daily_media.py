@@ -174,3 +174,31 @@ async def test_published_video_reaches_the_custom_video_source(daily):
     arguments = await fake.all_arguments()
     assert nested_in(arguments, 250000), "video_out.bitrate reached no SDK call"
     assert nested_in(arguments, 15), "video_out.framerate reached no SDK call"
+
+
+async def test_clear_audio_stops_publishing_into_daily_at_once(daily):
+    """clear-audio (barge-in) on a Daily call: what was not yet written to the custom audio source is dropped; a mark placed after it comes back cleared."""
+    client = await daily.connect()
+    _, fake = await daily.join(client, audio_out={"sample_rate": RATE})
+    await client.send_audio(demo_speech(RATE, seconds=3.0))
+    await client.mark_audio("end")
+    await asyncio.sleep(0.5)
+    cleared = await client.clear_audio()
+    assert cleared["dropped_ms"] > 1500 and cleared["cleared_marks"] == ["end"]
+    mark = await client.wait_for("playout-mark")
+    assert mark.data["status"] == "cleared"
+    await asyncio.sleep(0.2)
+    _, rate, at_clear = await fake.audio_out()
+    await asyncio.sleep(1.0)
+    _, _, later = await fake.audio_out()
+    assert rate is not None and later - at_clear < 0.15 * rate * 2, "audio kept flowing into Daily after clear-audio"
+    assert later < 1.5 * rate * 2
+
+
+async def test_video_in_disabled_refuses_captures(daily):
+    """With video_in.enabled false, capture-participant-video answers wrong_state and no video renderer is set."""
+    client, fake, alice = await daily.join_with("alice", video_in={"enabled": False})
+    with pytest.raises(GatewayError) as error:
+        await client.request("capture-participant-video", {"participant_id": alice})
+    assert error.value.code == "wrong_state"
+    assert not (await fake.renderers())["video"]
