@@ -477,6 +477,18 @@ export interface ServerEventMap {
   'network-stats-updated': { stats: NetworkStats };
   /** The connection to Daily's servers changed (Daily only). */
   'network-connection-status-updated': { status: Record<string, unknown> };
+  /** Daily only: this participant's subscription profiles (profile -> source -> settings). */
+  'subscription-profiles-updated': { subscription_profiles: Record<string, unknown> };
+  /** Daily only: a running transcription's settings changed. */
+  'transcription-updated': { update: Record<string, unknown> };
+  /** Daily only: live streaming of the room (daily-python's live stream callbacks). */
+  'live-stream-started': { status: Record<string, unknown> };
+  'live-stream-updated': { update: unknown };
+  'live-stream-stopped': { stream_id: string };
+  'live-stream-error': { stream_id: string; message: string };
+  'live-stream-warning': { stream_id: string; message: string };
+  /** Daily only: daily-python's device list changed (the gateway's devices are virtual). */
+  'available-devices-updated': { available_devices: Record<string, unknown> };
   /** A call of this simulated phone ended. */
   'call-ended': { call_id: string; reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' | 'timeout' };
 }
@@ -510,6 +522,9 @@ const EVENTS: { readonly [K in ServerEventName]: true } = {
   'track-started': true, 'track-stopped': true, 'transcription-error': true, 'transcription-message': true,
   'transcription-started': true, 'transcription-stopped': true, 'participant-counts-updated': true,
   'network-stats-updated': true, 'network-connection-status-updated': true,
+  'subscription-profiles-updated': true, 'transcription-updated': true, 'live-stream-started': true,
+  'live-stream-updated': true, 'live-stream-stopped': true, 'live-stream-error': true, 'live-stream-warning': true,
+  'available-devices-updated': true,
 };
 
 /**
