@@ -55,6 +55,14 @@ class Config:
     """Open connections per API key (a token counts for the key that signed it); more are closed with 4029. 0: no limit."""
     max_rooms: int = DEFAULT_LIMITS["max_rooms"]
     """Rooms this gateway is in at once; a join or observe that would add one more gets limit_reached. 0: no limit."""
+    resume_grace_ms: int = DEFAULT_LIMITS["resume_grace_ms"]
+    """How long a session whose connection dropped stays in its room, resumable (PROTOCOL.md "Resume"); 0: no resume."""
+    replay_buffer_events: int = DEFAULT_LIMITS["replay_buffer_events"]
+    """Text frames each session keeps for a resume (the newest); an older last_seq cannot be resumed."""
+    replay_buffer_bytes: int = DEFAULT_LIMITS["replay_buffer_bytes"]
+    """Bytes of text frames each session keeps for a resume (with replay_buffer_events, whichever is reached first)."""
+    max_pending_events: int = DEFAULT_LIMITS["max_pending_events"]
+    """Text frames waiting for a slow client before it is closed with 4010 (resumable); 0: no bound."""
     media_queue_ms: int = 2000
     """Outgoing media held per session for a slow client before the oldest is dropped (counted)."""
     shutdown_timeout: float = 5.0

@@ -1,10 +1,22 @@
-"""A session's outgoing path: sequence numbers, ordering and a bounded media queue.
+"""A session's outgoing path: sequence numbers, ordering, the replay buffer and the bounds.
 
 Text frames (hello, replies, events, errors) get ``seq`` here, in the order they are
 queued, and are always written before queued media: a ``track-started`` therefore
-reaches the client before that track's first frame. Media is bounded: when a slow
-client lets it pile up past ``media_limit`` frames, the oldest frames are dropped
-and counted (PROTOCOL.md, "Slow clients"). Producers never block.
+reaches the client before that track's first frame. Every text frame is also kept in
+the session's replay buffer (``gateway.resume``), so that a client that reconnects
+gets again what it missed (PROTOCOL.md, "Resume").
+
+Both queues are bounded and producers never block, so a slow client never delays the
+room's fan-out to anyone else (PROTOCOL.md, "Slow clients"):
+
+- media past ``media_limit`` frames: the oldest frame is dropped and counted, and a
+  ``media-dropped`` event tells the client (when it starts, then at most once a second);
+- text past ``max_pending`` frames: never dropped; ``on_overflow`` is called once and the
+  session closes the connection with 4010. The frames stay in the replay buffer.
+
+The outbox outlives a connection: :meth:`detach` stops writing (media is then dropped,
+text only kept for replay) and :meth:`attach` writes the frames after the client's
+``last_seq`` on the new connection, then goes on live.
 """
 
 from __future__ import annotations
@@ -12,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -20,13 +34,27 @@ from websockets.exceptions import ConnectionClosed
 from protocol import messages
 from protocol.errors import ProtocolError
 
+from .resume import ReplayBuffer
+
 log = logging.getLogger("gateway.outbox")
+
+MEDIA_DROPPED_INTERVAL_S = 1.0
+"""At most one ``media-dropped`` event per this many seconds while a client keeps dropping."""
 
 
 class Outbox:
-    """Queues and writes everything a session sends; one writer task per connection."""
+    """Queues and writes everything a session sends; one writer task per attached connection."""
 
-    def __init__(self, ws: ServerConnection, *, media_limit: int = 100) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection | None,
+        *,
+        media_limit: int = 100,
+        replay_events: int = 1024,
+        replay_bytes: int = 1 << 20,
+        max_pending: int = 0,
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
         self._ws = ws
         # Text items carry a barrier: the number of media frames queued before
         # them that must be written first (0 = none). Media items carry their index.
@@ -34,6 +62,11 @@ class Outbox:
         self._media: collections.deque[tuple[int, bytes]] = collections.deque()
         self._media_queued_total = 0
         self.media_limit = media_limit
+        self.max_pending = max_pending
+        """Most text frames waiting to be written before ``on_overflow`` (0: no bound)."""
+        self.on_overflow = on_overflow
+        self._overflowed = False
+        self.replay = ReplayBuffer(replay_events, replay_bytes)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -43,6 +76,13 @@ class Outbox:
         self.media_sent = 0
         self.media_bytes_sent = 0
         self.media_dropped = 0
+        self._dropped_reported = 0
+        self._dropped_event_at = -MEDIA_DROPPED_INTERVAL_S
+
+    @property
+    def attached(self) -> bool:
+        """Whether a connection is being written to."""
+        return self._ws is not None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox")
@@ -57,56 +97,134 @@ class Outbox:
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
+    def detach(self) -> None:
+        """Stop writing to the connection: pending text stays in the replay buffer, queued media is dropped."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._ws = None
+        self._text.clear()
+        self.media_dropped += len(self._media)
+        self._media.clear()
+
+    def attach(self, ws: ServerConnection, last_seq: int, *, first: bytes | None = None) -> int:
+        """Write ``first``, then every frame after ``last_seq`` on ``ws``, then go on live; returns how many are replayed.
+
+        The caller checks :meth:`can_replay` first.
+        """
+        self.detach()
+        frames = self.replay.since(last_seq)
+        if first is not None:
+            self._text.append((first, 0))
+        self._text.extend((frame, 0) for frame in frames)
+        self._ws = ws
+        self._overflowed = False
+        self._wake.set()
+        self.start()
+        if self.media_dropped > self._dropped_reported:
+            self._report_dropped("detached")
+        return len(frames)
+
+    async def drain(self, timeout: float = 1.0) -> None:
+        """Wait (bounded) until every text frame queued so far is written."""
+        deadline = time.monotonic() + timeout
+        while self._text and self._task is not None and not self._task.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
+    def hand_over(self, request_id: str, result: dict[str, Any]) -> bytes:
+        """The reply that ends this outbox (``resume``): numbered here, written by the resumed session's outbox.
+
+        The writer stops; nothing more is queued here.
+        """
+        seq = self._next()
+        self.detach()
+        self._closed = True
+        return messages.encode_result(seq, request_id, result)
+
+    def can_replay(self, last_seq: int) -> bool:
+        """Whether the frames after ``last_seq`` are all still held (``last_seq`` no newer than the last sent)."""
+        return 0 <= last_seq <= self.seq and self.replay.covers(last_seq, self.seq)
+
     # Producers: all synchronous, all O(1).
 
-    def _text_frame(self, data: bytes, barrier: int = 0) -> None:
+    def _text_frame(self, seq: int, data: bytes, barrier: int = 0) -> None:
         if self._closed:
             return
+        self.replay.append(seq, data)
+        if self._ws is None:
+            return  # detached: kept for a resume only
         self._text.append((data, barrier))
         self._wake.set()
+        if self.max_pending and len(self._text) > self.max_pending and not self._overflowed:
+            self._overflowed = True
+            if self.on_overflow is not None:
+                self.on_overflow()
 
     def _next(self) -> int:
         self.seq += 1
         return self.seq
 
     def hello(self, **fields: Any) -> None:
-        self._text_frame(messages.encode_hello(self._next(), **fields))
+        seq = self._next()
+        self._text_frame(seq, messages.encode_hello(seq, **fields))
 
     def result(self, request_id: str, result: dict[str, Any] | None = None) -> None:
-        self._text_frame(messages.encode_result(self._next(), request_id, result))
+        seq = self._next()
+        self._text_frame(seq, messages.encode_result(seq, request_id, result))
 
     def failure(self, request_id: str | None, error: ProtocolError) -> None:
-        self._text_frame(messages.encode_failure(self._next(), request_id, error))
+        seq = self._next()
+        self._text_frame(seq, messages.encode_failure(seq, request_id, error))
 
     def event(self, name: str, data: dict[str, Any] | None = None) -> None:
-        self._text_frame(messages.encode_event(self._next(), name, data))
+        seq = self._next()
+        self._text_frame(seq, messages.encode_event(seq, name, data))
 
     def event_after_media(self, name: str, data: dict[str, Any] | None = None) -> None:
         """An event written only after every media frame queued before it (e.g. track-stopped).
 
         Text queued after it waits behind it, so ``seq`` order on the wire is kept.
         """
-        self._text_frame(messages.encode_event(self._next(), name, data), self._media_queued_total)
+        seq = self._next()
+        self._text_frame(seq, messages.encode_event(seq, name, data), self._media_queued_total)
 
     def error(self, error: ProtocolError) -> None:
-        self._text_frame(messages.encode_error(self._next(), error))
+        seq = self._next()
+        self._text_frame(seq, messages.encode_error(seq, error))
 
     def media(self, frame: bytes) -> None:
         if self._closed:
             return
+        if self._ws is None:
+            self.media_dropped += 1  # detached: nobody to send it to
+            return
         if len(self._media) >= self.media_limit:
             self._media.popleft()
             self.media_dropped += 1
+            now = time.monotonic()
+            if now - self._dropped_event_at >= MEDIA_DROPPED_INTERVAL_S:
+                self._dropped_event_at = now
+                self._report_dropped("slow")
         self._media_queued_total += 1
         self._media.append((self._media_queued_total, frame))
         self._wake.set()
+
+    def _report_dropped(self, reason: str) -> None:
+        """``media-dropped``: frames dropped since the last report, and in all."""
+        dropped, self._dropped_reported = self.media_dropped - self._dropped_reported, self.media_dropped
+        self.event("media-dropped", {"dropped": dropped, "total": self.media_dropped, "reason": reason})
 
     @property
     def media_queued(self) -> int:
         return len(self._media)
 
+    @property
+    def text_queued(self) -> int:
+        return len(self._text)
+
     async def _run(self) -> None:
         ws, text, media = self._ws, self._text, self._media
+        assert ws is not None
         try:
             while True:
                 if text and not (media and media[0][0] <= text[0][1]):

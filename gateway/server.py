@@ -41,6 +41,11 @@ from .static import StaticFiles, redirect
 
 log = logging.getLogger("gateway.server")
 
+SHUTDOWN_REASON = "gateway shutting down"
+"""The reason of the 1001 close every client gets on shutdown."""
+SHUTDOWN_STEP_S = 1.0
+"""Bound of each shutdown step after the sessions' ``shutdown_timeout`` (closing stuck connections, handlers)."""
+
 
 def build_backends(config: Config) -> list[Backend]:
     """The backends named in ``config.backends`` that this build provides."""
@@ -152,24 +157,42 @@ class Gateway:
         await self.shutdown()
 
     async def shutdown(self) -> None:
+        """Stop accepting; each session leaves its room, then is closed with 1001; backends close.
+
+        Sessions get ``shutdown_timeout`` to leave; the connections of those that did not
+        (a backend's leave hung) are closed with 1001 anyway, and the backends' close then
+        ends what is left in their rooms (local recordings are finalized: valid WAVs). Every
+        wait is bounded; the CLI also exits on a second signal (PROTOCOL.md, "Shutdown").
+        """
         log.info("shutting down: %d sessions", len(self.sessions))
         if self._server is not None:
             self._server.close(close_connections=False)
-        closes = [
-            asyncio.create_task(s.close(CloseCode.GOING_AWAY, "gateway shutting down", cause="shutdown"))
+        closes = {
+            asyncio.create_task(s.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON, cause="shutdown")): s
             for s in list(self.sessions)
-        ]
+        }
         if closes:
             done, pending = await asyncio.wait(closes, timeout=self.config.shutdown_timeout)
             for task in pending:
                 task.cancel()
+            if pending:
+                log.warning("%d sessions did not leave within shutdown_timeout; closing their connections", len(pending))
+                connections = [c for c in {getattr(closes[t], "connection", closes[t].ws) for t in pending} if c]
+                if connections:
+                    await asyncio.wait(
+                        [asyncio.create_task(c.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)) for c in connections],
+                        timeout=SHUTDOWN_STEP_S,
+                    )
         if self._demo is not None:
             await self._demo.stop()
         if self._handlers:
-            await asyncio.wait(self._handlers, timeout=1.0)
+            await asyncio.wait(self._handlers, timeout=SHUTDOWN_STEP_S)
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), SHUTDOWN_STEP_S)
+            except TimeoutError:
+                log.warning("some connections did not close within %g s; going on", SHUTDOWN_STEP_S)
         for backend in self.backends:
             try:
                 await backend.close()
@@ -243,6 +266,10 @@ class Gateway:
         except CommandError as exc:
             log.warning("= %s refused %s for %s: %s", session.id[:8], rtype, session.principal or "open session", exc)
             raise
+
+    def session_by_id(self, session_id: str) -> Session | None:
+        """A live session (connected or detached) by id, for ``resume``."""
+        return next((s for s in self.sessions if s.id == session_id), None) if session_id else None
 
     def session_joined(self, session: Session) -> None:
         self.joined.add(session)

@@ -7,6 +7,12 @@ State machine (PROTOCOL.md, "Session states")::
               +--fail--+                       any state --connection lost--> CLOSED
     OPEN --observe--> OBSERVING --leave--> LEFT      (read-only: not a participant)
 
+A session is not its connection (PROTOCOL.md, "Resume"): when the WebSocket of a JOINED
+or OBSERVING session drops, the session is *detached* (``connection`` None) for
+``resume_grace_ms``, still in its room, and a new connection may take it over with
+``resume``. The connection that does so forwards what it reads to that session
+(``resumed``); the session's outbox writes to it.
+
 Requests run as tasks so a slow ``join`` never delays ``ping``; requests that need a
 room wait for a join in progress when that is what users expect (app messages) and
 are refused with ``not_joined`` otherwise.
@@ -24,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from protocol import constants, messages
 from protocol.constants import OUTBOUND_TRACK_SOURCE, CloseCode, MediaKind, OutboundTrack
@@ -39,6 +46,7 @@ from .media.filters import FilterSpec, filter_from_request
 from .media.playout import AudioPlayout, PlayoutOptions
 from .media.vad import VadParams, VadTransition, vad_from_request
 from .outbox import Outbox
+from .resume import ended_on_purpose, new_token, token_matches, token_session_id
 from .tracks import FIRST_TRACK_ID, VIDEO_QUEUE_LIMIT, InboundTrack, VideoTrack
 
 if TYPE_CHECKING:
@@ -68,7 +76,24 @@ class Session:
         self.ws = ws
         self.id = str(uuid.uuid4())
         self.state = SessionState.OPEN
-        self.outbox = Outbox(ws, media_limit=max(10, self.config.media_queue_ms // 10))
+        self.outbox = Outbox(
+            ws,
+            media_limit=max(10, self.config.media_queue_ms // 10),
+            replay_events=self.config.replay_buffer_events,
+            replay_bytes=self.config.replay_buffer_bytes,
+            max_pending=self.config.max_pending_events,
+            on_overflow=self._on_slow_consumer,
+        )
+        self.connection: ServerConnection | None = ws
+        """The connection serving this session now: ``ws`` at first, a resuming one later, None while detached."""
+        self.resume_token = new_token(self.id)
+        """Secret that lets a new connection take this session over (hello ``resume_token``)."""
+        self.resumed: Session | None = None
+        """Set on a connection's own session when that connection resumed another session: it serves that one."""
+        self.resumes = 0
+        self._grace: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()
+        self._closing: set[asyncio.Task[None]] = set()
         self.transport: Transport | None = None
         self.observation: Observation | None = None
         """Set while the session observes a room (``observe``); never together with ``transport``."""
@@ -110,38 +135,174 @@ class Session:
     # ------------------------------------------------------------------ life cycle
 
     async def run(self) -> None:
-        """Serve the connection until it closes, then leave the room."""
+        """Serve the connection until it closes; then leave the room, or wait detached for a resume.
+
+        Returns when the session is over (CLOSED), which for a detached session is when
+        its grace period ends or the connection that resumed it ends for good.
+        """
+        ws = self.ws
         self.outbox.start()
         self.outbox.hello(
             protocol=constants.SUBPROTOCOL,
             version=constants.PROTOCOL_VERSION,
             session_id=self.id,
+            resume_token=self.resume_token,
             server={"name": "daily-ws-gateway", "version": __version__},
             limits=self.config.limits(),
             capabilities=self.gateway.capabilities(),
         )
-        log.info("= %s connected from %s%s", self.id[:8], self.ws.remote_address,
+        log.info("= %s connected from %s%s", self.id[:8], ws.remote_address,
                  f" as {self.principal}" if self.principal else "")
+        # The watchdog belongs to the connection: a detached session has nobody to ping.
+        watchdog = asyncio.create_task(
+            idle_watchdog(self, self.config.idle_timeout_ms, self.config.ping_interval_ms), name="idle"
+        )
         try:
-            self.spawn(idle_watchdog(self, self.config.idle_timeout_ms, self.config.ping_interval_ms), "idle")
-            async for message in self.ws:
+            async for message in ws:
                 self.last_seen = time.monotonic()
+                target = self.resumed or self
+                if target.connection is not ws:
+                    continue  # cut off (4010) or replaced (4011): what is still read here is not the session's
+                target.last_seen = self.last_seen
                 if isinstance(message, str):
-                    self._on_text(message)
+                    target._on_text(message)
                 else:
-                    self._on_binary(message)
+                    target._on_binary(message)
         except ConnectionClosed:
             pass
         finally:
-            await self._finish("disconnected")
+            watchdog.cancel()
+            if self.resumed is not None:
+                await self.resumed.connection_lost(ws)
+            await self.connection_lost(ws)
+            await self._done.wait()
 
     async def close(self, code: int, reason: str, cause: str = "shutdown") -> None:
-        """Leave the room, flush, and close the WebSocket with ``code``."""
+        """Leave the room, flush, and close the WebSocket with ``code`` (a detached session just ends)."""
         await self._leave_room(cause)
+        connection = self.connection
+        if connection is None:
+            await self._finish(cause)
+            return
         await self.outbox.close()
-        await self.ws.close(code, reason)
+        await connection.close(code, reason)
+
+    # ------------------------------------------------------------------ connection and resume
+
+    @property
+    def detached(self) -> bool:
+        """In a room (or observing) with no connection, waiting for a resume."""
+        return self.connection is None and self.state is not SessionState.CLOSED
+
+    def _resumable(self) -> bool:
+        return (
+            self.config.resume_grace_ms > 0
+            and self.state in (SessionState.JOINED, SessionState.OBSERVING)
+            and self.phone is None
+        )
+
+    async def connection_lost(self, ws: ServerConnection) -> None:
+        """``ws`` closed: keep the session for a resume if the client did not mean to end it, else end it."""
+        if self.connection is not ws or self.state is SessionState.CLOSED:
+            return  # already detached (4010) or served by a newer connection (4011)
+        if self._resumable() and not ended_on_purpose(ws):
+            self.detach("connection lost")
+            return
+        await self._finish("disconnected")
+
+    def detach(self, why: str) -> None:
+        """Go on without a connection for ``resume_grace_ms``: in the room, events kept, media dropped."""
+        self.connection = None
+        self.outbox.detach()
+        log.info("= %s detached (%s): resumable for %d ms", self.id[:8], why, self.config.resume_grace_ms)
+        if self._grace is not None:
+            self._grace.cancel()
+        self._grace = asyncio.create_task(self._grace_period(), name="resume-grace")
+
+    async def _grace_period(self) -> None:
+        await asyncio.sleep(self.config.resume_grace_ms / 1000)
+        self._grace = None
+        log.info("= %s not resumed within %d ms: leaving", self.id[:8], self.config.resume_grace_ms)
+        await self._finish("disconnected")
+
+    def _on_slow_consumer(self) -> None:
+        """Too many text frames wait for this client: close with 4010; they stay in the replay buffer."""
+        connection = self.connection
+        if connection is None or connection.state is not State.OPEN:
+            return
+        pending = self.outbox.text_queued
+        log.warning("= %s slow consumer: %d text frames pending (max_pending_events): closing 4010", self.id[:8], pending)
+        if self._resumable():
+            self.detach("slow consumer")
+        task = asyncio.create_task(
+            connection.close(CloseCode.SLOW_CONSUMER, f"{pending} messages unread (max_pending_events); resume")
+        )
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def resume(self, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Hand this new connection to the session named by ``resume_token`` (PROTOCOL.md, "Resume").
+
+        The reply goes out on this connection's numbering; the frames after ``last_seq``
+        follow on the resumed session's. Between the checks and the hand-over nothing
+        is awaited, so the session cannot change in between.
+
+        Raises:
+            CommandError: ``wrong_state`` (not a fresh connection), ``resume_failed`` (details.reason).
+        """
+        if self.state is not SessionState.OPEN or self.phone is not None or self.resumed is not None:
+            raise CommandError(
+                ErrorCode.WRONG_STATE, f"resume only on a fresh connection (this one is {self.state.value}); open a new one"
+            )
+        await self.outbox.drain()  # what this connection already said (hello, errors) goes before the replay
+        token, last_seq = params["resume_token"], params["last_seq"]
+        target = self.gateway.session_by_id(token_session_id(token))
+        if target is None or target is self or not token_matches(token, target.resume_token) \
+                or not target._resumable():
+            raise _resume_failed("unknown_session", "no session to resume with this token (unknown, ended, or its grace period is over); join again")
+        if self.principal != target.principal:
+            raise _resume_failed("principal", "the session was opened with other credentials")
+        if not target.outbox.can_replay(last_seq):
+            first = target.outbox.replay.first_seq
+            raise _resume_failed(
+                "replay_gap",
+                f"cannot replay from seq {last_seq + 1}: the session is at {target.outbox.seq} and holds frames from "
+                f"{first} (replay_buffer_events / replay_buffer_bytes); join again",
+                first_seq=first, seq=target.outbox.seq,
+            )
+        result = {
+            "session_id": target.id,
+            "state": target.state.value,
+            "last_seq": last_seq,
+            "replayed": target.outbox.seq - last_seq,
+            "media_dropped": target.outbox.media_dropped,
+        }
+        reply = self.outbox.hand_over(rid, result)
+        self.resumed = target
+        target.attach(self.ws, last_seq, reply)
+        log.info("= %s resumed %s from seq %d (%d replayed)", self.id[:8], target.id[:8], last_seq, result["replayed"])
+        return result
+
+    def attach(self, ws: ServerConnection, last_seq: int, first: bytes) -> None:
+        """Serve this session on ``ws`` from now on: ``first`` (the resume reply), the frames after ``last_seq``, live."""
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        old, self.connection = self.connection, ws
+        self.outbox.attach(ws, last_seq, first=first)
+        self.resumes += 1
+        if old is not None and old is not ws:
+            log.info("= %s resumed on another connection: closing the old one (4011)", self.id[:8])
+            task = asyncio.create_task(old.close(CloseCode.REPLACED, "the session was resumed on another connection"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def _finish(self, cause: str) -> None:
+        if self.state is SessionState.CLOSED:
+            return
+        grace, self._grace = self._grace, None
+        if grace is not None and grace is not asyncio.current_task():
+            grace.cancel()
         for task in list(self._tasks):
             task.cancel()
         if self.phone is not None:
@@ -149,6 +310,7 @@ class Session:
         await self._leave_room(cause)
         self.state = SessionState.CLOSED
         await self.outbox.close(flush_timeout=0.2)
+        self._done.set()
         log.info("= %s closed", self.id[:8])
 
     # ------------------------------------------------------------------ incoming text
@@ -199,7 +361,8 @@ class Session:
         except Exception as exc:  # CancelledError is a BaseException: it propagates
             self._request_failed(rtype, rid, exc)
             return
-        self.outbox.result(rid, result)
+        if self.resumed is None:  # a resume's reply went out with the hand-over
+            self.outbox.result(rid, result)
 
     def _run_in_order(self, handler: Any, rtype: str, rid: str, params: dict[str, Any]) -> None:
         """Run a synchronous handler now: a task would start only after later frames were read."""
@@ -310,6 +473,18 @@ class Session:
     # ------------------------------------------------------------------ transport listener
 
     def on_event(self, name: str, data: dict[str, Any]) -> None:
+        try:
+            self._on_event(name, data)
+        except Exception as exc:
+            # Backends call this from their callbacks: a failure here must not unwind into
+            # the backend (the room's fan-out, an SDK callback). The event is lost; say so.
+            log.exception("= %s handling the %s event failed", self.id[:8], name)
+            self.outbox.event(
+                "error",
+                {"code": ErrorCode.INTERNAL.value, "message": f"handling the {name} event failed ({type(exc).__name__}); it was lost"},
+            )
+
+    def _on_event(self, name: str, data: dict[str, Any]) -> None:
         if name in _CALL_EVENTS:
             self._track_call(name, data)
         if name == "participant-joined" and not self._other_joined and self.observation is None:
@@ -448,10 +623,21 @@ class Session:
                 )
 
     def spawn(self, coro: Awaitable[Any], name: str) -> None:
+        """Run a background task of this session; if it dies, the client gets an ``error`` event (``internal``)."""
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_died)
+
+    def _task_died(self, task: asyncio.Future[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        log.error("= %s task %s died", self.id[:8], getattr(task, "get_name", lambda: "?")(), exc_info=exc)
+        self.outbox.event(
+            "error", {"code": ErrorCode.INTERNAL.value, "message": f"a background task of this session failed: {type(exc).__name__}: {exc}"}
+        )
 
     # ------------------------------------------------------------------ room
 
@@ -502,6 +688,7 @@ class Session:
         try:
             data = await asyncio.wait_for(transport.join(), self.config.join_timeout)
         except BaseException as exc:
+            await _abandon_join(transport)
             self.transport = None
             self.state = SessionState.OPEN
             self._join_done.set_result(None)
@@ -642,6 +829,9 @@ class Session:
             "media_bytes_sent": self.outbox.media_bytes_sent,
             "media_dropped": self.outbox.media_dropped,
             "media_queued": self.outbox.media_queued,
+            "text_queued": self.outbox.text_queued,
+            "replay_buffered": len(self.outbox.replay),
+            "resumes": self.resumes,
             "playout_buffered_ms": round(self.playout.buffered_ms, 1) if self.playout else 0,
             "tracks": [t.describe() for t in self._tracks.values()]
             + [{**v.describe(), "frames_sent": v.frames_sent, "frames_skipped": v.frames_skipped} for v in self._video.values()],
@@ -708,6 +898,26 @@ class Session:
                 details={"participant_id": participant_id, "video_source": video_source},
             )
         return track
+
+
+async def _abandon_join(transport: Transport) -> None:
+    """After a failed, timed-out or cancelled join: leave whatever part of the room the transport reached.
+
+    A backend may fail after its participant entered the room; without this the room would
+    keep a participant no session controls. Bounded and best effort: it never raises.
+    """
+    try:
+        await asyncio.wait_for(transport.leave("error"), ABANDON_JOIN_TIMEOUT_S)
+    except Exception:  # includes the timeout; CancelledError (the session ending) propagates
+        log.exception("leaving %s after a failed join failed", transport.room_url)
+
+
+ABANDON_JOIN_TIMEOUT_S = 5.0
+"""How long a failed join's clean-up leave may take."""
+
+
+def _resume_failed(reason: str, message: str, **details: Any) -> CommandError:
+    return CommandError(ErrorCode.RESUME_FAILED, message, details={"reason": reason, **details})
 
 
 def _discard(frame: bytes) -> None:

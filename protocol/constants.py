@@ -120,5 +120,9 @@ DEFAULT_LIMITS = {
     "ping_interval_ms": 20_000,
     "max_sessions_per_key": 100,
     "max_rooms": 1000,
+    "resume_grace_ms": 30_000,
+    "replay_buffer_events": 1024,
+    "replay_buffer_bytes": 1024 * 1024,
+    "max_pending_events": 256,
 }
 """Defaults advertised in ``hello.limits``; the gateway's config may change them."""

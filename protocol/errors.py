@@ -70,6 +70,8 @@ class ErrorCode(enum.StrEnum):
     """Too many requests or frames per second."""
     LIMIT_REACHED = "limit_reached"
     """A gateway capacity limit is reached (``limits.max_rooms``); try later or elsewhere."""
+    RESUME_FAILED = "resume_failed"
+    """A ``resume`` cannot continue the session (``details.reason``); the connection is a fresh session: join again."""
     BUFFER_FULL = "buffer_full"
     """Published audio would exceed the maximum playout buffer; the frame was refused, not dropped silently."""
     TIMEOUT = "timeout"

@@ -40,6 +40,7 @@ from . import daily_rest as _daily_rest  # noqa: E402,F401  (create-room, get-ro
 from . import participants as _participants  # noqa: E402,F401  (remote control, inputs, publishing, subscriptions)
 from . import playout as _playout  # noqa: E402,F401  (clear-audio, mark-audio, get-audio-buffer)
 from . import recording as _recording  # noqa: E402,F401  (start-/stop-/update-recording)
+from . import resume as _resume  # noqa: E402,F401  (resume)
 from . import room_state as _room_state  # noqa: E402,F401  (participant counts, active speaker, network stats)
 from . import rooms as _rooms  # noqa: E402,F401  (list-rooms, observe)
 from . import telephony as _telephony  # noqa: E402,F401  (dial-out, DTMF, SIP transfer, simulated phones)

@@ -71,7 +71,9 @@ async def test_slow_client_drops_oldest_media_and_counts():
     await box.close()
     frames = [data for kind, data in ws.sent if kind == "binary"]
     assert frames == [b"f15", b"f16", b"f17", b"f18", b"f19"]
-    assert len([1 for kind, _ in ws.sent if kind == "text"]) == 20
+    events = [orjson.loads(data)["event"] for kind, data in ws.sent if kind == "text"]
+    assert events.count("speech-started") == 20
+    assert events.count("media-dropped") == 1  # rate-limited: one per second while dropping
 
 
 async def test_nothing_is_queued_after_close():

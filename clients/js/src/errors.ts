@@ -37,6 +37,7 @@ export const ErrorCode = {
   UNAUTHORIZED: 'unauthorized',
   RATE_LIMITED: 'rate_limited',
   LIMIT_REACHED: 'limit_reached',
+  RESUME_FAILED: 'resume_failed',
   BUFFER_FULL: 'buffer_full',
   TIMEOUT: 'timeout',
   BACKEND_ERROR: 'backend_error',

@@ -10,6 +10,15 @@
 Requests return their ``result`` or raise :class:`GatewayError` with the protocol's
 error code. Events are kept in order in :attr:`GatewayClient.event_log` and can be
 consumed with :meth:`events` or awaited with :meth:`wait_for`.
+
+With ``auto_resume=True`` a dropped connection (no close frame, 1011, 4010) is resumed
+(PROTOCOL.md, "Resume"): the client reconnects with backoff and jitter within the
+gateway's ``resume_grace_ms``, sends ``resume`` with the last ``seq`` it read, and goes on
+reading the same session: missed events arrive in order, pending requests get their
+replies. :attr:`GatewayClient.resumes` lists resumes and :meth:`wait_resumed` waits for
+one. If the gateway cannot resume (``resume_failed``), the client stays connected as a
+fresh session (:attr:`GatewayClient.resume_error` says why): join again. Off by default,
+so that a drop is seen as a close (tests of close codes rely on it).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -29,6 +39,33 @@ from protocol import constants, messages
 from protocol.constants import ColorFormat, OutboundTrack
 from protocol.errors import ErrorCode
 from protocol.media import AudioFrame, VideoFrame, decode_frame, encode_audio, encode_video
+
+_FINAL_CLOSE_CODES = frozenset({1000, 1001, 4000, 4001, 4002, 4003, 4008, 4009, 4011, 4012, 4029})
+"""Close codes after which resuming cannot help: the session ended, moved on, or was refused."""
+
+
+async def _open(url: str, kwargs: dict[str, Any]) -> tuple[ClientConnection, messages.Hello]:
+    """A new connection and its hello."""
+    options = {"max_size": None, "compression": None, **kwargs}
+    open_timeout = options.get("open_timeout", 10.0)
+    ws = await websockets.connect(url, subprotocols=[constants.SUBPROTOCOL], **options)  # type: ignore[list-item]
+    first = await asyncio.wait_for(ws.recv(), open_timeout)
+    hello = messages.decode_server_message(first)
+    if not isinstance(hello, messages.Hello):
+        await ws.close()
+        raise ConnectionError(f"expected hello, got {type(hello).__name__}")
+    return ws, hello
+
+
+async def _reply(ws: ClientConnection, rid: str, *, timeout: float) -> messages.Reply:
+    """Read frames until the reply to ``rid`` (frames before it belong to the fresh connection: dropped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), max(0.001, deadline - time.monotonic()))
+        if isinstance(raw, str):
+            msg = messages.decode_server_message(raw)
+            if isinstance(msg, messages.Reply) and msg.id == rid:
+                return msg
 
 
 class GatewayError(Exception):
@@ -87,11 +124,37 @@ class ReceivedVideo:
 class GatewayClient:
     """One connection to a gateway; one participant in one room once joined."""
 
-    def __init__(self, ws: ClientConnection, hello: messages.Hello, *, max_buffered_frames: int = 10_000) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        hello: messages.Hello,
+        *,
+        max_buffered_frames: int = 10_000,
+        url: str | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+        auto_resume: bool = False,
+    ) -> None:
         self.ws = ws
         self.hello = hello
         self.session_id = hello.session_id
         self.limits = hello.limits
+        self.resume_token: str | None = hello.extra.get("resume_token")
+        """Secret of this session for ``resume`` (from the hello)."""
+        self.auto_resume = auto_resume
+        self.resumes: list[dict[str, Any]] = []
+        """The ``resume`` results, one per successful resume (``replayed``, ``media_dropped``...)."""
+        self.resume_error: GatewayError | None = None
+        """Why the last resume failed (``resume_failed`` and ``details.reason``); the client is then a fresh session."""
+        self.drops: list[tuple[int | None, str]] = []
+        """(close code, reason) of every connection that ended, resumed or not."""
+        self.seq_gaps: list[tuple[int, int]] = []
+        """(last seq, seq read next) wherever a text frame's seq was not the previous one + 1 (a lost frame)."""
+        self.on_resumed: Callable[[dict[str, Any]], None] | None = None
+        self.resume_backoff = (0.05, 2.0)
+        """First and largest delay (s) between reconnect attempts; each delay is jittered down by up to half."""
+        self._url = url
+        self._connect_kwargs = connect_kwargs or {}
+        self._closing = False
         self.participant_id: str | None = None
         self.tracks: dict[int, TrackInfo] = {}
         self.event_log: list[messages.Event] = []
@@ -115,8 +178,9 @@ class GatewayClient:
 
     @classmethod
     async def connect(cls, url: str = "ws://127.0.0.1:8765/v1", *, open_timeout: float = 10.0,
-                      token: str | None = None, api_key: str | None = None, **kwargs: Any) -> GatewayClient:
-        """Open a connection and wait for the gateway's hello.
+                      token: str | None = None, api_key: str | None = None, auto_resume: bool = False,
+                      **kwargs: Any) -> GatewayClient:
+        """Open a connection and wait for the gateway's hello (``auto_resume``: resume after a drop).
 
         ``token`` (a signed access token) or ``api_key`` is sent as ``Authorization: Bearer``
         (PROTOCOL.md, "Authentication"); a refused credential closes the connection with 4001
@@ -126,20 +190,9 @@ class GatewayClient:
         if credential:
             kwargs["additional_headers"] = {**dict(kwargs.get("additional_headers") or {}),
                                             "Authorization": f"Bearer {credential}"}
-        ws = await websockets.connect(
-            url,
-            subprotocols=[constants.SUBPROTOCOL],  # type: ignore[list-item]
-            open_timeout=open_timeout,
-            max_size=None,
-            compression=None,
-            **kwargs,
-        )
-        first = await asyncio.wait_for(ws.recv(), open_timeout)
-        hello = messages.decode_server_message(first)
-        if not isinstance(hello, messages.Hello):
-            await ws.close()
-            raise ConnectionError(f"expected hello, got {type(hello).__name__}")
-        return cls(ws, hello)
+        kwargs["open_timeout"] = open_timeout
+        ws, hello = await _open(url, kwargs)
+        return cls(ws, hello, url=url, connect_kwargs=kwargs, auto_resume=auto_resume)
 
     async def __aenter__(self) -> GatewayClient:
         return self
@@ -148,6 +201,7 @@ class GatewayClient:
         await self.close()
 
     async def close(self) -> None:
+        self._closing = True
         if not self._reader.done():  # closing an already-lost connection trips asyncio (transport gone)
             await self.ws.close()
         try:
@@ -394,25 +448,93 @@ class GatewayClient:
 
     async def _read(self) -> None:
         try:
-            async for raw in self.ws:
-                if isinstance(raw, str):
-                    self._on_text(raw)
-                else:
-                    self._on_binary(raw)
-        except websockets.ConnectionClosed:
-            pass
+            while True:
+                try:
+                    async for raw in self.ws:
+                        if isinstance(raw, str):
+                            self._on_text(raw)
+                        else:
+                            self._on_binary(raw)
+                except websockets.ConnectionClosed:
+                    pass
+                self.close_code = self.ws.close_code
+                self.close_reason = self.ws.close_reason or ""
+                self.drops.append((self.close_code, self.close_reason))
+                if not await self._resume():
+                    break
         finally:
-            self.close_code = self.ws.close_code
-            self.close_reason = self.ws.close_reason or ""
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(ConnectionError(f"connection closed ({self.close_code} {self.close_reason})"))
+            self._fail_pending()
             self._events.put_nowait(None)
             self._audio_ready.set()
             self._changed.set()
 
+    def _fail_pending(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError(f"connection closed ({self.close_code} {self.close_reason})"))
+
+    async def _resume(self) -> bool:
+        """After a drop: reconnect and resume (backoff with jitter, within the grace period); False to stop reading."""
+        if self._closing or not self.auto_resume or not self.resume_token or self._url is None:
+            return False
+        if self.close_code in _FINAL_CLOSE_CODES:
+            return False
+        grace_s = int(self.limits.get("resume_grace_ms", 0)) / 1000
+        deadline = time.monotonic() + grace_s
+        delay, max_delay = self.resume_backoff
+        while not self._closing and time.monotonic() < deadline:
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: clients of one gateway do not reconnect in step
+            delay = min(max_delay, delay * 2)
+            try:
+                ws, hello = await _open(self._url, self._connect_kwargs)
+            except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed, ConnectionError):
+                continue
+            rid = f"r{next(self._ids)}"
+            try:
+                await ws.send(
+                    messages.encode_request("resume", rid, {"resume_token": self.resume_token, "last_seq": self.last_seq}),
+                    text=True,
+                )
+                reply = await _reply(ws, rid, timeout=10.0)
+            except (OSError, TimeoutError, websockets.ConnectionClosed):
+                await ws.close()
+                continue
+            self.ws = ws
+            if reply.ok:
+                result = reply.result or {}
+                self.resume_error = None
+                self.resumes.append(result)
+                if self.on_resumed is not None:
+                    self.on_resumed(result)
+            else:
+                # The gateway kept this connection as a fresh session: what was pending is lost.
+                self.resume_error = GatewayError(reply.error or {}, rid)
+                self._fail_pending()
+                self.hello, self.session_id, self.limits = hello, hello.session_id, hello.limits
+                self.resume_token = hello.extra.get("resume_token")
+                self.participant_id = None
+                self.tracks.clear()
+                self.last_seq = reply.seq
+            self._changed.set()
+            return True
+        return False
+
+    async def wait_resumed(self, count: int = 1, *, timeout: float = 10.0) -> dict[str, Any]:
+        """The ``count``-th resume's result, waiting up to ``timeout``; raises the GatewayError of a failed resume."""
+        deadline = time.monotonic() + timeout
+        while len(self.resumes) < count:
+            if self.resume_error is not None:
+                raise self.resume_error
+            if self.closed:
+                raise ConnectionError(f"connection closed ({self.close_code}) before resuming")
+            if not await self._changed_before(deadline):
+                raise TimeoutError(f"not resumed within {timeout} s")
+        return self.resumes[count - 1]
+
     def _on_text(self, raw: str) -> None:
         msg = messages.decode_server_message(raw)
+        if msg.seq != self.last_seq + 1:
+            self.seq_gaps.append((self.last_seq, msg.seq))
         self.last_seq = msg.seq
         if isinstance(msg, messages.Reply):
             future = self._pending.get(msg.id or "")
