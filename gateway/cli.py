@@ -16,6 +16,9 @@ from .server import Gateway
 
 log = logging.getLogger("gateway")
 
+SHUTDOWN_BACKSTOP_S = 10.0
+"""After a stop signal the process exits within ``shutdown_timeout`` + this, even if a shutdown step hangs."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -66,6 +69,12 @@ async def run(config: Config) -> int:
             log.warning("second signal: exiting now")
             os._exit(1)
         gateway.request_stop()
+        # Every shutdown step is bounded; this is the backstop if one is not (a stuck backend).
+        loop.call_later(config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)
+
+    def force_exit() -> None:
+        log.error("shutdown took over shutdown_timeout + %g s: exiting now", SHUTDOWN_BACKSTOP_S)
+        os._exit(1)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)

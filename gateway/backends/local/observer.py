@@ -7,6 +7,7 @@ from typing import Any
 
 from ..base import Observation, TransportListener
 from .room import LocalRoom, LocalRoomServer
+from .transport import delivery_failed
 
 
 class LocalObservation(Observation):
@@ -32,13 +33,23 @@ class LocalObservation(Observation):
             room.remove_observer(self.key)
             self._server.release(room)
 
-    # RoomMember: the room calls these on the loop thread.
+    # RoomMember: the room calls these on the loop thread. As for participants, a failure
+    # stays with this observer (``transport.delivery_failed``), never the room's fan-out.
 
     def deliver_event(self, name: str, data: dict[str, Any]) -> None:
-        self.listener.on_event(name, data)
+        try:
+            self.listener.on_event(name, data)
+        except Exception as exc:
+            delivery_failed(self.listener, f"the {name} event", exc)
 
     def deliver_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
-        self.listener.on_audio(participant_id, source, pcm, sample_rate, channels)
+        try:
+            self.listener.on_audio(participant_id, source, pcm, sample_rate, channels)
+        except Exception as exc:
+            delivery_failed(self.listener, f"{participant_id}'s {source} audio", exc)
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
-        self.listener.on_track_ended(participant_id, source)
+        try:
+            self.listener.on_track_ended(participant_id, source)
+        except Exception as exc:
+            delivery_failed(self.listener, f"the end of {participant_id}'s {source}", exc)

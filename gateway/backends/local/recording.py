@@ -45,6 +45,7 @@ from protocol.errors import CommandError, ErrorCode
 from ...media.playout import FrameClock
 from ...media.resample import Resampler, convert_channels
 from ...tasks import cancel_and_wait
+from .faults import RECORDING_CRASH_AFTER_S, InjectedFault, fault_of
 
 if TYPE_CHECKING:
     from .room import LocalRoom
@@ -288,6 +289,7 @@ class Recording:
         ticks_per_patch = max(1, round(HEADER_PATCH_S * 1000 / FRAME_MS))
         loop = asyncio.get_running_loop()
         started = loop.time()
+        crash = fault_of(self.recorder.room.name) == "recording-crash"
         try:
             while True:
                 await clock.tick()
@@ -297,10 +299,17 @@ class Recording:
                 if self._max_duration is not None and loop.time() - started >= self._max_duration:
                     self.recorder.finish(self, reason="maxDuration")
                     return
+                if crash and loop.time() - started >= RECORDING_CRASH_AFTER_S:
+                    raise InjectedFault("simulated crash of the recording clock (fault-recording-crash)")
         except asyncio.CancelledError:
             raise
         except OSError as exc:
             self.recorder.fail(self, f"writing {self.relative_dir} failed: {exc}")
+        except Exception as exc:
+            # A dying clock must not leave a recording that runs on paper and never ends:
+            # the room hears recording-error, then recording-stopped, and the files are closed.
+            log.error("recording %s crashed", self.relative_dir, exc_info=exc)
+            self.recorder.fail(self, f"recording {self.relative_dir} stopped: {type(exc).__name__}: {exc}")
 
     def _tick(self) -> None:
         frames: list[bytes] = []

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from protocol.errors import CommandError, ErrorCode
 
+from ...tasks import cancel_and_wait
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
+from .faults import DROP_AFTER_S, InjectedFault, fault_of
 from .network import NetworkCounters
 from .recording import RoomRecorder
 from .room import SOURCES, LocalParticipant, LocalRoom, LocalRoomServer
 from .telephony import PhoneCall, send_tones, sip_endpoint
 from .transcription import RoomTranscriber
+
+log = logging.getLogger("gateway.local.transport")
 
 OWNER_TOKEN = "owner"
 """``join.token`` that makes a local participant the room's owner (admin rights): local rooms have no
@@ -29,6 +35,9 @@ class LocalTransport(Transport):
         self._me: LocalParticipant | None = None
         self.network = NetworkCounters()
         """Media bytes through the room, for ``get-network-stats``."""
+        self._fault: str | None = None
+        """The injected fault of a ``fault-*`` room (``faults.py``, test-only); None normally."""
+        self._fault_task: asyncio.Task[None] | None = None
 
     @property
     def participant_id(self) -> str | None:
@@ -41,8 +50,15 @@ class LocalTransport(Transport):
         if self.options.audio_out is not None:
             me.publishing.add("microphone")
         self._room, self._me = room, me
+        self._fault = fault_of(room.name)
         room.add(me)
+        if self._fault == "join-error":
+            raise InjectedFault("simulated backend failure while joining (fault-join-error)")
+        if self._fault == "join-hang":
+            await asyncio.Event().wait()
         self.listener.on_event("call-state-updated", {"state": "joined"})
+        if self._fault == "drop":
+            self._fault_task = asyncio.create_task(self._drop_later(), name="fault-drop")
         if self.dialin_settings is not None:
             self.listener.on_event("dialin-ready", {"sip_endpoint": sip_endpoint(room)})
         others = {pid: p for pid, p in room.render(me.id).items() if pid != me.id}
@@ -62,6 +78,11 @@ class LocalTransport(Transport):
         )
 
     async def leave(self, cause: str = "left") -> None:
+        if self._fault == "leave-hang":
+            await asyncio.Event().wait()
+        task, self._fault_task = self._fault_task, None
+        if task is not None and task is not asyncio.current_task():
+            await cancel_and_wait(task)
         room, me = self._room, self._me
         if room is None or me is None:
             return
@@ -299,18 +320,64 @@ class LocalTransport(Transport):
             raise CommandError(ErrorCode.NOT_JOINED, "not in a room")
         return self._room, self._me
 
-    # RoomMember: the room calls these on the loop thread.
+    async def _drop_later(self) -> None:
+        """``fault-drop``: the backend loses this participant, as a dead network or a crashed SFU would."""
+        await asyncio.sleep(DROP_AFTER_S)
+        room, me = self._room, self._me
+        if room is None or me is None:
+            return
+        self._fault_task = None
+        self.listener.on_event("network-connection-status-updated", {"status": {"type": "sfu", "event": "interrupted"}})
+        self.listener.on_event(
+            "error", {"code": ErrorCode.BACKEND_ERROR.value, "message": "lost the connection to the room (fault-drop)"}
+        )
+        self._room = None
+        self._server.switchboard.dialer_left(self)
+        room.remove(me.id, "disconnected")
+        self._server.release(room)
+        self.listener.on_event("call-state-updated", {"state": "left"})
+        self.listener.on_left("error")
+
+    # RoomMember: the room calls these on the loop thread. A failure in one member's
+    # delivery stays with that member: it never reaches the room's fan-out (the sender,
+    # the publisher, the other members); its session gets an ``error`` event instead.
 
     def deliver_event(self, name: str, data: dict[str, Any]) -> None:
-        self.listener.on_event(name, data)
+        try:
+            if self._fault == "deliver-error" and name == "app-message":
+                raise InjectedFault("simulated failure delivering an app-message (fault-deliver-error)")
+            self.listener.on_event(name, data)
+        except Exception as exc:
+            delivery_failed(self.listener, f"the {name} event", exc)
 
     def deliver_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         if self.options.audio_in is not None:
             self.network.audio_received += len(pcm)
-            self.listener.on_audio(participant_id, source, pcm, sample_rate, channels)
+            try:
+                self.listener.on_audio(participant_id, source, pcm, sample_rate, channels)
+            except Exception as exc:
+                delivery_failed(self.listener, f"{participant_id}'s {source} audio", exc)
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
-        self.listener.on_track_ended(participant_id, source)
+        try:
+            self.listener.on_track_ended(participant_id, source)
+        except Exception as exc:
+            delivery_failed(self.listener, f"the end of {participant_id}'s {source}", exc)
+
+
+def delivery_failed(listener: TransportListener, what: str, exc: Exception) -> None:
+    """A member's listener raised while the room delivered ``what``: log it, tell that session (``internal``)."""
+    log.error("delivering %s to a session failed", what, exc_info=exc)
+    try:
+        listener.on_event(
+            "error",
+            {
+                "code": ErrorCode.INTERNAL.value,
+                "message": f"delivering {what} failed ({type(exc).__name__}: {exc}); it was lost, the session goes on",
+            },
+        )
+    except Exception:
+        log.exception("reporting a failed delivery failed too")
 
 
 def _media_states(media: str | dict[str, str]) -> dict[str, str]:
