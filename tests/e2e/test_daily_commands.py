@@ -232,7 +232,7 @@ async def test_scripted_failures_become_typed_errors(daily, rtype, params, metho
     daily_text = f'{method}: ServerError("scripted failure {uuid.uuid4().hex[:6]}")'
     await fake.script(errors={method: daily_text})
     error = await expect_error(client, rtype, fill(params, bob), "backend_error")
-    assert "scripted failure" in error.message
+    assert "scripted failure" in error.message and error.details["daily_error"] == daily_text
     assert await fake.calls(method), f"{method} was never called"
     assert (await client.request("ping"))["time_ms"] > 0 and (await client.stats())["state"] == "joined"
 

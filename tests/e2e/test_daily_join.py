@@ -229,3 +229,15 @@ async def test_observing_a_daily_room_is_not_supported(daily):
         await client.request("observe", {"room_url": room_url()})
     assert error.value.code == "not_supported", error.value.message
     await daily.join(client)
+
+
+async def test_removed_by_daily_ends_the_session_as_ejected(daily):
+    """Daily saying "left" without a leave (ejected, meeting ended) gives left {reason: ejected}; the CallClient is released and the session is done."""
+    client = await daily.connect()
+    _, fake = await daily.join(client)
+    await fake.emit("on_call_state_updated", "left")
+    assert (await client.wait_for("left")).data["reason"] == "ejected"
+    await fake.wait_released()
+    with pytest.raises(GatewayError) as error:
+        await client.request("send-app-message", {"message": 1})
+    assert error.value.code == "not_joined"
