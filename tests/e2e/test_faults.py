@@ -11,8 +11,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
-
 from gateway_client import GatewayClient, GatewayError
+
 from tests.conftest import GatewayProcess, start_gateway
 
 JOIN_TIMEOUT_S = 1.0
