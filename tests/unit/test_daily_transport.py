@@ -651,3 +651,15 @@ async def test_leave_releases_and_is_idempotent(fake_sdk: FakeSdk) -> None:
     assert control.released and not any(t.is_alive() for t in control.threads)
     assert listener.named("call-state-updated")[-2:] == [{"state": "leaving"}, {"state": "left"}]
     assert len(control.calls_named("leave")) == 1
+
+
+async def test_participants_get_the_protocols_joined_at(fake_sdk: FakeSdk) -> None:
+    """Daily's epoch joinedAt becomes the protocol's ISO 8601 time, in join data and in events alike."""
+    transport, listener, control = await joined(fake_sdk)
+    assert isinstance(transport.participants()[BOB["id"]]["info"]["joinedAt"], str)
+    carol = control.add_participant(user_name="carol")
+    await until(lambda: listener.named("participant-joined"))
+    joined_at = listener.named("participant-joined")[0]["participant"]["info"]["joinedAt"]
+    assert joined_at.startswith(time.strftime("%Y-", time.gmtime())) and joined_at.endswith("+00:00")
+    assert carol["info"]["joinedAt"] == int(carol["info"]["joinedAt"])  # the fake's own copy is untouched
+    await transport.leave()

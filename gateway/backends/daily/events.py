@@ -9,6 +9,7 @@ transport adds the little that is not a plain rename (participant state, audio r
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -68,6 +69,22 @@ def plain(value: Any) -> Any:
     return value
 
 
+def participant(doc: Any) -> Any:
+    """A participant document in the protocol's shape (common.json ``participant``).
+
+    Daily's ``info.joinedAt`` may come as epoch seconds (or milliseconds); the protocol, like local
+    rooms, gives an ISO 8601 time, so clients read one shape whatever the backend.
+    """
+    if isinstance(doc, dict):
+        info = doc.get("info")
+        if isinstance(info, dict):
+            joined = info.get("joinedAt")
+            if isinstance(joined, int | float) and not isinstance(joined, bool):
+                seconds = joined / 1000.0 if joined > 1e11 else float(joined)
+                info["joinedAt"] = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return doc
+
+
 def to_event(callback: str, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
     """The protocol event (name, data) for ``EventHandler.<callback>(*args)``.
 
@@ -79,6 +96,8 @@ def to_event(callback: str, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]
     """
     name, fields = EVENTS[callback]
     data = {field: plain(arg) for field, arg in zip(fields, args, strict=False)}
+    if "participant" in data:
+        data["participant"] = participant(data["participant"])
     if name in _PHONE_EVENTS:
         inner = data.get("data")
         if not isinstance(inner, dict):
@@ -113,4 +132,4 @@ def make_handler_class(base: type) -> type:
     return type("GatewayDailyEventHandler", (base,), attributes)
 
 
-__all__ = ["EVENTS", "make_handler_class", "plain", "to_event"]
+__all__ = ["EVENTS", "make_handler_class", "participant", "plain", "to_event"]

@@ -21,7 +21,7 @@ from protocol.errors import CommandError, ErrorCode
 
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
 from .errors import command_error, is_uuid, unknown_participant
-from .events import plain, to_event
+from .events import participant, plain, to_event
 from .media import AudioInbox, AudioWriter, VideoSlot, post
 
 if TYPE_CHECKING:
@@ -157,12 +157,12 @@ class DailyTransport(Transport):
             raise CommandError(ErrorCode.WRONG_STATE, "left the Daily room before the join completed")
         self._state = "joined"
         participants = plain(result.get("participants") if isinstance(result, dict) else None) or {}
-        local = participants.pop("local", None) or {}
+        local = participant(participants.pop("local", None) or {})
         self._local = {**local, **self._local} if self._local else local
         self._participant_id = self._local.get("id") or self._participant_id
         for key, doc in participants.items():
             if isinstance(doc, dict):
-                self._others.setdefault(str(doc.get("id", key)), doc)
+                self._others.setdefault(str(doc.get("id", key)), participant(doc))
         for doc in list(self._others.values()):
             self._watch_audio(doc)
         video_in = self.params.get("video_in") or {}
@@ -420,7 +420,7 @@ class DailyTransport(Transport):
 
     async def active_speaker(self) -> dict[str, Any] | None:
         speaker = await self._getter("active_speaker")
-        return speaker or None
+        return participant(speaker) if speaker else None
 
     async def get_network_stats(self) -> dict[str, Any]:
         return dict(await self._getter("get_network_stats"))
