@@ -110,7 +110,9 @@ def test_every_unsurfaced_sdk_callback_has_a_row():
     callbacks = {n for n in dir(daily.EventHandler) if n.startswith("on_")}
     unsurfaced = sorted(callbacks - set(EVENTS))
     listed = {item for kind, item in keys() if kind == "callback"}
-    assert not [c for c in unsurfaced if c not in listed], "add rows for " + ", ".join(c for c in unsurfaced if c not in listed)
+    assert not [c for c in unsurfaced if c not in listed], "add rows for " + ", ".join(
+        c for c in unsurfaced if c not in listed
+    )
     assert listed <= callbacks, f"callback rows that daily-python does not have: {sorted(listed - callbacks)}"
 
 
@@ -174,7 +176,7 @@ def _defined_tests(path: str) -> frozenset[str]:
 
 
 def test_every_named_test_exists():
-    """Every row names at least one test node id (path::function[param]), and each exists in the tree."""
+    """Every row names at least one test node id (path::function[param]); the function exists and its file names the parameter."""
     problems = []
     for kind, item, _, tests in rows():
         ids = TICKED.findall(tests)
@@ -182,11 +184,13 @@ def test_every_named_test_exists():
             problems.append(f"{kind} {item}: no test named")
         for node_id in ids:
             path, _, function = node_id.partition("::")
-            function = function.split("[", 1)[0]
+            function, _, param = function.partition("[")
             if not (ROOT / path).is_file():
                 problems.append(f"{kind} {item}: no file {path}")
             elif function not in _defined_tests(path):
                 problems.append(f"{kind} {item}: {path} has no {function}")
+            elif param and f'"{param.rstrip("]")}"' not in (ROOT / path).read_text("utf-8"):
+                problems.append(f"{kind} {item}: {path} never names the parameter {param.rstrip(']')!r}")
     assert not problems, "\n".join(problems)
 
 
