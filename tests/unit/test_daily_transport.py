@@ -663,3 +663,22 @@ async def test_participants_get_the_protocols_joined_at(fake_sdk: FakeSdk) -> No
     assert joined_at.startswith(time.strftime("%Y-", time.gmtime())) and joined_at.endswith("+00:00")
     assert carol["info"]["joinedAt"] == int(carol["info"]["joinedAt"])  # the fake's own copy is untouched
     await transport.leave()
+
+
+@pytest.mark.parametrize("change", [{"state": "off"}, {"subscribed": "unsubscribed"}])
+async def test_muted_or_unsubscribed_microphone_ends_the_track(fake_sdk: FakeSdk, change: dict[str, str]) -> None:
+    """A participant update showing the microphone off (muted) or unsubscribed ends that track; audio restarts it."""
+    transport, listener, control = await joined(fake_sdk)
+    control.wait_for_renderer(BOB["id"])
+    control.push_audio(BOB["id"], b"\x01\x00" * 320, 16000, speed=4.0)
+    await until(lambda: listener.audio)
+    update = json.loads(json.dumps(BOB))
+    update["media"]["microphone"].update(change)
+    control.emit("on_participant_updated", update)
+    await until(lambda: listener.ended)
+    assert listener.ended == [(BOB["id"], "microphone")]
+    control.emit("on_participant_updated", update)  # no second end for a track already ended
+    control.drain()
+    await asyncio.sleep(0.05)
+    assert len(listener.ended) == 1
+    await transport.leave()

@@ -767,7 +767,8 @@ class DailyTransport(Transport):
         assert isinstance(pid, str)
         media = doc.get("media") or {}
         for source in AUDIO_SOURCES:
-            state = (media.get(source) or {}).get("state", "off")
+            track = media.get(source) or {}
+            state = track.get("state", "off")
             key = (pid, source)
             if key not in self._inboxes and (source == "microphone" or state != "off"):
                 self._inboxes[key] = AudioInbox(self._loop_or_running(), self._audio_sink(pid, source))
@@ -781,7 +782,8 @@ class DailyTransport(Transport):
                     )
                 except (RuntimeError, ValueError, TypeError) as exc:
                     log.warning("cannot render %s's %s: %s", pid, source, exc)
-            if state == "off" and key in self._active_audio:
+            # Muted, unpublished, or unsubscribed by this session (update-subscriptions): the track ends.
+            if (state == "off" or track.get("subscribed") == "unsubscribed") and key in self._active_audio:
                 self._end_audio(pid, source)
 
     def _loop_or_running(self) -> asyncio.AbstractEventLoop:
