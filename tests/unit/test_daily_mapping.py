@@ -73,7 +73,7 @@ SEED: list[tuple[str, str]] = [
     *(("method", n) for n in METHODS),
     *(("property", n) for n in PROPERTIES),
 ]
-KINDS = {"parameter", "event", "frame", "method", "property", "callback", "client method"}
+KINDS = {"parameter", "event", "frame", "method", "property", "callback", "client method", "rest"}
 TICKED = re.compile(r"`([^`]+)`")
 BINARY = re.compile(r"^binary:(\w+)$")
 
