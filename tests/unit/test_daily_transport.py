@@ -403,6 +403,7 @@ async def test_command_errors_are_typed(
         ('JsonApiError { message: "Failed to deserialize ids JSON: UUID parsing failed: \'x\'" }', ErrorCode.NOT_FOUND),
         ("Recording(Unauthorized)", ErrorCode.NOT_ALLOWED),
         ("Something(Else)", ErrorCode.BACKEND_ERROR),
+        ("this object has already been released", ErrorCode.NOT_JOINED),
     ],
 )
 def test_sdk_error_strings_map_to_codes(error: str, code: ErrorCode) -> None:

@@ -17,6 +17,7 @@ from protocol.errors import CommandError, ErrorCode
 
 # Checked in order; the first pattern found in the error text decides the code.
 _RULES: tuple[tuple[re.Pattern[str], ErrorCode], ...] = (
+    (re.compile(r"already been released", re.I), ErrorCode.NOT_JOINED),
     (re.compile(r"NotInACall|ChannelNotOpen|CallState\(", re.I), ErrorCode.WRONG_STATE),
     (re.compile(r"Failed to parse url|InvalidUrl|RelativeUrlWithoutBase", re.I), ErrorCode.BAD_ROOM_URL),
     (

@@ -134,7 +134,10 @@ class DailyTransport(Transport):
         self._backend.transports.add(self)
         try:
             client.set_user_name(self.options.user_name)
-            settings = self._client_settings(sdk)
+            try:
+                settings = self._client_settings(sdk)
+            except (TypeError, ValueError) as exc:  # a format daily-python refuses (custom sources)
+                raise CommandError(ErrorCode.UNSUPPORTED_FORMAT, f"Daily refused the media format: {exc}") from None
             if self._audio_source is not None:
                 self._writer = AudioWriter(self._audio_source, name=f"daily-audio-writer-{id(self) & 0xFFFF:04x}")
             result = await self._request(
@@ -498,7 +501,10 @@ class DailyTransport(Transport):
         if out is None or (out.source.width, out.source.height, out.source.color_format) != (
             frame.width, frame.height, frame.color_format,
         ):
-            out = self._bind_video(client, source, frame.width, frame.height, frame.color_format, first=out is None)
+            try:
+                out = self._bind_video(client, source, frame.width, frame.height, frame.color_format, first=out is None)
+            except (TypeError, ValueError) as exc:
+                raise CommandError(ErrorCode.UNSUPPORTED_FORMAT, f"Daily refused a {source} source: {exc}") from None
         try:
             out.source.write_frame(bytes(frame.buffer))
         except ValueError as exc:
