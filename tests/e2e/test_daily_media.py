@@ -202,3 +202,24 @@ async def test_video_in_disabled_refuses_captures(daily):
         await client.request("capture-participant-video", {"participant_id": alice})
     assert error.value.code == "wrong_state"
     assert not (await fake.renderers())["video"]
+
+
+async def test_screen_audio_is_its_own_track_and_muting_stops_a_track(daily):
+    """A participant's screenAudio, once Daily says it is on, is a second track of its own; when the microphone goes off its track stops."""
+    client, fake, alice = await daily.join_with("alice")
+    doc = (await client.participants())[alice]
+    on = {"state": "playable", "subscribed": "subscribed", "offReasons": []}
+    await fake.emit("on_participant_updated", {**doc, "media": {**doc["media"], "screenAudio": on}})
+    await fake.wait_for_renderer(alice, "screenAudio")
+    await fake.wait_for_renderer(alice)
+    speech = demo_speech(RATE, seconds=1.0)
+    await daily.remote.wait_push(await fake.push_audio(alice, speech, RATE, audio_source="screenAudio", speed=2.0))
+    await daily.remote.wait_push(await fake.push_audio(alice, speech, RATE, speed=2.0))
+    screen = await client.wait_for("track-started", lambda d: d["source"] == "screenAudio")
+    mic = await client.wait_for("track-started", lambda d: d["source"] == "microphone")
+    assert screen.data["participant_id"] == mic.data["participant_id"] == alice
+    assert screen.data["track"] != mic.data["track"]
+    off = {"state": "off", "subscribed": "subscribed", "offReasons": ["user"]}
+    await fake.emit("on_participant_updated", {**doc, "media": {**doc["media"], "screenAudio": on, "microphone": off}})
+    stopped = await client.wait_for("track-stopped", lambda d: d["participant_id"] == alice)
+    assert stopped.data["track"] == mic.data["track"]
