@@ -683,3 +683,20 @@ async def test_muted_or_unsubscribed_microphone_ends_the_track(fake_sdk: FakeSdk
     await asyncio.sleep(0.05)
     assert len(listener.ended) == 1
     await transport.leave()
+
+
+async def test_sdk_is_initialized_on_the_first_join_only(fake_sdk: FakeSdk) -> None:
+    """Making the backend starts nothing: Daily.init runs at the first join, once, however many join."""
+    backend = make_backend(fake_sdk)
+    assert not fake_sdk.initialized and not fake_sdk.init_calls
+    first, second = make_transport(backend, Recorder()), make_transport(backend, Recorder())
+    await first.join()
+    await second.join()
+    assert len(fake_sdk.init_calls) == 1
+    rooms = backend.rooms()
+    assert [r["room_url"] for r in rooms] == [ROOM] and rooms[0]["backend"] == "daily"
+    assert {first.participant_id, second.participant_id} <= set(rooms[0]["participants"])
+    await first.leave()
+    await second.leave()
+    assert backend.rooms() == []
+    await backend.close()
