@@ -245,8 +245,8 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   readonly stats = { audioFramesSent: 0, audioFramesDropped: 0, audioFramesReceived: 0, reconnects: 0 };
 
   readonly url: string;
-  private readonly options: Required<Omit<GatewayClientOptions, 'WebSocket' | 'webSocketOptions' | 'debug' | 'url'>> &
-    Pick<GatewayClientOptions, 'WebSocket' | 'webSocketOptions' | 'debug'>;
+  private readonly options: Required<Omit<GatewayClientOptions, 'WebSocket' | 'webSocketOptions' | 'debug' | 'url' | 'token'>> &
+    Pick<GatewayClientOptions, 'WebSocket' | 'webSocketOptions' | 'debug' | 'token'>;
   private ws: WebSocketLike | null = null;
   private nextId = 1;
   private pending = new Map<string, Pending>();
@@ -278,6 +278,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       WebSocket: options.WebSocket,
       webSocketOptions: options.webSocketOptions,
       debug: options.debug,
+      token: options.token,
     };
   }
 
