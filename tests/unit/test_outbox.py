@@ -1,4 +1,4 @@
-"""The outbox: sequence numbers, text before media, bounded media dropping oldest first."""
+"""The outbox: sequence numbers, text before media, bounded queues, the replay buffer, detach and attach."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import orjson
 
 from gateway.outbox import Outbox
+from gateway.resume import ReplayBuffer, new_token, token_matches, token_session_id
 from protocol.errors import InvalidParams
 
 
@@ -104,3 +105,67 @@ async def test_event_after_media_waits_for_earlier_frames_and_keeps_seq_order():
     await box.close()
     order = [data if kind == "binary" else orjson.loads(data)["event"] for kind, data in ws.sent]
     assert order == [b"f1", b"f2", "track-stopped", "participant-left", b"f3"]
+
+
+async def test_text_past_max_pending_calls_on_overflow_once_and_nothing_is_dropped():
+    """A client that does not read: past max_pending queued text frames on_overflow fires once; the frames stay for replay."""
+    ws = RecordingSocket()
+    ws.gate.clear()
+    calls: list[int] = []
+    box = Outbox(ws, max_pending=10, on_overflow=lambda: calls.append(box.text_queued))  # type: ignore[arg-type]
+    box.start()
+    await asyncio.sleep(0)
+    for i in range(30):
+        box.event("app-message", {"i": i})
+    assert calls == [11]
+    assert orjson.loads(box.replay.since(29)[0])["data"] == {"i": 29}
+    box.detach()
+    assert box.text_queued == 0 and len(box.replay) == 30
+
+
+async def test_detached_outbox_keeps_text_drops_media_and_attach_replays_after_last_seq():
+    """Detached: events go to the replay buffer only, media is counted as dropped; attach writes first, then seq > last_seq, then live."""
+    first = RecordingSocket()
+    box = Outbox(first)  # type: ignore[arg-type]
+    box.start()
+    for i in range(5):
+        box.event("e", {"i": i})
+    await asyncio.sleep(0.01)
+    box.detach()
+    box.event("e", {"i": 5})
+    box.media(b"lost")
+    assert box.media_dropped == 1 and box.text_queued == 0
+    second = RecordingSocket()
+    assert box.can_replay(3) and not box.can_replay(7)
+    replayed = box.attach(second, 3, first=b'{"type":"reply","seq":2,"id":"r","ok":true,"result":{}}')  # type: ignore[arg-type]
+    assert replayed == 3
+    box.event("e", {"i": 6})
+    await box.close()
+    decoded = [orjson.loads(data) for _, data in second.sent]
+    assert [m["seq"] for m in decoded] == [2, 4, 5, 6, 7, 8]
+    assert decoded[-2]["event"] == "media-dropped" and decoded[-2]["data"] == {"dropped": 1, "total": 1, "reason": "detached"}
+    assert decoded[-1]["data"] == {"i": 6}
+
+
+def test_replay_buffer_bounds_evict_oldest_and_say_what_they_cover():
+    """The replay buffer keeps the newest frames within both bounds; covers() fails once a needed frame was evicted."""
+    buf = ReplayBuffer(max_events=3, max_bytes=1000)
+    for seq in range(1, 6):
+        buf.append(seq, b"x" * 10)
+    assert buf.first_seq == 3 and len(buf) == 3 and buf.evicted == 2
+    assert buf.covers(2, 5) and not buf.covers(1, 5) and buf.covers(5, 5)
+    assert buf.since(3) == [b"x" * 10, b"x" * 10]
+    by_bytes = ReplayBuffer(max_events=100, max_bytes=25)
+    for seq in range(1, 4):
+        by_bytes.append(seq, b"y" * 10)
+    assert by_bytes.first_seq == 2 and by_bytes.size_bytes == 20
+    by_bytes.append(4, b"z" * 100)  # one frame over the byte bound is still kept: the newest always is
+    assert by_bytes.first_seq == 4 and len(by_bytes) == 1
+
+
+def test_resume_tokens_name_their_session_and_compare_whole():
+    """A token carries its session id; a token with the same id and another secret does not match."""
+    token = new_token("abc")
+    assert token_session_id(token) == "abc" and token_session_id("garbage") == ""
+    assert token_matches(token, token) and not token_matches("abc." + "A" * 43, token)
+    assert token != new_token("abc")
