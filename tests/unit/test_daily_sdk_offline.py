@@ -397,3 +397,43 @@ def test_backend_join_to_an_unreachable_room_ends_cleanly() -> None:
     assert facts["ticks"] >= facts["elapsed"], "the loop stalled during the join"
     assert facts["after_py"] <= facts["baseline_py"], facts
     assert facts["after_os"] <= facts["baseline_os"], (facts["baseline_names"], facts["names"])
+
+
+def test_backend_client_settings_are_accepted_by_daily_python() -> None:
+    """The join's client_settings (custom microphone and camera tracks, send settings) pass daily-python's
+    own validation: applied outside a call, update_inputs and update_publishing complete without error."""
+    facts, proc = run_backend(
+        """
+        backend = DailyBackend(Config())
+        sdk = backend.sdk()
+        params = {"audio_out": {"bitrate": 48000},
+                  "video_out": {"enabled": True, "width": 320, "height": 240, "framerate": 15,
+                                "bitrate": 250000, "color_format": "RGB"}}
+        options = JoinOptions(room_url="https://example.daily.co/x", audio_out=AudioFormat(24000, 2), params=params)
+        transport = backend.create_transport(options, Listener())
+        settings = transport._client_settings(sdk)
+        client = sdk.CallClient()
+        loop = asyncio.get_running_loop()
+        results = {}
+        for name in ("update_inputs", "update_publishing"):
+            done = loop.create_future()
+            key = "inputs" if name == "update_inputs" else "publishing"
+            getattr(client, name)(settings[key], completion=lambda error, d=done: loop.call_soon_threadsafe(d.set_result, error))
+            results[name] = await asyncio.wait_for(done, 10)
+        inputs = await asyncio.to_thread(client.inputs)
+        publishing = await asyncio.to_thread(client.publishing)
+        await asyncio.to_thread(client.release)
+        report(results=results, mic=inputs["microphone"], camera=inputs["camera"],
+               mic_send=publishing["microphone"].get("sendSettings"),
+               camera_send=publishing["camera"].get("sendSettings"),
+               wanted_mic=settings["inputs"]["microphone"]["settings"]["customTrack"]["id"],
+               wanted_camera=settings["inputs"]["camera"]["settings"]["customTrack"]["id"])
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["results"] == {"update_inputs": None, "update_publishing": None}, facts
+    assert facts["mic"]["isEnabled"] is True
+    assert facts["mic"]["settings"]["customTrack"]["id"] == facts["wanted_mic"], facts["mic"]
+    assert facts["camera"]["settings"]["customTrack"]["id"] == facts["wanted_camera"], facts["camera"]
+    assert facts["mic_send"] == {"bitrate": 48000, "channelConfig": "stereo"}, facts["mic_send"]
+    assert facts["camera_send"]["encodings"]["low"] == {"maxBitrate": 250000, "maxFramerate": 15}, facts["camera_send"]
