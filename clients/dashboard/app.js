@@ -13,6 +13,8 @@ import { AudioPlayer, ConnectionState, exponentialBackoff, GatewayClient, Microp
 
 const query = new URLSearchParams(location.search);
 const WS_URL = query.get('ws') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1`;
+// A gateway with API keys needs a token: open /dashboard/?token=<daily-gateway mint-token ...>.
+const TOKEN = query.get('token') ?? undefined;
 const RETRY_FOREVER = exponentialBackoff({ maxAttempts: Infinity, maxMs: 3000 });
 const LOG_LIMIT = 400;
 const HISTORY = 90; // level samples kept per participant (~9 s at 100 ms)
@@ -152,7 +154,7 @@ function clientNote(text) {
 // ---------------------------------------------------------------- rooms
 
 async function startDirectory() {
-  const directory = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+  const directory = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER, token: TOKEN });
   state.directory = directory;
   directory.on('connection-state-changed', renderConnection);
   directory.on('hello', (hello) => {
@@ -227,7 +229,7 @@ async function selectRoom(roomUrl) {
   renderRooms();
   renderStage();
 
-  const observer = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+  const observer = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER, token: TOKEN });
   state.observer = observer;
   wireObserver(observer);
   try {
@@ -559,7 +561,7 @@ async function join(roomUrl, userName) {
     const mic = await MicrophoneCapture.start({ context, voiceProcessing: query.get('processing') !== '0' });
     const player = await AudioPlayer.start({ context });
     player.volume = Number($('volume').value);
-    me = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+    me = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER, token: TOKEN });
     me.on('protocol-error', (err) => clientNote(`your session: ${describeError(err)}`));
     await me.connect();
     const joined = await me.join(roomUrl, {
@@ -649,7 +651,7 @@ async function registerPhone(number) {
   const phone = state.phone;
   if (phone.client) return;
   $('phone-register').disabled = true;
-  const client = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER });
+  const client = new GatewayClient({ url: WS_URL, reconnect: RETRY_FOREVER, token: TOKEN });
   try {
     client.on('protocol-error', (err) => phoneNote(`error: ${describeError(err)}`));
     client.on('phone-ringing', onRinging);
