@@ -700,3 +700,25 @@ async def test_sdk_is_initialized_on_the_first_join_only(fake_sdk: FakeSdk) -> N
     await second.leave()
     assert backend.rooms() == []
     await backend.close()
+
+
+async def test_room_events_are_bounded_when_the_loop_stalls(fake_sdk: FakeSdk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the loop stalls under a flood of events, new events beyond the bound are dropped, counted and
+    reported as one error event; completions are never dropped, and order is kept."""
+    from gateway.backends.daily import media
+
+    monkeypatch.setattr(media, "EVENT_INBOX_ITEMS", 20)
+    transport, listener, control = await joined(fake_sdk)
+    monkeypatch.setattr(transport._inbox, "_max", 20)
+    listener.events.clear()
+    future = asyncio.ensure_future(transport.stop_recording(None))
+    await asyncio.sleep(0)  # the request is sent; its completion will wait in the inbox
+    for i in range(100):
+        control.emit("on_app_message", {"n": i}, BOB["id"])
+    control.drain()  # the loop did not run meanwhile: everything is waiting in the inbox
+    await future  # the completion got through although 80 events did not
+    await until(lambda: listener.named("error"))
+    numbers = [d["message"]["n"] for d in listener.named("app-message")]
+    assert numbers == sorted(numbers) and len(numbers) < 100
+    assert listener.named("error")[0]["details"]["dropped_events"] == 100 - len(numbers)
+    await transport.leave()

@@ -4,6 +4,8 @@ daily-python calls audio and video renderers on its own threads, and ``CustomAud
 paces at real time by blocking (or by calling back later). None of that may stall the event loop,
 and the loop may never stall the SDK's threads. Each direction gets an explicit, bounded policy:
 
+* :class:`CallbackInbox`: one per client; events and completions, SDK emitter thread -> loop, in
+  the SDK's order; bounded for events (new ones dropped and counted), never for completions.
 * :class:`AudioInbox`: one per received track; SDK thread -> loop; bounded, drops the oldest chunk
   (counted) when the loop falls behind, so latency stays bounded and the newest audio wins.
 * :class:`VideoSlot`: one per captured video; SDK thread -> loop; latest frame wins (counted).
@@ -41,6 +43,74 @@ def post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) ->
     except RuntimeError:  # loop closed: the gateway is gone, nothing to deliver to
         return False
     return True
+
+
+EVENT_INBOX_ITEMS = 10_000
+"""Room events kept while the loop is busy; beyond, new events are dropped (counted), never completions."""
+
+
+class CallbackInbox:
+    """One client's events and completions, from daily-python's emitter thread to the loop, in order.
+
+    daily-python runs every event and completion of a client on one thread, FIFO; this keeps that
+    order on the loop (a completion's ``*-updated`` event is handled before the completion). Bounded:
+    once ``max_items`` wait, new *events* are dropped and counted (``on_dropped`` reports them on the
+    loop); completions are never dropped, as each has a request waiting for it.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        max_items: int = EVENT_INBOX_ITEMS,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
+        self._loop = loop
+        self._items: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._max = max_items
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._on_dropped = on_dropped
+        self._reported = 0
+        self.closed = False
+        self.dropped = 0
+        """Events dropped because the loop fell ``max_items`` behind."""
+
+    def put(self, fn: Callable[..., Any], args: tuple[Any, ...], *, droppable: bool) -> None:
+        """Called on an SDK thread; never blocks beyond a short lock."""
+        with self._lock:
+            if self.closed:
+                return
+            if droppable and len(self._items) >= self._max:
+                self.dropped += 1
+                return
+            self._items.append((fn, args))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        if not post(self._loop, self._drain):
+            with self._lock:
+                self._scheduled = False
+
+    def _drain(self) -> None:
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            self._scheduled = False
+            dropped = self.dropped - self._reported
+            self._reported = self.dropped
+        for fn, args in items:
+            try:
+                fn(*args)
+            except Exception:  # one failing handler must not lose the items after it
+                log.exception("handling a Daily callback failed")
+        if dropped and self._on_dropped is not None:
+            self._on_dropped(dropped)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._items.clear()
 
 
 class AudioInbox:
@@ -219,4 +289,13 @@ class AudioWriter:
         self.thread.join(timeout)
 
 
-__all__ = ["AUDIO_INBOX_CHUNKS", "AUDIO_WRITER_CHUNKS", "AudioInbox", "AudioWriter", "VideoSlot", "post"]
+__all__ = [
+    "AUDIO_INBOX_CHUNKS",
+    "AUDIO_WRITER_CHUNKS",
+    "EVENT_INBOX_ITEMS",
+    "AudioInbox",
+    "AudioWriter",
+    "CallbackInbox",
+    "VideoSlot",
+    "post",
+]

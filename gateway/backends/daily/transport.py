@@ -22,7 +22,7 @@ from protocol.errors import CommandError, ErrorCode
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
 from .errors import command_error, is_uuid, unknown_participant
 from .events import participant, plain, to_event
-from .media import AudioInbox, AudioWriter, VideoSlot, post
+from .media import AudioInbox, AudioWriter, CallbackInbox, VideoSlot, post
 
 if TYPE_CHECKING:
     from daily import CallClient, CustomAudioSource, CustomVideoSource
@@ -64,6 +64,7 @@ class DailyTransport(Transport):
         self.command_timeout: float = backend.command_timeout
         """Seconds a request may take before its reply is ``timeout``."""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: CallbackInbox | None = None
         self._client: CallClient | None = None
         self._handler: Any = None
         self._state = "new"  # new -> joining -> joined -> leaving -> left
@@ -121,6 +122,7 @@ class DailyTransport(Transport):
             raise CommandError(ErrorCode.WRONG_STATE, f"this Daily transport is {self._state}; make a new one")
         self._backend.check_room_url(self.room_url)
         self._loop = asyncio.get_running_loop()
+        self._inbox = CallbackInbox(self._loop, on_dropped=self._events_dropped)
         sdk = self._backend.sdk()
         self._state = "joining"
         try:
@@ -283,6 +285,8 @@ class DailyTransport(Transport):
             writer.join(5.0)
 
     def _close_media(self) -> None:
+        if self._inbox is not None:
+            self._inbox.close()
         for inbox in self._inboxes.values():
             inbox.close()
         for slot in self._video_in.values():
@@ -322,8 +326,13 @@ class DailyTransport(Transport):
             if not future.done():
                 future.set_result(args)
 
-        def done(*args: Any) -> None:  # SDK emitter thread: hand over, never wait
-            post(loop, settle, args)
+        inbox = self._inbox
+
+        def done(*args: Any) -> None:  # SDK emitter thread: hand over in the SDK's order, never wait
+            if inbox is not None:
+                inbox.put(settle, (args,), droppable=False)
+            else:
+                post(loop, settle, args)
 
         try:
             call(done)
@@ -644,9 +653,19 @@ class DailyTransport(Transport):
 
     def _on_sdk_event(self, callback: str, args: tuple[Any, ...]) -> None:
         """Every EventHandler callback: on the SDK's emitter thread; hand over and return."""
-        loop = self._loop
-        if loop is not None:
-            post(loop, self._handle_event, callback, args)
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.put(self._handle_event, (callback, args), droppable=True)
+
+    def _events_dropped(self, count: int) -> None:
+        """The loop fell so far behind that room events were dropped: say so (PROTOCOL.md 6.2)."""
+        log.warning("dropped %d Daily events of %s: the event loop fell behind", count, self.room_url)
+        if self._state == "joined":
+            self.listener.on_event(
+                "error",
+                {"code": ErrorCode.BACKEND_ERROR.value, "message": f"{count} room events were dropped: the gateway fell behind",
+                 "details": {"dropped_events": count}},
+            )  # fmt: skip
 
     def _handle_event(self, callback: str, args: tuple[Any, ...]) -> None:
         """One SDK event, on the loop: keep the room's state, then tell the session."""
