@@ -35,6 +35,8 @@ async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict
                            details={"field": "commands"})
     wanted = Scope(params["role"], params["room"], frozenset(commands) if commands is not None else None)
     if not session.scope.covers(wanted, gateway.admin_requests, HANDLERS):
+        log.warning("= %s refused mint-token for %s: a %s token for room %s exceeds its own scope", session.id[:8],
+                    session.principal, wanted.role, wanted.room)
         raise CommandError(
             ErrorCode.UNAUTHORIZED, "a token may not grant more than the credential minting it (role, room, commands)",
             details={"scope": "mint"},
