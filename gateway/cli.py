@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import os
 import signal
+import ssl
 import sys
 
 from .auth import ROLES, Authenticator, ConfigError
@@ -57,6 +58,12 @@ async def run(config: Config) -> int:
         gateway = Gateway(config)
     except ConfigError as exc:
         print(f"daily-gateway: {exc}", file=sys.stderr)
+        return 2
+    except ssl.SSLError as exc:  # before OSError: it is one
+        print(f"daily-gateway: cannot use tls_cert / tls_key: {exc.reason or exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"daily-gateway: cannot read tls_cert / tls_key: {exc}", file=sys.stderr)
         return 2
     await gateway.start()
     loop = asyncio.get_running_loop()

@@ -88,6 +88,8 @@ class Gateway:
         self.admin_requests = admin_requests(HANDLERS)
         """Request types only the admin role may send."""
         self.key_sessions = KeySessions(config.max_sessions_per_key)
+        self.tls = self._tls()
+        """The server TLS context (``tls_cert``), loaded before anything starts so bad files fail early."""
         self.principals: dict[Session, Principal] = {}
         """Who each authenticated session is (the admin requests sign with its key)."""
 
@@ -107,7 +109,7 @@ class Gateway:
             # Pings and the idle timeout are the session's (limits.idle_watchdog): it closes with 4009.
             ping_interval=None,
             ping_timeout=None,
-            ssl=self._tls(),
+            ssl=self.tls,
             compression=None,
             server_header=f"daily-ws-gateway/{__version__}",
         )

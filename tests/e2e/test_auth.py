@@ -296,3 +296,13 @@ async def test_tls(certificate, room):
     finally:
         assert gw.stop() == 0
     assert "Traceback" not in gw.log()
+
+
+def test_unusable_certificate_refuses_to_start(tmp_path):
+    """A tls_cert that is missing or not PEM stops the gateway at once with status 2 and a message, no traceback."""
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    for path, message in ((tmp_path / "missing.pem", "cannot read tls_cert"), (garbage, "cannot use tls_cert")):
+        out = subprocess.run([sys.executable, "-m", "gateway", "--port", "0", "--tls-cert", str(path)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=30)
+        assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
