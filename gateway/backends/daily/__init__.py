@@ -44,7 +44,8 @@ class DailyBackend(Backend):
     Args:
         config: the gateway's config: ``daily_sdk`` (which module is daily-python; tests name a
             fake), ``daily_api_key`` / ``daily_api_url`` (REST, for pinless dial-in).
-        command_timeout: seconds before a request's reply is ``timeout``.
+        command_timeout: seconds before a request's reply is ``timeout`` (default: ``config.daily_command_timeout``
+            if the config has one, else :data:`COMMAND_TIMEOUT`).
         release_timeout: seconds leaving waits for the client's release.
     """
 
@@ -52,10 +53,12 @@ class DailyBackend(Backend):
     schemes = ("https",)
 
     def __init__(
-        self, config: Config, *, command_timeout: float = COMMAND_TIMEOUT, release_timeout: float = RELEASE_TIMEOUT
+        self, config: Config, *, command_timeout: float | None = None, release_timeout: float = RELEASE_TIMEOUT
     ) -> None:
         self.config = config
-        self.command_timeout = command_timeout
+        self.command_timeout: float = (
+            command_timeout or getattr(config, "daily_command_timeout", None) or COMMAND_TIMEOUT
+        )
         self.release_timeout = release_timeout
         self.transports: set[DailyTransport] = set()
         """Transports holding a CallClient (joining, joined or releasing)."""

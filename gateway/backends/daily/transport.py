@@ -334,6 +334,8 @@ class DailyTransport(Transport):
             else:
                 post(loop, settle, args)
 
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("> %s %s", self._participant_id or self.room_url, method)
         try:
             call(done)
         except (RuntimeError, TypeError, ValueError) as exc:
@@ -676,6 +678,8 @@ class DailyTransport(Transport):
         except Exception:
             log.exception("cannot relay Daily's %s", callback)
             return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("< %s %s", self._participant_id or self.room_url, name)
         handle = getattr(self, f"_{callback}", None)
         if handle is not None:
             data = handle(data)
@@ -693,6 +697,7 @@ class DailyTransport(Transport):
 
     def _on_call_state_updated(self, data: dict[str, Any]) -> dict[str, Any]:
         self.call_state = str(data.get("state"))
+        log.debug("= %s call state %s", self._participant_id or self.room_url, self.call_state)
         if self.call_state == "left" and self._state == "joined":
             self._backend.spawn(self._removed("ejected"), "daily-removed")
         return data
