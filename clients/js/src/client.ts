@@ -12,10 +12,14 @@
  * Requests return promises of their result and reject with typed errors
  * ({@link ProtocolError} carries the protocol's code). The connection has an explicit
  * {@link ConnectionState}; when it drops, a pluggable {@link ReconnectPolicy} decides
- * whether and when to reconnect. The gateway gives each connection a new session, so
- * after reconnecting the client joins (or observes) the same room again with the same
- * parameters, then sends the requests queued meanwhile. Requests already sent when the
- * connection dropped reject with `connection_closed` (their outcome is unknown).
+ * whether and when to reconnect. A session that was in a room is first **resumed**
+ * (PROTOCOL.md, "Resume"): the client sends `resume` with the hello's `resume_token` and
+ * the last `seq` it read, and the gateway replays what was missed, so no event is lost and
+ * requests already sent get their replies (`resumed` event). If the gateway cannot resume
+ * (`resume_failed`: grace period over, replay buffer exceeded), or the drop was not
+ * resumable, the client joins (or observes) the same room again with the same parameters;
+ * requests already sent then reject with `connection_closed` (their outcome is unknown).
+ * Either way the requests queued meanwhile are sent afterwards.
  */
 
 import { CloseCode, ColorFormat, OutboundTrack, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './constants.js';
@@ -58,6 +62,7 @@ import type {
   RegisterPhoneParams,
   RemoteParticipantUpdates,
   ResultOf,
+  ResumeResult,
   RoomInfo,
   SendAppMessageParams,
   ServerEventMap,
@@ -96,8 +101,10 @@ export const ClientEvent = {
   ProtocolError: 'protocol-error',
   /** The connection dropped and a retry is scheduled. */
   Reconnecting: 'reconnecting',
-  /** A retry succeeded; the room was joined (or observed) again if it had been. */
+  /** A retry succeeded; the session was resumed, or the room joined (or observed) again if it had been. */
   Reconnected: 'reconnected',
+  /** A retry resumed the same session: missed events were replayed ({@link ResumeResult}). */
+  Resumed: 'resumed',
   /** The connection is gone for good (closed by us, by the gateway, or retries exhausted). */
   Disconnected: 'disconnected',
 } as const;
@@ -141,7 +148,8 @@ export interface ClientEvents extends ServerEventMap {
   video: ReceivedVideo;
   'protocol-error': GatewayError;
   reconnecting: { attempt: number; delayMs: number; closeCode: number | null };
-  reconnected: { hello: Hello; restored: 'joined' | 'observing' | 'phone' | null; error?: GatewayError };
+  reconnected: { hello: Hello; restored: 'resumed' | 'joined' | 'observing' | 'phone' | null; error?: GatewayError };
+  resumed: ResumeResult;
   disconnected: { closeCode: number | null; closeReason: string; error?: GatewayError };
 }
 
@@ -216,6 +224,12 @@ interface Waiter {
   resolve: (event: LoggedEvent) => void;
 }
 
+/** Close codes after which the session is gone (or moved on): reconnecting rejoins, it does not resume. */
+const NOT_RESUMABLE: ReadonlySet<number> = new Set([
+  CloseCode.NORMAL, CloseCode.GOING_AWAY, CloseCode.PROTOCOL_VIOLATION, CloseCode.IDLE_TIMEOUT,
+  CloseCode.REPLACED, CloseCode.ROOM_CLOSED,
+]);
+
 const now = () => globalThis.performance?.now() ?? Date.now();
 
 /** One connection to a gateway; one participant (join) or observer (observe) of one room. */
@@ -224,8 +238,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   state: ConnectionState = ConnectionState.DISCONNECTED;
   /** The last hello (null before the first connect). */
   hello: Hello | null = null;
-  /** This connection's session id (a new one after each reconnect). */
+  /** The session's id (the same after a resume, a new one after a rejoin). */
   sessionId: string | null = null;
+  /** The session's `resume_token` (from its hello; kept across resumes). */
+  resumeToken: string | null = null;
   /** Your participant id once joined. */
   participantId: string | null = null;
   /** The room joined or observed, and how (a phone in a call: joined). */
@@ -242,7 +258,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   closeCode: number | null = null;
   closeReason = '';
   /** Counters: audio frames sent and dropped (sent while not connected). */
-  readonly stats = { audioFramesSent: 0, audioFramesDropped: 0, audioFramesReceived: 0, reconnects: 0 };
+  readonly stats = { audioFramesSent: 0, audioFramesDropped: 0, audioFramesReceived: 0, reconnects: 0, resumes: 0 };
 
   readonly url: string;
   private readonly options: Required<Omit<GatewayClientOptions, 'WebSocket' | 'webSocketOptions' | 'debug' | 'url' | 'token'>> &
@@ -263,6 +279,8 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   private connecting: Promise<Hello> | null = null;
   private cancelSleep: (() => void) | null = null;
   private audioSinks = new Set<(frame: ReceivedAudio | null) => void>();
+  /** Set when a drop may be resumed: the session's token and the last seq read from it. */
+  private resumeFrom: { token: string; lastSeq: number; sessionId: string | null; graceMs: number } | null = null;
 
   constructor(options: GatewayClientOptions = {}) {
     super();
@@ -437,6 +455,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
         clearTimeout(timer);
         this.hello = message;
         this.sessionId = message.session_id;
+        this.resumeToken = typeof message.extra.resume_token === 'string' ? message.extra.resume_token : null;
         this.lastSeq = message.seq;
         this.closeCode = null;
         this.closeReason = '';
@@ -456,14 +475,12 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       closeCode: code,
       closeReason: reason,
     });
-    for (const [id, pending] of this.pending) {
-      if (pending.timer) clearTimeout(pending.timer);
-      pending.reject(lost);
-      this.pending.delete(id);
-    }
-    this.tracks.clear();
-    this.participantId = null;
-    if (this.phone) this.phone.callId = null;
+    const resumable = !this.userClosed && this.options.reconnect !== false && this.resumeToken !== null
+      && this.room !== null && !NOT_RESUMABLE.has(code);
+    this.resumeFrom = resumable
+      ? { token: this.resumeToken!, lastSeq: this.lastSeq, sessionId: this.sessionId, graceMs: Number(this.hello?.limits.resume_grace_ms ?? 0) }
+      : null;
+    if (!resumable) this.dropSession(lost);
     if (this.userClosed || this.options.reconnect === false) {
       this.giveUp(lost);
       return;
@@ -477,7 +494,55 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     void this.reconnectLoop(delay, code);
   }
 
+  /** The session is gone (not resumable, or the resume failed): pending replies will not come. */
+  private dropSession(error: GatewayError): void {
+    for (const [id, pending] of this.pending) {
+      if (pending.timer) clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+    this.tracks.clear();
+    this.participantId = null;
+    if (this.phone) this.phone.callId = null;
+  }
+
+  /**
+   * Continue the dropped session on the connection just opened; true if resumed. A
+   * `resume_failed` leaves this connection as a fresh session (false); a connection
+   * error throws (the caller retries).
+   */
+  private async resume(droppedAt: number): Promise<boolean> {
+    const from = this.resumeFrom;
+    if (!from) return false;
+    if (now() - droppedAt > from.graceMs) {
+      this.resumeFrom = null;
+      return false;
+    }
+    const fresh = { sessionId: this.sessionId, token: this.resumeToken };
+    // Frames after the reply carry the session's numbering again, from lastSeq + 1.
+    try {
+      const result = (await this.send('resume', { resume_token: from.token, last_seq: from.lastSeq }, this.options.requestTimeoutMs)) as unknown as ResumeResult;
+      this.sessionId = result.session_id;
+      this.resumeToken = from.token;
+      this.resumeFrom = null;
+      this.stats.resumes += 1;
+      this.log(`= resumed ${result.session_id} from seq ${from.lastSeq} (${result.replayed} replayed)`);
+      this.emit('resumed', result);
+      return true;
+    } catch (err) {
+      if (err instanceof ConnectionError) throw err;
+      this.log(`= resume failed: ${(err as Error).message}`);
+      this.resumeFrom = null;
+      this.sessionId = fresh.sessionId;
+      this.resumeToken = fresh.token;
+      if (err instanceof GatewayError) this.emit('protocol-error', err);
+      return false;
+    }
+  }
+
   private giveUp(error: GatewayError): void {
+    this.resumeFrom = null;
+    this.dropSession(error);
     this.rejectQueued(error);
     this.room = null;
     this.roomParams = null;
@@ -516,7 +581,13 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       try {
         const hello = await this.open();
         this.stats.reconnects += 1;
-        const restored = await this.restore();
+        let restored: { restored: 'resumed' | 'joined' | 'observing' | 'phone' | null; error?: GatewayError };
+        if (await this.resume(droppedAt)) {
+          restored = { restored: 'resumed' };
+        } else {
+          this.dropSession(new ConnectionError(ClientErrorCode.CONNECTION_CLOSED, 'the session could not be resumed'));
+          restored = await this.restore();
+        }
         this.setState(ConnectionState.CONNECTED);
         this.flushQueue();
         this.emit('reconnected', { hello, ...restored });

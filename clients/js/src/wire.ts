@@ -17,7 +17,12 @@ export interface Limits {
   ping_interval_ms: number;
   max_sessions_per_key: number;
   max_rooms: number;
-  [name: string]: number;
+  /** Resume (PROTOCOL.md, "Resume"): grace period, replay buffer, text bound before 4010. */
+  resume_grace_ms?: number;
+  replay_buffer_events?: number;
+  replay_buffer_bytes?: number;
+  max_pending_events?: number;
+  [name: string]: number | undefined;
 }
 
 /** `hello.capabilities`. */
@@ -268,6 +273,8 @@ export interface RequestMap {
   'get-participants': [Record<string, never>, { participants: Record<string, Participant> }];
   'get-stats': [Record<string, never>, Record<string, unknown>];
   ping: [Record<string, never>, { time_ms: number }];
+  /** Continue a dropped session on a new connection (PROTOCOL.md, "Resume"); the SDK sends it itself. */
+  resume: [{ resume_token: string; last_seq: number }, ResumeResult];
   'clear-audio': [Record<string, never>, { dropped_ms: number; dropped_samples: number; cleared_marks: string[] | number }];
   'mark-audio': [{ name: string }, { name: string; buffered_ms: number }];
   'get-audio-buffer': [Record<string, never>, Record<string, unknown>];
@@ -321,6 +328,15 @@ export interface RequestMap {
   ];
 }
 
+/** The `resume` result: the session continued, and how much was replayed. */
+export interface ResumeResult {
+  session_id: string;
+  state: string;
+  last_seq: number;
+  replayed: number;
+  media_dropped: number;
+}
+
 export type RequestType = keyof RequestMap;
 export type ParamsOf<T extends string> = T extends RequestType ? RequestMap[T][0] : Record<string, unknown>;
 export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1] : Record<string, unknown>;
@@ -332,7 +348,7 @@ export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1
 const REQUESTS: { readonly [K in RequestType]: true } = {
   'answer-call': true, 'capture-participant-video': true, 'clear-audio': true, dial: true,
   'eject-remote-participants': true, 'get-audio-buffer': true, 'get-participants': true, 'get-stats': true,
-  join: true, leave: true, 'list-rooms': true, 'mark-audio': true, observe: true, ping: true,
+  join: true, leave: true, 'list-rooms': true, 'mark-audio': true, observe: true, ping: true, resume: true,
   'register-phone': true, 'reject-call': true, 'request-video-frame': true, 'send-app-message': true,
   'send-dtmf': true, 'send-prebuilt-chat-message': true, 'sip-call-transfer': true, 'sip-refer': true,
   'start-dialout': true, 'start-recording': true, 'start-transcription': true,
@@ -400,6 +416,8 @@ export interface ServerEventMap {
   'track-started': TrackInfo;
   /** That track ended. */
   'track-stopped': TrackInfo;
+  /** Media meant for you was dropped: you read too slowly (`slow`), or the session was detached (`detached`). */
+  'media-dropped': { dropped: number; total: number; reason: 'slow' | 'detached' };
   /** Voice activity started on a track. */
   'speech-started': SpeechData;
   /** Voice activity stopped on a track. */
@@ -524,7 +542,7 @@ const EVENTS: { readonly [K in ServerEventName]: true } = {
   'network-stats-updated': true, 'network-connection-status-updated': true,
   'subscription-profiles-updated': true, 'transcription-updated': true, 'live-stream-started': true,
   'live-stream-updated': true, 'live-stream-stopped': true, 'live-stream-error': true, 'live-stream-warning': true,
-  'available-devices-updated': true,
+  'available-devices-updated': true, 'media-dropped': true,
 };
 
 /**

@@ -364,6 +364,62 @@ describe('reconnecting', () => {
     }
   });
 
+  test('a dropped connection is resumed: same session, every event missed replayed once and in order', async () => {
+    const room = freshRoom('resume');
+    const client = await connect({ reconnect: exponentialBackoff({ initialMs: 50, maxMs: 200, maxAttempts: 50 }) });
+    const other = await connect();
+    const joined = await client.join(room, { user_name: 'resumer' });
+    await other.join(room, { user_name: 'sender' });
+    const numbers = [];
+    client.on('app-message', (d) => numbers.push(d.message.n));
+    await other.sendAppMessage({ n: 0 });
+    await client.waitFor('app-message', (d) => d.message.n === 0);
+    const sessionId = client.sessionId;
+    const resumed = new Promise((resolve) => client.once('resumed', resolve));
+    const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+    client['ws'].terminate(); // the TCP connection dies: no close frame (1006)
+    for (let n = 1; n <= 10; n += 1) await other.sendAppMessage({ n });
+    const result = await resumed;
+    assert.equal((await reconnected).restored, 'resumed');
+    assert.equal(result.session_id, sessionId);
+    assert.ok(result.replayed >= 10, `replayed ${result.replayed}`);
+    for (let n = 11; n <= 15; n += 1) await other.sendAppMessage({ n });
+    await client.waitFor('app-message', (d) => d.message.n === 15);
+    assert.deepEqual(numbers, Array.from({ length: 16 }, (_, n) => n));
+    assert.equal(client.sessionId, sessionId);
+    assert.equal(client.participantId, joined.participant_id);
+    assert.equal(client.stats.resumes, 1);
+    const left = other.eventLog.filter((e) => e.event === 'participant-left');
+    assert.deepEqual(left, [], 'the room saw the resumed participant leave');
+  });
+
+  test('when the gateway cannot resume (replay buffer exceeded), the client joins the room again', async () => {
+    const gw = await startGateway({ args: ['--replay-buffer-events', '5'], name: 'js-resume-gap' });
+    const room = freshRoom('gap');
+    const client = new GatewayClient({ url: gw.url, reconnect: exponentialBackoff({ initialMs: 600, maxMs: 600, jitter: 0, maxAttempts: 20 }) });
+    const other = new GatewayClient({ url: gw.url, reconnect: false });
+    try {
+      await client.connect();
+      await other.connect();
+      const joined = await client.join(room, { user_name: 'gap' });
+      await other.join(room, { user_name: 'sender' });
+      const errors = [];
+      client.on('protocol-error', (e) => errors.push(e));
+      const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+      client['ws'].terminate();
+      for (let n = 0; n < 20; n += 1) await other.sendAppMessage({ n });
+      const result = await reconnected;
+      assert.equal(result.restored, 'joined');
+      assert.ok(errors.some((e) => e.code === ErrorCode.RESUME_FAILED && e.details?.reason === 'replay_gap'), 'no resume_failed replay_gap');
+      assert.notEqual(client.participantId, joined.participant_id);
+      assert.equal(client.stats.resumes, 0);
+    } finally {
+      await client.close();
+      await other.close();
+      await gw.stop();
+    }
+  });
+
   test('a connection closed by the client is not reopened', async () => {
     const client = await connect({ reconnect: exponentialBackoff({ initialMs: 10 }) });
     await client.close();

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
 import wave
@@ -61,8 +62,21 @@ def content_peak(received: np.ndarray, reference: np.ndarray, rate: int) -> tupl
 
 
 async def join(args: argparse.Namespace) -> None:
-    rate = 16000
     client = await GatewayClient.connect(args.url)
+    body = asyncio.create_task(run_peer(client, args))
+    # The tests stop a peer with SIGTERM: close with 1000 then, so that the gateway ends the
+    # session at once instead of holding it for a resume (PROTOCOL.md, "Resume").
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, body.cancel)
+    try:
+        await body
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await client.close()
+
+
+async def run_peer(client: GatewayClient, args: argparse.Namespace) -> None:
+    rate = 16000
     joined = await client.join(
         args.room, user_name=args.name, audio_in={"sample_rate": rate}, audio_out={"sample_rate": rate}
     )
