@@ -72,6 +72,12 @@ class Gateway:
 
     def __init__(self, config: Config, backends: list[Backend] | None = None) -> None:
         self.config = config
+        # Credentials and TLS first: a gateway that must not start fails before building anything.
+        self.auth = Authenticator.from_config(config.api_keys, config.api_keys_file, config.token_secret)
+        """API keys and tokens (PROTOCOL.md, "Authentication"); open when none are configured."""
+        check_exposure(config.host, self.auth)
+        self.tls = self._tls()
+        """The server TLS context (``tls_cert``)."""
         self.backends = BackendRegistry(backends if backends is not None else build_backends(config))
         self.sessions: set[Session] = set()
         self.joined: set[Session] = set()
@@ -82,14 +88,9 @@ class Gateway:
         self._handlers: set[asyncio.Task[None]] = set()
         self.static = StaticFiles()
         """The dashboard (/dashboard/) and the built JS SDK (/sdk/) over HTTP."""
-        self.auth = Authenticator.from_config(config.api_keys, config.api_keys_file, config.token_secret)
-        """API keys and tokens (PROTOCOL.md, "Authentication"); open when none are configured."""
-        check_exposure(config.host, self.auth)
         self.admin_requests = admin_requests(HANDLERS)
         """Request types only the admin role may send."""
         self.key_sessions = KeySessions(config.max_sessions_per_key)
-        self.tls = self._tls()
-        """The server TLS context (``tls_cert``), loaded before anything starts so bad files fail early."""
         self.principals: dict[Session, Principal] = {}
         """Who each authenticated session is (the admin requests sign with its key)."""
 
