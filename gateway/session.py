@@ -835,7 +835,13 @@ class Session:
             "playout_buffered_ms": round(self.playout.buffered_ms, 1) if self.playout else 0,
             "tracks": [t.describe() for t in self._tracks.values()]
             + [{**v.describe(), "frames_sent": v.frames_sent, "frames_skipped": v.frames_skipped} for v in self._video.values()],
+            **self._backend_stats(),
         }
+
+    def _backend_stats(self) -> dict[str, Any]:
+        """The backend's own counters, when it keeps some (Daily: drops between daily-python and the loop)."""
+        stats = getattr(self.transport, "stats", None)
+        return {"backend_stats": stats()} if callable(stats) else {}
 
     # ------------------------------------------------------------------ video capture
 
