@@ -32,6 +32,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from protocol import messages
+from protocol.constants import CloseCode
 from protocol.errors import ProtocolError
 
 from .resume import ReplayBuffer
@@ -244,3 +245,9 @@ class Outbox:
             pass
         except Exception:  # a bug here must not take the session down silently
             log.exception("outbox writer failed")
+            # Nothing more can be written: a session left open would hang. Close (1011) so the
+            # session ends (it leaves its room) and the client reconnects.
+            try:
+                await ws.close(CloseCode.INTERNAL_ERROR, "internal error writing to this connection; reconnect")
+            except Exception:
+                log.exception("closing after the outbox writer failed")
