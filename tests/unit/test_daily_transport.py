@@ -722,3 +722,13 @@ async def test_room_events_are_bounded_when_the_loop_stalls(fake_sdk: FakeSdk, m
     assert numbers == sorted(numbers) and len(numbers) < 100
     assert listener.named("error")[0]["details"]["dropped_events"] == 100 - len(numbers)
     await transport.leave()
+
+
+async def test_stats_have_the_documented_counters(fake_sdk: FakeSdk) -> None:
+    """stats() (get-stats.backend_stats) has the counters PROTOCOL.md lists, JSON-ready."""
+    transport, _, _ = await joined(fake_sdk)
+    stats = json.loads(json.dumps(transport.stats()))
+    assert {"audio_in_chunks", "audio_in_dropped", "audio_out_chunks", "audio_out_dropped", "video_in_replaced",
+            "video_out_frames", "call_state"} <= set(stats)  # fmt: skip
+    assert stats["call_state"] == "joined"
+    await transport.leave()
