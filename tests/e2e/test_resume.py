@@ -198,3 +198,43 @@ async def test_a_normal_close_leaves_at_once(connect, room):
     await a.close()
     await b.wait_for("participant-left", lambda d: d["participant"]["id"] == ja["participant_id"], timeout=5)
     assert a.resumes == []
+
+
+async def test_a_resume_must_come_from_the_same_principal(room):
+    """With API keys on, resuming another key's session is resume_failed principal; the right key resumes it."""
+    ops, ci = "0123456789abcdef-ops-secret", "fedcba9876543210-ci-secret"
+    gw = start_gateway(name="gateway-resume-auth", env={"GATEWAY_API_KEYS": f"ops:{ops},ci:{ci}"})
+    try:
+        a = await GatewayClient.connect(gw.url, api_key=ops)
+        await a.join(room)
+        token, last_seq = a.resume_token, a.last_seq
+        drop(a)
+        thief = await GatewayClient.connect(gw.url, api_key=ci)
+        with pytest.raises(GatewayError) as failed:
+            await thief.request("resume", {"resume_token": token, "last_seq": last_seq})
+        assert failed.value.code == "resume_failed" and failed.value.details["reason"] == "principal"
+        owner = await GatewayClient.connect(gw.url, api_key=ops)
+        result = await owner.request("resume", {"resume_token": token, "last_seq": last_seq})
+        assert result["state"] == "joined"
+        await thief.close()
+        await owner.close()
+        await a.close()
+    finally:
+        gw.stop()
+        assert "Traceback" not in gw.log(), gw.log()[-4000:]
+
+
+async def test_published_audio_keeps_playing_while_detached(connect, room):
+    """Audio A published before dropping keeps playing into the room while A is detached (B hears it after the drop)."""
+    a = await connect()
+    b = await connect()
+    ja = await a.join(room, user_name="a", audio_out={"sample_rate": 16000})
+    await b.join(room, user_name="b", audio_in={"sample_rate": 16000, "frame_ms": 20})
+    await a.send_audio(demo_speech(16000, seconds=2.5))
+    await b.wait_for("track-started", lambda d: d["participant_id"] == ja["participant_id"])
+    drop(a)
+    dropped_at = time.monotonic()
+    await asyncio.sleep(1.0)
+    after = [f for f in b.drain_audio() if f.participant_id == ja["participant_id"] and f.received_at > dropped_at + 0.5]
+    assert len(after) >= 10, f"only {len(after)} frames of A's audio after the drop"
+    assert not [e for e in b.event_log if e.event == "participant-left"]
