@@ -2,8 +2,9 @@
 
 Threads (tests/fakes/daily.py has the observed facts): daily-python calls every completion and
 every ``EventHandler`` callback of one client on that client's emitter thread, and renderers on
-media threads. Those threads only hand over to the event loop (``loop.call_soon_threadsafe``, see
-``media.py`` for the bounded media queues); they never wait on the loop. The loop only calls the
+media threads. Those threads only hand over to the event loop through bounded inboxes
+(``media.py``: events and completions in the SDK's order, audio per track, video latest-frame);
+they never wait on the loop. The loop only calls the
 ``CallClient`` methods that return at once (requests with a completion, ``set_*_renderer``,
 ``set_user_name``); the getters and ``release()``, which block behind a pending join, run on the
 backend's executor. All state of this class is touched on the loop thread only, except the
@@ -13,6 +14,7 @@ media inboxes, which have their own locks.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,16 @@ TRANSCRIPTION_STARTED_WAIT = 2.0
 """Seconds start-transcription waits for ``transcription-started`` to learn the instance id."""
 
 
+class State(enum.Enum):
+    """Where a DailyTransport is in its one life (a transport joins once)."""
+
+    NEW = "new"
+    JOINING = "joining"
+    JOINED = "joined"
+    LEAVING = "leaving"
+    LEFT = "left"
+
+
 class _Out:
     """A custom video track this participant publishes (camera or screenVideo)."""
 
@@ -67,7 +79,7 @@ class DailyTransport(Transport):
         self._inbox: CallbackInbox | None = None
         self._client: CallClient | None = None
         self._handler: Any = None
-        self._state = "new"  # new -> joining -> joined -> leaving -> left
+        self._state = State.NEW
         self.call_state = "initialized"
         """daily-python's call state, as last reported by ``on_call_state_updated``."""
         self._participant_id: str | None = None
@@ -96,7 +108,7 @@ class DailyTransport(Transport):
 
     @property
     def joined(self) -> bool:
-        return self._state == "joined"
+        return self._state is State.JOINED
 
     @property
     def params(self) -> dict[str, Any]:
@@ -105,7 +117,7 @@ class DailyTransport(Transport):
     def stats(self) -> dict[str, Any]:
         """Counters of the media hand-over (drops are never silent)."""
         return {
-            "state": self._state,
+            "state": self._state.value,
             "call_state": self.call_state,
             "audio_in_dropped": sum(i.dropped for i in self._inboxes.values()),
             "audio_in_chunks": sum(i.received for i in self._inboxes.values()),
@@ -118,19 +130,19 @@ class DailyTransport(Transport):
     # ------------------------------------------------------------------ join and leave
 
     async def join(self) -> dict[str, Any]:
-        if self._state != "new":
-            raise CommandError(ErrorCode.WRONG_STATE, f"this Daily transport is {self._state}; make a new one")
+        if self._state is not State.NEW:
+            raise CommandError(ErrorCode.WRONG_STATE, f"this Daily transport is {self._state.value}; make a new one")
         self._backend.check_room_url(self.room_url)
         self._loop = asyncio.get_running_loop()
         self._inbox = CallbackInbox(self._loop, on_dropped=self._events_dropped)
         sdk = self._backend.sdk()
-        self._state = "joining"
+        self._state = State.JOINING
         try:
             handler = self._backend.handler_class()
             handler.sink = self._on_sdk_event
             client = sdk.CallClient(event_handler=handler)
         except Exception as exc:
-            self._state = "left"
+            self._state = State.LEFT
             raise CommandError(ErrorCode.BACKEND_ERROR, f"could not create a Daily call client: {exc}") from None
         self._client, self._handler = client, handler
         self._backend.transports.add(self)
@@ -151,16 +163,16 @@ class DailyTransport(Transport):
         except asyncio.CancelledError:
             # Timed out by the session: leave and release in the background (release waits
             # for the pending join, ~20 s for an unreachable room); the backend tracks it.
-            self._state = "leaving"
+            self._state = State.LEAVING
             self._backend.spawn(self._teardown(leave=True), f"daily-abandon-{id(self):x}")
             raise
         except BaseException:
-            self._state = "left"  # daily-python leaves by itself after a failed join
+            self._state = State.LEFT  # daily-python leaves by itself after a failed join
             await self._teardown(leave=False)
             raise
         if self._teardown_task is not None:  # left (or the backend closed) while the join was pending
             raise CommandError(ErrorCode.WRONG_STATE, "left the Daily room before the join completed")
-        self._state = "joined"
+        self._state = State.JOINED
         participants = plain(result.get("participants") if isinstance(result, dict) else None) or {}
         local = participant(participants.pop("local", None) or {})
         self._local = {**local, **self._local} if self._local else local
@@ -232,10 +244,10 @@ class DailyTransport(Transport):
 
     async def leave(self, cause: str = "left") -> None:
         if self._client is None and self._teardown_task is None:
-            self._state = "left" if self._state != "new" else self._state
+            self._state = State.LEFT if self._state is not State.NEW else self._state
             return
-        if self._state in ("joining", "joined"):
-            self._state = "leaving"
+        if self._state in (State.JOINING, State.JOINED):
+            self._state = State.LEAVING
         await self._teardown(leave=True)
 
     async def _teardown(self, *, leave: bool) -> None:
@@ -258,7 +270,7 @@ class DailyTransport(Transport):
         except Exception:
             log.exception("releasing the Daily client of %s failed", self.room_url)
         finally:
-            self._state = "left"
+            self._state = State.LEFT
             self._close_media()
             if self._handler is not None:
                 self._handler.sink = None
@@ -296,7 +308,7 @@ class DailyTransport(Transport):
 
     async def _removed(self, cause: str) -> None:
         """Daily took this participant out of the call (ejected, meeting ended): release, tell the session."""
-        self._state = "leaving"
+        self._state = State.LEAVING
         await self._teardown(leave=False)
         self.listener.on_left(cause)
 
@@ -362,13 +374,13 @@ class DailyTransport(Transport):
             try:
                 await self._request(method, call)
             except CommandError as exc:
-                if self._state == "joined":
+                if self._state is State.JOINED:
                     self.listener.on_event("error", exc.to_dict())
 
         self._backend.spawn(run(), f"daily-{method}")
 
     def _require_client(self, *, joining_ok: bool = False) -> CallClient:
-        ok = ("joining", "joined") if joining_ok else ("joined",)
+        ok = (State.JOINING, State.JOINED) if joining_ok else (State.JOINED,)
         if self._client is None or self._state not in ok:
             raise CommandError(ErrorCode.NOT_JOINED, "not in a Daily room")
         return self._client
@@ -405,7 +417,7 @@ class DailyTransport(Transport):
 
     def write_audio(self, pcm: bytes) -> None:
         writer = self._writer
-        if writer is not None and self._state == "joined":
+        if writer is not None and self._state is State.JOINED:
             self.audio_bytes_sent += len(pcm)
             writer.put(pcm)
 
@@ -501,7 +513,7 @@ class DailyTransport(Transport):
 
     def write_video(self, source: str, frame: RawVideoFrame) -> None:
         client = self._client
-        if client is None or self._state != "joined":
+        if client is None or self._state is not State.JOINED:
             return
         if frame.color_format not in VIDEO_FORMATS:
             raise CommandError(
@@ -662,7 +674,7 @@ class DailyTransport(Transport):
     def _events_dropped(self, count: int) -> None:
         """The loop fell so far behind that room events were dropped: say so (PROTOCOL.md 6.2)."""
         log.warning("dropped %d Daily events of %s: the event loop fell behind", count, self.room_url)
-        if self._state == "joined":
+        if self._state is State.JOINED:
             self.listener.on_event(
                 "error",
                 {"code": ErrorCode.BACKEND_ERROR.value, "message": f"{count} room events were dropped: the gateway fell behind",
@@ -698,7 +710,7 @@ class DailyTransport(Transport):
     def _on_call_state_updated(self, data: dict[str, Any]) -> dict[str, Any]:
         self.call_state = str(data.get("state"))
         log.debug("= %s call state %s", self._participant_id or self.room_url, self.call_state)
-        if self.call_state == "left" and self._state == "joined":
+        if self.call_state == "left" and self._state is State.JOINED:
             self._backend.spawn(self._removed("ejected"), "daily-removed")
         return data
 
@@ -776,7 +788,7 @@ class DailyTransport(Transport):
             await client.pinless_dialin_update(str(call_id), str(call_domain), sip_uri)
         except DailyRestError as exc:  # messages are redacted by rest.py: the key is never in them
             log.warning("pinless dial-in update for %s failed: %s", self.room_url, exc)
-            if self._state == "joined":
+            if self._state is State.JOINED:
                 self.listener.on_event(
                     "error",
                     {
@@ -823,7 +835,7 @@ class DailyTransport(Transport):
         key, listener = (pid, source), self.listener
 
         def deliver(pcm: bytes, rate: int, channels: int) -> None:
-            if self._state == "joined":
+            if self._state is State.JOINED:
                 self._active_audio.add(key)
                 listener.on_audio(pid, source, pcm, rate, channels)
 
@@ -845,4 +857,4 @@ class DailyTransport(Transport):
             inbox.push(audio.audio_frames, audio.sample_rate, audio.num_channels)
 
 
-__all__ = ["AUDIO_SOURCES", "DailyTransport"]
+__all__ = ["AUDIO_SOURCES", "DailyTransport", "State"]
