@@ -127,6 +127,24 @@ async def test_recording_task_dying_ends_the_recording_with_events(fconnect, fau
     assert restarted["stream_id"] == "again"
 
 
+async def test_test_phone_crashing_ends_its_call_with_dialout_error(fconnect):
+    """A simulated phone whose task dies after answering ends the call: dialout-error, the phone leaves, the bot stays joined."""
+    room = fault_room("phone-crash")
+    bot = await fconnect()
+    await bot.join(room)
+    sid = (await bot.request("start-dialout", {"settings": {"phoneNumber": "+15550000"}}))["session_id"]
+    await bot.wait_for("dialout-answered", lambda d: d["data"]["sessionId"] == sid)
+    error = await bot.wait_for("dialout-error", lambda d: d["data"]["sessionId"] == sid)
+    assert "test phone failed" in error.data["data"]["errorMsg"]
+    left = await bot.wait_for("participant-left")
+    assert left.data["participant"]["id"] == sid
+    await assert_consistent(bot, "joined")
+    assert list(await bot.participants()) == [bot.participant_id]
+    with pytest.raises(GatewayError) as err:
+        await bot.request("stop-dialout", {"participant_id": sid})
+    assert err.value.code == "not_found", "the crashed call is still listed"
+
+
 async def test_faults_are_off_without_the_variable(connect):
     """Without GATEWAY_TEST_FAULTS a fault-* room is an ordinary room (nobody can trigger faults in production)."""
     client = await connect()

@@ -15,7 +15,8 @@ room does not fail by itself, so with the variable set, a room whose name starts
   participant: ``network-connection-status-updated`` (interrupted), an ``error`` event
   (``backend_error``), then ``left`` with reason ``error``;
 - ``fault-recording-crash-*``: a recording's clock task dies with an exception after
-  :data:`RECORDING_CRASH_AFTER_S` (a backend task dying).
+  :data:`RECORDING_CRASH_AFTER_S` (a backend task dying);
+- ``fault-phone-crash-*``: the built-in test phone's task dies just after it answers a dial-out.
 
 Never set the variable in production: anyone who may name a room could trigger these.
 """
@@ -31,7 +32,7 @@ DROP_AFTER_S = 0.3
 RECORDING_CRASH_AFTER_S = 0.5
 """How long a ``fault-recording-crash-*`` recording runs before its task dies."""
 
-KINDS = ("join-error", "join-hang", "leave-hang", "deliver-error", "drop", "recording-crash")
+KINDS = ("join-error", "join-hang", "leave-hang", "deliver-error", "drop", "recording-crash", "phone-crash")
 
 
 class InjectedFault(RuntimeError):

@@ -32,6 +32,7 @@ carry Daily's ``errorMsg`` (daily-js ``DailyEventObjectDialOutError`` and its si
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import uuid
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from protocol.errors import CommandError, ErrorCode
 
 from ...media.playout import FrameClock
+from .faults import InjectedFault, fault_of
 from .room import LocalParticipant, LocalRoom
 
 if TYPE_CHECKING:
@@ -197,8 +199,18 @@ class Switchboard:
         if line is not None:
             line.ring(call)
         elif kind != "3":  # 3 never answers: only the ring timer ends it
-            call.task = loop.create_task(self._auto_phone(call, kind, number[len(TEST_PREFIX) + 1:]))
+            task = call.task = loop.create_task(self._auto_phone(call, kind, number[len(TEST_PREFIX) + 1:]))
+            task.add_done_callback(functools.partial(self._auto_phone_done, call))
         return call
+
+    def _auto_phone_done(self, call: PhoneCall, task: asyncio.Task[None]) -> None:
+        """A test phone that crashed ends its call with an error (``dialout-error``), not a silent call forever."""
+        if task.cancelled() or task.exception() is None or call.state == "ended":
+            return
+        exc = task.exception()
+        log.error("the test phone of call %s failed", call.session_id[:8], exc_info=exc)
+        call.task = None
+        self.end(call, "failed", error=f"the test phone failed: {type(exc).__name__}")
 
     def picked_up(self, call: PhoneCall) -> None:
         """The phone is answering (joining may take a moment): the ring timeout no longer applies."""
@@ -365,6 +377,8 @@ class Switchboard:
         me.publishing.add("microphone")
         call.room.add(me)
         self.answered(call, me)
+        if fault_of(call.room.name) == "phone-crash":  # test-only (faults.py): the phone's task dies mid-call
+            raise InjectedFault("simulated crash of the test phone (fault-phone-crash)")
         if kind == "4":
             await asyncio.sleep(DROP_AFTER_S)
             call.task = None
