@@ -437,3 +437,33 @@ def test_backend_client_settings_are_accepted_by_daily_python() -> None:
     assert facts["camera"]["settings"]["customTrack"]["id"] == facts["wanted_camera"], facts["camera"]
     assert facts["mic_send"] == {"bitrate": 48000, "channelConfig": "stereo"}, facts["mic_send"]
     assert facts["camera_send"]["encodings"]["low"] == {"maxBitrate": 250000, "maxFramerate": 15}, facts["camera_send"]
+
+
+def test_audio_writer_paces_through_the_real_custom_audio_source() -> None:
+    """The backend's AudioWriter on a real CustomAudioSource: put() returns at once while the real
+    write_frames paces at real time on the writer thread; every chunk is written, the thread ends on close."""
+    facts, proc = run_backend(
+        """
+        from gateway.backends.daily.media import AudioWriter
+        DailyBackend(Config()).sdk()  # Daily.init, once
+        source = daily.CustomAudioSource(16000, 1)
+        track = daily.CustomAudioTrack(source)
+        writer = AudioWriter(source, name="probe-writer")
+        start = time.monotonic()
+        for _ in range(10):
+            writer.put(b"\\x00\\x00" * 320)  # 20 ms each
+        put_s = time.monotonic() - start
+        deadline = time.monotonic() + 5
+        while writer.written < 10 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        played_s = time.monotonic() - start
+        writer.close()
+        await asyncio.to_thread(writer.join, 5)
+        report(put_s=put_s, played_s=played_s, written=writer.written, dropped=writer.dropped,
+               errors=writer.errors, alive=writer.thread.is_alive())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert facts["written"] == 10 and facts["dropped"] == 0 and facts["errors"] == 0, facts
+    assert facts["put_s"] < facts["played_s"] / 2, facts  # handed over before it could have played
+    assert not facts["alive"]
