@@ -653,6 +653,10 @@ HELLO = {
         "ping_interval_ms": 20000,
         "max_sessions_per_key": 100,
         "max_rooms": 1000,
+        "resume_grace_ms": 30000,
+        "replay_buffer_events": 1024,
+        "replay_buffer_bytes": 1048576,
+        "max_pending_events": 256,
     },
     "capabilities": {
         "backends": ["local"],
@@ -697,8 +701,8 @@ def server_vectors() -> list[dict[str, Any]]:
     ok("hello", HELLO, {"kind": "hello", **fields, "extra": {}})
     ok(
         "hello-unknown-field",
-        {**HELLO, "resume_token": "r"},
-        {"kind": "hello", **fields, "extra": {"resume_token": "r"}},
+        {**HELLO, "future_field": "r"},
+        {"kind": "hello", **fields, "extra": {"future_field": "r"}},
         note="fields a client does not know are kept (forward compatibility), never an error",
     )
     ok(

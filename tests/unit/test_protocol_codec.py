@@ -280,6 +280,10 @@ def test_hello_round_trip() -> None:
             "ping_interval_ms": 8,
             "max_sessions_per_key": 9,
             "max_rooms": 10,
+            "resume_grace_ms": 11,
+            "replay_buffer_events": 12,
+            "replay_buffer_bytes": 13,
+            "max_pending_events": 14,
         },
         "capabilities": {"backends": ["local"], "requests": ["ping"], "events": ["left"], "audio": {}},
     }
