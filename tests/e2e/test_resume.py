@@ -238,3 +238,18 @@ async def test_published_audio_keeps_playing_while_detached(connect, room):
     after = [f for f in b.drain_audio() if f.participant_id == ja["participant_id"] and f.received_at > dropped_at + 0.5]
     assert len(after) >= 10, f"only {len(after)} frames of A's audio after the drop"
     assert not [e for e in b.event_log if e.event == "participant-left"]
+
+
+async def test_a_request_made_while_resuming_waits_for_the_new_connection(connect, room):
+    """With auto_resume, a request sent just after a drop is sent on the resumed connection and answered."""
+    a = await connect(auto_resume=True)
+    await a.join(room)
+    a.resume_backoff = (0.5, 0.5)  # the first retry comes 250-500 ms after the drop
+    drop(a)
+    for _ in range(100):  # bounded: the client notices the drop within a few loop turns
+        if a.drops:
+            break
+        await asyncio.sleep(0.005)
+    assert a.drops and not a.resumes, "the drop was not seen before the retry"
+    stats = await a.request("get-stats", timeout=15)
+    assert stats["resumes"] == 1 and stats["state"] == "joined"

@@ -34,6 +34,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.protocol import State
 
 from protocol import constants, messages
 from protocol.constants import ColorFormat, OutboundTrack
@@ -217,6 +218,8 @@ class GatewayClient:
 
     async def request(self, rtype: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> dict[str, Any]:
         """Send a request and return its result; raises :class:`GatewayError` on an error reply."""
+        if self.auto_resume and self.ws.state is not State.OPEN:
+            await self._wait_reconnected(timeout)
         rid = f"r{next(self._ids)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
@@ -518,6 +521,13 @@ class GatewayClient:
             self._changed.set()
             return True
         return False
+
+    async def _wait_reconnected(self, timeout: float) -> None:
+        """While a dropped connection is being resumed, wait (bounded) for the new one instead of failing at once."""
+        deadline = time.monotonic() + timeout
+        while self.ws.state is not State.OPEN and not self.closed:
+            if not await self._changed_before(deadline):
+                return
 
     async def wait_resumed(self, count: int = 1, *, timeout: float = 10.0) -> dict[str, Any]:
         """The ``count``-th resume's result, waiting up to ``timeout``; raises the GatewayError of a failed resume."""
