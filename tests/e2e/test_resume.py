@@ -253,3 +253,16 @@ async def test_a_request_made_while_resuming_waits_for_the_new_connection(connec
     assert a.drops and not a.resumes, "the drop was not seen before the retry"
     stats = await a.request("get-stats", timeout=15)
     assert stats["resumes"] == 1 and stats["state"] == "joined"
+
+
+async def test_an_observer_resumes_too(connect, room):
+    """An observing session that drops is resumed like a joined one: the room events it missed are replayed."""
+    o = await connect(auto_resume=True)
+    await o.request("observe", {"room_url": room})
+    drop(o)
+    b = await connect()
+    jb = await b.join(room)
+    result = await o.wait_resumed(timeout=15)
+    assert result["state"] == "observing"
+    await o.wait_for("participant-joined", lambda d: d["participant"]["id"] == jb["participant_id"])
+    assert o.seq_gaps == []
