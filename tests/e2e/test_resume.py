@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.request
 
 import pytest
 from gateway_client import GatewayClient, GatewayError
@@ -16,6 +18,11 @@ from tests.conftest import start_gateway
 def drop(client: GatewayClient) -> None:
     """Cut the TCP connection with no close frame, as a network failure does."""
     client.ws.transport.abort()
+
+
+def health(gw) -> dict:
+    with urllib.request.urlopen(f"{gw.http_url}/healthz", timeout=5) as response:
+        return json.loads(response.read())
 
 
 def app_numbers(client: GatewayClient) -> list[int]:
@@ -86,6 +93,10 @@ async def test_grace_over_fails_with_unknown_session_and_the_room_sees_the_parti
         drop(a)
         left = await b.wait_for("participant-left", lambda d: d["participant"]["id"] == ja["participant_id"])
         assert left.data["cause"] == "disconnected"
+        deadline = time.monotonic() + 5
+        while health(short_gateway)["sessions"] != 1:  # only B's: A's session is gone, not just out of the room
+            assert time.monotonic() < deadline, health(short_gateway)
+            await asyncio.sleep(0.05)
         r = await GatewayClient.connect(short_gateway.url)
         with pytest.raises(GatewayError) as failed:
             await r.request("resume", {"resume_token": token, "last_seq": last_seq})
