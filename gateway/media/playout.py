@@ -12,8 +12,10 @@ module implements it in two layers:
     slot by slot.
 
 :class:`AudioPlayout`
-    The core plus a :class:`FrameClock` and a task that writes one frame per
-    slot to the sink (``Transport.write_audio``).
+    The core plus a :class:`FrameClock`, writing one frame per slot to the sink
+    (``Transport.write_audio``). It is a callback state machine: every playout
+    on a loop is served by one :class:`SlotTimer` (one heap, one armed timer),
+    not by a task sleeping to each slot.
 
 Positions are byte offsets in the published stream. ``tail`` is where the next
 pushed byte goes; ``head`` is the next byte to play. Playing a frame moves
@@ -41,6 +43,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import enum
+import heapq
 import logging
 import math
 import time
@@ -49,8 +53,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocol.errors import CommandError, ErrorCode, InvalidParams
-
-from ..tasks import cancel_and_wait
 
 log = logging.getLogger("gateway.playout")
 
@@ -103,6 +105,11 @@ class FrameClock:
     def pull(self, seconds: float) -> None:
         """Move the schedule ``seconds`` earlier (less than a period: no tick is skipped)."""
         self._origin -= seconds
+
+    def advance(self) -> float:
+        """Move to the next tick without waiting; returns when it is due (monotonic)."""
+        self._n += 1
+        return self._origin + self._n * self.period_s
 
     async def tick(self) -> None:
         """Wait for the next tick (returns at once if it is already past)."""
@@ -441,12 +448,126 @@ class PlayoutBuffer:
         )
 
 
+class SlotTimer:
+    """One timer for every playout on an event loop: slots are callbacks, not sleeping tasks.
+
+    A task per playout sleeping to each slot costs a timer, a future and a task step
+    (through three awaits) per frame; at a few hundred playouts that was ~15 % of the
+    gateway's CPU. Here each playout's next wake-up is an entry in one heap, and one
+    ``loop.call_later`` handle is armed for the earliest. When it fires, every entry due
+    within :data:`BATCH_S` is served in due order in that one callback, so playouts whose
+    slots fall in the same millisecond share a wake-up. Wake-ups asked for by pushes
+    (a wait that audio ends) are served together in one ``call_soon`` per loop iteration,
+    the same iteration a woken task would have run in.
+
+    An entry carries its playout's token at the time it was made; a playout that moves
+    its wake-up takes a new token, and entries with an old one are skipped when they
+    come due (lazy deletion: no search in the heap).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._heap: list[tuple[float, int, int, AudioPlayout]] = []
+        self._seq = 0
+        """Heap tie-breaker, so playouts are never compared."""
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_at = math.inf
+        self._ready: list[tuple[AudioPlayout, int]] = []
+        self._flushing = False
+
+    def at(self, when: float, playout: AudioPlayout, token: int) -> None:
+        """Serve ``playout`` at monotonic time ``when`` (or up to :data:`BATCH_S` before) if ``token`` is still its own."""
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, token, playout))
+        if when < self._armed_at:
+            self._arm(when)
+
+    def soon(self, playout: AudioPlayout, token: int) -> None:
+        """Serve ``playout`` at the next loop iteration if ``token`` is still its own."""
+        self._ready.append((playout, token))
+        if not self._flushing:
+            self._flushing = True
+            self.loop.call_soon(self._flush)
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed_at = when
+        self._handle = self.loop.call_later(max(0.0, when - time.monotonic()), self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        # Slots the batch schedules must not re-arm the timer one by one: armed once below.
+        self._armed_at = -math.inf
+        heap = self._heap
+        now = time.monotonic()
+        horizon = now + BATCH_S
+        while heap and heap[0][0] <= horizon:
+            when, _, token, playout = heapq.heappop(heap)
+            if token == playout._token:
+                # Served as at its due time (never before): an early batch must not see a
+                # wait as unfinished and put the entry back into this same batch.
+                playout._serve(max(now, when))
+        self._armed_at = math.inf
+        if heap:
+            self._arm(heap[0][0])
+
+    def _flush(self) -> None:
+        ready, self._ready = self._ready, []
+        self._flushing = False
+        now = time.monotonic()
+        for playout, token in ready:
+            if token == playout._token:
+                playout._serve(now)
+
+
+BATCH_S = 0.001
+"""Slots due this close together share a timer wake-up (and play up to this much early)."""
+
+_timers: dict[int, SlotTimer] = {}
+"""The slot timer of each running loop (by ``id``; the timer holds its loop, so ids are not reused)."""
+
+
+def slot_timer() -> SlotTimer:
+    """The running loop's :class:`SlotTimer` (made on first use; timers of closed loops are dropped)."""
+    loop = asyncio.get_running_loop()
+    timer = _timers.get(id(loop))
+    if timer is None or timer.loop is not loop:
+        for key in [k for k, t in _timers.items() if t.loop.is_closed()]:
+            del _timers[key]
+        timer = _timers[id(loop)] = SlotTimer(loop)
+    return timer
+
+
+class _Phase(enum.Enum):
+    NEW = "new"
+    """Not started: pushes queue audio, nothing is played."""
+    IDLE = "idle"
+    """Nothing scheduled; a push wakes it."""
+    PREBUFFER = "prebuffer"
+    """Waiting for ``prebuffer_ms`` of audio (or as long) before the first slot."""
+    PLAYING = "playing"
+    """Slots scheduled on the clock until the core says idle."""
+    STOPPED = "stopped"
+
+
+class _Wait(enum.Enum):
+    NONE = 0
+    PARTIAL = 1
+    """A partial frame at its slot: up to a period for the sender to complete it."""
+    DRY = 2
+    """Dry at a slot while playing: up to ``max_catchup_ms`` past the slot for the next frame."""
+
+
 class AudioPlayout(PlayoutBuffer):
     """Buffers one published track and writes it to ``write`` one frame per slot, in real time.
 
     ``write`` receives exactly one frame (``frame_bytes``) per call and must not block:
     the local room fans it out at once; the Daily transport hands it to its custom
     audio track without waiting for the SDK (PROTOCOL.md, "Publishing audio").
+
+    The runner is a state machine (:class:`_Phase`, :class:`_Wait`) served by the loop's
+    :class:`SlotTimer`: each slot, and each end of a wait, is one call of :meth:`_serve`.
 
     Args:
         write: the sink (``Transport.write_audio``).
@@ -478,9 +599,16 @@ class AudioPlayout(PlayoutBuffer):
         """When a push last refilled an empty buffer (cleared once a slot has looked at it)."""
         self._early_min = math.inf
         self._early_n = 0
-        self._data = asyncio.Event()
         self._clock = FrameClock(self.period_s)
-        self._task: asyncio.Task[None] | None = None
+        self._phase = _Phase.NEW
+        self._wait = _Wait.NONE
+        self._deadline = 0.0
+        """When the current wait (prebuffer, partial or dry) ends at the latest."""
+        self._timer: SlotTimer | None = None
+        self._token = 0
+        """Bumped by every (re)schedule: the timer serves only entries with the current one."""
+        self._woken = False
+        """A ``soon`` wake-up with the current token is pending."""
         self.late_frames = 0
         """Slots given up after stalls longer than the catch-up bound (the audio was delayed, not lost)."""
 
@@ -489,44 +617,103 @@ class AudioPlayout(PlayoutBuffer):
         super().push(pcm)
         if empty:
             self._refilled_at = time.monotonic()
-        self._data.set()
+        self._poke()
 
     def clear(self, *, reason: str = "cleared") -> dict[str, Any]:
         result = super().clear(reason=reason)
-        self._data.set()
+        self._poke()
         return result
 
     def snapshot(self) -> dict[str, Any]:
         return {**super().snapshot(), "prebuffer_ms": self.prebuffer_ms, "late_frames": self.late_frames}
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="playout")
+        """Start playing on the running loop (audio pushed before this plays now)."""
+        self._timer = slot_timer()
+        self._phase = _Phase.IDLE
+        self._woken = False
+        if self._buffer:
+            self._wake()
 
     async def stop(self) -> None:
         """Stop playing; pending marks come back cleared and a playing span ends (reason ``stopped``)."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        self._phase = _Phase.STOPPED
+        self._token += 1
         if self.playing or self._marks or self._buffer:
             PlayoutBuffer.clear(self, reason="stopped")
 
-    async def _run(self) -> None:
+    # ------------------------------------------------------------------ runner
+
+    def _poke(self) -> None:
+        """After a push or clear: wake the runner at the next loop iteration if this ends what it waits for."""
+        phase = self._phase
+        if phase is _Phase.IDLE:
+            wake = bool(self._buffer)
+        elif phase is _Phase.PREBUFFER:
+            wake = not 0 < len(self._buffer) < self._prebuffer_bytes
+        elif phase is _Phase.PLAYING:
+            if self._wait is _Wait.DRY:
+                wake = True  # any audio (or a clear) ends it
+            elif self._wait is _Wait.PARTIAL:
+                wake = not self.has_partial_frame
+            else:
+                wake = False  # the next slot is on the clock
+        else:
+            wake = False
+        if wake and not self._woken:
+            self._wake()
+
+    def _wake(self) -> None:
+        assert self._timer is not None
+        self._token += 1
+        self._woken = True
+        self._timer.soon(self, self._token)
+
+    def _at(self, when: float) -> None:
+        assert self._timer is not None
+        self._token += 1
+        self._woken = False
+        self._timer.at(when, self, self._token)
+
+    def _serve(self, now: float) -> None:
+        """Called by the timer at a scheduled time (``now``) or after a wake-up."""
+        self._woken = False
+        try:
+            self._step(now)
+        except Exception:
+            # As a failed task would: this playout stops, the others go on.
+            log.exception("playout failed")
+            self._phase = _Phase.STOPPED
+            self._token += 1
+
+    def _step(self, now: float) -> None:
         buf = self._buffer
-        while True:
-            # Idle: write nothing until audio arrives.
-            while not buf:
-                self._data.clear()
-                await self._data.wait()
+        if self._phase is _Phase.IDLE:
+            if not buf:
+                return
             if self._prebuffer_bytes:
-                await self._wait_for(self._prebuffer_bytes, self.prebuffer_ms / 1000)
-            self._clock.restart()
-            self._slipped = 0
-            self._refilled_at, self._early_min, self._early_n = None, math.inf, 0
-            # Playing: exactly one frame per slot until the core says idle.
-            while True:
-                if self.has_partial_frame:
+                self._phase = _Phase.PREBUFFER
+                self._deadline = now + self.prebuffer_ms / 1000
+            else:
+                self._begin_span()
+        if self._phase is _Phase.PREBUFFER:
+            if 0 < len(buf) < self._prebuffer_bytes and now < self._deadline:
+                self._at(self._deadline)
+                return
+            self._begin_span()
+        if self._phase is not _Phase.PLAYING:
+            return
+        clock = self._clock
+        frame_bytes = self.frame_bytes
+        # Playing: exactly one frame per slot until the core says idle; owed slots at once.
+        while True:
+            wait = self._wait
+            if wait is _Wait.NONE:
+                if 0 < len(buf) < frame_bytes:
                     # A partial frame at its slot: give the sender up to one period to
                     # complete it before padding. Lateness is caught up by the clock.
-                    await self._wait_for(self.frame_bytes, self.period_s)
+                    wait = self._wait = _Wait.PARTIAL
+                    self._deadline = now + self.period_s
                 elif not buf and self.playing:
                     # Dry at a slot while playing: a real-time sender's next frame is usually
                     # just late (network jitter, or this loop served the slot before reading
@@ -534,23 +721,35 @@ class AudioPlayout(PlayoutBuffer):
                     # the core plays grace silence; the clock then catches up, so lateness
                     # delays that frame alone. Playing silence at once would leave every later
                     # frame a slot behind for the rest of the span: latency that ratchets up.
-                    await self._wait_for_data(self._clock.due + self._late_wait_s)
-                if self._refilled_at is not None:
-                    self._align(self._clock.due - self._refilled_at)
-                chunk = self.next_frame()
-                if chunk is None:
-                    break
-                try:
-                    self._write(chunk)
-                except Exception:
-                    log.exception("playout sink failed")
-                await self._tick()
+                    wait = self._wait = _Wait.DRY
+                    self._deadline = clock.due + self._late_wait_s
+            if wait is not _Wait.NONE and now < self._deadline:
+                if (0 < len(buf) < frame_bytes) if wait is _Wait.PARTIAL else (not buf and self.playing):
+                    self._at(self._deadline)
+                    return
+            self._wait = _Wait.NONE
+            if self._refilled_at is not None:
+                self._align(clock.due - self._refilled_at)
+            chunk = self.next_frame()
+            if chunk is None:  # drained: idle until a push
+                self._phase = _Phase.IDLE
+                return
+            try:
+                self._write(chunk)
+            except Exception:
+                log.exception("playout sink failed")
+            due = self._advance()
+            now = time.monotonic()
+            if due > now:
+                self._at(due)
+                return
 
-    async def _wait_for(self, nbytes: int, timeout: float) -> None:
-        """Until ``nbytes`` are queued, the buffer is emptied (clear) or ``timeout`` passes."""
-        deadline = time.monotonic() + timeout
-        while 0 < len(self._buffer) < nbytes and time.monotonic() < deadline:
-            await self._wait_for_data(deadline)
+    def _begin_span(self) -> None:
+        self._phase = _Phase.PLAYING
+        self._wait = _Wait.NONE
+        self._clock.restart()
+        self._slipped = 0
+        self._refilled_at, self._early_min, self._early_n = None, math.inf, 0
 
     def _align(self, early: float) -> None:
         """Phase-lock the slots to a sender that streams at real time.
@@ -572,18 +771,8 @@ class AudioPlayout(PlayoutBuffer):
                 self._clock.pull(min(self._early_min, self.period_s) - ALIGN_MARGIN_S)
             self._early_min, self._early_n = math.inf, 0
 
-    async def _wait_for_data(self, deadline: float) -> None:
-        """Until audio is queued or the buffer is cleared, or the monotonic ``deadline`` passes."""
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        self._data.clear()
-        try:
-            await asyncio.wait_for(self._data.wait(), left)
-        except TimeoutError:
-            return
-
-    async def _tick(self) -> None:
+    def _advance(self) -> float:
+        """After a slot's write: settle stalls (slip, repay) and move to the next slot; returns its due time."""
         clock = self._clock
         owed = clock.behind()
         if owed > self.max_catchup_frames:
@@ -592,14 +781,16 @@ class AudioPlayout(PlayoutBuffer):
             self._slipped += owed - self.max_catchup_frames
         if owed:
             self._rushed = True
-        elif self._slipped and not self._rushed and len(self._buffer) >= 2 * self.frame_bytes:
+        elif self._slipped and not self._rushed and len(self._buffer) >= self.frame_bytes:
             # Audio a stall delayed is queued behind the slot: give one slipped slot back
             # (two frames in this period, never two periods running) until the stall is
             # repaid or the backlog is gone, so a stall delays the stream for a while, not
-            # for the rest of the call.
+            # for the rest of the call. A whole frame queued after this slot's write is
+            # backlog: a real-time sender's next frame is not due until the next slot, so
+            # waiting for two frames left one slot (20 ms) unpaid after every stall.
             clock.slip(-1)
             self._slipped -= 1
             self._rushed = True
         else:
             self._rushed = False
-        await clock.tick()
+        return clock.advance()

@@ -533,6 +533,53 @@ async def test_runner_bounds_the_catch_up_burst_after_a_long_stall():
     assert 10 <= playout.late_frames <= 20
 
 
+async def test_runner_repays_a_stall_fully_for_a_real_time_sender():
+    """After a 300 ms stall a real-time sender's frames are played as soon as they arrive again: no slot left unpaid."""
+    pushed: dict[int, float] = {}
+    written: dict[int, float] = {}
+
+    def sink(chunk: bytes) -> None:
+        index = int(np.frombuffer(chunk, dtype=np.int16)[0]) - 1
+        written[index // FRAME] = time.monotonic()
+        if index // FRAME == 20:
+            time.sleep(0.3)
+
+    playout = AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=200)
+    playout.start()
+    t0 = time.monotonic()
+    for k in range(120):  # 2.4 s at real time, on an absolute schedule (a stalled sender catches up)
+        await asyncio.sleep(max(0.0, t0 + k * 0.02 - time.monotonic()))
+        pushed[k] = time.monotonic()
+        playout.push(ramp(k * FRAME, FRAME))
+    await asyncio.sleep(0.1)
+    await playout.stop()
+    assert playout.late_frames > 0, "no stall beyond the catch-up bound happened"
+    delays = sorted(written[k] - pushed[k] for k in range(100, 120))
+    assert delays[len(delays) // 2] < 0.012, f"median delay {delays[len(delays) // 2] * 1000:.1f} ms after the stall"
+
+
+async def test_runner_serves_many_playouts_from_one_timer():
+    """64 playouts started 1 ms apart each write 25 frames at real time, content intact, and stopping one spares the rest."""
+    sinks = [Sink() for _ in range(64)]
+    playouts = [AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=0) for sink in sinks]
+    data = ramp(0, 25 * FRAME)
+    started = []
+    for playout in playouts:
+        playout.start()
+        playout.push(data)
+        started.append(time.monotonic())
+        await asyncio.sleep(0.001)
+    await playouts[0].stop()
+    await asyncio.sleep(0.8)
+    for playout in playouts[1:]:
+        await playout.stop()
+    assert len(sinks[0].writes) < 25
+    for sink, t0 in zip(sinks[1:], started[1:], strict=True):
+        assert b"".join(c for _, c in sink.writes) == data
+        span = sink.writes[-1][0] - t0
+        assert 0.45 < span < 0.6, f"25 frames written over {span:.3f} s"
+
+
 async def test_stop_reports_pending_marks_as_cleared():
     """Leaving with audio queued reports its marks cleared and ends the span with reason stopped."""
     events: list[tuple[str, dict[str, Any]]] = []
