@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
 from gateway.outbox import Outbox
-from gateway.resume import ReplayBuffer, new_token, token_matches, token_session_id
+from gateway.resume import ReplayBuffer, ended_on_purpose, new_token, token_matches, token_session_id
 from protocol.errors import InvalidParams
 
 
@@ -169,3 +170,24 @@ def test_resume_tokens_name_their_session_and_compare_whole():
     assert token_session_id(token) == "abc" and token_session_id("garbage") == ""
     assert token_matches(token, token) and not token_matches("abc." + "A" * 43, token)
     assert token != new_token("abc")
+
+
+def test_a_close_is_meant_or_a_drop():
+    """1000/1001 from the client and any gateway close but 4010 end the session; no close frame or 4010 is a drop."""
+    from types import SimpleNamespace
+
+    from websockets.frames import Close
+
+    def conn(sent: int | None, received: int | None, received_first: bool | None) -> Any:
+        protocol = SimpleNamespace(
+            close_sent=Close(sent, "") if sent else None,
+            close_rcvd=Close(received, "") if received else None,
+            close_rcvd_then_sent=received_first,
+        )
+        return SimpleNamespace(protocol=protocol)
+
+    assert ended_on_purpose(conn(1000, 1000, True)) and ended_on_purpose(conn(1001, 1001, True))
+    assert not ended_on_purpose(conn(4000, 4000, True))  # a client's own code: not "I am done"
+    assert not ended_on_purpose(conn(None, None, None))  # no close frame at all (1006)
+    assert ended_on_purpose(conn(1001, 1001, False)) and ended_on_purpose(conn(4009, None, None))  # the gateway closed
+    assert not ended_on_purpose(conn(4010, 4010, False)) and not ended_on_purpose(conn(4010, None, None))
