@@ -326,6 +326,7 @@ class Gateway:
             "uptime_s": round(time.time() - self.started, 1),
             "sessions": len(self.sessions),
             "joined": len(self.joined),
+            "detached": sum(1 for s in self.sessions if s.detached),
             "backends": self.backends.names,
             "rooms": sum(len(b.rooms()) for b in self.backends),
         }

@@ -36,7 +36,7 @@ async def wait_numbers(client: GatewayClient, last: int, timeout: float = 10.0) 
 @pytest.fixture
 def short_gateway():
     """A gateway with a short grace period and a small replay buffer, for the failure cases."""
-    gw = start_gateway("--resume-grace-ms", "600", "--replay-buffer-events", "20", name="gateway-resume")
+    gw = start_gateway("--resume-grace-ms", "1500", "--replay-buffer-events", "20", name="gateway-resume")
     yield gw
     gw.stop()
     assert "Traceback" not in gw.log(), gw.log()[-4000:]
@@ -91,10 +91,15 @@ async def test_grace_over_fails_with_unknown_session_and_the_room_sees_the_parti
         await b.join(room)
         token, last_seq = a.resume_token, a.last_seq
         drop(a)
+        deadline = time.monotonic() + 5
+        while health(short_gateway)["detached"] != 1:  # within the grace period A's session waits, detached
+            assert time.monotonic() < deadline, health(short_gateway)
+            await asyncio.sleep(0.02)
         left = await b.wait_for("participant-left", lambda d: d["participant"]["id"] == ja["participant_id"])
         assert left.data["cause"] == "disconnected"
         deadline = time.monotonic() + 5
         while health(short_gateway)["sessions"] != 1:  # only B's: A's session is gone, not just out of the room
+            assert health(short_gateway)["detached"] in (0, 1)
             assert time.monotonic() < deadline, health(short_gateway)
             await asyncio.sleep(0.05)
         r = await GatewayClient.connect(short_gateway.url)
