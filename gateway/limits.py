@@ -34,13 +34,13 @@ class KeySessions:
         self.limit = limit
         self.open: Counter[str] = Counter()
 
-    def acquire(self, key: str) -> None:
-        """Count one more connection for ``key``.
+    def acquire(self, key: str, *, force: bool = False) -> None:
+        """Count one more connection for ``key`` (``force``: even over the limit, for a resume).
 
         Raises:
             Denied: 4029 when ``key`` already has ``limit`` connections.
         """
-        if self.limit and self.open[key] >= self.limit:
+        if self.limit and self.open[key] >= self.limit and not force:
             raise Denied(CloseCode.RATE_LIMITED, f"key {key} has {self.open[key]} sessions (max_sessions_per_key)")
         self.open[key] += 1
 

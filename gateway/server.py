@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 
 from protocol import constants
 from protocol.constants import CloseCode
-from protocol.errors import CommandError
+from protocol.errors import CommandError, ErrorCode
 from protocol.schema import event_names, request_types
 
 from . import __version__
@@ -211,7 +211,7 @@ class Gateway:
             await ws.close(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
             return
         try:
-            principal = self._admit(ws)
+            principal, resume_only = self._admit(ws)
         except Denied as exc:
             # The upgrade completed so that browsers, which cannot read an HTTP status, see the code.
             log.warning("= denied connection from %s: %s", ws.remote_address, exc.close_reason)
@@ -220,6 +220,7 @@ class Gateway:
         session = Session(self, ws)
         if principal is not None:
             session.principal, session.scope = principal.name, principal.scope
+            session.resume_only = resume_only
             self.principals[session] = principal
         self.sessions.add(session)
         task = asyncio.current_task()
@@ -230,16 +231,18 @@ class Gateway:
         except Exception:
             log.exception("session %s crashed", session.id)
         finally:
-            if principal is not None:
-                self.key_sessions.release(principal.limit_key)
-                self.principals.pop(session, None)
+            self.release_key_slot(session)
             self.sessions.discard(session)
             self.joined.discard(session)
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
 
-    def _admit(self, ws: ServerConnection) -> Principal | None:
+    def _admit(self, ws: ServerConnection) -> tuple[Principal | None, bool]:
         """Origin, credential and sessions-per-key checks of a new connection (PROTOCOL.md, "Authentication").
+
+        Returns the principal (None when auth is off) and whether the connection is admitted over
+        ``max_sessions_per_key`` only to resume one of the key's detached sessions: a client that
+        dropped at its limit must be able to come back.
 
         Raises:
             Denied: 4003, 4001 or 4029 with a reason free of secrets.
@@ -251,9 +254,26 @@ class Gateway:
         principal = self.auth.authenticate(
             credential(headers.get("Authorization"), request.path, headers.get_all("Sec-WebSocket-Protocol"))
         )
+        resume_only = False
         if principal is not None:
-            self.key_sessions.acquire(principal.limit_key)
-        return principal
+            try:
+                self.key_sessions.acquire(principal.limit_key)
+            except Denied:
+                if not any(s.detached and s.principal == principal.name for s in self.sessions):
+                    raise
+                self.key_sessions.acquire(principal.limit_key, force=True)
+                resume_only = True
+        return principal, resume_only
+
+    def release_key_slot(self, session: Session) -> None:
+        """``session`` no longer counts against its key's ``max_sessions_per_key`` (idempotent).
+
+        Called when its connection ends, and when the connection resumed another session of the
+        key (that one holds its own slot, so a resumed session counts once).
+        """
+        principal = self.principals.pop(session, None)
+        if principal is not None:
+            self.key_sessions.release(principal.limit_key)
 
     def admit_request(self, session: Session, rtype: str, params: dict[str, Any]) -> None:
         """Whether the session's credential covers this request, and a new room fits under ``max_rooms``.
@@ -262,6 +282,12 @@ class Gateway:
             CommandError: ``unauthorized`` or ``limit_reached``.
         """
         try:
+            if session.resume_only and rtype not in ("resume", "ping"):
+                raise CommandError(
+                    ErrorCode.LIMIT_REACHED,
+                    "this key is at max_sessions_per_key: this connection may only resume one of its detached sessions",
+                    details={"limit": "max_sessions_per_key"},
+                )
             if session.scope is not None:
                 session.scope.check(rtype, params, self.admin_requests)
             if rtype in ("join", "observe"):

@@ -123,6 +123,8 @@ class Session:
         self.requests = 0
         self.started = time.time()
         self.principal: str | None = None
+        self.resume_only = False
+        """Admitted over ``max_sessions_per_key`` to resume a detached session of its key: nothing else."""
         """Who connected (``key:<id>`` or ``token:<sub>``, PROTOCOL.md "Authentication"); None when auth is off."""
         self.scope: Scope | None = None
         """The principal's role, room and commands, checked on every request; None when auth is off."""
@@ -279,6 +281,8 @@ class Session:
         }
         reply = self.outbox.hand_over(rid, result)
         self.resumed = target
+        self.resume_only = False
+        self.gateway.release_key_slot(self)  # the resumed session holds its key's slot already
         target.attach(self.ws, last_seq, reply)
         log.info("= %s resumed %s from seq %d (%d replayed)", self.id[:8], target.id[:8], last_seq, result["replayed"])
         return result

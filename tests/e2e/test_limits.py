@@ -89,6 +89,36 @@ async def test_sessions_per_key(limited, clients):
         raise AssertionError("the freed session slot was never reusable")
 
 
+async def test_a_key_at_its_limit_can_resume_a_dropped_session(clients, room):
+    """At max_sessions_per_key a dropped session can still be resumed (only resumed), and then counts once."""
+    gw = start_gateway("--max-sessions-per-key", "1", name="gateway-limit-resume", env={"GATEWAY_API_KEYS": f"lim:{KEY}"})
+    try:
+        first = await GatewayClient.connect(gw.url, api_key=KEY)
+        await first.join(room)
+        token, last_seq = first.resume_token, first.last_seq
+        first.ws.transport.abort()  # a network drop, not a close: the session waits detached
+        comeback = await GatewayClient.connect(gw.url, api_key=KEY)  # over the limit, to resume only
+        clients.append(comeback)
+        with pytest.raises(GatewayError) as refused:
+            await comeback.request("get-stats")
+        assert refused.value.code == "limit_reached"
+        assert refused.value.details == {"limit": "max_sessions_per_key"}
+        result = await comeback.request("resume", {"resume_token": token, "last_seq": last_seq})
+        assert result["state"] == "joined"
+        assert (await comeback.request("get-participants"))  # the resumed session is fully usable
+        async with websockets.connect(gw.url, subprotocols=["daily-gateway.v1"],  # type: ignore[list-item]
+                                      additional_headers={"Authorization": f"Bearer {KEY}"}) as ws:
+            with pytest.raises(ConnectionClosed) as exc:  # the resumed session counts once: the key is full
+                await asyncio.wait_for(ws.recv(), 5)
+        assert exc.value.rcvd is not None and exc.value.rcvd.code == 4029
+    finally:
+        for client in clients:
+            await client.close()
+        clients.clear()
+        assert gw.stop() == 0
+        assert "Traceback" not in gw.log()
+
+
 async def test_max_rooms(limited, clients, room):
     """With 2 rooms in use a join or observe of a third gets limit_reached; existing rooms stay joinable."""
     a, b = await GatewayClient.connect(limited.url, api_key=ROOMS_A), await GatewayClient.connect(limited.url, api_key=ROOMS_A)
