@@ -123,9 +123,9 @@ class Session:
         self.requests = 0
         self.started = time.time()
         self.principal: str | None = None
+        """Who connected (``key:<id>`` or ``token:<sub>``, PROTOCOL.md "Authentication"); None when auth is off."""
         self.resume_only = False
         """Admitted over ``max_sessions_per_key`` to resume a detached session of its key: nothing else."""
-        """Who connected (``key:<id>`` or ``token:<sub>``, PROTOCOL.md "Authentication"); None when auth is off."""
         self.scope: Scope | None = None
         """The principal's role, room and commands, checked on every request; None when auth is off."""
         self.last_seen = time.monotonic()
