@@ -158,6 +158,20 @@ async def test_key_echoed_by_a_proxy_is_redacted(stub: StubDaily, client: Gatewa
     assert "<redacted>" in caught.value.message
 
 
+async def test_the_gateway_log_never_holds_the_key(stub: StubDaily, client: GatewayClient, rest_gateway) -> None:
+    """After successes and failures (a proxy echoing the key included), the gateway's debug log has no key."""
+    stub.on("POST", "/v1/rooms", Reply(200, ROOM))
+    stub.on("GET", "/v1/rooms/echo", Reply(500, echo_auth=True))
+    await client.create_room("support-42")
+    with pytest.raises(GatewayError):
+        await client.get_room("echo")
+    with pytest.raises(GatewayError):
+        await client.get_room("unrouted")
+    log = rest_gateway.log()
+    assert "create-room" in log, "the gateway's debug log is not being captured"
+    assert KEY not in log
+
+
 async def test_bad_room_names_are_refused_before_any_call(stub: StubDaily, client: GatewayClient) -> None:
     """A room name with '/' or '..' is invalid_params from the schema; nothing is sent to Daily."""
     for name in ("a/b", "..", ""):
