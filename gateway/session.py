@@ -837,7 +837,7 @@ class Session:
             "replay_buffered": len(self.outbox.replay),
             "resumes": self.resumes,
             "playout_buffered_ms": round(self.playout.buffered_ms, 1) if self.playout else 0,
-            "tracks": [t.describe() for t in self._tracks.values()]
+            "tracks": [t.stats() for t in self._tracks.values()]
             + [{**v.describe(), "frames_sent": v.frames_sent, "frames_skipped": v.frames_skipped} for v in self._video.values()],
             **self._backend_stats(),
         }

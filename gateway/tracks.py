@@ -84,6 +84,14 @@ class InboundTrack:
         """Delay the input filter adds (0 without one)."""
         return self._filter.latency_ms if self._filter is not None else 0.0
 
+    def stats(self) -> dict[str, object]:
+        """``get-stats`` entry: :meth:`describe` plus the input filter's delay and drops, when filtered."""
+        out = self.describe()
+        if self._filter is not None:
+            out["filter_latency_ms"] = round(self._filter.latency_ms, 1)
+            out["filter_dropped_ms"] = round(self.filter_dropped_ms, 1)
+        return out
+
     def close(self) -> None:
         """The track stopped: a filter result that comes back later is dropped, not sent."""
         self.closed = True

@@ -41,7 +41,13 @@ async def test_analyzers_and_filters_report_speech(connect, room, vad, audio_in)
     frames = [f async for f in _take(listener, 10)]
     assert all(f.sample_rate == 16000 for f in frames)
     stats = await listener.stats()
-    assert stats["tracks"] and stats["tracks"][0]["participant_id"] == joined["participant_id"]
+    track = stats["tracks"][0]
+    assert track["participant_id"] == joined["participant_id"]
+    if audio_in.get("filter"):  # the audio really went through the filter, with its documented delay
+        block = audio_in["filter"].get("options", {}).get("block_ms", 100)
+        assert track["filter_latency_ms"] == block + 32 and track["filter_dropped_ms"] == 0
+    else:
+        assert "filter_latency_ms" not in track
 
 
 async def _take(client, count: int):
