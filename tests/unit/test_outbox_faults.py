@@ -1,4 +1,4 @@
-"""The outbox writer failing on a bug closes the connection (1011) instead of leaving a session that never writes again."""
+"""Outbox and replay-buffer faults: a failing writer closes with 1011; retained frames cost their size (soak finding)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,23 @@ async def test_writer_bug_closes_the_connection_with_1011():
         await asyncio.sleep(0.01)
     assert ws.closed_with is not None and ws.closed_with[0] == CloseCode.INTERNAL_ERROR
     await box.close(flush_timeout=0.1)
+
+
+def test_replay_buffer_holds_frames_at_their_size():
+    """1024 small orjson frames in the replay buffer cost about their length, not orjson's 4 KB allocation each (soak finding)."""
+    import tracemalloc
+
+    import orjson
+
+    from gateway.resume import ReplayBuffer
+
+    buffer = ReplayBuffer(1024, 1 << 20)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for seq in range(1024):
+            buffer.append(seq, orjson.dumps({"type": "event", "seq": seq, "event": "app-message", "data": {"n": seq}}))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 1024 * 400, f"{held / 1024:.0f} KiB for {buffer.size_bytes / 1024:.0f} KiB of frames"
