@@ -10,6 +10,7 @@ import uuid
 import wave
 from pathlib import Path
 
+import pytest
 from gateway_client import GatewayClient
 
 from protocol import CloseCode
@@ -87,7 +88,7 @@ async def test_hung_leave_is_bounded_by_shutdown_timeout(tmp_path):
 
 
 async def test_second_signal_forces_exit():
-    """While shutdown waits on a hung leave, a second SIGINT exits at once (code 1)."""
+    """While shutdown waits on a hung leave, new connections are refused and a second SIGINT exits at once (code 1)."""
     gw = start_gateway("--shutdown-timeout", "60", name="gateway-shutdown-force", env={"GATEWAY_TEST_FAULTS": "1"})
     try:
         client = await GatewayClient.connect(gw.url)
@@ -95,6 +96,8 @@ async def test_second_signal_forces_exit():
         gw.process.send_signal(signal.SIGTERM)
         await asyncio.sleep(1.0)
         assert gw.process.poll() is None, "the gateway did not wait for the hung leave"
+        with pytest.raises(OSError):  # stopped accepting: the listening socket is closed
+            await GatewayClient.connect(gw.url, open_timeout=3)
         gw.process.send_signal(signal.SIGINT)
         assert await asyncio.to_thread(gw.process.wait, 15) == 1
         assert "second signal" in gw.log()
