@@ -112,6 +112,8 @@ class Session:
         """``join.audio_in.filter``: each received track's input filter (None: unfiltered)."""
         self._other_joined = False
         self.call_sessions: list[str] = []
+        self.transcribed: list[str] = []
+        """Participants named by ``capture-participant-transcription``: transcription covers them once started."""
         """Session ids of the connected phone calls (``dialin-connected``, ``dialout-connected``), oldest first."""
         self.phone: Any = None
         """Set after ``register-phone`` (``gateway.phone.PhoneRegistration``): the session is a simulated phone."""
@@ -731,7 +733,7 @@ class Session:
         request it stands for (PROTOCOL.md, "Join parameters of Daily's transport").
         """
         try:
-            await transport.start_transcription(settings)
+            await self.start_transcription(transport, settings)
         except Exception as exc:
             if not isinstance(exc, ProtocolError):
                 log.exception("starting transcription at join failed")
@@ -739,6 +741,17 @@ class Session:
             error = exc.to_dict()
             error["details"] = {**exc.details, "request": "start-transcription"}
             self.outbox.event("error", error)
+
+    async def start_transcription(self, transport: Transport, settings: dict[str, Any] | None) -> dict[str, Any]:
+        """Start transcribing; then narrow it to the captured participants, if any and ``settings`` names none.
+
+        The reference DailyTransport does the same with ``capture_participant_transcription``
+        ids collected before the transcription started.
+        """
+        result = await transport.start_transcription(settings)
+        if self.transcribed and not (settings or {}).get("participants"):
+            await transport.update_transcription(list(self.transcribed), result.get("instance_id"))
+        return result
 
     async def leave(self, cause: str = "left") -> None:
         if self.state is SessionState.OBSERVING:

@@ -1,12 +1,16 @@
-"""Transcription requests: start-transcription, stop-transcription, update-transcription.
+"""Transcription requests: start-, stop-, update-transcription and capture-participant-transcription.
 
-Each maps 1:1 to daily-python's ``CallClient`` method of the same name through
+The first three map 1:1 to daily-python's ``CallClient`` method of the same name through
 :class:`~gateway.backends.base.Transport`; the room reports with ``transcription-*`` events.
+``capture-participant-transcription`` is the reference DailyTransport's method: it adds one
+participant to the set this session has transcribed, now if transcription runs, else once it starts.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from protocol.errors import CommandError, ErrorCode
 
 from . import handler
 
@@ -17,7 +21,7 @@ if TYPE_CHECKING:
 @handler("start-transcription")
 async def start_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     transport = await session.require_room()
-    return await transport.start_transcription(params.get("settings"))
+    return await session.start_transcription(transport, params.get("settings"))
 
 
 @handler("stop-transcription")
@@ -32,3 +36,25 @@ async def update_transcription(session: Session, rid: str, params: dict[str, Any
     transport = await session.require_room()
     await transport.update_transcription(params.get("participants"), params.get("instance_id"))
     return {}
+
+
+@handler("capture-participant-transcription")
+async def capture_participant_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    transport = await session.require_room()
+    participant_id = params["participant_id"]
+    present = transport.participants()
+    if participant_id not in present:
+        raise CommandError(
+            ErrorCode.NOT_FOUND, f"no participant {participant_id!r} in the room", details={"participant_id": participant_id}
+        )
+    session.transcribed = [p for p in session.transcribed if p in present]  # who left is no longer transcribed
+    if participant_id not in session.transcribed:
+        session.transcribed.append(participant_id)
+    try:
+        await transport.update_transcription(list(session.transcribed), params.get("instance_id"))
+    except CommandError as exc:
+        if exc.code in (ErrorCode.NOT_ALLOWED, ErrorCode.NOT_SUPPORTED, ErrorCode.TIMEOUT):
+            raise
+        # No transcription running (local: not_found; Daily: wrong_state or backend_error): kept for its start.
+        return {"participants": list(session.transcribed), "applied": False, "reason": exc.code.value}
+    return {"participants": list(session.transcribed), "applied": True}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway_client import GatewayError
+
 from protocol.schema import validate_server_message
 from tests.audio import silence, tone
 from tests.conftest import start_gateway
@@ -122,6 +124,28 @@ async def test_only_the_participants_asked_for(connect, room):
     count_a = len(finals(b, ja["participant_id"]))
     await asyncio.sleep(1.5)
     assert len(finals(b, ja["participant_id"])) == count_a, "A was still transcribed after the update"
+
+
+async def test_capture_participant_transcription_before_and_after_start(connect, room):
+    """capture-participant-transcription kept before a start narrows it once started, and adds a participant later."""
+    a, c, b = await connect(), await connect(), await connect()
+    ja = await a.join(room, audio_out={"sample_rate": 16000})
+    jc = await c.join(room, audio_out={"sample_rate": 16000})
+    await b.join(room, token="owner")
+    kept = await b.request("capture-participant-transcription", {"participant_id": ja["participant_id"]})
+    assert kept == {"participants": [ja["participant_id"]], "applied": False, "reason": "not_found"}
+    with pytest.raises(GatewayError) as unknown:
+        await b.request("capture-participant-transcription", {"participant_id": "nobody"})
+    assert unknown.value.code == "not_found"
+    await b.request("start-transcription")  # no settings.participants: the captured set applies
+    await asyncio.gather(a.send_audio(phrase()), c.send_audio(phrase()))
+    await wait_final(b, ja["participant_id"])
+    await asyncio.sleep(1.0)
+    assert not finals(b, jc["participant_id"]), "a participant not captured was transcribed"
+    added = await b.request("capture-participant-transcription", {"participant_id": jc["participant_id"]})
+    assert added == {"participants": [ja["participant_id"], jc["participant_id"]], "applied": True}
+    await c.send_audio(phrase())
+    await wait_final(b, jc["participant_id"])
 
 
 async def test_stop_flushes_the_last_words_then_stops(connect, room):

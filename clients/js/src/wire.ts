@@ -290,6 +290,10 @@ export interface RequestMap {
   'request-video-frame': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
   'update-recording': [{ update_settings: Record<string, unknown>; stream_id?: string }, NoResult];
   'update-transcription': [{ participants?: string[]; instance_id?: string }, NoResult];
+  'capture-participant-transcription': [
+    { participant_id: string; instance_id?: string },
+    { participants: string[]; applied: boolean; reason?: string },
+  ];
   'update-remote-participants': [{ remote_participants: RemoteParticipantUpdates }, NoResult];
   'eject-remote-participants': [{ ids: string[] }, NoResult];
   'send-prebuilt-chat-message': [{ message: string; user_name?: string }, NoResult];
@@ -355,6 +359,7 @@ const REQUESTS: { readonly [K in RequestType]: true } = {
   'stop-capture-participant-video': true, 'stop-dialout': true, 'stop-recording': true,
   'stop-transcription': true, 'update-inputs': true, 'update-publishing': true, 'update-recording': true,
   'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
+  'capture-participant-transcription': true,
   'get-participant-counts': true, 'get-active-speaker': true, 'get-network-stats': true,
   'create-room': true, 'get-room': true, 'delete-room': true, 'create-meeting-token': true,
   'mint-token': true,
