@@ -32,7 +32,9 @@ class Framer:
     """Cuts a byte stream into frames of ``frame_bytes`` bytes, keeping the remainder.
 
     Each input byte is copied at most twice (into the held remainder, then into a frame);
-    frames that lie wholly inside a pushed chunk are sliced from it directly.
+    frames that lie wholly inside a pushed chunk are sliced from it directly, and a ``bytes``
+    chunk that is exactly one frame with nothing held is returned as it is (the usual case:
+    the room already delivers whole frames), so it is not copied at all.
 
     Raises:
         ValueError: if ``frame_bytes`` is not positive.
@@ -48,6 +50,8 @@ class Framer:
     def push(self, data: bytes) -> list[bytes]:
         """Add a chunk; return the frames it completes, in order (possibly none)."""
         size = self.frame_bytes
+        if type(data) is bytes and len(data) == size and not self._held:
+            return [data]
         view = memoryview(data).cast("B")
         frames: list[bytes] = []
         start = 0

@@ -17,19 +17,34 @@ SILENCE_DBFS = -100.0
 
 _FULL_SCALE = 32768.0
 
+_last: tuple[bytes, float] = (b"", 0.0)
+"""The last ``bytes`` measured and its level (one tuple, so a reader on another thread sees a matching pair)."""
+
 
 def rms_level(pcm: bytes) -> float:
     """RMS level of PCM16 samples (any channel count), from 0.0 (silence) to 1.0 (full scale).
 
+    A frame is often measured several times on its way (the room's active speaker, each
+    receiver's level meter, VAD's ``min_level``), and the same ``bytes`` object travels
+    through all of them: the last one measured is remembered by identity (``bytes`` cannot
+    change), so the later calls cost a comparison instead of ~1.5 us of numpy.
+
     Raises:
         ValueError: if ``pcm`` is not a whole number of 16-bit samples.
     """
+    global _last
+    last = _last
+    if pcm is last[0]:
+        return last[1]
     samples = np.frombuffer(pcm, dtype="<i2")
     if samples.size == 0:
         return 0.0
     # An exact int64 sum of squares: no int16 overflow; dot is ~1.5x quicker than einsum.
     energy = int(np.dot(samples.astype(np.int64), samples))
-    return min(1.0, math.sqrt(energy / samples.size) / _FULL_SCALE)
+    level = min(1.0, math.sqrt(energy / samples.size) / _FULL_SCALE)
+    if type(pcm) is bytes:
+        _last = (pcm, level)
+    return level
 
 
 def level_dbfs(pcm: bytes) -> float:

@@ -101,3 +101,16 @@ def test_frame_size_must_be_positive():
     """A zero frame size is refused."""
     with pytest.raises(ValueError):
         Framer(0)
+
+
+def test_a_whole_frame_of_bytes_passes_through_uncopied():
+    """A bytes chunk of exactly one frame with nothing held is returned as the same object; a bytearray is copied."""
+    framer = Framer(4)
+    chunk = b"abcd"
+    assert framer.push(chunk)[0] is chunk
+    mutable = bytearray(b"wxyz")
+    out = framer.push(mutable)
+    mutable[:] = b"0000"
+    assert out == [b"wxyz"] and type(out[0]) is bytes
+    framer.push(b"ab")
+    assert framer.push(b"cdef") == [b"abcd"] and framer.pending == 2

@@ -109,3 +109,15 @@ def test_meter_rejects_bad_arguments(kwargs):
     """Non-positive rate, channels or half-life raise ValueError."""
     with pytest.raises(ValueError):
         LevelMeter(**kwargs)
+
+
+def test_level_of_a_changed_buffer_is_measured_again(sine):
+    """rms_level remembers only immutable bytes: the same bytes twice agree, a bytearray changed in place is re-measured."""
+    loud = sine(1000, 16000, 0.02, 1.0).tobytes()
+    assert rms_level(loud) == rms_level(loud) == pytest.approx(math.sqrt(0.5), rel=1e-3)
+    buf = bytearray(loud)
+    assert rms_level(buf) == pytest.approx(math.sqrt(0.5), rel=1e-3)
+    buf[:] = bytes(len(buf))
+    assert rms_level(buf) == 0.0
+    other = bytes(len(loud))
+    assert rms_level(other) == 0.0 and rms_level(loud) == pytest.approx(math.sqrt(0.5), rel=1e-3)

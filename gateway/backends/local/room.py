@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
 from protocol.errors import CommandError, ErrorCode
 
+from ...media.level import rms_level
 from .video import VideoRouter
 
 if TYPE_CHECKING:
@@ -36,8 +35,6 @@ SPEAKER_LEVEL = 0.02
 """RMS (0..1) above which a participant's audio counts as speaking for active-speaker."""
 SPEAKER_HOLD_S = 0.4
 """The active speaker keeps the floor until quiet this long, so short pauses don't flap it."""
-_SPEAKER_ENERGY = (SPEAKER_LEVEL * 32768.0) ** 2
-"""Mean squared sample value at SPEAKER_LEVEL."""
 
 
 class RoomMember(Protocol):
@@ -425,12 +422,10 @@ class LocalRoom:
         return [p for pid, p in self.participants.items() if pid != participant_id]
 
     def _track_speaker(self, participant_id: str, pcm: bytes) -> None:
-        samples = np.frombuffer(pcm, dtype=np.int16)
-        if not samples.size:
-            return
-        # RMS >= SPEAKER_LEVEL, compared as an exact int64 sum of squares (no float copy,
-        # no sqrt): this runs for every published frame, 2.5x cheaper than mean(square()).
-        if int(np.dot(samples.astype(np.int64), samples)) < _SPEAKER_ENERGY * samples.size:
+        # rms_level remembers the frame it measured last: the receivers' level meters
+        # measured this same frame just before (publish_audio fans out first), so this
+        # per-frame check is usually free.
+        if rms_level(pcm) < SPEAKER_LEVEL:
             return
         now = time.monotonic()
         self._last_loud[participant_id] = now
