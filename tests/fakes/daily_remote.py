@@ -125,6 +125,18 @@ class RemoteState:
                 super().__init__(width, height, color_format)
                 state.video_sources.append(self)
 
+        class CustomAudioSource(self.sdk.CustomAudioSource):  # type: ignore[name-defined,misc]
+            def __init__(self, sample_rate: int, channels: int, auto_silence: bool = True) -> None:
+                super().__init__(sample_rate, channels, auto_silence)
+                self.write_log: list[tuple[float, int]] = []
+                """(time.monotonic() of each write_frames call, bytes written in all once it is done)."""
+
+            def write_frames(self, /, frames: bytes, completion: Any = None) -> int:
+                total = (self.write_log[-1][1] if self.write_log else 0) + len(frames)
+                self.write_log.append((time.monotonic(), total))
+                return int(super().write_frames(frames, completion))
+
+        self.sdk.CustomAudioSource = CustomAudioSource
         self.sdk.CustomAudioTrack = CustomAudioTrack  # type: ignore[misc]
         self.sdk.CustomVideoTrack = CustomVideoTrack  # type: ignore[misc]
         self.sdk.CustomVideoSource = CustomVideoSource  # type: ignore[misc]
@@ -311,15 +323,26 @@ class RemoteState:
     def cmd_drain(self, client: int, timeout: float = 5.0) -> None:
         self.client(client).drain(min(timeout, MAX_WAIT))
 
-    def cmd_audio_out(self, client: int, offset: int = 0) -> dict[str, Any]:
-        """What the gateway wrote into ``client``'s custom audio source(s), from byte ``offset``."""
+    def _audio_source(self, client: int) -> Any:
+        """The custom audio source ``client``'s code publishes (None before there is one)."""
         tracks = self._tracks_of(self.client(client), self.audio_tracks)
         sources = {id(t._source): t._source for t in tracks}
         if len(sources) > 1:
             raise LookupError(f"client #{client} used {len(sources)} custom audio sources; expected one")
-        if not sources:
+        return next(iter(sources.values()), None)
+
+    def cmd_audio_writes(self, client: int) -> dict[str, Any]:
+        """When the gateway called write_frames on ``client``'s audio source, and the bytes written by then."""
+        source = self._audio_source(client)
+        if source is None:
+            return {"sample_rate": None, "channels": None, "writes": []}
+        return {"sample_rate": source.sample_rate, "channels": source.channels, "writes": list(source.write_log)}
+
+    def cmd_audio_out(self, client: int, offset: int = 0) -> dict[str, Any]:
+        """What the gateway wrote into ``client``'s custom audio source, from byte ``offset``."""
+        source = self._audio_source(client)
+        if source is None:
             return {"sample_rate": None, "channels": None, "total": 0, "pcm": "", "writes": 0}
-        source = next(iter(sources.values()))
         written = bytes(source.fake.written)
         return {
             "sample_rate": source.sample_rate,
@@ -663,6 +686,11 @@ class RemoteClient:
         """(PCM written into this client's custom audio source from ``offset``, its rate, total bytes)."""
         result = await self._call("audio_out", offset=offset)
         return base64.b64decode(result["pcm"]), result["sample_rate"], int(result["total"])
+
+    async def audio_writes(self) -> tuple[int | None, list[tuple[float, int]]]:
+        """(the custom audio source's rate, [(monotonic time of each write_frames call, bytes written by its end)])."""
+        result = await self._call("audio_writes")
+        return result["sample_rate"], [(float(t), int(n)) for t, n in result["writes"]]
 
     async def video_out(self) -> list[dict[str, Any]]:
         """The custom video sources this client published: size, format and frames (bytes)."""
