@@ -44,6 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
+import websockets  # noqa: E402
 from gateway_client import GatewayClient, GatewayError  # noqa: E402
 from gateway_client.client import ReceivedAudio  # noqa: E402
 
@@ -110,7 +111,7 @@ class SoakClient:
         while not stop.is_set():
             try:
                 await self._session(stop)
-            except (OSError, TimeoutError, ConnectionError, GatewayError) as exc:
+            except (OSError, TimeoutError, ConnectionError, GatewayError, websockets.ConnectionClosed) as exc:
                 code = exc.code if isinstance(exc, GatewayError) else type(exc).__name__
                 self.totals.errors[f"session:{code}"] += 1
                 await asyncio.sleep(0.5)
@@ -147,7 +148,7 @@ class SoakClient:
             if not client.closed:
                 try:
                     await asyncio.wait_for(client.leave(), REQUEST_TIMEOUT_S)
-                except (GatewayError, TimeoutError, ConnectionError, OSError):
+                except Exception:  # dropped and not yet resumed, or the gateway answered an error: close anyway
                     pass
             await client.close()
 
@@ -275,11 +276,11 @@ def rss_kb(pid: int) -> int | None:
     return None
 
 
-def start_gateway(log_path: Path) -> tuple[subprocess.Popen[str], str]:
+def start_gateway(log_path: Path, log_level: str) -> tuple[subprocess.Popen[str], str]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "w")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"],
+        [sys.executable, "-m", "gateway", "--host", "127.0.0.1", "--port", "0", "--log-level", log_level],
         stdout=subprocess.PIPE, stderr=log_file, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -303,7 +304,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.url:
         url, pid = args.url, args.pid
     else:
-        process, url = start_gateway(log_path)
+        process, url = start_gateway(log_path, args.gateway_log_level)
         pid = process.pid
     rng = random.Random(args.seed)
     totals = Totals()
@@ -324,17 +325,22 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             if rss_start is None and time.monotonic() - started >= warmup:
                 rss_start = rss
     stop.set()
-    await asyncio.wait(tasks, timeout=30)
+    stopping = time.monotonic()
+    _, stuck = await asyncio.wait(tasks, timeout=30)
     for task in tasks:
         task.cancel()
-    exit_code, tracebacks = None, None
+    clients_stop_s = round(time.monotonic() - stopping, 1)
+    stuck_clients = [c.name for c, t in zip(clients, tasks, strict=True) if t in stuck]
+    exit_code, tracebacks, gateway_stop_s = None, None, None
     if process is not None:
+        stopping = time.monotonic()
         process.terminate()
-        try:
-            exit_code = process.wait(30)
+        try:  # in a thread: the clients must still answer the gateway's closing handshakes
+            exit_code = await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
             exit_code = process.wait(5)
+        gateway_stop_s = round(time.monotonic() - stopping, 1)
         tracebacks = log_path.read_text(errors="replace").count("Traceback")
     rss_values = [kb for _, kb in samples]
     rss_end = rss_values[-1] if rss_values else None
@@ -350,7 +356,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     data["errors"] = dict(sorted(totals.errors.items()))
     data["closes"] = dict(sorted(totals.closes.items()))
     events_lost = totals.app_lost + totals.seq_gaps
-    passed = events_lost == 0 and not tracebacks and exit_code in (None, 0)
+    passed = events_lost == 0 and not tracebacks and exit_code in (None, 0) and not stuck_clients
     return {
         "name": name,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -362,7 +368,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "events_lost": events_lost,
         "totals": data,
         "memory": memory,
-        "gateway": {"exit_code": exit_code, "tracebacks": tracebacks, "log": str(log_path) if process else None},
+        "gateway": {"exit_code": exit_code, "tracebacks": tracebacks, "stop_s": gateway_stop_s,
+                    "log": str(log_path) if process else None},
+        "clients_stop_s": clients_stop_s,
+        "stuck_clients": stuck_clients,
         "passed": passed,
     }
 
@@ -395,6 +404,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"({t['media_missing_resume']}) |",
         f"| gateway RSS after warm-up / end / max | {m['rss_start_mb']} / {m['rss_end_mb']} / {m['rss_max_mb']} MB |",
         f"| RSS growth | {m['growth_mb']} MB ({m['growth_pct']} %) |",
+        f"| clients ended after the run (leave, close) within | {report['clients_stop_s']} s "
+        f"({len(report['stuck_clients'])} stuck: {', '.join(report['stuck_clients']) or 'none'}) |",
+        f"| gateway stopped (SIGTERM to exit) within | {report['gateway']['stop_s']} s |",
         "",
         "Errors by code (protocol errors, `event:` error events, `<request>:` failed requests, `resume:` reasons):",
         "",
@@ -425,6 +437,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", help="soak a running gateway instead of starting one")
     parser.add_argument("--pid", type=int, help="that gateway's pid, for its memory")
     parser.add_argument("--name", help="report name (default soak-<UTC date>)")
+    parser.add_argument("--gateway-log-level", default="warning", help="log level of the gateway started (default warning)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
     return parser.parse_args(argv)
 
