@@ -17,7 +17,7 @@ BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHROMIUM    ?= /usr/bin/chromium
 
-.PHONY: serve test test-py setup clean bench js-setup js-build test-js browser-setup test-browser
+.PHONY: serve test test-py setup clean bench soak js-setup js-build test-js browser-setup test-browser
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (first run only; log in $(VENV)/install.log)"
@@ -75,3 +75,8 @@ clean:
 BENCH_ARGS ?= --confirm
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Soak (bench/soak.py): clients with random drops, resumes and bad frames; report in bench/results/soak-<date>.md.
+SOAK_ARGS ?= --duration 300 --clients 24 --rooms 6
+soak: $(STAMP)
+	$(PY) bench/soak.py $(SOAK_ARGS)
