@@ -930,7 +930,8 @@ async def _abandon_join(transport: Transport) -> None:
     keep a participant no session controls. Bounded and best effort: it never raises.
     """
     try:
-        await asyncio.wait_for(transport.leave("error"), ABANDON_JOIN_TIMEOUT_S)
+        # "disconnected": the room saw it join, and sees it go without a leave (participant-left cause).
+        await asyncio.wait_for(transport.leave("disconnected"), ABANDON_JOIN_TIMEOUT_S)
     except Exception:  # includes the timeout; CancelledError (the session ending) propagates
         log.exception("leaving %s after a failed join failed", transport.room_url)
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from gateway_client import GatewayClient, GatewayError
 
+from protocol.schema import validate_server_message
 from tests.conftest import GatewayProcess, start_gateway
 
 JOIN_TIMEOUT_S = 1.0
@@ -52,6 +53,13 @@ async def assert_consistent(client: GatewayClient, state: str) -> None:
     assert stats["tracks"] == []
 
 
+def validate_events(*clients: GatewayClient) -> None:
+    """Every event the clients got matches its schema (the faults' events are documented ones)."""
+    for client in clients:
+        for e in client.event_log:
+            validate_server_message({"type": "event", "seq": e.seq, "event": e.event, "data": e.data})
+
+
 async def room_of(client: GatewayClient, room_url: str) -> dict:
     rooms = (await client.request("list-rooms"))["rooms"]
     return next((r for r in rooms if r["room_url"] == room_url), {})
@@ -60,13 +68,17 @@ async def room_of(client: GatewayClient, room_url: str) -> dict:
 @pytest.mark.parametrize(("kind", "code"), [("join-error", "internal"), ("join-hang", "timeout")])
 async def test_failed_join_gets_one_reply_and_leaves_no_ghost(fconnect, kind, code):
     """A join whose backend raises or hangs after entering the room gets its error reply, and the room keeps no participant of it."""
-    client = await fconnect()
+    client, watcher = await fconnect(), await fconnect()
     room = fault_room(kind)
+    await watcher.request("observe", {"room_url": room, "audio": "none"})
     with pytest.raises(GatewayError) as err:
         await client.request("join", {"room_url": room}, timeout=JOIN_TIMEOUT_S + 10)
     assert err.value.code == code
     await assert_consistent(client, "open")
     assert not (await room_of(client, room)).get("participants"), "the failed join left a participant in the room"
+    gone = await watcher.wait_for("participant-left")
+    assert gone.data["cause"] == "disconnected"
+    validate_events(client, watcher)
     joined = await client.join(f"local://after-{uuid.uuid4().hex[:8]}")  # the session is OPEN: it may join again
     assert joined["participant_id"]
 
@@ -87,6 +99,7 @@ async def test_exception_delivering_to_one_member_stays_with_it(fconnect):
     for client in (sender, other):
         await assert_consistent(client, "joined")
     assert len(await other.participants()) == 2
+    validate_events(sender, other, watcher)
 
 
 async def test_backend_losing_the_participant_ends_in_error_and_left(fconnect):
@@ -108,6 +121,7 @@ async def test_backend_losing_the_participant_ends_in_error_and_left(fconnect):
     gone = await peer.wait_for("participant-left")
     assert gone.data["participant"]["id"] == client.participant_id
     assert await peer.participants() == {}
+    validate_events(client, peer)
 
 
 async def test_recording_task_dying_ends_the_recording_with_events(fconnect, faulty):
@@ -125,6 +139,7 @@ async def test_recording_task_dying_ends_the_recording_with_events(fconnect, fau
     assert err.value.code == "not_found", "the dead recording is still listed as running"
     restarted = await client.request("start-recording", {"stream_id": "again"})  # the room records again
     assert restarted["stream_id"] == "again"
+    validate_events(client)
 
 
 async def test_test_phone_crashing_ends_its_call_with_dialout_error(fconnect):
@@ -143,6 +158,7 @@ async def test_test_phone_crashing_ends_its_call_with_dialout_error(fconnect):
     with pytest.raises(GatewayError) as err:
         await bot.request("stop-dialout", {"participant_id": sid})
     assert err.value.code == "not_found", "the crashed call is still listed"
+    validate_events(bot)
 
 
 async def test_faults_are_off_without_the_variable(connect):
