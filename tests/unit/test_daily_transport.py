@@ -732,3 +732,40 @@ async def test_stats_have_the_documented_counters(fake_sdk: FakeSdk) -> None:
             "video_out_frames", "call_state"} <= set(stats)  # fmt: skip
     assert stats["call_state"] == "joined"
     await transport.leave()
+
+
+def test_audio_writer_coalesces_a_backlog_into_one_write() -> None:
+    """Chunks queued while write_frames blocks go out in one write, in order: the writer catches up, never lags."""
+    import threading
+
+    from gateway.backends.daily.media import AudioWriter
+
+    release = threading.Event()
+    writes: list[bytes] = []
+
+    class BlockingSource:
+        def write_frames(self, frames: bytes) -> int:
+            writes.append(frames)
+            if len(writes) == 1:
+                release.wait(5)  # the first write "plays" until the test has queued a backlog
+            return len(frames) // 2
+
+    writer = AudioWriter(BlockingSource(), name="coalesce-probe")
+    try:
+        writer.put(b"\x00\x00" * 4)
+        for _ in range(500):  # bounded: until the thread is inside the first write
+            if writes:
+                break
+            threading.Event().wait(0.01)
+        for n in range(1, 6):
+            writer.put(bytes([n, 0]) * 4)
+        release.set()
+        for _ in range(500):
+            if writer.written == 6:
+                break
+            threading.Event().wait(0.01)
+        assert writer.written == 6 and writer.writes == 2 and writer.dropped == 0
+        assert writes[1] == b"".join(bytes([n, 0]) * 4 for n in range(1, 6))
+    finally:
+        writer.close()
+        writer.join(5)

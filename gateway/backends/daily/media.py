@@ -10,7 +10,8 @@ and the loop may never stall the SDK's threads. Each direction gets an explicit,
   (counted) when the loop falls behind, so latency stays bounded and the newest audio wins.
 * :class:`VideoSlot`: one per captured video; SDK thread -> loop; latest frame wins (counted).
 * :class:`AudioWriter`: loop -> SDK; a bounded queue drained by one writer thread that calls the
-  blocking ``write_frames`` (which paces at real time); drops the oldest chunk (counted) when full.
+  blocking ``write_frames`` (which paces at real time) with all chunks waiting at once; drops the
+  oldest chunk (counted) when full.
 
 Hand-over to the loop is ``loop.call_soon_threadsafe`` of one drain per burst (a flag says a drain
 is already scheduled), so a burst of chunks costs one wake-up and the loop's own queue never holds
@@ -240,6 +241,8 @@ class AudioWriter:
         """Chunks dropped because more than ``max_chunks`` waited (the SDK consumed too slowly)."""
         self.written = 0
         """Chunks handed to ``write_frames``."""
+        self.writes = 0
+        """``write_frames`` calls (fewer than ``written`` when the writer caught up on a backlog)."""
         self.errors = 0
         """``write_frames`` calls that raised."""
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -268,10 +271,16 @@ class AudioWriter:
                 if self._closed:
                     self._source = None  # the SDK's source lives (with its threads) only while needed
                     return
-                chunk = self._chunks.popleft()
+                # Everything waiting goes in one write: write_frames returns a little after its audio
+                # played, so one chunk per write would fall behind by that wake-up delay every time
+                # (latency growing through a long stream); coalescing catches up instead.
+                count = len(self._chunks)
+                chunk = self._chunks.popleft() if count == 1 else b"".join(self._chunks)
+                self._chunks.clear()
             try:
                 self._source.write_frames(chunk)
-                self.written += 1
+                self.written += count
+                self.writes += 1
             except Exception:
                 self.errors += 1
                 if self.errors == 1:
