@@ -275,3 +275,23 @@ async def test_bad_input_is_refused_without_calling_the_sdk(daily):
     )
     assert not await fake.app_messages()
     assert (await client.stats())["state"] == "joined"
+
+
+async def test_capture_participant_transcription_now_or_once_started(daily):
+    """capture-participant-transcription narrows a running Daily transcription at once; when Daily has none running, the ids are kept and applied after start-transcription."""
+    client, fake, bob = await daily.join_with()
+    reply = await client.request("capture-participant-transcription", {"participant_id": bob})
+    assert reply == {"participants": [bob], "applied": True}
+    (call,) = await fake.calls("update_transcription")
+    assert call["participants"] == [bob]
+
+    other, later, carol = await daily.join_with("carol")
+    await later.script(errors={"update_transcription": "Transcription(NotStarted)"})
+    kept = await other.request("capture-participant-transcription", {"participant_id": carol})
+    assert kept["applied"] is False and kept["participants"] == [carol]
+    await later.script(errors={})
+    await other.request("start-transcription", {"settings": {"language": "en"}})
+    names = await later.call_names()
+    assert names.index("start_transcription") < len(names) - 1 - names[::-1].index("update_transcription")
+    assert (await later.calls("update_transcription"))[-1]["participants"] == [carol]
+    await expect_error(other, "capture-participant-transcription", {"participant_id": NOBODY}, "not_found")
