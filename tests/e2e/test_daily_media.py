@@ -23,7 +23,7 @@ def rms(pcm: bytes) -> float:
 
 
 async def test_participant_audio_reaches_the_client_with_speech_events(daily):
-    """A participant's audio from daily-python's renderer thread reaches the client in its audio_in format (content intact), with track-started and speech events."""
+    """A participant's audio from daily-python's renderer thread reaches the client in its audio_in format (content intact), with track-started, speech events and no hand-over drop."""
     client, fake, alice = await daily.join_with(
         "alice", audio_in={"sample_rate": 24000, "channels": 1, "frame_ms": 20}, vad={"analyzer": "webrtc"}
     )
@@ -40,6 +40,8 @@ async def test_participant_audio_reaches_the_client_with_speech_events(daily):
     track = started.data["track"]
     await client.wait_for("speech-started", lambda d: d["track"] == track)
     await client.wait_for("speech-stopped", lambda d: d["track"] == track)
+    handed = (await client.stats())["backend_stats"]
+    assert handed["audio_in_chunks"] > 0 and handed["audio_in_dropped"] == 0, handed
 
 
 async def test_participant_leaving_stops_its_track(daily):
@@ -101,7 +103,7 @@ async def test_native_vad_analyzer_runs_on_daily_audio(daily):
 
 
 async def test_client_audio_plays_into_the_custom_track_at_real_time(daily):
-    """Audio the client sends on track 1 reaches the call's custom audio source intact, paced at real time (not dumped at once)."""
+    """Audio the client sends on track 1 reaches the call's custom audio source intact, paced at real time (not dumped at once), none dropped."""
     client = await daily.connect()
     _, fake = await daily.join(client, audio_out={"sample_rate": RATE, "channels": 1})
     speech = demo_speech(RATE, seconds=2.0)
@@ -118,6 +120,8 @@ async def test_client_audio_plays_into_the_custom_track_at_real_time(daily):
         await asyncio.sleep(0.05)
     peak, _ = best_correlation(speech, RATE, written, rate)
     assert peak > 0.95, f"published audio arrived altered (correlation {peak:.2f})"
+    handed = (await client.stats())["backend_stats"]
+    assert handed["audio_out_chunks"] > 0 and handed["audio_out_dropped"] == 0, handed
 
 
 @pytest.mark.parametrize("framerate", [0, 30])
