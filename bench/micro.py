@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from gateway.backends.base import AudioFormat  # noqa: E402
 from gateway.backends.local.room import LocalParticipant, LocalRoom  # noqa: E402
 from gateway.media.level import LevelMeter, rms_level  # noqa: E402
+from gateway.media.playout import AudioPlayout  # noqa: E402
 from gateway.media.resample import Resampler  # noqa: E402
 from gateway.media.vad import VadParams, VoiceActivityDetector  # noqa: E402
 from gateway.outbox import Outbox  # noqa: E402
@@ -119,6 +120,36 @@ async def fan_out_us(receivers: int, frames: list[bytes], *, out_rate: int = RAT
     return best
 
 
+async def playout_slot_us(playouts: int, seconds: float = 1.0) -> float:
+    """Per slot: ``playouts`` playouts each paced through ``seconds`` of audio at real time.
+
+    The figure is CPU time (this process), not wall time, divided by the frames written:
+    what pacing costs the loop (timer wake-ups, slot decisions, the frame copy) with a
+    sink that does nothing. Wall time is ``seconds`` whatever the cost.
+    """
+    written = 0
+
+    def sink(chunk: bytes) -> None:
+        nonlocal written
+        written += 1
+
+    frames = int(seconds * 50)
+    audio = bytes(frames * FRAME)
+    items = [AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=0) for _ in range(playouts)]
+    cpu = time.process_time()
+    for i, playout in enumerate(items):
+        playout.start()
+        playout.push(audio)
+        if i % 16 == 15:
+            await asyncio.sleep(0.001)  # spread the slots over the period, as real sessions are
+    while written < playouts * frames:
+        await asyncio.sleep(0.05)
+    used = time.process_time() - cpu
+    for playout in items:
+        await playout.stop()
+    return used * 1e6 / written
+
+
 def run(frames_n: int) -> list[tuple[str, float, str]]:
     frames = speechlike(frames_n)
     wire = [encode_audio(1, i, 0, RATE, 1, f) for i, f in enumerate(frames)]
@@ -162,6 +193,9 @@ def run(frames_n: int) -> list[tuple[str, float, str]]:
             rms_level(f)
 
     rows.append(("rms_level", best_us(rms, frames_n), "gateway.media.level.rms_level"))
+    us = min(asyncio.run(playout_slot_us(256)) for _ in range(3))
+    rows.append(("playout pacing, 256 playouts", us,
+                 "gateway.media.playout.AudioPlayout per slot, CPU time, no-op sink (best of 3 x 1 s)"))
     for k in (1, 4, 16):
         us = asyncio.run(fan_out_us(k, frames))
         rows.append((f"fan-out to {k} receiver(s), 16 kHz, VAD on", us,
