@@ -254,11 +254,11 @@ def render(report: dict[str, Any]) -> str:
         "the call's custom audio source (`write_frames` on the backend's writer thread). Latency: from the "
         'client sending a frame to the `write_frames` call that hands its last sample to the SDK. "written" '
         "exceeds 1 by the silence the playout writes during its idle grace (200 ms) after the last frame. "
-        "The fake's `write_frames`, like daily-python's observed offline, blocks until its audio has played; "
-        "with one write in flight, every late wake-up of the writer thread adds to the latency, which therefore "
-        "grows over a continuous stream (first second vs last second) until the writer's queue (1 s) drops "
-        "the oldest chunk (writer drops). Whether the real SDK's blocking drifts the same way cannot be "
-        "observed offline.",
+        "The fake's `write_frames`, like daily-python's observed offline, blocks until its audio has played, "
+        "so a late wake-up of the backend's writer thread shows as latency that grows over a continuous stream "
+        "(first second vs last second); the writer writes every chunk waiting in one call, which keeps the "
+        "growth small, and past its 1 s queue it would drop the oldest chunk (writer drops). Whether the real "
+        "SDK's blocking drifts the same way cannot be observed offline.",
         "",
         "| sessions | frames sent | written | latency p50 / p95 / p99 / max (ms) | p50 first s / last s (ms) | writer drops | gateway CPU per frame (us) | gateway process CPU |",
         "|---|---|---|---|---|---|---|---|",
