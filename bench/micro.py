@@ -230,7 +230,7 @@ def render(rows: list[tuple[str, float, str]], frames_n: int) -> str:
     lines += [
         "",
         "Daily backend path (SDK audio callback on a native thread -> bytes sent to a client): "
-        "TODO, the Daily backend does not exist yet (see bench/README.md).",
+        "see micro-daily.md (bench/micro_daily.py).",
         "",
     ]
     return "\n".join(lines)
