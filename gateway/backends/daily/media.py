@@ -46,11 +46,37 @@ def post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) ->
     return True
 
 
+class _LoopInbox:
+    """Filled on SDK threads, emptied by ``_drain`` on the loop: at most one drain pending at a time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self.closed = False
+
+    def _needs_drain(self) -> bool:
+        """With ``_lock`` held, after adding: True when no drain is pending (the caller posts one)."""
+        if self._scheduled:
+            return False
+        self._scheduled = True
+        return True
+
+    def _post_drain(self) -> None:
+        """Without the lock: hand one drain to the loop; if the loop is gone, let a later add try again."""
+        if not post(self._loop, self._drain):
+            with self._lock:
+                self._scheduled = False
+
+    def _drain(self) -> None:
+        raise NotImplementedError
+
+
 EVENT_INBOX_ITEMS = 10_000
 """Room events kept while the loop is busy; beyond, new events are dropped (counted), never completions."""
 
 
-class CallbackInbox:
+class CallbackInbox(_LoopInbox):
     """One client's events and completions, from daily-python's emitter thread to the loop, in order.
 
     daily-python runs every event and completion of a client on one thread, FIFO; this keeps that
@@ -66,14 +92,11 @@ class CallbackInbox:
         max_items: int = EVENT_INBOX_ITEMS,
         on_dropped: Callable[[int], None] | None = None,
     ) -> None:
-        self._loop = loop
+        super().__init__(loop)
         self._items: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._max = max_items
-        self._lock = threading.Lock()
-        self._scheduled = False
         self._on_dropped = on_dropped
         self._reported = 0
-        self.closed = False
         self.dropped = 0
         """Events dropped because the loop fell ``max_items`` behind."""
 
@@ -86,12 +109,9 @@ class CallbackInbox:
                 self.dropped += 1
                 return
             self._items.append((fn, args))
-            if self._scheduled:
-                return
-            self._scheduled = True
-        if not post(self._loop, self._drain):
-            with self._lock:
-                self._scheduled = False
+            wake = self._needs_drain()
+        if wake:
+            self._post_drain()
 
     def _drain(self) -> None:
         with self._lock:
@@ -114,7 +134,7 @@ class CallbackInbox:
             self._items.clear()
 
 
-class AudioInbox:
+class AudioInbox(_LoopInbox):
     """A participant's received audio, from an SDK thread to ``deliver`` on the loop.
 
     Args:
@@ -130,12 +150,9 @@ class AudioInbox:
         *,
         max_chunks: int = AUDIO_INBOX_CHUNKS,
     ) -> None:
-        self._loop = loop
+        super().__init__(loop)
         self._deliver = deliver
         self._chunks: deque[tuple[bytes, int, int]] = deque(maxlen=max_chunks)
-        self._lock = threading.Lock()
-        self._scheduled = False
-        self.closed = False
         self.dropped = 0
         """Chunks dropped because the loop fell more than ``max_chunks`` behind."""
         self.received = 0
@@ -150,12 +167,9 @@ class AudioInbox:
             if len(self._chunks) == self._chunks.maxlen:
                 self.dropped += 1  # the deque drops the oldest on append
             self._chunks.append((pcm, sample_rate, channels))
-            if self._scheduled:
-                return
-            self._scheduled = True
-        if not post(self._loop, self._drain):
-            with self._lock:
-                self._scheduled = False
+            wake = self._needs_drain()
+        if wake:
+            self._post_drain()
 
     def _drain(self) -> None:
         with self._lock:
