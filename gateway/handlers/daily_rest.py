@@ -9,7 +9,8 @@ own code, ``rest_*``) and ``details.status`` (Daily's HTTP status) for programs 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from protocol.errors import CommandError, ErrorCode
 
@@ -26,6 +27,8 @@ from . import handler
 
 if TYPE_CHECKING:
     from ..session import Session
+
+T = TypeVar("T")
 
 
 _CODES: list[tuple[type[DailyRestError], ErrorCode]] = [
@@ -72,49 +75,48 @@ def _failed(exc: DailyRestError, session: Session) -> CommandError:
     return _protocol_error(exc, code, session.config.daily_api_key or "")
 
 
+async def _rest(session: Session, call: Callable[[DailyRestClient], Awaitable[T]]) -> T:
+    """Run one REST call on the gateway's key; a :class:`DailyRestError` becomes its protocol error."""
+    client = _client(session)
+    try:
+        return await call(client)
+    except DailyRestError as exc:
+        raise _failed(exc, session) from None
+
+
+def _timeout(params: dict[str, Any]) -> float:
+    return params["timeout_ms"] / 1000
+
+
 @handler("create-room")
 async def create_room(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """POST /rooms; the result's ``room`` is Daily's room object (``name``, ``url``, ``config``...)."""
-    client = _client(session)
-    try:
-        room = await client.create_room(
-            params.get("name"), params["privacy"], params["properties"], timeout=params["timeout_ms"] / 1000
-        )
-    except DailyRestError as exc:
-        raise _failed(exc, session) from None
+    room = await _rest(
+        session, lambda c: c.create_room(params.get("name"), params["privacy"], params["properties"],
+                                         timeout=_timeout(params))
+    )
     return {"room": room}
 
 
 @handler("get-room")
 async def get_room(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """GET /rooms/{name}: ``not_found`` when Daily has no such room."""
-    client = _client(session)
-    try:
-        room = await client.get_room(params["name"], timeout=params["timeout_ms"] / 1000)
-    except DailyRestError as exc:
-        raise _failed(exc, session) from None
+    room = await _rest(session, lambda c: c.get_room(params["name"], timeout=_timeout(params)))
     return {"room": room}
 
 
 @handler("delete-room")
 async def delete_room(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """DELETE /rooms/{name}: ``deleted`` false when the room did not exist (not an error)."""
-    client = _client(session)
-    try:
-        deleted = await client.delete_room(params["name"], timeout=params["timeout_ms"] / 1000)
-    except DailyRestError as exc:
-        raise _failed(exc, session) from None
+    deleted = await _rest(session, lambda c: c.delete_room(params["name"], timeout=_timeout(params)))
     return {"name": params["name"], "deleted": deleted}
 
 
 @handler("create-meeting-token")
 async def create_meeting_token(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """POST /meeting-tokens; without ``properties.exp`` the token lives ``expiry_s``."""
-    client = _client(session)
-    try:
-        token = await client.create_meeting_token(
-            params["properties"], expiry=float(params["expiry_s"]), timeout=params["timeout_ms"] / 1000
-        )
-    except DailyRestError as exc:
-        raise _failed(exc, session) from None
+    token = await _rest(
+        session, lambda c: c.create_meeting_token(params["properties"], expiry=float(params["expiry_s"]),
+                                                  timeout=_timeout(params))
+    )
     return {"token": token}
