@@ -104,3 +104,12 @@ async def connect(gateway: GatewayProcess) -> AsyncIterator[Callable[..., object
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[object]]:
+    """Clients a test connects itself (to a gateway of its own), closed at the end of the test."""
+    opened: list[object] = []
+    yield opened
+    for client in opened:
+        await client.close()  # type: ignore[attr-defined]

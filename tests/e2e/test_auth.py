@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,6 @@ def secured() -> Iterator[GatewayProcess]:
     yield gw
     assert gw.stop() == 0
     assert "Traceback" not in gw.log()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[GatewayClient]]:
-    """Clients to close at the end of a test."""
-    opened: list[GatewayClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def refused(url: str, **kwargs: Any) -> tuple[int, str]:

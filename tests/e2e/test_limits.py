@@ -9,7 +9,7 @@ import asyncio
 import base64
 import os
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 import websockets
@@ -43,14 +43,6 @@ def idle() -> Iterator[GatewayProcess]:
     yield gw
     assert gw.stop() == 0
     assert "Traceback" not in gw.log()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[GatewayClient]]:
-    opened: list[GatewayClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def test_limits_are_in_hello(limited, clients):
