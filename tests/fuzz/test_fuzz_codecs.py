@@ -18,6 +18,7 @@ from protocol.errors import ErrorCode, ProtocolError
 from protocol.media import AudioFrame, VideoFrame, decode_frame, encode_audio, encode_video, video_frame_size
 from protocol.schema import request_types as schema_request_types
 from protocol.schema import validate_request
+from tests.fuzz.mutation import mutate
 
 VECTORS = Path(__file__).resolve().parents[2] / "protocol" / "vectors"
 JSON_VECTORS = json.loads((VECTORS / "json.json").read_text())
@@ -45,14 +46,6 @@ def decode_and_validate(data: str | bytes) -> None:
     except ProtocolError as exc:
         check_error(exc)
 
-
-def mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
-    """``data`` with bytes overwritten at (position, value) and optionally truncated."""
-    out = bytearray(data)
-    for pos, value in edits:
-        if out:
-            out[pos % len(out)] = value
-    return bytes(out[:cut] if cut is not None else out)
 
 
 json_values = st.recursive(

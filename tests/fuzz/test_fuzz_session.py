@@ -29,6 +29,7 @@ from protocol.errors import ErrorCode
 from protocol.media import encode_audio
 from protocol.schema import request_types, validate_server_message
 from tests.conftest import GatewayProcess, start_gateway
+from tests.fuzz.mutation import mutate
 
 VECTORS = Path(__file__).resolve().parents[2] / "protocol" / "vectors"
 REQUEST_TEXTS = [v["text"].encode() for v in json.loads((VECTORS / "json.json").read_text())["requests"]]
@@ -55,13 +56,6 @@ def fuzz_gateway() -> Iterator[GatewayProcess]:
     assert "Traceback" not in log, f"the gateway logged a traceback while fuzzed:\n{log[-5000:]}"
     assert code == 0
 
-
-def mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
-    out = bytearray(data)
-    for pos, value in edits:
-        if out:
-            out[pos % len(out)] = value
-    return bytes(out[:cut] if cut is not None else out)
 
 
 edits = st.lists(st.tuples(st.integers(0, 4096), st.integers(0, 255)), min_size=1, max_size=3)
