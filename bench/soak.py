@@ -32,7 +32,6 @@ import math
 import os
 import platform
 import random
-import re
 import subprocess
 import sys
 import time
@@ -49,6 +48,7 @@ from gateway_client import GatewayClient, GatewayError  # noqa: E402
 from gateway_client.client import ReceivedAudio  # noqa: E402
 
 from protocol.media import encode_audio  # noqa: E402
+from tests.conftest import start_gateway  # noqa: E402
 
 RATE = 16000
 FRAME_MS = 20
@@ -56,7 +56,6 @@ FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
 APP_INTERVAL_S = 0.25
 """How often each client sends a numbered app message."""
 REQUEST_TIMEOUT_S = 5.0
-LISTENING = re.compile(r"listening on (wss?://\S+)")
 BAD_FRAMES: list[tuple[str, bytes | str]] = [
     ("binary", b"\x07short"),  # bad_frame
     ("binary", bytes([1, 9]) + bytes(26)),  # unknown_kind
@@ -276,27 +275,6 @@ def rss_kb(pid: int) -> int | None:
     return None
 
 
-def start_gateway(log_path: Path, log_level: str) -> tuple[subprocess.Popen[str], str]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = open(log_path, "w")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--host", "127.0.0.1", "--port", "0", "--log-level", log_level],
-        stdout=subprocess.PIPE, stderr=log_file, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        match = LISTENING.search(line)
-        if match:
-            return process, match.group(1)
-    process.kill()
-    raise SystemExit(f"the gateway did not start; see {log_path}")
-
-
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     name = args.name or f"soak-{datetime.now(UTC).strftime('%Y-%m-%d')}"
     log_path = args.output / "logs" / f"{name}.log"
@@ -304,7 +282,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.url:
         url, pid = args.url, args.pid
     else:
-        process, url = start_gateway(log_path, args.gateway_log_level)
+        try:
+            gateway = start_gateway("--log-level", args.gateway_log_level, log_path=log_path)
+        except RuntimeError:
+            raise SystemExit(f"the gateway did not start; see {log_path}") from None
+        process, url = gateway.process, gateway.url
         pid = process.pid
     rng = random.Random(args.seed)
     totals = Totals()

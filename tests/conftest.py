@@ -45,10 +45,14 @@ class GatewayProcess:
         return self.process.returncode
 
 
-def start_gateway(*args: str, name: str = "gateway", env: dict[str, str] | None = None) -> GatewayProcess:
-    """Start ``python -m gateway --port 0 ...`` and wait for its listening line."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"{name}-{uuid.uuid4().hex[:6]}.log"
+def start_gateway(
+    *args: str, name: str = "gateway", env: dict[str, str] | None = None, log_path: Path | None = None
+) -> GatewayProcess:
+    """Start ``python -m gateway --port 0 ...`` and wait for its listening line (log: ``log_path``, else in artifacts)."""
+    if log_path is None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        log_path = ARTIFACTS / f"{name}-{uuid.uuid4().hex[:6]}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_file = open(log_path, "w")  # noqa: SIM115 - handed to the child, closed with it
     process = subprocess.Popen(
