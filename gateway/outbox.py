@@ -6,7 +6,10 @@ reaches the client before that track's first frame. Every text frame is also kep
 the session's replay buffer (``gateway.resume``), so that a client that reconnects
 gets again what it missed (PROTOCOL.md, "Resume").
 
-Both queues are bounded and producers never block, so a slow client never delays the
+Nothing is queued while the connection takes data: a frame is written to it the moment it
+is produced (no task switch per frame). Only while the transport's buffer is above its
+high-water mark (a slow client) do frames wait in two queues, written by the outbox's task
+as the buffer drains, text first. Both queues are bounded and producers never block, so a slow client never delays the
 room's fan-out to anyone else (PROTOCOL.md, "Slow clients"):
 
 - media past ``media_limit`` frames: the oldest frame is dropped and counted, and a
@@ -26,10 +29,7 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
-
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
+from typing import Any, Protocol
 
 from protocol import messages
 from protocol.constants import CloseCode
@@ -43,12 +43,25 @@ MEDIA_DROPPED_INTERVAL_S = 1.0
 """At most one ``media-dropped`` event per this many seconds while a client keeps dropping."""
 
 
+class FrameSink(Protocol):
+    """What the outbox writes to: :class:`gateway.connection.GatewayConnection` (tests use stand-ins)."""
+
+    @property
+    def writable(self) -> bool: ...
+
+    def write_message(self, data: bytes, *, text: bool) -> bool: ...
+
+    async def wait_writable(self) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
 class Outbox:
     """Queues and writes everything a session sends; one writer task per attached connection."""
 
     def __init__(
         self,
-        ws: ServerConnection | None,
+        ws: FrameSink | None,
         *,
         media_limit: int = 100,
         replay_events: int = 1024,
@@ -108,7 +121,7 @@ class Outbox:
         self.media_dropped += len(self._media)
         self._media.clear()
 
-    def attach(self, ws: ServerConnection, last_seq: int, *, first: bytes | None = None) -> int:
+    def attach(self, ws: FrameSink, last_seq: int, *, first: bytes | None = None) -> int:
         """Write ``first``, then every frame after ``last_seq`` on ``ws``, then go on live; returns how many are replayed.
 
         The caller checks :meth:`can_replay` first.
@@ -154,6 +167,8 @@ class Outbox:
         self.replay.append(seq, data)
         if self._ws is None:
             return  # detached: kept for a resume only
+        if self._write_now(data, True):
+            return
         self._text.append((data, barrier))
         self._wake.set()
         if self.max_pending and len(self._text) > self.max_pending and not self._overflowed:
@@ -199,6 +214,9 @@ class Outbox:
         if self._ws is None:
             self.media_dropped += 1  # detached: nobody to send it to
             return
+        if self._write_now(frame, False):
+            self._media_queued_total += 1
+            return
         if len(self._media) >= self.media_limit:
             self._media.popleft()
             self.media_dropped += 1
@@ -224,30 +242,59 @@ class Outbox:
         return len(self._text)
 
     async def _run(self) -> None:
+        """Write what is queued while the connection was not writable; idle otherwise (producers write directly)."""
         ws, text, media = self._ws, self._text, self._media
-        assert ws is not None
+        if ws is None:
+            return  # writing failed before the task first ran
         try:
             while True:
-                if text and not (media and media[0][0] <= text[0][1]):
-                    await ws.send(text.popleft()[0], text=True)
-                    self.text_sent += 1
-                elif media:
-                    _, frame = media.popleft()
-                    await ws.send(frame)
-                    self.media_sent += 1
-                    self.media_bytes_sent += len(frame)
+                if text or media:
+                    if not ws.writable:
+                        await ws.wait_writable()
+                    if text and not (media and media[0][0] <= text[0][1]):
+                        if not ws.write_message(text.popleft()[0], text=True):
+                            return  # the connection is closing: the session learns it from the connection
+                        self.text_sent += 1
+                    else:
+                        _, frame = media.popleft()
+                        if not ws.write_message(frame, text=False):
+                            return
+                        self.media_sent += 1
+                        self.media_bytes_sent += len(frame)
                 elif self._closed:
                     return
                 else:
                     self._wake.clear()
                     await self._wake.wait()
-        except ConnectionClosed:
-            pass
         except Exception:  # a bug here must not take the session down silently
             log.exception("outbox writer failed")
-            # Nothing more can be written: a session left open would hang. Close (1011) so the
-            # session ends (it leaves its room) and the client reconnects.
-            try:
-                await ws.close(CloseCode.INTERNAL_ERROR, "internal error writing to this connection; reconnect")
-            except Exception:
-                log.exception("closing after the outbox writer failed")
+            await self._close_broken(ws)
+
+    def _write_now(self, data: bytes, text: bool) -> bool:
+        """Write straight to the connection when nothing is queued and it takes data; False to queue instead."""
+        ws = self._ws
+        if ws is None or self._text or self._media or not ws.writable:
+            return False
+        try:
+            written = ws.write_message(data, text=text)
+        except Exception:
+            log.exception("writing to the connection failed")
+            self._ws = None
+            asyncio.get_running_loop().create_task(self._close_broken(ws))
+            return True  # not queued: nothing more is written to this connection
+        if written:
+            if text:
+                self.text_sent += 1
+            else:
+                self.media_sent += 1
+                self.media_bytes_sent += len(data)
+        return True
+
+    @staticmethod
+    async def _close_broken(ws: FrameSink) -> None:
+        # Nothing more can be written: a session left open would hang. Close (1011) so the
+        # session ends (it leaves its room) and the client reconnects.
+        try:
+            await ws.close(CloseCode.INTERNAL_ERROR, "internal error writing to this connection; reconnect")
+        except Exception:
+            log.exception("closing after the outbox writer failed")

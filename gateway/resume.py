@@ -14,7 +14,7 @@ import collections
 import hmac
 import secrets
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.connection import Connection
 
 from protocol.constants import CloseCode
 
@@ -82,7 +82,7 @@ def token_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def ended_on_purpose(ws: ServerConnection) -> bool:
+def ended_on_purpose(ws: Connection) -> bool:
     """Whether a closed connection ended as someone meant it, so its session must not wait for a resume.
 
     The client closing with 1000 (normal) or 1001 (going away, e.g. a closed tab) means it is

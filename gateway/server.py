@@ -33,6 +33,7 @@ from .auth import Authenticator, Denied, Principal, admin_requests, check_exposu
 from .backends import Backend, BackendRegistry
 from .backends.local import LocalBackend
 from .config import Config
+from .connection import GatewayConnection
 from .demo import DemoTalker
 from .handlers import HANDLERS
 from .limits import KeySessions, check_new_room
@@ -113,6 +114,7 @@ class Gateway:
             ssl=self.tls,
             compression=None,
             server_header=f"daily-ws-gateway/{__version__}",
+            create_connection=GatewayConnection,
         )
         if self.config.demo:
             local = next((b for b in self.backends if isinstance(b, LocalBackend)), None)
@@ -205,7 +207,9 @@ class Gateway:
 
     # ------------------------------------------------------------------ connections
 
-    async def _handle(self, ws: ServerConnection) -> None:
+    async def _handle(self, connection: ServerConnection) -> None:
+        ws = connection
+        assert isinstance(ws, GatewayConnection)
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
         if offered and ws.subprotocol is None:
             await ws.close(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")

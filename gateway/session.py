@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
@@ -40,6 +39,7 @@ from protocol.schema import validate_request
 
 from . import __version__
 from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
+from .connection import GatewayConnection
 from .handlers import HANDLERS
 from .limits import idle_watchdog
 from .media.filters import FilterSpec, filter_from_request
@@ -70,7 +70,7 @@ class SessionState(enum.Enum):
 class Session:
     """A client's connection and the participant it controls."""
 
-    def __init__(self, gateway: Gateway, ws: ServerConnection) -> None:
+    def __init__(self, gateway: Gateway, ws: GatewayConnection) -> None:
         self.gateway = gateway
         self.config = gateway.config
         self.ws = ws
@@ -84,7 +84,7 @@ class Session:
             max_pending=self.config.max_pending_events,
             on_overflow=self._on_slow_consumer,
         )
-        self.connection: ServerConnection | None = ws
+        self.connection: GatewayConnection | None = ws
         """The connection serving this session now: ``ws`` at first, a resuming one later, None while detached."""
         self.resume_token = new_token(self.id)
         """Secret that lets a new connection take this session over (hello ``resume_token``)."""
@@ -161,17 +161,22 @@ class Session:
         watchdog = asyncio.create_task(
             idle_watchdog(self, self.config.idle_timeout_ms, self.config.ping_interval_ms), name="idle"
         )
+        def on_message(message: str | bytes) -> None:
+            self.last_seen = time.monotonic()
+            target = self.resumed or self
+            if target.connection is not ws:
+                return  # cut off (4010) or replaced (4011): what is still read here is not the session's
+            target.last_seen = self.last_seen
+            if type(message) is bytes:
+                target._on_binary(message)
+            else:
+                target._on_text(message)  # type: ignore[arg-type]
+
         try:
-            async for message in ws:
-                self.last_seen = time.monotonic()
-                target = self.resumed or self
-                if target.connection is not ws:
-                    continue  # cut off (4010) or replaced (4011): what is still read here is not the session's
-                target.last_seen = self.last_seen
-                if isinstance(message, str):
-                    target._on_text(message)
-                else:
-                    target._on_binary(message)
+            # Messages are handled as they arrive, inside the connection's data_received
+            # (gateway.connection): no queue and no task switch per frame.
+            ws.serve(on_message)
+            await ws.wait_closed()
         except ConnectionClosed:
             pass
         finally:
@@ -205,7 +210,7 @@ class Session:
             and self.phone is None
         )
 
-    async def connection_lost(self, ws: ServerConnection) -> None:
+    async def connection_lost(self, ws: GatewayConnection) -> None:
         """``ws`` closed: keep the session for a resume if the client did not mean to end it, else end it."""
         if self.connection is not ws or self.state is SessionState.CLOSED:
             return  # already detached (4010) or served by a newer connection (4011)
@@ -289,7 +294,7 @@ class Session:
         log.info("= %s resumed %s from seq %d (%d replayed)", self.id[:8], target.id[:8], last_seq, result["replayed"])
         return result
 
-    def attach(self, ws: ServerConnection, last_seq: int, first: bytes) -> None:
+    def attach(self, ws: GatewayConnection, last_seq: int, first: bytes) -> None:
         """Serve this session on ``ws`` from now on: ``first`` (the resume reply), the frames after ``last_seq``, live."""
         if self._grace is not None:
             self._grace.cancel()

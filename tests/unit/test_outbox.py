@@ -13,16 +13,23 @@ from protocol.errors import InvalidParams
 
 
 class RecordingSocket:
-    """Stands in for a websockets connection: records what is sent, can be held to simulate a slow client."""
+    """Stands in for the gateway's connection: records what is written; a closed gate is a full transport buffer."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
         self.gate = asyncio.Event()
         self.gate.set()
 
-    async def send(self, data: bytes, text: bool = False) -> None:
-        await self.gate.wait()
+    @property
+    def writable(self) -> bool:
+        return self.gate.is_set()
+
+    def write_message(self, data: bytes, *, text: bool) -> bool:
         self.sent.append(("text" if text else "binary", data))
+        return True
+
+    async def wait_writable(self) -> None:
+        await self.gate.wait()
 
 
 async def test_sequence_numbers_start_at_one_and_increase():
@@ -49,13 +56,29 @@ async def test_text_is_written_before_queued_media():
     box = Outbox(ws)  # type: ignore[arg-type]
     box.start()
     box.media(b"frame-1")
-    await asyncio.sleep(0)  # the writer is now blocked sending frame-1
+    await asyncio.sleep(0)  # the writer now waits for the buffer to drain
     box.media(b"frame-2")
     box.event("track-started", {"track": 16})
+    assert ws.sent == []
     ws.gate.set()
     await box.close()
     kinds = [kind for kind, _ in ws.sent]
-    assert kinds == ["binary", "text", "binary"]
+    assert kinds == ["text", "binary", "binary"]
+
+
+async def test_frames_are_written_at_once_while_the_connection_takes_data():
+    """With nothing queued and a writable connection, each frame is written by the producer itself, in order."""
+    ws = RecordingSocket()
+    box = Outbox(ws)  # type: ignore[arg-type]
+    box.start()
+    box.media(b"f1")
+    box.event("track-started", {"track": 16})
+    box.media(b"f2")
+    assert [data if kind == "binary" else orjson.loads(data)["event"] for kind, data in ws.sent] == [
+        b"f1", "track-started", b"f2",
+    ]
+    assert box.media_queued == 0 and box.text_queued == 0 and box.media_sent == 2 and box.text_sent == 1
+    await box.close()
 
 
 async def test_slow_client_drops_oldest_media_and_counts():

@@ -14,8 +14,13 @@ class BrokenSocket:
     def __init__(self) -> None:
         self.closed_with: tuple[int, str] | None = None
 
-    async def send(self, data: bytes, text: bool = False) -> None:
+    writable = True
+
+    def write_message(self, data: bytes, *, text: bool) -> bool:
         raise RuntimeError("simulated bug in the writer")
+
+    async def wait_writable(self) -> None:
+        return None
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         self.closed_with = (code, reason)

@@ -1,0 +1,259 @@
+"""The gateway's WebSocket connection: messages handed to the session as they arrive, frames written at once.
+
+websockets' ``ServerConnection`` suits request/response servers: every message goes through
+a generator-based frame parser, then an assembler queue, then a task awaiting ``recv()``;
+every send takes a lock, an async context manager and a drain. For a media relay that is
+most of the cost of a frame (bench/README.md, "Where the gap to the relay is"). This
+subclass keeps websockets for everything it does well (the opening handshake, control
+frames, the closing handshake, fragmented and malformed input, limits) and adds two fast
+paths for the common case:
+
+- **Receiving:** once the connection is open, whole unfragmented text and binary frames
+  are parsed here and passed synchronously, in arrival order, to the handler set with
+  :meth:`GatewayConnection.serve`. Any other frame (ping, pong, close, a fragment, a
+  frame with reserved bits, an oversize or unmasked frame) is handed whole to websockets'
+  own parser, which answers it as it always does; fragmented messages are reassembled
+  here from its events, so order is kept. After a close, everything goes to websockets.
+- **Sending:** :meth:`GatewayConnection.write_message` writes one whole message to the
+  transport synchronously when the connection is open; :attr:`writable` says whether the
+  transport's buffer is below its high-water mark, and :meth:`wait_writable` waits until
+  it is (the session's outbox queues in between).
+
+Both paths are byte-for-byte RFC 6455: tests compare them with websockets' own.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.frames import Frame, Opcode, apply_mask
+from websockets.protocol import State
+from websockets.streams import StreamReader
+
+from protocol.constants import CloseCode
+
+log = logging.getLogger("gateway.connection")
+
+Handler = Callable[[str | bytes], None]
+
+EARLY_MESSAGES_PAUSE = 64
+"""Messages held before a handler is set (client sent before its session started) past which reading pauses."""
+
+_OPEN = State.OPEN
+_TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+_AT_EOF = StreamReader.at_eof.__code__
+_HEADER_16 = struct.Struct("!BBH")
+_HEADER_64 = struct.Struct("!BBQ")
+_LENGTH_16 = struct.Struct("!H")
+_LENGTH_64 = struct.Struct("!Q")
+
+
+def frame_header(length: int, *, text: bool) -> bytes:
+    """The header of an unmasked, unfragmented server frame of ``length`` payload bytes."""
+    first = 0x81 if text else 0x82
+    if length < 126:
+        return bytes((first, length))
+    if length < 65536:
+        return _HEADER_16.pack(first, 126, length)
+    return _HEADER_64.pack(first, 127, length)
+
+
+class GatewayConnection(ServerConnection):
+    """A websockets server connection with synchronous message delivery and frame writing (module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handler: Handler | None = None
+        self._early: list[str | bytes] = []
+        self._early_paused = False
+        self._fragments: list[bytes] = []
+        self._fragment_text = False
+        self._fast = False
+        """Parsing frames here (open, and websockets' parser at a frame boundary)."""
+        self._held = bytearray()
+        """Bytes of an incomplete frame, while parsing here."""
+
+    # ------------------------------------------------------------------ receiving
+
+    def serve(self, handler: Handler) -> None:
+        """Deliver every message to ``handler`` from now on, after those that arrived before.
+
+        ``handler`` runs inside the transport's ``data_received``: it must not block, and an
+        exception in it fails the connection with 1011 (it is logged).
+        """
+        self._handler = handler
+        early, self._early = self._early, []
+        for message in early:
+            self._deliver(message)
+        if self._early_paused:
+            self._early_paused = False
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if not self._fast:
+            if self.protocol.state is not _OPEN or not self._at_frame_boundary():
+                super().data_received(data)
+                return
+            self._fast = True
+        held = self._held
+        if held:
+            held += data
+            buffer: bytes | bytearray = held
+        else:
+            buffer = data
+        end = len(buffer)
+        pos = 0
+        max_size = self.protocol.max_message_size
+        with memoryview(buffer) as view:
+            while end - pos >= 2:
+                first, second = buffer[pos], buffer[pos + 1]
+                length = second & 0x7F
+                start = pos + 2
+                if length == 126:
+                    if end - start < 2:
+                        break
+                    length = _LENGTH_16.unpack_from(buffer, start)[0]
+                    start += 2
+                elif length == 127:
+                    if end - start < 8:
+                        break
+                    length = _LENGTH_64.unpack_from(buffer, start)[0]
+                    start += 8
+                if not second & 0x80 or first & 0x70 or (max_size is not None and length > max_size):
+                    # Unmasked, reserved bits or too big: websockets fails the connection with the right code.
+                    self._to_websockets(bytes(view[pos:]))
+                    pos = end
+                    break
+                stop = start + 4 + length
+                if stop > end:
+                    break
+                opcode = first & 0x0F
+                if first & 0x80 and (opcode == 1 or opcode == 2) and self.protocol.current_size is None:
+                    mask = bytes(view[start : start + 4])
+                    # No named slice of view: one alive after the loop would pin the held buffer.
+                    if mask != b"\0\0\0\0":
+                        payload: bytes = apply_mask(view[start + 4 : stop], mask)
+                    else:
+                        payload = bytes(view[start + 4 : stop])
+                    pos = stop
+                    if opcode == 1:
+                        try:
+                            self._deliver(payload.decode())
+                        except UnicodeDecodeError as exc:
+                            self._fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
+                    else:
+                        self._deliver(payload)
+                else:
+                    # A control frame or a fragment: websockets handles it (and may close).
+                    self._to_websockets(bytes(view[pos:stop]))
+                    pos = stop
+                if self.protocol.state is not _OPEN:
+                    self._to_websockets(bytes(view[pos:]))
+                    pos = end
+                    break
+            rest = bytes(view[pos:]) if pos < end and buffer is not held else b""
+        if buffer is held:
+            del held[:pos]
+        elif rest:
+            held += rest
+
+    def _at_frame_boundary(self) -> bool:
+        """Whether websockets' parser has no data held and waits for the first byte of a frame."""
+        protocol = self.protocol
+        if protocol.reader.buffer:
+            return False
+        # The server's parser delegates (yield from) to the frame parser, which waits in at_eof().
+        waiting: Any = protocol.parser
+        for _ in range(4):
+            waiting = getattr(waiting, "gi_yieldfrom", None)
+            if waiting is None:
+                return False
+            if waiting.gi_code is _AT_EOF:
+                return True
+        return False
+
+    def _to_websockets(self, data: bytes) -> None:
+        """Hand whole frames (or the rest of the stream) to websockets' parser; it processes them as usual."""
+        if data:
+            super().data_received(data)
+        if self.protocol.state is not _OPEN:
+            self._fast = False
+
+    def process_event(self, event: Any) -> None:
+        """Data frames websockets parsed (fragments, before the fast path starts): reassemble and deliver in order."""
+        if self.request is None or not isinstance(event, Frame) or event.opcode not in (_TEXT, _BINARY, _CONT):
+            super().process_event(event)
+            return
+        if event.opcode is not _CONT:
+            self._fragment_text = event.opcode is _TEXT
+            self._fragments = []
+        self._fragments.append(bytes(event.data))
+        if not event.fin:
+            return
+        data = b"".join(self._fragments)
+        self._fragments = []
+        if self._fragment_text:
+            try:
+                self._deliver(data.decode())
+            except UnicodeDecodeError as exc:
+                self._fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
+        else:
+            self._deliver(data)
+
+    def _deliver(self, message: str | bytes) -> None:
+        handler = self._handler
+        if handler is None:
+            self._early.append(message)
+            if len(self._early) >= EARLY_MESSAGES_PAUSE and not self._early_paused:
+                self._early_paused = True
+                self.transport.pause_reading()
+            return
+        try:
+            handler(message)
+        except Exception:
+            log.exception("handling a message failed; closing the connection")
+            self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection (close frame, then the TCP connection), as websockets does on bad input."""
+        if self.protocol.state is _OPEN:
+            self.protocol.fail(code, reason)
+            self.send_data()
+            # As websockets does after its own parser fails: the peer has close_timeout to close
+            # its side; past that the TCP connection is aborted, so wait_closed() always returns.
+            if self.close_timeout is not None:
+                if self.close_deadline is None:
+                    self.close_deadline = self.loop.time() + self.close_timeout
+                self.loop.call_at(self.close_deadline, self._abort_if_open)
+        self._fast = False
+
+    def _abort_if_open(self) -> None:
+        if not self.connection_lost_waiter.done():
+            self.transport.abort()
+
+    # ------------------------------------------------------------------ sending
+
+    @property
+    def writable(self) -> bool:
+        """Open, and the transport's buffer below its high-water mark: :meth:`write_message` sends now."""
+        return self.protocol.state is _OPEN and not self.paused
+
+    def write_message(self, data: bytes, *, text: bool) -> bool:
+        """Write one whole message now (UTF-8 ``data`` when ``text``); False when the connection is not open.
+
+        Does not wait for the buffer to drain: callers check :attr:`writable` and queue
+        otherwise, so memory stays bounded by the transport's high-water mark plus one message.
+        """
+        if self.protocol.state is not _OPEN:
+            return False
+        self.transport.write(frame_header(len(data), text=text) + data)
+        return True
+
+    async def wait_writable(self) -> None:
+        """Wait until the transport's buffer drains below its low-water mark (or the connection is lost)."""
+        await self.drain()
+
