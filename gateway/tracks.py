@@ -64,7 +64,9 @@ class InboundTrack:
         self._framer = Framer(frame_bytes(out.sample_rate, out.channels, frame_ms))
         self._resampler: Resampler | None = None
         self._in: tuple[int, int] | None = None
-        self._vad = VoiceActivityDetector(out.sample_rate, out.channels, vad) if vad is not None else None
+        self._vad = (
+            VoiceActivityDetector(out.sample_rate, out.channels, vad, frame_ms=frame_ms) if vad is not None else None
+        )
         self._on_speech = on_speech
         self.meter = LevelMeter(out.sample_rate, out.channels)
         self.seq = 0

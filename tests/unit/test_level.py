@@ -121,3 +121,12 @@ def test_level_of_a_changed_buffer_is_measured_again(sine):
     assert rms_level(buf) == 0.0
     other = bytes(len(loud))
     assert rms_level(other) == 0.0 and rms_level(loud) == pytest.approx(math.sqrt(0.5), rel=1e-3)
+
+
+@pytest.mark.parametrize("amplitude", [0, 3, 700, 1001, 1500, 9000, 32767])
+def test_rms_level_matches_the_exact_sum_of_squares_within_a_thousandth(amplitude):
+    """Loud frames take audioop's fast path, quiet ones numpy's exact one; both agree with float64 RMS to 0.1 %."""
+    rng = np.random.default_rng(amplitude)
+    samples = np.clip(rng.normal(0, amplitude, 960), -32768, 32767).astype("<i2")
+    exact = math.sqrt(float(np.mean(samples.astype(np.float64) ** 2))) / 32768
+    assert rms_level(samples.tobytes()) == pytest.approx(exact, rel=1e-3, abs=1e-9)
