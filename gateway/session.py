@@ -448,27 +448,38 @@ class Session:
         self._errors_in_row = 0
 
     def _publish_audio(self, frame: AudioFrame) -> None:
-        where = {"track": frame.track, "seq": frame.seq}
-        if self.state is not SessionState.JOINED or self.transport is None:
-            raise CommandError(ErrorCode.NOT_JOINED, "join a room before sending audio", details=where)
-        if self.playout is None:
-            raise CommandError(ErrorCode.WRONG_STATE, "audio_out was disabled at join", details=where)
-        if (frame.sample_rate, frame.channels) != (self.playout.sample_rate, self.playout.channels):
-            raise CommandError(
-                ErrorCode.FORMAT_MISMATCH,
-                f"frame is {frame.sample_rate} Hz x{frame.channels} but audio_out was negotiated as "
-                f"{self.playout.sample_rate} Hz x{self.playout.channels}",
-                details=where,
-            )
+        playout = self.playout
+        if (
+            playout is None
+            or self.state is not SessionState.JOINED
+            or self.transport is None
+            or frame.sample_rate != playout.sample_rate
+            or frame.channels != playout.channels
+        ):
+            raise self._audio_refused(frame)
         try:
-            self.playout.push(frame.payload)
+            playout.push(frame.payload)
         except CommandError as exc:
             if exc.code is not ErrorCode.BUFFER_FULL:
                 raise
             # Flow control, not a broken client: reported for every refused frame, but not
             # counted towards max_consecutive_errors (PROTOCOL.md, "Publishing audio").
-            exc.details.update(where)
+            exc.details.update({"track": frame.track, "seq": frame.seq})
             self.outbox.error(exc)
+
+    def _audio_refused(self, frame: AudioFrame) -> CommandError:
+        """Why a published audio frame cannot be played (built only then: the per-frame path checks first)."""
+        where = {"track": frame.track, "seq": frame.seq}
+        if self.state is not SessionState.JOINED or self.transport is None:
+            return CommandError(ErrorCode.NOT_JOINED, "join a room before sending audio", details=where)
+        if self.playout is None:
+            return CommandError(ErrorCode.WRONG_STATE, "audio_out was disabled at join", details=where)
+        return CommandError(
+            ErrorCode.FORMAT_MISMATCH,
+            f"frame is {frame.sample_rate} Hz x{frame.channels} but audio_out was negotiated as "
+            f"{self.playout.sample_rate} Hz x{self.playout.channels}",
+            details=where,
+        )
 
     def _publish_video(self, frame: VideoFrame) -> None:
         """Hand one raw frame to the room as camera (track 2) or screenVideo (track 3)."""

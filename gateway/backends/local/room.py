@@ -378,10 +378,14 @@ class LocalRoom:
                 other.receive_all or other.may_receive(participant_id, source)
             ):
                 other.member.deliver_audio(participant_id, source, pcm, sample_rate, channels)
-        for service in self._services():
-            service.on_audio(participant_id, source, pcm, sample_rate, channels)
-        for observer in self.observers.values():
-            observer.deliver_audio(participant_id, source, pcm, sample_rate, channels)
+        # Per frame: no list of services or observers is built when there are none.
+        if self.recorder is not None:
+            self.recorder.on_audio(participant_id, source, pcm, sample_rate, channels)
+        if self.transcriber is not None:
+            self.transcriber.on_audio(participant_id, source, pcm, sample_rate, channels)
+        if self.observers:
+            for observer in list(self.observers.values()):
+                observer.deliver_audio(participant_id, source, pcm, sample_rate, channels)
         if source == "microphone":
             self._track_speaker(participant_id, pcm)
 
