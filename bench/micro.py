@@ -65,13 +65,22 @@ def best_us(fn: Callable[[int], None], frames: int, repeats: int = 5) -> float:
 
 
 class FakeSocket:
-    """Stands in for the websockets connection: counts what the outbox writes."""
+    """Stands in for the gateway's connection: counts what the outbox writes (always writable)."""
+
+    writable = True
 
     def __init__(self) -> None:
         self.frames = 0
 
-    async def send(self, data: Any, text: bool = False) -> None:
+    def write_message(self, data: bytes, *, text: bool) -> bool:
         self.frames += 1
+        return True
+
+    async def wait_writable(self) -> None:
+        return None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        return None
 
 
 class Receiver:
@@ -174,12 +183,15 @@ def run(frames_n: int) -> list[tuple[str, float, str]]:
         rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz", best_us(resample, frames_n),
                      "gateway.media.resample.Resampler (soxr HQ)" if out_rate != RATE else "pass-through"))
 
-    def vad(n: int) -> None:
-        v = VoiceActivityDetector(RATE, 1, VadParams())
-        for f in frames[:n]:
-            v.process(f)
+    for frame_ms in (None, 20):
+        def vad(n: int, frame_ms: int | None = frame_ms) -> None:
+            v = VoiceActivityDetector(RATE, 1, VadParams(), frame_ms=frame_ms)
+            for f in frames[:n]:
+                v.process(f)
 
-    rows.append(("VAD (2 x 10 ms webrtcvad + hysteresis)", best_us(vad, frames_n), "gateway.media.vad"))
+        label = "2 x 10 ms webrtcvad" if frame_ms is None else "1 x 20 ms webrtcvad, the track's frames"
+        rows.append((f"VAD ({label} + hysteresis)", best_us(vad, frames_n),
+                     "gateway.media.vad" + (" (before 2026-11-24 pass 2)" if frame_ms is None else " (as tracks use it)")))
 
     def level(n: int) -> None:
         m = LevelMeter(RATE)

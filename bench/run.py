@@ -80,7 +80,7 @@ def _pipecat_cmd() -> list[str]:
 
 
 SYSTEMS = {
-    "gateway": System("gateway", "daily-ws-gateway (local rooms)", "gateway", _gateway_cmd, start=192),
+    "gateway": System("gateway", "daily-ws-gateway (local rooms)", "gateway", _gateway_cmd, start=288),
     "relay": System("relay", "bare relay (websockets)", "relay", _relay_cmd, start=512),
     "pipecat": System("pipecat", "Pipecat FastAPI WS bridge (protobuf, echo)", "pipecat", _pipecat_cmd, start=48),
 }
