@@ -94,9 +94,11 @@ class FrameClock:
         """Monotonic time of the current tick: when the slot being played was due."""
         return self._origin + self._n * self.period_s
 
-    def behind(self) -> int:
-        """Ticks already due beyond the current one (0 when on time): ``tick`` returns at once for these."""
-        return max(0, int((time.monotonic() - self._origin) / self.period_s) - self._n)
+    def behind(self, now: float | None = None) -> int:
+        """Ticks already due beyond the current one at ``now`` (default: the clock's time; 0 when on time)."""
+        if now is None:
+            now = time.monotonic()
+        return max(0, int((now - self._origin) / self.period_s) - self._n)
 
     def slip(self, ticks: int) -> None:
         """Move the schedule ``ticks`` periods later (give up catching those up)."""
@@ -404,8 +406,11 @@ class PlayoutBuffer:
         if not self.playing:
             self.playing = True
             self._on_event("playout-started", {"buffered_ms": self._ms(len(buf) + size)})
-        self._resolve_played()
-        self._check_low()
+        # Checked here first: this runs every slot, and nearly always neither applies.
+        if self._marks:
+            self._resolve_played()
+        if self._high:
+            self._check_low()
         return chunk
 
     # ------------------------------------------------------------------ internals
@@ -738,8 +743,8 @@ class AudioPlayout(PlayoutBuffer):
                 self._write(chunk)
             except Exception:
                 log.exception("playout sink failed")
-            due = self._advance()
             now = time.monotonic()
+            due = self._advance(now)
             if due > now:
                 self._at(due)
                 return
@@ -771,10 +776,10 @@ class AudioPlayout(PlayoutBuffer):
                 self._clock.pull(min(self._early_min, self.period_s) - ALIGN_MARGIN_S)
             self._early_min, self._early_n = math.inf, 0
 
-    def _advance(self) -> float:
-        """After a slot's write: settle stalls (slip, repay) and move to the next slot; returns its due time."""
+    def _advance(self, now: float) -> float:
+        """After a slot's write at ``now``: settle stalls (slip, repay) and move to the next slot; returns its due time."""
         clock = self._clock
-        owed = clock.behind()
+        owed = clock.behind(now)
         if owed > self.max_catchup_frames:
             clock.slip(owed - self.max_catchup_frames)
             self.late_frames += owed - self.max_catchup_frames
