@@ -26,12 +26,24 @@ $(STAMP): pyproject.toml
 		|| { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# The per-frame hot path compiled with mypyc (scripts/build_fast.py; gateway/compiled.py lists the
+# modules): rebuilt when one changes. Without a C compiler the gateway runs them as plain Python.
+FAST_SOURCES := protocol/media.py gateway/media/framing.py gateway/media/level.py gateway/media/vad.py \
+	gateway/media/playout.py gateway/tracks.py gateway/outbox.py gateway/backends/local/room.py
+FAST_STAMP   := build/fast/.built
 
-serve: $(STAMP) $(JS_BUILD)
+$(FAST_STAMP): $(STAMP) $(FAST_SOURCES) scripts/build_fast.py gateway/compiled.py
+	@echo "compiling the hot path with mypyc (log in build/fast.log)"
+	@mkdir -p build
+	@if $(PY) scripts/build_fast.py > build/fast.log 2>&1; then mkdir -p build/fast && touch $@; \
+	else tail -20 build/fast.log; echo "warning: hot path not compiled; the gateway runs it as plain Python"; fi
+
+setup: $(STAMP) $(FAST_STAMP)
+
+serve: $(STAMP) $(FAST_STAMP) $(JS_BUILD)
 	$(VENV)/bin/daily-gateway --host $(HOST) --port $(PORT) --backend local --demo
 
-test: $(STAMP)
+test: $(STAMP) $(FAST_STAMP)
 	$(PY) -m pytest -q
 	@$(MAKE) --no-print-directory test-js test-browser
 
@@ -69,14 +81,15 @@ test-browser: $(STAMP) $(JS_BUILD) browser-setup
 	cd $(BROWSER_DIR) && CHROMIUM=$(CHROMIUM) $(NODE) --test --test-reporter=spec --test-concurrency=1 ./
 
 clean:
+	-$(PY) scripts/build_fast.py --clean
 	rm -rf $(VENV) build *.egg-info
 
 # Capacity/latency benchmark (bench/README.md): ~35-50 min; `--duration 10` for a quick pass.
 BENCH_ARGS ?= --confirm
-bench: $(STAMP)
+bench: $(STAMP) $(FAST_STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Soak (bench/soak.py): clients with random drops, resumes and bad frames; report in bench/results/soak-<date>.md.
 SOAK_ARGS ?= --duration 300 --clients 24 --rooms 6
-soak: $(STAMP)
+soak: $(STAMP) $(FAST_STAMP)
 	$(PY) bench/soak.py $(SOAK_ARGS)

@@ -27,9 +27,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if "--plain" in sys.argv:
+    os.environ["GATEWAY_PLAIN_PYTHON"] = "1"  # read by gateway.compiled, before any hot module loads
 
 import numpy as np  # noqa: E402
 
+from gateway import compiled  # noqa: E402
 from gateway.backends.base import AudioFormat  # noqa: E402
 from gateway.backends.local.room import LocalParticipant, LocalRoom  # noqa: E402
 from gateway.media.level import LevelMeter, rms_level  # noqa: E402
@@ -52,6 +55,11 @@ def speechlike(frames: int) -> list[bytes]:
     signal = 6000 * envelope * np.sign(np.sin(2 * math.pi * 200 * t)) + rng.normal(0, 200, t.size)
     pcm = np.clip(signal, -32768, 32767).astype("<i2").tobytes()
     return [pcm[i : i + FRAME] for i in range(0, len(pcm), FRAME)]
+
+
+def hot_path() -> str:
+    done = compiled.compiled_modules()
+    return f"compiled with mypyc ({len(done)} of {len(compiled.HOT_MODULES)} modules)" if done else "plain Python"
 
 
 def best_us(fn: Callable[[int], None], frames: int, repeats: int = 5) -> float:
@@ -235,6 +243,8 @@ def render(rows: list[tuple[str, float, str]], frames_n: int) -> str:
         f"Python {platform.python_version()}. Written by `bench/micro.py`: best of 5 runs of {frames_n} frames of "
         "16 kHz mono PCM16, 20 ms each. A frame is 20 000 us of audio, so a step at 20 us uses 0.1 % of a core per stream.",
         "",
+        f"Hot path: {hot_path()} (`scripts/build_fast.py`; `--plain` measures the Python source).",
+        "",
         "| step | us per frame | what |",
         "|---|---|---|",
     ]
@@ -251,6 +261,7 @@ def render(rows: list[tuple[str, float, str]], frames_n: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--plain", action="store_true", help="the hot path as plain Python even where it is compiled")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "micro.md"))
     args = parser.parse_args(argv)
     rows = run(args.frames)

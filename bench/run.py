@@ -354,6 +354,14 @@ def _version(cmd: list[str]) -> str:
         return "not available"
 
 
+HOT_PATH_SCRIPT = (
+    f"import sys; sys.path.insert(0, {str(ROOT)!r}); from gateway import compiled; "
+    "n, m = len(compiled.compiled_modules()), len(compiled.HOT_MODULES); "
+    "print(f'compiled with mypyc ({n} of {m} modules)' if n else 'plain Python (not compiled)')"
+)
+"""Run in a child: whether the gateway under test imports its hot path compiled (scripts/build_fast.py)."""
+
+
 def machine_info() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -365,7 +373,7 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     packages = {}
-    for name in ("daily-ws-gateway", "websockets", "uvloop", "numpy", "soxr", "webrtcvad-wheels", "orjson"):
+    for name in ("daily-ws-gateway", "websockets", "uvloop", "numpy", "soxr", "webrtcvad-wheels", "orjson", "mypy"):
         try:
             packages[name] = version(name)
         except PackageNotFoundError:
@@ -386,6 +394,7 @@ def machine_info() -> dict[str, Any]:
         "ws (node)": json.loads(ws_pkg.read_text())["version"] if ws_pkg.exists() else "?",
         "git": _version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "packages": packages,
+        "hot path": _version([sys.executable, "-c", HOT_PATH_SCRIPT]),
     }
 
 
@@ -402,6 +411,8 @@ def render(report: dict[str, Any]) -> str:
         f"Node {m['node']} (ws {m['ws (node)']}); commit {m['git']}.",
         "",
         "Packages: " + "; ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".",
+        "",
+        f"Gateway hot path: {m.get('hot path', '?')}.",
         "",
         f"Workload: N WebSocket clients, each sending and receiving 16 kHz mono PCM16 in 20 ms frames at real "
         f"time (50 frames/s each way); gateway clients join local rooms in pairs and hear each other "

@@ -11,6 +11,7 @@ import signal
 import ssl
 import sys
 
+from . import compiled
 from .auth import ROLES, Authenticator, ConfigError
 from .config import ENV_PREFIX, Config, field_docs
 from .server import Gateway
@@ -129,6 +130,18 @@ def mint_token(argv: list[str]) -> int:
     return 0
 
 
+def report_hot_path() -> None:
+    """Log whether the per-frame path runs compiled, and warn about builds older than their source."""
+    done = compiled.compiled_modules()
+    if not done:
+        log.info("hot path: plain Python (`make setup` compiles it with mypyc)")
+        return
+    log.info("hot path: %d of %d modules compiled with mypyc", len(done), len(compiled.HOT_MODULES))
+    old = compiled.stale()
+    if old:
+        log.warning("compiled modules older than their source, running old code: %s (run `make setup`)", ", ".join(old))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["mint-token"]:
@@ -141,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"daily-gateway: bad configuration: {exc}", file=sys.stderr)
         return 2
     setup_logging(config.log_level)
+    report_hot_path()
     try:
         import uvloop
 

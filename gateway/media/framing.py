@@ -47,7 +47,7 @@ class Framer:
         """Size of every frame :meth:`push` returns."""
         self._held = bytearray()
 
-    def push(self, data: bytes) -> list[bytes]:
+    def push(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add a chunk; return the frames it completes, in order (possibly none)."""
         size = self.frame_bytes
         if type(data) is bytes and len(data) == size and not self._held:

@@ -33,7 +33,7 @@ _last: tuple[bytes, float] = (b"", 0.0)
 """The last ``bytes`` measured and its level (one tuple, so a reader on another thread sees a matching pair)."""
 
 
-def rms_level(pcm: bytes) -> float:
+def rms_level(pcm: bytes | bytearray | memoryview) -> float:
     """RMS level of PCM16 samples (any channel count), from 0.0 (silence) to 1.0 (full scale).
 
     A frame is often measured several times on its way (the room's active speaker, each
@@ -70,7 +70,7 @@ def rms_level(pcm: bytes) -> float:
     return level
 
 
-def level_dbfs(pcm: bytes) -> float:
+def level_dbfs(pcm: bytes | bytearray | memoryview) -> float:
     """RMS level in dBFS (0 = full scale), clamped to :data:`SILENCE_DBFS` for silence."""
     level = rms_level(pcm)
     if level <= 0.0:

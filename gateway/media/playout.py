@@ -580,7 +580,8 @@ class AudioPlayout(PlayoutBuffer):
             long has passed) before the first frame: a jitter allowance for senders that
             stream at exactly real time. 0 starts at once.
         max_catchup_ms: most audio written back to back after the loop stalled.
-        **kwargs: as :class:`PlayoutBuffer`.
+        sample_rate, channels, frame_ms, max_buffer_ms, high_watermark_ms, low_watermark_ms,
+        idle_grace_ms, on_event: as :class:`PlayoutBuffer`.
     """
 
     def __init__(
@@ -589,9 +590,21 @@ class AudioPlayout(PlayoutBuffer):
         *,
         prebuffer_ms: int = 0,
         max_catchup_ms: int = MAX_CATCHUP_MS,
-        **kwargs: Any,
+        sample_rate: int,
+        channels: int = 1,
+        frame_ms: int = 20,
+        max_buffer_ms: int = 120_000,
+        high_watermark_ms: int = 0,
+        low_watermark_ms: int = 0,
+        idle_grace_ms: int = 0,
+        on_event: EventSink | None = None,
     ) -> None:
-        super().__init__(**kwargs)
+        # Spelled out, not **kwargs: the compiled build (scripts/build_fast.py) cannot forward them.
+        super().__init__(
+            sample_rate=sample_rate, channels=channels, frame_ms=frame_ms, max_buffer_ms=max_buffer_ms,
+            high_watermark_ms=high_watermark_ms, low_watermark_ms=low_watermark_ms,
+            idle_grace_ms=idle_grace_ms, on_event=on_event,
+        )
         self._write = write
         self.prebuffer_ms = prebuffer_ms
         self._prebuffer_bytes = self._bytes(prebuffer_ms)

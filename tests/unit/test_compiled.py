@@ -1,0 +1,102 @@
+"""The mypyc-compiled hot path (scripts/build_fast.py): built in CI, fresh, and equal to its source."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import random
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from gateway import compiled
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILT = (ROOT / "build" / "fast" / ".built").exists()
+
+
+def _plain(name: str) -> ModuleType:
+    """The module loaded from its .py source under another name, whatever is compiled."""
+    package, _, stem = name.rpartition(".")  # inside its package, so relative imports resolve
+    spec = importlib.util.spec_from_file_location(f"{package}._plain_{stem}", compiled.module_source(name))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fields(frame: object) -> list[object]:
+    return [bytes(v) if isinstance(v, memoryview) else v
+            for v in (getattr(frame, f.name) for f in dataclasses.fields(frame))]  # type: ignore[arg-type]
+
+
+def test_makefile_compiles_exactly_the_hot_modules():
+    """The Makefile's FAST_SOURCES (what triggers a rebuild) names the modules gateway.compiled lists."""
+    text = (ROOT / "Makefile").read_text()
+    block = re.search(r"^FAST_SOURCES\s*:=(.*?)^FAST_STAMP", text, re.S | re.M)
+    assert block is not None
+    listed = block.group(1).replace("\\", " ").split()
+    assert sorted(listed) == sorted(str(compiled.module_source(n).relative_to(ROOT)) for n in compiled.HOT_MODULES)
+
+
+@pytest.mark.skipif(not (BUILT or os.environ.get("CI")), reason="hot path not built here (make setup builds it)")
+def test_every_hot_module_runs_compiled_and_fresh():
+    """After `make setup` (always in CI) every hot module imports as a mypyc extension no older than its source."""
+    assert compiled.compiled_modules() == list(compiled.HOT_MODULES)
+    assert compiled.stale() == []
+
+
+def test_stale_names_a_build_older_than_its_source(tmp_path, monkeypatch):
+    """A compiled file older than its .py is reported stale (the gateway warns at start)."""
+    monkeypatch.setattr(compiled, "ROOT", tmp_path)
+    monkeypatch.setattr(compiled, "HOT_MODULES", ("pkg.mod",))
+    (tmp_path / "pkg").mkdir()
+    so = tmp_path / "pkg" / "mod.cpython-311-x86_64-linux-gnu.so"
+    so.write_bytes(b"")
+    source = tmp_path / "pkg" / "mod.py"
+    source.write_text("")
+    os.utime(so, (1_000, 1_000))
+    os.utime(source, (2_000, 2_000))
+    assert compiled.stale() == ["pkg.mod"]
+    os.utime(so, (3_000, 3_000))
+    assert compiled.stale() == []
+
+
+def test_compiled_frame_codec_framer_and_level_match_the_source():
+    """Frame encode/decode, the framer and the RMS level give identical results compiled and as plain Python."""
+    from gateway.media import framing, level
+    from protocol import media
+
+    plain_media, plain_framing, plain_level = (_plain(n) for n in ("protocol.media", "gateway.media.framing",
+                                                                   "gateway.media.level"))
+    rng = random.Random(8)
+    for _ in range(50):
+        pcm = rng.randbytes(2 * rng.randrange(1, 700))
+        args = (rng.randrange(1, 2**16), rng.randrange(2**32), rng.randrange(2**50), 16000, 1, pcm)
+        frame = media.encode_audio(*args)
+        assert frame == plain_media.encode_audio(*args)
+        assert _fields(media.decode_frame(frame)) == _fields(plain_media.decode_frame(frame))
+        assert level.rms_level(pcm) == plain_level.rms_level(pcm)
+        size = 2 * rng.randrange(1, 400)
+        ours, theirs = framing.Framer(size), plain_framing.Framer(size)
+        for start in range(0, len(pcm), 97):
+            assert ours.push(pcm[start:start + 97]) == theirs.push(pcm[start:start + 97])
+        assert ours.flush() == theirs.flush()
+
+
+def test_plain_python_switch_loads_every_hot_module_from_source():
+    """GATEWAY_PLAIN_PYTHON=1 imports each hot module from its .py, built or not (the escape hatch)."""
+    import json
+    import subprocess
+
+    script = ("import importlib, json, gateway; from gateway import compiled; "
+              "print(json.dumps([importlib.import_module(n).__file__ for n in compiled.HOT_MODULES]))")
+    env = {**os.environ, "GATEWAY_PLAIN_PYTHON": "1"}
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [str(compiled.module_source(n)) for n in compiled.HOT_MODULES]
