@@ -26,9 +26,13 @@ HOT_MODULES = (
     "gateway.tracks",
     "gateway.outbox",
     "gateway.backends.local.room",
+    "gateway.backends.local.transport",
+    "gateway.connection",
+    "gateway.session",
 )
-"""The per-frame path: frame encode, framing, level, VAD, playout pacing, per-client tracks,
-the outbox, the local room's fan-out."""
+"""The per-frame path, end to end: the connection's frame parser and writer, the session's
+media handlers, frame encode / decode, playout pacing, the local room's fan-out and transport,
+per-client tracks (framing, level, VAD) and the outbox."""
 
 
 def module_source(name: str) -> Path:

@@ -1,8 +1,9 @@
 """Compile the per-frame hot path with mypyc, in place, next to the Python sources.
 
-The gateway's per-frame work (playout pacing, room fan-out, framing, level, VAD, frame
-encode, outbox) is many small Python calls; compiled by mypyc the same typed code runs with
-about a third less CPU per stream (bench/README.md, "Compiled hot path"). Python imports
+The gateway's per-frame work (frame parsing and writing, the session's media handlers,
+playout pacing, room fan-out, framing, level, VAD, outbox) is many small Python calls;
+compiled by mypyc the same typed code runs with about 40 % less CPU per stream
+(bench/README.md, "Compiled hot path"). Python imports
 the built extension (``<module>.cpython-311-*.so``) ahead of the ``.py`` beside it; without
 a build, or where it fails (no C compiler), the gateway runs the same modules as plain Python.
 

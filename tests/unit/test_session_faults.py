@@ -6,14 +6,18 @@ import asyncio
 from types import SimpleNamespace
 
 import orjson
+from websockets.server import ServerProtocol
 
 from gateway.config import Config
+from gateway.connection import GatewayConnection
 from gateway.session import Session
 
 
 def make_session() -> Session:
+    """A session on a connection that never opened (call inside the running loop)."""
     gateway = SimpleNamespace(config=Config())
-    return Session(gateway, ws=None)  # type: ignore[arg-type]
+    ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]
+    return Session(gateway, ws)  # type: ignore[arg-type]
 
 
 def queued_events(session: Session) -> list[dict]:
