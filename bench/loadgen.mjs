@@ -176,6 +176,17 @@ function record(latencyNs, sendNs) {
   slices[s][bin]++;
 }
 
+// Each receiver's least latency in the window is the delay its stream carried throughout
+// (a standing queue somewhere), as opposed to jitter; how many streams sit above 10 / 20 /
+// 40 ms says whether a high p99 is a few stuck streams or everyone's tail.
+function streamFloors() {
+  const floors = clients.filter((c) => c.minLatNs >= 0n).map((c) => Number(c.minLatNs) / 1e6);
+  floors.sort((a, b) => a - b);
+  const over = (ms) => floors.filter((f) => f > ms).length;
+  const at = (q) => (floors.length ? Math.round(floors[Math.min(floors.length - 1, Math.floor(q * floors.length))] * 10) / 10 : null);
+  return { streams: floors.length, p50: at(0.5), p99: at(0.99), max: at(1), over_10: over(10), over_20: over(20), over_40: over(40) };
+}
+
 function percentiles(h) {
   let total = 0;
   for (let i = 0; i <= BINS; i++) total += h[i];
@@ -210,6 +221,7 @@ class Client {
     this.seq = 0;
     this.ws = null;
     this.open = false;
+    this.minLatNs = -1n; // least latency this receiver saw in the window: a stream's standing delay
   }
 
   url() {
@@ -314,7 +326,9 @@ class Client {
     }
     if (windowStart && sendNs >= windowStart && sendNs < windowEnd) {
       receivedInWindow++;
-      record(now - sendNs, sendNs);
+      const lat = now - sendNs;
+      if (this.minLatNs < 0n || lat < this.minLatNs) this.minLatNs = lat;
+      record(lat, sendNs);
     } else {
       receivedOther++;
     }
@@ -423,6 +437,7 @@ async function main() {
     wrong_peer: wrongPeer,
     closed_early: closedEarly,
     errors: errors.slice(0, 10),
+    stream_floor_ms: streamFloors(),
     loadgen_cpu_pct: Math.round(cpuPct * 10) / 10,
     loadgen_lag_ms: { p99: lagP99, max: lagMax },
     loadgen_rss_mb: Math.round(process.memoryUsage().rss / 1e5) / 10,

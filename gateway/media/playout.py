@@ -36,7 +36,10 @@ backlog is queued, so a stall does not stay in the latency for the rest of the
 call. A slot that finds the buffer dry while playing waits for audio up to
 ``max_catchup_ms`` past its due time before playing grace silence: a real-time
 sender's frame is usually just late, and silence would push every later frame
-a slot back (latency that ratchets up over a call; bench/README.md).
+a slot back (latency that ratchets up over a call; bench/README.md). If the loop
+only reaches that slot after the wait has run out (it stalled), the slot looks
+once more after the loop's next I/O before padding, since the frame may be
+sitting unread in the socket.
 """
 
 from __future__ import annotations
@@ -528,6 +531,8 @@ class SlotTimer:
 
 BATCH_S = 0.001
 """Slots due this close together share a timer wake-up (and play up to this much early)."""
+LOOK_AGAIN_S = 2 * BATCH_S
+"""A wait that ran out this long before its slot was served is looked at once more, after I/O."""
 
 _timers: dict[int, SlotTimer] = {}
 """The slot timer of each running loop (by ``id``; the timer holds its loop, so ids are not reused)."""
@@ -622,6 +627,8 @@ class AudioPlayout(PlayoutBuffer):
         self._wait = _Wait.NONE
         self._deadline = 0.0
         """When the current wait (prebuffer, partial or dry) ends at the latest."""
+        self._looked = False
+        """The current wait, run out during a stall, has had its one more look after I/O."""
         self._timer: SlotTimer | None = None
         self._token = 0
         """Bumped by every (re)schedule: the timer serves only entries with the current one."""
@@ -741,10 +748,20 @@ class AudioPlayout(PlayoutBuffer):
                     # frame a slot behind for the rest of the span: latency that ratchets up.
                     wait = self._wait = _Wait.DRY
                     self._deadline = clock.due + self._late_wait_s
-            if wait is not _Wait.NONE and now < self._deadline:
+            if wait is not _Wait.NONE:
                 if (0 < len(buf) < frame_bytes) if wait is _Wait.PARTIAL else (not buf and self.playing):
-                    self._at(self._deadline)
-                    return
+                    if now < self._deadline:
+                        self._at(self._deadline)
+                        return
+                    if not self._looked and now > self._deadline + LOOK_AGAIN_S:
+                        # The loop reached this slot after the wait had run out: it stalled,
+                        # and the audio may be sitting unread in the socket (uvloop runs timers
+                        # before I/O). Look once more after the loop's I/O before padding, or
+                        # the silence would leave the rest of a real-time stream a slot late.
+                        self._looked = True
+                        self._at(now + LOOK_AGAIN_S)
+                        return
+                self._looked = False
             self._wait = _Wait.NONE
             if self._refilled_at is not None:
                 self._align(clock.due - self._refilled_at)

@@ -603,3 +603,78 @@ async def test_frame_clock_ticks_from_its_origin():
         await clock.tick()
     assert clock.ticks == 20
     assert 0.195 < time.monotonic() - t0 < 0.28
+
+
+def test_runner_after_a_stall_reads_the_socket_before_padding_a_dry_slot():
+    """Under uvloop, a 115 ms loop stall over a dry slot pads no silence and leaves a real-time stream no slot late."""
+    import socket
+    import threading
+
+    import uvloop
+
+    frames = 80
+    stall_after = 20  # frame index whose write schedules the stall
+    pushed: dict[int, float] = {}
+    written: dict[int, float] = {}
+
+    async def main() -> AudioPlayout:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+
+        def sink(chunk: bytes) -> None:
+            first = int(np.frombuffer(chunk, dtype=np.int16)[0])
+            if first == 0:
+                return  # silence: counted by the playout
+            index = (first - 1) // FRAME
+            written[index] = time.monotonic()
+            if index == stall_after:
+                # Mid-period, so the next slot's dry wait runs out during the stall; in an
+                # I/O callback (as a heavy message would stall the gateway), after which
+                # libuv runs due timers before it polls the socket again.
+                loop.call_later(0.012, poke_in.send, b"x")
+
+        playout = AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=200)
+        playout.start()
+        pending = bytearray()
+
+        def readable() -> None:
+            pending.extend(ours.recv(65536))
+            while len(pending) >= FB:
+                chunk = bytes(pending[:FB])
+                del pending[:FB]
+                pushed[(int(np.frombuffer(chunk[:2], dtype=np.int16)[0]) - 1) // FRAME] = time.monotonic()
+                playout.push(chunk)
+
+        loop.add_reader(ours.fileno(), readable)
+        poke_out, poke_in = socket.socketpair()
+        poke_out.setblocking(False)
+
+        def stall() -> None:
+            poke_out.recv(1)
+            time.sleep(0.115)
+
+        loop.add_reader(poke_out.fileno(), stall)
+
+        def send() -> None:  # a real-time sender on its own thread, unaffected by the loop's stall
+            t0 = time.monotonic()
+            for k in range(frames):
+                time.sleep(max(0.0, t0 + k * 0.02 - time.monotonic()))
+                theirs.sendall(ramp(k * FRAME, FRAME))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        await loop.run_in_executor(None, sender.join)
+        await asyncio.sleep(0.1)
+        loop.remove_reader(ours.fileno())
+        loop.remove_reader(poke_out.fileno())
+        await playout.stop()
+        for sock in (ours, theirs, poke_out, poke_in):
+            sock.close()
+        return playout
+
+    playout = uvloop.run(main())
+    assert len(written) == frames, "frames missing"
+    assert playout.silence_frames == 0, f"{playout.silence_frames} slots padded with silence after the stall"
+    delays = sorted(written[k] - pushed[k] for k in range(40, frames))
+    assert delays[len(delays) // 2] < 0.012, f"median delay {delays[len(delays) // 2] * 1000:.1f} ms after the stall"
