@@ -33,7 +33,7 @@ the loop was late, the frames owed are written at once, at most
 the rest of the audio rather than bursting it (counted in ``late_frames``), and
 that delay is given back one slot at a time (two frames in a period) while a
 backlog is queued, so a stall does not stay in the latency for the rest of the
-call. A slot that finds the buffer dry while playing waits for audio up to
+call; grace silence played inside a span is owed back the same way. A slot that finds the buffer dry while playing waits for audio up to
 ``max_catchup_ms`` past its due time before playing grace silence: a real-time
 sender's frame is usually just late, and silence would push every later frame
 a slot back (latency that ratchets up over a call; bench/README.md). If the loop
@@ -615,8 +615,10 @@ class AudioPlayout(PlayoutBuffer):
         self._prebuffer_bytes = self._bytes(prebuffer_ms)
         self.max_catchup_frames = max(1, round(max_catchup_ms / (1000 * self.period_s)))
         self._late_wait_s = self.max_catchup_frames * self.period_s
-        self._slipped = 0
-        """Slots the schedule moved after stalls and has not given back yet."""
+        self._delay_slots = 0
+        """Slots of delay this span added to the stream and has not given back yet: the
+        schedule moved after stalls, and silence padded while dry (the audio after it plays
+        that much later)."""
         self._rushed = False
         self._refilled_at: float | None = None
         """When a push last refilled an empty buffer (cleared once a slot has looked at it)."""
@@ -765,10 +767,16 @@ class AudioPlayout(PlayoutBuffer):
             self._wait = _Wait.NONE
             if self._refilled_at is not None:
                 self._align(clock.due - self._refilled_at)
+            dry = not buf
             chunk = self.next_frame()
             if chunk is None:  # drained: idle until a push
                 self._phase = _Phase.IDLE
                 return
+            if dry:
+                # A slot of grace silence: audio that comes after it plays a slot later, and
+                # a real-time sender would keep that delay for the rest of the span (its
+                # buffer never runs dry again); owed back like a stall's.
+                self._delay_slots += 1
             try:
                 self._write(chunk)
             except Exception:
@@ -783,7 +791,7 @@ class AudioPlayout(PlayoutBuffer):
         self._phase = _Phase.PLAYING
         self._wait = _Wait.NONE
         self._clock.restart()
-        self._slipped = 0
+        self._delay_slots = 0
         self._refilled_at, self._early_min, self._early_n = None, math.inf, 0
 
     def _align(self, early: float) -> None:
@@ -813,18 +821,18 @@ class AudioPlayout(PlayoutBuffer):
         if owed > self.max_catchup_frames:
             clock.slip(owed - self.max_catchup_frames)
             self.late_frames += owed - self.max_catchup_frames
-            self._slipped += owed - self.max_catchup_frames
+            self._delay_slots += owed - self.max_catchup_frames
         if owed:
             self._rushed = True
-        elif self._slipped and not self._rushed and len(self._buffer) >= self.frame_bytes:
-            # Audio a stall delayed is queued behind the slot: give one slipped slot back
-            # (two frames in this period, never two periods running) until the stall is
-            # repaid or the backlog is gone, so a stall delays the stream for a while, not
-            # for the rest of the call. A whole frame queued after this slot's write is
+        elif self._delay_slots and not self._rushed and len(self._buffer) >= self.frame_bytes:
+            # Audio a stall (or padded silence) delayed is queued behind the slot: give one
+            # slot back (two frames in this period, never two periods running) until the
+            # delay is repaid or the backlog is gone, so a stall delays the stream for a
+            # while, not for the rest of the call. A whole frame queued after this slot's write is
             # backlog: a real-time sender's next frame is not due until the next slot, so
             # waiting for two frames left one slot (20 ms) unpaid after every stall.
             clock.slip(-1)
-            self._slipped -= 1
+            self._delay_slots -= 1
             self._rushed = True
         else:
             self._rushed = False

@@ -558,6 +558,32 @@ async def test_runner_repays_a_stall_fully_for_a_real_time_sender():
     assert delays[len(delays) // 2] < 0.012, f"median delay {delays[len(delays) // 2] * 1000:.1f} ms after the stall"
 
 
+async def test_runner_gives_back_silence_padded_while_a_real_time_sender_was_late():
+    """Frames held up 130 ms upstream pad silence, and that delay is given back: the stream is not left slots late."""
+    pushed: dict[int, float] = {}
+    written: dict[int, float] = {}
+
+    def sink(chunk: bytes) -> None:
+        first = int(np.frombuffer(chunk, dtype=np.int16)[0])
+        if first:
+            written[(first - 1) // FRAME] = time.monotonic()
+
+    playout = AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=200)
+    playout.start()
+    t0 = time.monotonic()
+    for k in range(120):  # real time on an absolute schedule, frames 20-26 held up and sent at once
+        send_at = t0 + (26 * 0.02 + 0.01 if 20 <= k <= 26 else k * 0.02)
+        await asyncio.sleep(max(0.0, send_at - time.monotonic()))
+        pushed[k] = time.monotonic()
+        playout.push(ramp(k * FRAME, FRAME))
+    await asyncio.sleep(0.1)
+    await playout.stop()
+    assert playout.silence_frames > 0, "the hold-up padded no silence"
+    assert len(written) == 120
+    delays = sorted(written[k] - pushed[k] for k in range(60, 120))
+    assert delays[len(delays) // 2] < 0.012, f"median delay {delays[len(delays) // 2] * 1000:.1f} ms after the hold-up"
+
+
 async def test_runner_serves_many_playouts_from_one_timer():
     """64 playouts started 1 ms apart each write 25 frames at real time, content intact, and stopping one spares the rest."""
     sinks = [Sink() for _ in range(64)]
