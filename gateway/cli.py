@@ -132,14 +132,17 @@ def mint_token(argv: list[str]) -> int:
 
 def report_hot_path() -> None:
     """Log whether the per-frame path runs compiled, and warn about builds older than their source."""
+    if compiled.STALE_AT_START:
+        log.warning(
+            "compiled modules older than their source: %s; running the hot path as plain Python "
+            "(`make setup` rebuilds it)", ", ".join(compiled.STALE_AT_START),
+        )
+        return
     done = compiled.compiled_modules()
     if not done:
         log.info("hot path: plain Python (`make setup` compiles it with mypyc)")
         return
     log.info("hot path: %d of %d modules compiled with mypyc", len(done), len(compiled.HOT_MODULES))
-    old = compiled.stale()
-    if old:
-        log.warning("compiled modules older than their source, running old code: %s (run `make setup`)", ", ".join(old))
 
 
 def main(argv: list[str] | None = None) -> int:

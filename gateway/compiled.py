@@ -1,8 +1,10 @@
 """Which hot-path modules run compiled (scripts/build_fast.py, mypyc) and whether a build is stale.
 
 A compiled module is imported ahead of its ``.py``; one built before the source last changed
-would run old code, so :func:`stale` names those (the gateway logs them at start, and
-``make setup`` rebuilds them). ``GATEWAY_PLAIN_PYTHON=1`` runs the ``.py`` sources instead.
+would run old code, so when :func:`stale` names any, every hot module runs from its ``.py``
+(correct and slower; the gateway warns at start, and ``make setup`` rebuilds them). The group
+is all or nothing: its compiled modules call each other's native classes directly.
+``GATEWAY_PLAIN_PYTHON=1`` runs the ``.py`` sources in any case.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib.abc
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 
@@ -93,5 +96,13 @@ def prefer_source() -> None:
         sys.meta_path.insert(0, _SourceFinder())
 
 
-if os.environ.get("GATEWAY_PLAIN_PYTHON", "") not in ("", "0"):
+def use_source(env: Mapping[str, str], stale_modules: list[str]) -> bool:
+    """Whether the hot modules must run from source: asked to, or a build is older than its source."""
+    return env.get("GATEWAY_PLAIN_PYTHON", "") not in ("", "0") or bool(stale_modules)
+
+
+STALE_AT_START = stale()
+"""Hot modules whose build was older than their source when the gateway was imported."""
+
+if use_source(os.environ, STALE_AT_START):
     prefer_source()

@@ -100,3 +100,35 @@ def test_plain_python_switch_loads_every_hot_module_from_source():
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [str(compiled.module_source(n)) for n in compiled.HOT_MODULES]
+
+
+def test_a_stale_build_or_the_switch_runs_the_sources():
+    """use_source: plain Python when asked (GATEWAY_PLAIN_PYTHON) or when any build is stale, compiled otherwise."""
+    assert compiled.use_source({}, []) is False
+    assert compiled.use_source({"GATEWAY_PLAIN_PYTHON": "0"}, []) is False
+    assert compiled.use_source({"GATEWAY_PLAIN_PYTHON": "1"}, []) is True
+    assert compiled.use_source({}, ["gateway.media.playout"]) is True
+
+
+@pytest.mark.skipif(not (BUILT or os.environ.get("CI")), reason="hot path not built here (make setup builds it)")
+def test_a_source_edited_after_the_build_runs_as_plain_python():
+    """Touch one hot module's .py after the build: a fresh process runs every hot module from source, never the old build."""
+    import json
+    import subprocess
+
+    source = compiled.module_source("gateway.media.playout")
+    before = source.stat()
+    script = ("import importlib, json, gateway; from gateway import compiled; "
+              "print(json.dumps([compiled.STALE_AT_START, [importlib.import_module(n).__file__ "
+              "for n in compiled.HOT_MODULES]]))")
+    try:
+        os.utime(source, (before.st_atime, before.st_mtime + 3600))
+        env = {k: v for k, v in os.environ.items() if k != "GATEWAY_PLAIN_PYTHON"}
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
+    finally:
+        os.utime(source, (before.st_atime, before.st_mtime))
+    assert out.returncode == 0, out.stderr
+    stale, files = json.loads(out.stdout)
+    assert stale == ["gateway.media.playout"]
+    assert files == [str(compiled.module_source(n)) for n in compiled.HOT_MODULES]
