@@ -57,11 +57,6 @@ def speechlike(frames: int) -> list[bytes]:
     return [pcm[i : i + FRAME] for i in range(0, len(pcm), FRAME)]
 
 
-def hot_path() -> str:
-    done = compiled.compiled_modules()
-    return f"compiled with mypyc ({len(done)} of {len(compiled.HOT_MODULES)} modules)" if done else "plain Python"
-
-
 def best_us(fn: Callable[[int], None], frames: int, repeats: int = 5) -> float:
     """Best of ``repeats`` runs of ``fn(frames)``, in microseconds per frame."""
     best = math.inf
@@ -243,7 +238,7 @@ def render(rows: list[tuple[str, float, str]], frames_n: int) -> str:
         f"Python {platform.python_version()}. Written by `bench/micro.py`: best of 5 runs of {frames_n} frames of "
         "16 kHz mono PCM16, 20 ms each. A frame is 20 000 us of audio, so a step at 20 us uses 0.1 % of a core per stream.",
         "",
-        f"Hot path: {hot_path()} (`scripts/build_fast.py`; `--plain` measures the Python source).",
+        f"Hot path: {compiled.summary()} (`scripts/build_fast.py`; `--plain` measures the Python source).",
         "",
         "| step | us per frame | what |",
         "|---|---|---|",

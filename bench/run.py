@@ -354,11 +354,7 @@ def _version(cmd: list[str]) -> str:
         return "not available"
 
 
-HOT_PATH_SCRIPT = (
-    f"import sys; sys.path.insert(0, {str(ROOT)!r}); from gateway import compiled; "
-    "n, m = len(compiled.compiled_modules()), len(compiled.HOT_MODULES); "
-    "print(f'compiled with mypyc ({n} of {m} modules)' if n else 'plain Python (not compiled)')"
-)
+HOT_PATH_SCRIPT = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from gateway import compiled; print(compiled.summary())"
 """Run in a child: whether the gateway under test imports its hot path compiled (scripts/build_fast.py)."""
 
 

@@ -138,11 +138,7 @@ def report_hot_path() -> None:
             "(`make setup` rebuilds it)", ", ".join(compiled.STALE_AT_START),
         )
         return
-    done = compiled.compiled_modules()
-    if not done:
-        log.info("hot path: plain Python (`make setup` compiles it with mypyc)")
-        return
-    log.info("hot path: %d of %d modules compiled with mypyc", len(done), len(compiled.HOT_MODULES))
+    log.info("hot path: %s", compiled.summary())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,12 @@ def compiled_modules() -> list[str]:
     return out
 
 
+def summary() -> str:
+    """What this interpreter runs the hot path as, in words (the gateway's log line, bench results)."""
+    done = compiled_modules()
+    return f"compiled with mypyc ({len(done)} of {len(HOT_MODULES)} modules)" if done else "plain Python"
+
+
 def stale() -> list[str]:
     """Hot modules whose compiled build is older than their source."""
     out = []

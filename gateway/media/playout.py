@@ -33,8 +33,9 @@ the loop was late, the frames owed are written at once, at most
 the rest of the audio rather than bursting it (counted in ``late_frames``), and
 that delay is given back one slot at a time (two frames in a period) while a
 backlog is queued, so a stall does not stay in the latency for the rest of the
-call; grace silence played inside a span is owed back the same way. A slot that finds the buffer dry while playing waits for audio up to
-``max_catchup_ms`` past its due time before playing grace silence: a real-time
+call; grace silence played inside a span is owed back the same way. A slot that
+finds the buffer dry while playing waits for audio up to ``max_catchup_ms`` past
+its due time before playing grace silence: a real-time
 sender's frame is usually just late, and silence would push every later frame
 a slot back (latency that ratchets up over a call; bench/README.md). If the loop
 only reaches that slot after the wait has run out (it stalled), the slot looks
@@ -828,9 +829,9 @@ class AudioPlayout(PlayoutBuffer):
             # Audio a stall (or padded silence) delayed is queued behind the slot: give one
             # slot back (two frames in this period, never two periods running) until the
             # delay is repaid or the backlog is gone, so a stall delays the stream for a
-            # while, not for the rest of the call. A whole frame queued after this slot's write is
-            # backlog: a real-time sender's next frame is not due until the next slot, so
-            # waiting for two frames left one slot (20 ms) unpaid after every stall.
+            # while, not for the rest of the call. A whole frame queued after this slot's
+            # write is backlog: a real-time sender's next frame is not due until the next
+            # slot, so waiting for two frames left one slot (20 ms) unpaid after every stall.
             clock.slip(-1)
             self._delay_slots -= 1
             self._rushed = True

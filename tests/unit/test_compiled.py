@@ -49,6 +49,7 @@ def test_every_hot_module_runs_compiled_and_fresh():
     """After `make setup` (always in CI) every hot module imports as a mypyc extension no older than its source."""
     assert compiled.compiled_modules() == list(compiled.HOT_MODULES)
     assert compiled.stale() == []
+    assert compiled.summary() == f"compiled with mypyc ({len(compiled.HOT_MODULES)} of {len(compiled.HOT_MODULES)} modules)"
 
 
 def test_stale_names_a_build_older_than_its_source(tmp_path, monkeypatch):
