@@ -17,12 +17,13 @@ BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHROMIUM    ?= /usr/bin/chromium
 
-.PHONY: serve test test-py setup clean bench soak js-setup js-build test-js browser-setup test-browser
+.PHONY: serve test test-py test-fast setup wheel clean bench soak js-setup js-build test-js browser-setup test-browser
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (first run only; log in $(VENV)/install.log)"
 	@$(PYTHON) -m venv $(VENV)
-	@( $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[test]' ) > $(VENV)/install.log 2>&1 \
+	@( $(PY) -m pip install --upgrade pip 'setuptools>=68' wheel && $(PY) -m pip install -e '.[test]' ) \
+		> $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
@@ -33,7 +34,7 @@ FAST_SOURCES := protocol/media.py gateway/media/framing.py gateway/media/level.p
 	gateway/backends/local/transport.py gateway/connection.py gateway/session.py
 FAST_STAMP   := build/fast/.built
 
-$(FAST_STAMP): $(STAMP) $(FAST_SOURCES) scripts/build_fast.py gateway/compiled.py
+$(FAST_STAMP): $(STAMP) $(FAST_SOURCES) scripts/build_fast.py gateway/compiled.py setup.py
 	@echo "compiling the hot path with mypyc (log in build/fast.log)"
 	@mkdir -p build
 	@if $(PY) scripts/build_fast.py > build/fast.log 2>&1; then mkdir -p build/fast && touch $@; \
@@ -44,9 +45,22 @@ setup: $(STAMP) $(FAST_STAMP)
 serve: $(STAMP) $(FAST_STAMP) $(JS_BUILD)
 	$(VENV)/bin/daily-gateway --host $(HOST) --port $(PORT) --backend local --demo
 
-test: $(STAMP) $(FAST_STAMP)
-	$(PY) -m pytest -q
+# pytest runs on every core (pytest-xdist); markers (tests/conftest.py) select parts:
+# `make test-fast` runs the unit tests only, in seconds.
+PYTEST_WORKERS ?= auto
+
+test: $(STAMP) $(FAST_STAMP) $(JS_BUILD)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 	@$(MAKE) --no-print-directory test-js test-browser
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "unit and not slow"
+
+# The whole product as one installable file: the gateway, the Python client, the compiled hot
+# path, the dashboard and the built JS SDK (setup.py). `pip install dist/daily_ws_gateway-*.whl`.
+wheel: $(STAMP) $(JS_BUILD)
+	rm -rf build/lib build/bdist.* dist/daily_ws_gateway-*.whl
+	$(PY) -m pip wheel --no-deps --no-build-isolation -w dist .
 
 # ---------------------------------------------------------------- JavaScript SDK, dashboard, browser
 # The SDK (clients/js) is TypeScript built to clients/js/dist, which the gateway serves at /sdk/
@@ -83,7 +97,7 @@ test-browser: $(STAMP) $(JS_BUILD) browser-setup
 
 clean:
 	-$(PY) scripts/build_fast.py --clean
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
 
 # Capacity/latency benchmark (bench/README.md): ~35-50 min; `--duration 10` for a quick pass.
 BENCH_ARGS ?= --confirm

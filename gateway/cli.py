@@ -11,7 +11,7 @@ import signal
 import ssl
 import sys
 
-from . import compiled
+from . import build_info, compiled
 from .auth import ROLES, Authenticator, ConfigError
 from .config import ENV_PREFIX, Config, field_docs
 from .server import Gateway
@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             kind = type(default) if default is not None else str
             parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
+    parser.add_argument("--version", action="version", version=f"daily-gateway {build_info.version()}",
+                        help="print the version (package version + git commit where known) and exit")
     parser.add_argument("--backend", dest="backends", type=lambda s: tuple(p for p in s.split(",") if p),
                         help="alias of --backends")
     return parser
@@ -86,6 +88,7 @@ async def run(config: Config) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    print(f"daily-gateway {build_info.version()}, hot path: {hot_path_words()}", flush=True)
     # A machine-readable line for scripts and tests that start the gateway on port 0.
     print(f"daily-gateway listening on {gateway.scheme}://{config.host}:{gateway.port}/v1", flush=True)
     print(f"dashboard: open {gateway.dashboard_url} in a browser", flush=True)
@@ -130,15 +133,20 @@ def mint_token(argv: list[str]) -> int:
     return 0
 
 
+def hot_path_words() -> str:
+    """What the per-frame path runs as, for the start-up line."""
+    if compiled.STALE_AT_START:
+        return "plain Python (the compiled build does not match its source; `make setup` rebuilds it)"
+    return compiled.summary()
+
+
 def report_hot_path() -> None:
-    """Log whether the per-frame path runs compiled, and warn about builds older than their source."""
+    """Warn about compiled builds that do not match their source (the hot path then runs as plain Python)."""
     if compiled.STALE_AT_START:
         log.warning(
-            "compiled modules older than their source: %s; running the hot path as plain Python "
+            "compiled modules that do not match their source: %s; running the hot path as plain Python "
             "(`make setup` rebuilds it)", ", ".join(compiled.STALE_AT_START),
         )
-        return
-    log.info("hot path: %s", compiled.summary())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,16 +1,21 @@
-"""Which hot-path modules run compiled (scripts/build_fast.py, mypyc) and whether a build is stale.
+"""Which hot-path modules run compiled (mypyc, built by setup.py) and whether a build is stale.
 
-A compiled module is imported ahead of its ``.py``; one built before the source last changed
-would run old code, so when :func:`stale` names any, every hot module runs from its ``.py``
-(correct and slower; the gateway warns at start, and ``make setup`` rebuilds them). The group
-is all or nothing: its compiled modules call each other's native classes directly.
+A compiled module is imported ahead of its ``.py``. The build records a digest of each source
+it compiled (:data:`MANIFEST`); a source that no longer matches would run old code, so when
+:func:`stale` names any, every hot module runs from its ``.py`` (correct and slower; the
+gateway warns at start, and ``make setup`` rebuilds them). Digests, not file times, because a
+wheel's installer gives every file a new time. The group is all or nothing: its compiled
+modules call each other's native classes directly, through the group's runtime library
+(:data:`GROUP`), which lives inside this package so that any working directory imports it.
 ``GATEWAY_PLAIN_PYTHON=1`` runs the ``.py`` sources in any case.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.util
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -18,8 +23,11 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUP = "gateway_fast"
-"""mypyc's shared runtime library for the group: ``gateway_fast__mypyc.*.so`` at the project root."""
+"""The folder holding the ``gateway`` and ``protocol`` packages (the checkout, or site-packages)."""
+GROUP = "gateway._hotpath"
+"""mypyc's group: its shared runtime library is ``gateway/_hotpath__mypyc.*.so``, inside the package."""
+MANIFEST_NAME = "_hotpath.json"
+"""Written by the build beside this module: ``{"sources": {module: sha256 of the .py compiled}}``."""
 HOT_MODULES = (
     "protocol.media",
     "gateway.media.framing",
@@ -47,10 +55,38 @@ def _extensions(name: str) -> list[Path]:
     return sorted(source.parent.glob(source.stem + ".cpython-*.so"))
 
 
+def manifest_path() -> Path:
+    return ROOT / "gateway" / MANIFEST_NAME
+
+
+def source_digest(name: str) -> str:
+    """sha256 of a hot module's ``.py``, as the build records it."""
+    return hashlib.sha256(module_source(name).read_bytes()).hexdigest()
+
+
+def manifest() -> dict[str, str]:
+    """The digests the build recorded, by module; empty when there is no readable manifest."""
+    try:
+        sources = json.loads(manifest_path().read_text())["sources"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {str(k): str(v) for k, v in sources.items()} if isinstance(sources, dict) else {}
+
+
+def write_manifest(folder: Path) -> Path:
+    """Record the digest of every hot module's source in ``folder/gateway`` (called by the build)."""
+    path = folder / "gateway" / MANIFEST_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"sources": {name: source_digest(name) for name in HOT_MODULES}}, indent=1) + "\n")
+    return path
+
+
 def built_files() -> list[Path]:
-    """Every file a build left in the tree (extensions and the group's runtime library)."""
+    """Every file an in-place build left in the tree (extensions, the group's runtime library, the manifest)."""
     files = [so for name in HOT_MODULES for so in _extensions(name)]
-    return files + sorted(ROOT.glob(GROUP + "__mypyc.*.so"))
+    group_dir, _, group_stem = GROUP.rpartition(".")
+    files += sorted((ROOT / group_dir.replace(".", "/")).glob(group_stem + "__mypyc.*.so"))
+    return files + ([manifest_path()] if manifest_path().exists() else [])
 
 
 def compiled_modules() -> list[str]:
@@ -74,13 +110,9 @@ def summary() -> str:
 
 
 def stale() -> list[str]:
-    """Hot modules whose compiled build is older than their source."""
-    out = []
-    for name in HOT_MODULES:
-        source = module_source(name)
-        if any(so.stat().st_mtime < source.stat().st_mtime for so in _extensions(name)):
-            out.append(name)
-    return out
+    """Hot modules that have a compiled build whose source changed since (or was never recorded)."""
+    recorded = manifest()
+    return [name for name in HOT_MODULES if _extensions(name) and recorded.get(name) != source_digest(name)]
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):
@@ -108,7 +140,7 @@ def use_source(env: Mapping[str, str], stale_modules: list[str]) -> bool:
 
 
 STALE_AT_START = stale()
-"""Hot modules whose build was older than their source when the gateway was imported."""
+"""Hot modules whose build did not match their source when the gateway was imported."""
 
 if use_source(os.environ, STALE_AT_START):
     prefer_source()

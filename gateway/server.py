@@ -28,7 +28,7 @@ from protocol.constants import CloseCode
 from protocol.errors import CommandError, ErrorCode
 from protocol.schema import event_names, request_types
 
-from . import __version__
+from . import build_info, compiled
 from .auth import Authenticator, Denied, Principal, admin_requests, check_exposure, check_origin, credential
 from .backends import Backend, BackendRegistry
 from .backends.local import LocalBackend
@@ -113,7 +113,7 @@ class Gateway:
             ping_timeout=None,
             ssl=self.tls,
             compression=None,
-            server_header=f"daily-ws-gateway/{__version__}",
+            server_header=f"daily-ws-gateway/{build_info.version()}",
             create_connection=GatewayConnection,
         )
         if self.config.demo:
@@ -351,7 +351,8 @@ class Gateway:
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
-            "version": __version__,
+            "version": build_info.version(),
+            "hot_path": compiled.summary(),
             "protocol": constants.SUBPROTOCOL,
             "uptime_s": round(time.time() - self.started, 1),
             "sessions": len(self.sessions),

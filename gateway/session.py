@@ -37,7 +37,7 @@ from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
 from protocol.media import AudioFrame, VideoFrame, decode_frame
 from protocol.schema import validate_request
 
-from . import __version__
+from . import build_info
 from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
 from .connection import GatewayConnection
 from .handlers import HANDLERS
@@ -151,7 +151,7 @@ class Session:
             version=constants.PROTOCOL_VERSION,
             session_id=self.id,
             resume_token=self.resume_token,
-            server={"name": "daily-ws-gateway", "version": __version__},
+            server={"name": "daily-ws-gateway", "version": build_info.version()},
             limits=self.config.limits(),
             capabilities=self.gateway.capabilities(),
         )

@@ -19,10 +19,21 @@ from websockets.http11 import Response
 
 log = logging.getLogger("gateway.static")
 
-ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD_DIR = ROOT / "clients" / "dashboard"
+PACKAGED = Path(__file__).resolve().parent / "_web"
+"""Where an installed wheel keeps the web files (setup.py copies them in)."""
+CHECKOUT = Path(__file__).resolve().parent.parent / "clients"
+"""Where a checkout (or an editable install) has them."""
+
+
+def web_dir(packaged: str, *checkout: str) -> Path:
+    """The packaged copy of a web folder when there is one, else the checkout's (never the working directory)."""
+    inside = PACKAGED / packaged
+    return inside if inside.is_dir() else CHECKOUT.joinpath(*checkout)
+
+
+DASHBOARD_DIR = web_dir("dashboard", "dashboard")
 """The dashboard's files (plain HTML, CSS and ES modules; no build step)."""
-SDK_DIR = ROOT / "clients" / "js" / "dist"
+SDK_DIR = web_dir("sdk", "js", "dist")
 """The JS SDK's build output (``make js-build``), imported by the dashboard as ``/sdk/index.js``."""
 
 CONTENT_TYPES = {

@@ -1,29 +1,28 @@
-"""Compile the per-frame hot path with mypyc, in place, next to the Python sources.
+"""Compile the per-frame hot path with mypyc, in place, next to the Python sources (``make setup``).
 
 The gateway's per-frame work (frame parsing and writing, the session's media handlers,
 playout pacing, room fan-out, framing, level, VAD, outbox) is many small Python calls;
 compiled by mypyc the same typed code runs with about 40 % less CPU per stream
-(bench/README.md, "Compiled hot path"). Python imports
-the built extension (``<module>.cpython-311-*.so``) ahead of the ``.py`` beside it; without
-a build, or where it fails (no C compiler), the gateway runs the same modules as plain Python.
-
-``make setup`` runs this whenever one of the modules changed; ``--clean`` removes the build.
-``gateway.compiled`` reports which modules are compiled and whether any build is stale.
+(bench/README.md, "Compiled hot path"). The build itself is setup.py's ``build_ext`` (the
+same one a wheel runs), here with ``--inplace``: Python then imports the extensions
+(``<module>.cpython-311-*.so``) ahead of the ``.py`` beside them. Without a C compiler the
+gateway runs the same modules as plain Python. ``gateway.compiled`` reports which modules
+are compiled and whether any build is stale.
 
     .venv/bin/python scripts/build_fast.py [--clean]
 """
 
 from __future__ import annotations
 
-import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.compiled import GROUP, HOT_MODULES, built_files, module_source  # noqa: E402
+from gateway.compiled import built_files  # noqa: E402
 
 
 def clean() -> None:
@@ -32,23 +31,21 @@ def clean() -> None:
     shutil.rmtree(ROOT / "build" / "fast", ignore_errors=True)
 
 
-def build() -> None:
-    from mypyc.build import mypycify  # mypy ships mypyc (a test extra)
-    from setuptools import setup
-
+def build() -> int:
     clean()
-    sources = [str(module_source(name).relative_to(ROOT)) for name in HOT_MODULES]
-    os.chdir(ROOT)
-    sys.argv = [sys.argv[0], "build_ext", "--inplace", "--build-temp", "build/fast/temp", "--build-lib", "build/fast/lib"]
-    setup(
-        name="daily-ws-gateway-fast",
-        ext_modules=mypycify(sources, opt_level="3", group_name=GROUP, target_dir="build/fast/c"),
-        script_args=sys.argv[1:],
-    )
+    command = [sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--build-temp", "build/fast/temp"]
+    done = subprocess.run(command, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        return done.returncode
+    check = subprocess.run([sys.executable, "-c", "from gateway import compiled; print(compiled.summary())"],
+                           cwd=ROOT, capture_output=True, text=True, check=False)
+    print(check.stdout.strip() or check.stderr.strip())
+    return 0 if "compiled with mypyc" in check.stdout else 1
 
 
 if __name__ == "__main__":
     if "--clean" in sys.argv[1:]:
         clean()
-    else:
-        build()
+        sys.exit(0)
+    sys.exit(build())
+

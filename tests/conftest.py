@@ -19,6 +19,18 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 LISTENING = re.compile(r"listening on (wss?://\S+)")
 
 
+FOLDER_MARKS = {"unit": "unit", "e2e": "e2e", "fuzz": "fuzz", "bench": "bench", "install": "install"}
+"""Each test folder's marker (pyproject.toml lists them): `-m unit` runs only the tests without I/O."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's marker, so a part of the suite is one `-m` away."""
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in FOLDER_MARKS:
+            item.add_marker(FOLDER_MARKS[folder])
+
+
 @dataclass
 class GatewayProcess:
     """A gateway started by the tests; ``url`` is its WebSocket endpoint."""
