@@ -29,16 +29,27 @@ export async function startGatewayAndBrowser(name) {
   return { gateway, browser };
 }
 
-/** The dashboard in a new context with the microphone allowed; `problems` collects page errors. */
+/**
+ * The dashboard in a new context with the microphone allowed. `problems` collects page errors,
+ * console errors, failed requests and HTTP errors (a module that does not load is one);
+ * `responses` lists every HTTP response ({url, status, contentType}) from the first request on.
+ */
 export async function openPage(browser, gateway, query = '') {
   const context = await browser.newContext({ viewport: { width: 1440, height: 860 } });
   await context.grantPermissions(['microphone'], { origin: gateway.httpUrl });
   const page = await context.newPage();
   const problems = [];
+  const responses = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
   });
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+  page.on('response', (response) => {
+    const entry = { url: response.url(), status: response.status(), contentType: response.headers()['content-type'] ?? '' };
+    responses.push(entry);
+    if (entry.status >= 400) problems.push(`HTTP ${entry.status}: ${entry.url}`);
+  });
   await page.goto(`${gateway.httpUrl}/dashboard/${query}`);
-  return { context, page, problems };
+  return { context, page, problems, responses };
 }

@@ -31,7 +31,11 @@ def test_dashboard_index_is_html(gateway):
 
 @pytest.mark.parametrize(
     ("path", "content_type"),
-    [("/dashboard/app.js", "text/javascript; charset=utf-8"), ("/dashboard/style.css", "text/css; charset=utf-8")],
+    [
+        ("/dashboard/main.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/features/watch.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/style.css", "text/css; charset=utf-8"),
+    ],
 )
 def test_dashboard_assets_have_content_types(gateway, path, content_type):
     """Dashboard scripts and styles are served with the content type a browser needs for modules."""

@@ -1,0 +1,53 @@
+// The directory session: the page's connection to the gateway (the badge in the top bar, the
+// server's name and version) and the gateway's rooms, listed every 2 s (list-rooms).
+
+import { ConnectionState } from '/sdk/index.js';
+
+import { $, describeError, toast } from '../lib/dom.js';
+import { newClient } from '../lib/settings.js';
+import { Change } from '../lib/store.js';
+
+const REFRESH_MS = 2000;
+
+/** Returns start(), which connects (retrying every 2 s until the gateway answers) and lists rooms. */
+export function createDirectory(store, settings) {
+  const { state } = store;
+
+  function renderConnection() {
+    const s = state.directory?.state ?? ConnectionState.DISCONNECTED;
+    $('conn').dataset.state = s;
+    $('conn-text').textContent = s === 'connected' ? `connected · ${new URL(settings.wsUrl).host}` : s;
+  }
+
+  async function refresh() {
+    const directory = state.directory;
+    if (!directory || directory.state !== ConnectionState.CONNECTED) return;
+    try {
+      state.rooms = await directory.listRooms();
+    } catch {
+      return;
+    }
+    store.emit(Change.ROOMS, state.rooms);
+  }
+
+  async function start() {
+    const directory = newClient(settings);
+    state.directory = directory;
+    directory.on('connection-state-changed', renderConnection);
+    directory.on('hello', (hello) => {
+      $('server-info').textContent = `${hello.server.name} ${hello.server.version} · ${hello.protocol}`;
+    });
+    try {
+      await directory.connect();
+    } catch (err) {
+      renderConnection();
+      toast(`cannot reach the gateway at ${settings.wsUrl}: ${describeError(err)}`);
+      setTimeout(start, REFRESH_MS);
+      return;
+    }
+    await refresh();
+    setInterval(refresh, REFRESH_MS);
+  }
+
+  return { start };
+}

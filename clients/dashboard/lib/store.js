@@ -1,0 +1,69 @@
+// The page's state, one section per feature, and the changes features announce to each other.
+//
+// Features get the store passed in (main.js); none reaches for a global. window.dashboard is the
+// same `state` object, for people and tests to inspect, never read by the page itself.
+
+/** What a feature may announce with store.emit(); listeners get the detail shown. */
+export const Change = Object.freeze({
+  /** The gateway's room list was refreshed (state.rooms). */
+  ROOMS: 'rooms',
+  /** A room is being watched now (detail: its URL); its participants were cleared before. */
+  WATCHING: 'watching',
+  /** Someone is in the watched room (detail: the participant entry of room-model.js). */
+  PARTICIPANT_ADDED: 'participant-added',
+  /** A participant's name, badges or media changed (detail: the entry). */
+  PARTICIPANT_UPDATED: 'participant-updated',
+  /** Someone left, or the room was cleared (detail: the entry, already out of state.participants). */
+  PARTICIPANT_LEFT: 'participant-left',
+  /** A participant started or stopped speaking (detail: the entry; entry.speaking says which). */
+  SPEAKING: 'speaking',
+  /** The room's active speaker changed (detail: the participant id, or null). */
+  ACTIVE_SPEAKER: 'active-speaker',
+  /** You joined or left with the microphone (state.me), or your session joined again. */
+  YOU: 'you',
+});
+
+const KNOWN = new Set(Object.values(Change));
+
+/** A new store: `state` (plain data) and on/emit for the changes listed in Change. */
+export function createStore(settings) {
+  const state = {
+    wsUrl: settings.wsUrl,
+    // The directory session and the gateway's rooms (features/directory.js, features/room-list.js).
+    directory: null,
+    rooms: [],
+    // The watched room (features/watch.js, features/room-model.js): its observer session and
+    // participants, id -> {id, participant, level, speaking, history, updatedAt}.
+    selected: null,
+    observer: null,
+    participants: new Map(),
+    activeSpeaker: null,
+    // You, joined with the microphone (features/join.js).
+    me: null,
+    mic: null,
+    player: null,
+    audioContext: null,
+    // The Phone tab (features/phone.js): state is off | registered | ringing | in-call.
+    phone: { client: null, number: null, state: 'off', ring: null, call: null, mic: null, player: null, context: null, sent: '', received: '' },
+    // The event log's controls (features/event-log.js).
+    log: { paused: false, levels: false, filter: '' },
+    counters: { events: 0, speechStarted: 0, speechStopped: 0, levels: 0, transcripts: 0, messages: 0 },
+  };
+  const listeners = new Map([...KNOWN].map((change) => [change, []]));
+  const check = (change) => {
+    if (!KNOWN.has(change)) throw new TypeError(`unknown store change ${change}`);
+  };
+  return {
+    state,
+    /** Calls `listener(detail)` on every `change` from now on. */
+    on(change, listener) {
+      check(change);
+      listeners.get(change).push(listener);
+    },
+    /** Tells every listener of `change`, in the order they subscribed. */
+    emit(change, detail) {
+      check(change);
+      for (const listener of listeners.get(change)) listener(detail);
+    },
+  };
+}
