@@ -7,7 +7,7 @@
   plain Python. Editable installs compile nothing: ``make setup`` builds in place.
 - ``build_py`` puts the dashboard (``clients/dashboard``) and the built JS SDK
   (``clients/js/dist``, from ``make js-build``) into the package as ``gateway/_web/``, and the
-  commit the wheel was built from into ``gateway/_build.json``, so an installed wheel is the
+  commit the wheel was built from (git's, or ``DAILY_GATEWAY_COMMIT``) into ``gateway/_build.json``, so an installed wheel is the
   whole product and depends on no checkout.
 
 ``make wheel`` builds the wheel (README, "Install elsewhere").
@@ -108,7 +108,8 @@ class BuildWithWebFiles(build_py):
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("node_modules", "*.tsbuildinfo"))
         from gateway.build_info import git_commit
 
-        (package / "_build.json").write_text(json.dumps({"commit": git_commit(ROOT)}) + "\n")
+        commit = os.environ.get("DAILY_GATEWAY_COMMIT") or git_commit(ROOT)  # a copy without .git can say it
+        (package / "_build.json").write_text(json.dumps({"commit": commit}) + "\n")
 
 
 setup(distclass=HotPathDistribution, cmdclass={"build_ext": BuildHotPath, "build_py": BuildWithWebFiles})

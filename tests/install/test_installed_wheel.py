@@ -37,16 +37,23 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail("the JS SDK is not built (make test builds it before pytest: make js-build)")
     work = tmp_path_factory.mktemp("wheel")
     source = _checkout_copy(work / "checkout")
-    # What `make wheel` runs, in a copy so the checkout's own build folders are not touched.
+    # What `make wheel` runs, in a copy so the checkout's own build folders are not touched; the copy
+    # has no .git, so it is told the commit as a build from an unpacked source would be.
+    env = {**clean_env(), "DAILY_GATEWAY_COMMIT": _head()}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(work / "dist"), str(source)], check=True, timeout=900, capture_output=True)
+                    str(work / "dist"), str(source)], check=True, timeout=900, capture_output=True, env=env)
     wheels = sorted((work / "dist").glob("daily_ws_gateway-*.whl"))
     assert len(wheels) == 1, wheels
-    env = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=120)
-    subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])],
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])],
                    check=True, timeout=900, env=clean_env())
-    return env
+    return venv
+
+
+def _head() -> str:
+    return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +84,7 @@ def test_the_wheel_carries_the_compiled_hot_path_and_the_web_files(venv):
 
 def test_version_names_the_package_and_the_commit(venv, elsewhere):
     """`daily-gateway --version` from another directory names the package version and the commit it was built from."""
-    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = _head()
     out = subprocess.run([str(venv / "bin" / "daily-gateway"), "--version"], cwd=elsewhere, env=clean_env(),
                          capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     from gateway import __version__

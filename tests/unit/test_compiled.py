@@ -52,20 +52,23 @@ def test_every_hot_module_runs_compiled_and_fresh():
     assert compiled.summary() == f"compiled with mypyc ({len(compiled.HOT_MODULES)} of {len(compiled.HOT_MODULES)} modules)"
 
 
-def test_stale_names_a_build_older_than_its_source(tmp_path, monkeypatch):
-    """A compiled file older than its .py is reported stale (the gateway warns at start)."""
+def test_stale_names_a_build_whose_source_changed(tmp_path, monkeypatch):
+    """A compiled module whose .py no longer has the digest the build recorded is stale; file times do not matter."""
     monkeypatch.setattr(compiled, "ROOT", tmp_path)
     monkeypatch.setattr(compiled, "HOT_MODULES", ("pkg.mod",))
     (tmp_path / "pkg").mkdir()
+    source = tmp_path / "pkg" / "mod.py"
+    source.write_text("x = 1\n")
     so = tmp_path / "pkg" / "mod.cpython-311-x86_64-linux-gnu.so"
     so.write_bytes(b"")
-    source = tmp_path / "pkg" / "mod.py"
-    source.write_text("")
-    os.utime(so, (1_000, 1_000))
-    os.utime(source, (2_000, 2_000))
-    assert compiled.stale() == ["pkg.mod"]
-    os.utime(so, (3_000, 3_000))
+    assert compiled.stale() == ["pkg.mod"]  # a build with no manifest is never trusted
+    compiled.write_manifest(tmp_path)
+    os.utime(so, (1_000, 1_000))  # older than its source, as after a wheel is unpacked: still fresh
     assert compiled.stale() == []
+    source.write_text("x = 2\n")
+    assert compiled.stale() == ["pkg.mod"]
+    so.unlink()
+    assert compiled.stale() == []  # nothing compiled, nothing stale
 
 
 def test_compiled_frame_codec_framer_and_level_match_the_source():
@@ -112,24 +115,23 @@ def test_a_stale_build_or_the_switch_runs_the_sources():
 
 
 @pytest.mark.skipif(not (BUILT or os.environ.get("CI")), reason="hot path not built here (make setup builds it)")
-def test_a_source_edited_after_the_build_runs_as_plain_python():
-    """Touch one hot module's .py after the build: a fresh process runs every hot module from source, never the old build."""
+def test_a_source_edited_after_the_build_runs_as_plain_python(tmp_path):
+    """Edit one hot module's .py after the build: a fresh process runs every hot module from source, never the old build."""
     import json
+    import shutil
     import subprocess
 
-    source = compiled.module_source("gateway.media.playout")
-    before = source.stat()
+    for package in ("gateway", "protocol"):  # a copy of the built tree: the checkout itself is never edited
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    edited = tmp_path / "gateway" / "media" / "playout.py"
+    edited.write_text(edited.read_text() + "\n# edited after the build\n")
     script = ("import importlib, json, gateway; from gateway import compiled; "
               "print(json.dumps([compiled.STALE_AT_START, [importlib.import_module(n).__file__ "
               "for n in compiled.HOT_MODULES]]))")
-    try:
-        os.utime(source, (before.st_atime, before.st_mtime + 3600))
-        env = {k: v for k, v in os.environ.items() if k != "GATEWAY_PLAIN_PYTHON"}
-        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=60)
-    finally:
-        os.utime(source, (before.st_atime, before.st_mtime))
+    env = {k: v for k, v in os.environ.items() if k not in ("GATEWAY_PLAIN_PYTHON", "PYTHONPATH")}
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60)
     assert out.returncode == 0, out.stderr
     stale, files = json.loads(out.stdout)
     assert stale == ["gateway.media.playout"]
-    assert files == [str(compiled.module_source(n)) for n in compiled.HOT_MODULES]
+    assert files == [str(tmp_path.joinpath(*n.split(".")).with_suffix(".py")) for n in compiled.HOT_MODULES]
