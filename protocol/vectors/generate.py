@@ -113,7 +113,10 @@ def binary_vectors() -> dict[str, Any]:
         decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "expect": expect})
 
     def bad(name: str, frame: bytes, code: str, note: str = "") -> None:
-        decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "error": {"code": code}})
+        # PROTOCOL.md 10.3: from 28 bytes on, every error quotes the header's track (bytes 2-3) and seq (4-7).
+        details = dict(zip(("track", "seq"), struct.unpack_from("<HI", frame, 2), strict=True)) if len(frame) >= 28 else {}
+        error = {"code": code, "details": details}
+        decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "error": error})
 
     ok(
         "audio-mono-16k-20ms",
@@ -178,11 +181,26 @@ def binary_vectors() -> dict[str, Any]:
     )
 
     bad("empty", b"", "bad_frame")
-    bad("shorter-than-header", audio(1, 1, 0, 16000, 1, b"")[:27], "bad_frame", "27 bytes")
-    bad("wrong-version", audio(1, 1, 0, 16000, 1, pcm([0]), version=2), "bad_frame")
-    bad("version-zero", audio(1, 1, 0, 16000, 1, pcm([0]), version=0), "bad_frame")
-    bad("unknown-kind-0", audio(1, 1, 0, 16000, 1, pcm([0]), kind=0), "unknown_kind")
-    bad("unknown-kind-3", audio(1, 1, 0, 16000, 1, pcm([0]), kind=3), "unknown_kind")
+    bad(
+        "shorter-than-header",
+        audio(1, 1, 0, 16000, 1, b"")[:27],
+        "bad_frame",
+        "27 bytes: no track or seq in details, even though bytes 2-7 are there",
+    )
+    bad(
+        "wrong-version",
+        audio(1, 77, 0, 16000, 1, pcm([0]), version=2),
+        "bad_frame",
+        "a full header: details still carry track and seq",
+    )
+    bad("version-zero", audio(3, 0x01020304, 0, 16000, 1, pcm([0]), version=0), "bad_frame")
+    bad(
+        "unknown-kind-0",
+        audio(1, 78, 0, 16000, 1, pcm([0]), kind=0),
+        "unknown_kind",
+        "a full header: details still carry track and seq",
+    )
+    bad("unknown-kind-3", audio(4, 65536, 0, 16000, 1, pcm([0]), kind=3), "unknown_kind")
     bad(
         "audio-length-over-payload",
         audio(1, 1, 0, 16000, 1, pcm([0]), length=4),
@@ -202,7 +220,7 @@ def binary_vectors() -> dict[str, Any]:
         "bad_payload",
         "2 bytes is one sample, not one stereo frame",
     )
-    bad("audio-rate-7999", audio(1, 1, 0, 7999, 1, pcm([0])), "unsupported_format")
+    bad("audio-rate-7999", audio(16, 12, 0, 7999, 1, pcm([0])), "unsupported_format")
     bad("audio-rate-48001", audio(1, 1, 0, 48001, 1, pcm([0])), "unsupported_format")
     bad("audio-rate-0", audio(1, 1, 0, 0, 1, pcm([0])), "unsupported_format")
     bad("audio-channels-3", audio(1, 1, 0, 16000, 3, pcm([0, 0, 0])), "unsupported_format")
@@ -210,7 +228,7 @@ def binary_vectors() -> dict[str, Any]:
     bad("audio-encoding-2", audio(1, 1, 0, 16000, 1, pcm([0]), encoding=2), "unsupported_format")
     bad("audio-encoding-0", audio(1, 1, 0, 16000, 1, pcm([0]), encoding=0), "unsupported_format")
     bad("video-color-format-0", video(2, 1, 0, 1, 1, 0, bytes(3)), "unsupported_format")
-    bad("video-color-format-8", video(2, 1, 0, 1, 1, 8, bytes(4)), "unsupported_format")
+    bad("video-color-format-8", video(3, 300, 0, 1, 1, 8, bytes(4)), "unsupported_format")
     bad(
         "video-i420-odd-width",
         video(2, 1, 0, 3, 2, 7, bytes(10)),

@@ -173,23 +173,34 @@ async def test_oversize_app_message_is_too_large(connect, room):
     ("frame", "code"),
     [
         (b"\x01\x01\x01", "bad_frame"),
-        (audio_header(version=9), "bad_frame"),
-        (audio_header(kind=7), "unknown_kind"),
-        (audio_header(length=10) + b"\x00" * 4, "bad_payload"),
-        (audio_header(length=3) + b"\x00" * 3, "bad_payload"),
-        (audio_header(rate=4000, length=2) + b"\x00" * 2, "unsupported_format"),
-        (audio_header(channels=5, length=10) + b"\x00" * 10, "unsupported_format"),
-        (audio_header(encoding=2, length=2) + b"\x00" * 2, "unsupported_format"),
-        (audio_header(track=99, length=2) + b"\x00" * 2, "unknown_track"),
+        (audio_header(version=9, seq=42), "bad_frame"),
+        (audio_header(version=0, track=3, seq=42), "bad_frame"),
+        (audio_header(kind=7, seq=42), "unknown_kind"),
+        (audio_header(kind=0, track=2, seq=42, length=2) + b"\x00" * 2, "unknown_kind"),
+        (audio_header(length=10, seq=42) + b"\x00" * 4, "bad_payload"),
+        (audio_header(length=3, seq=42) + b"\x00" * 3, "bad_payload"),
+        (audio_header(rate=4000, length=2, seq=42) + b"\x00" * 2, "unsupported_format"),
+        (audio_header(channels=5, length=10, seq=42) + b"\x00" * 10, "unsupported_format"),
+        (audio_header(encoding=2, length=2, seq=42) + b"\x00" * 2, "unsupported_format"),
+        (audio_header(track=99, length=2, seq=42) + b"\x00" * 2, "unknown_track"),
+    ],
+    ids=[
+        "short", "version-9", "version-0", "kind-7", "kind-0", "length-over", "odd-bytes",
+        "rate-4000", "channels-5", "encoding-2", "track-99",
     ],
 )
 async def test_bad_binary_frames(connect, room, frame, code):
-    """Malformed binary frames get error messages with their code; the session stays joined and usable."""
+    """Malformed binary frames get error messages with their code and, from 28 bytes on, the header's track and seq."""
     client = await connect()
     await client.join(room)
     await client.send_raw(frame)
     error = await client.next_protocol_error()
     assert error.code == code, error.message
+    if len(frame) >= AUDIO_HEADER.size:
+        track, seq = struct.unpack_from("<HI", frame, 2)
+        assert (error.details.get("track"), error.details.get("seq")) == (track, seq), error.details
+    else:
+        assert "track" not in error.details and "seq" not in error.details, error.details
     await still_usable(client)
     assert client.participant_id in await client.participants()
 
@@ -221,12 +232,13 @@ async def test_audio_with_audio_out_disabled_is_wrong_state(connect, room):
 
 
 async def test_oversize_binary_frame_is_too_large(connect, room):
-    """A binary frame over max_frame_bytes (but under the hard cap) gets too_large; the session goes on."""
+    """A binary frame over max_frame_bytes (but under the hard cap) gets too_large with its track and seq; the session goes on."""
     client = await connect()
     await client.join(room)
     limit = client.limits["max_frame_bytes"]
-    await client.send_raw(encode_audio(1, 1, 0, 24000, 1, b"\x00" * (limit + 2)))
-    assert (await client.next_protocol_error()).code == "too_large"
+    await client.send_raw(encode_audio(1, 9, 0, 24000, 1, b"\x00" * (limit + 2)))
+    error = await client.next_protocol_error()
+    assert error.code == "too_large" and error.details == {"track": 1, "seq": 9}, error.details
     await still_usable(client)
 
 

@@ -120,12 +120,13 @@ def _fields(frame: media.AudioFrame | media.VideoFrame) -> dict[str, Any]:
 
 @pytest.mark.parametrize("vector", _params(BINARY_VECTORS["decode"]))
 def test_binary_decode_vector(vector: dict[str, Any]) -> None:
-    """decode_frame gives the vector's fields and payload, or its error code."""
+    """decode_frame gives the vector's fields and payload, or its error code and details (track and seq)."""
     data = bytes.fromhex(vector["hex"])
     if "error" in vector:
         with pytest.raises(ProtocolError) as caught:
             media.decode_frame(data)
         assert caught.value.code.value == vector["error"]["code"], caught.value
+        assert caught.value.details == vector["error"]["details"], caught.value
         return
     assert _fields(media.decode_frame(data)) == vector["expect"]
 
