@@ -343,7 +343,7 @@ class Session:
             return
         handler = HANDLERS.get(request.type)
         try:
-            params = validate_request(request)
+            params = validate_request(request, limits=self.config.limits())
             if handler is None:
                 raise CommandError(ErrorCode.NOT_SUPPORTED, f"{request.type} is not implemented by this gateway")
         except ProtocolError as exc:

@@ -5,8 +5,9 @@ The schemas are the one source of truth for message shapes: one file per request
 the server envelopes (``schema/server.json``) and shared definitions
 (``schema/common.json``). Adding a request or event means adding its file.
 
-The gateway validates every request, fills in the defaults the schema declares,
-and maps the first violation to a typed error: format fields (sample rate,
+The gateway validates every request, fills in the defaults the schema declares
+(PROTOCOL.md, "Defaults": ``default`` values, ``x-default`` rules, and absent
+objects that declare a default inside), and maps the first violation to a typed error: format fields (sample rate,
 channels, frame duration, color format) get ``unsupported_format``, anything
 else ``invalid_params`` with ``details.field`` naming the field.
 """
@@ -17,12 +18,14 @@ import copy
 import functools
 import json
 from importlib import resources
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from .constants import DEFAULT_LIMITS
 from .errors import InvalidParams, UnknownType, UnsupportedFormat
 from .messages import Request
 
@@ -100,23 +103,75 @@ def _join(base: str, relative: str) -> str:
     return "/".join(parts)
 
 
-def _fill_defaults(node: dict[str, Any], value: dict[str, Any], base: str) -> None:
+def _fill_defaults(node: dict[str, Any], value: dict[str, Any], base: str, limits: Mapping[str, int]) -> None:
+    """Complete ``value`` in place by the one rule of PROTOCOL.md, "Defaults".
+
+    An absent field gets its ``default``; an absent field with an ``x-default`` rule gets the
+    rule's value (after every other field of the same object, in declaration order, so a rule
+    may read a sibling); an absent object is created only if its schema declares a default
+    somewhere inside, and is then filled the same way. Objects given are filled inside too.
+    """
+    derived: list[tuple[str, Any]] = []
     for key, prop in node.get("properties", {}).items():
         if not isinstance(prop, dict):
             continue
         target, target_base = _resolve(prop, base)
-        if "default" in prop and key not in value:
-            value[key] = copy.deepcopy(prop["default"])
-        elif "default" in target and key not in value:
-            value[key] = copy.deepcopy(target["default"])
-        elif target.get("type") == "object" and "properties" in target:
-            child = value.setdefault(key, {})
-            if isinstance(child, dict):
-                _fill_defaults(target, child, target_base)
+        if key in value:
+            child = value[key]
+            if isinstance(child, dict) and target.get("type") == "object":
+                _fill_defaults(target, child, target_base, limits)
+        elif "default" in prop or "default" in target:
+            value[key] = copy.deepcopy(prop["default"] if "default" in prop else target["default"])
+        elif "x-default" in prop or "x-default" in target:
+            derived.append((key, prop.get("x-default", target.get("x-default"))))
+        elif target.get("type") == "object" and _declares_defaults(target, target_base):
+            child = value[key] = {}
+            _fill_defaults(target, child, target_base, limits)
+    for key, rule in derived:
+        value[key] = _derived_default(rule, value, limits)
 
 
-def validate_request(request: Request) -> dict[str, Any]:
+def _declares_defaults(node: dict[str, Any], base: str) -> bool:
+    """Whether an object schema declares a default (``default`` or ``x-default``) for any field, at any depth."""
+    found = _DECLARES.get(id(node))
+    if found is None:
+        found = False
+        for prop in node.get("properties", {}).values():
+            if not isinstance(prop, dict):
+                continue
+            target, target_base = _resolve(prop, base)
+            if any(k in prop or k in target for k in ("default", "x-default")) or (
+                target.get("type") == "object" and _declares_defaults(target, target_base)
+            ):
+                found = True
+                break
+        _DECLARES[id(node)] = found
+    return found
+
+
+_DECLARES: dict[int, bool] = {}
+"""``_declares_defaults`` by schema node (the schemas are loaded once and never change)."""
+
+
+def _derived_default(rule: Any, siblings: dict[str, Any], limits: Mapping[str, int]) -> int:
+    """Evaluate an ``x-default`` rule: an integer, ``{"limit": <hello.limits key>}``,
+    ``{"field": <sibling>, "divide_by": n}`` (rounded down) or ``{"min": [rules]}``."""
+    if isinstance(rule, int):
+        return rule
+    if "limit" in rule:
+        return int(limits[rule["limit"]])
+    if "field" in rule:
+        return int(siblings[rule["field"]]) // int(rule.get("divide_by", 1))
+    if "min" in rule:
+        return min(_derived_default(r, siblings, limits) for r in rule["min"])
+    raise ValueError(f"unknown x-default rule {rule!r}")
+
+
+def validate_request(request: Request, *, limits: Mapping[str, int] = DEFAULT_LIMITS) -> dict[str, Any]:
     """Check ``request`` against its schema and return its params with defaults filled in.
+
+    ``limits`` are the gateway's (``hello.limits``): defaults derived from them
+    (``audio_out.max_buffer_ms``) use these values.
 
     Raises:
         UnknownType: no such request in this version.
@@ -131,7 +186,7 @@ def validate_request(request: Request) -> dict[str, Any]:
     if error is not None:
         raise _to_protocol_error(request, error)
     params = copy.deepcopy(request.params)
-    _fill_defaults(load_schema(path), params, path)
+    _fill_defaults(load_schema(path), params, path, limits)
     return params
 
 

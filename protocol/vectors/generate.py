@@ -300,9 +300,12 @@ AUDIO_OUT_DEFAULTS = {
     "prebuffer_ms": 0,
     "bitrate": 96000,
     "is_live": False,
+    "max_buffer_ms": 120000,
+    "high_watermark_ms": 10000,
+    "low_watermark_ms": 2000,
 }
-"""No ``max_buffer_ms`` or watermarks: the schema gives them no default (the gateway derives them from
-hello.limits.max_playout_buffer_ms)."""
+"""The last three are ``x-default`` rules (PROTOCOL.md 3.6), here with the default limits of the hello
+vector: ``max_buffer_ms`` = limits.max_playout_buffer_ms, high = min(10000, max / 2), low = min(2000, high / 5)."""
 JOIN_MEDIA_DEFAULTS = {
     "video_in": {"enabled": True},
     "video_out": {
@@ -403,7 +406,7 @@ def request_vectors() -> list[dict[str, Any]]:
             "user_name": "Bot",
             "user_data": {"role": "agent"},
             "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 48000, "channels": 2},
-            "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0},
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0, "low_watermark_ms": 0},
             "vad": {**VAD_DEFAULTS, "enabled": False},
             "levels_interval_ms": 100,
             **JOIN_MEDIA_DEFAULTS,
@@ -434,6 +437,75 @@ def request_vectors() -> list[dict[str, Any]]:
             "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 48000, "channels": 2},
             **JOIN_MEDIA_DEFAULTS,
         },
+    )
+    ok(
+        "join-derived-defaults-small-buffer",
+        '{"type":"join","id":"j4","room_url":"local://x","audio_out":{"max_buffer_ms":1000}}',
+        "join",
+        "j4",
+        {
+            "room_url": "local://x",
+            **JOIN_DEFAULTS,
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "max_buffer_ms": 1000, "high_watermark_ms": 500, "low_watermark_ms": 100},
+        },
+        "x-default rules read the fields given: high = min(10000, 1000 / 2), low = min(2000, 500 / 5)",
+    )
+    ok(
+        "join-derived-low-from-given-high",
+        '{"type":"join","id":"j5","room_url":"local://x","audio_out":{"high_watermark_ms":3001}}',
+        "join",
+        "j5",
+        {
+            "room_url": "local://x",
+            **JOIN_DEFAULTS,
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "high_watermark_ms": 3001, "low_watermark_ms": 600},
+        },
+        "divisions round down: 3001 / 5 is 600",
+    )
+    ok(
+        "join-free-form-objects-not-created",
+        text(
+            {
+                "type": "join",
+                "id": "j6",
+                "room_url": "local://x",
+                "audio_in": {"filter": {"type": "noisereduce"}},
+                "transcription": {"enabled": True},
+            }
+        ),
+        "join",
+        "j6",
+        {
+            "room_url": "local://x",
+            **JOIN_DEFAULTS,
+            "audio_in": {**AUDIO_IN_DEFAULTS, "filter": {"type": "noisereduce"}},
+            "transcription": {"enabled": True},
+        },
+        "objects that declare no default inside (filter.options, transcription.settings, dialin_settings) stay absent",
+    )
+    ok(
+        "send-dtmf-default-inside-given-object",
+        '{"type":"send-dtmf","id":"d","settings":{"tones":"12#"}}',
+        "send-dtmf",
+        "d",
+        {"settings": {"tones": "12#", "digitDurationMs": 500}},
+        "a given object is completed with the defaults declared inside it",
+    )
+    ok(
+        "update-inputs-absent-input-not-created",
+        '{"type":"update-inputs","id":"u","input_settings":{"microphone":{"isEnabled":false}}}',
+        "update-inputs",
+        "u",
+        {"input_settings": {"microphone": {"isEnabled": False}}},
+        "camera declares no default: absent means leave it as it is, so no empty object is added",
+    )
+    ok(
+        "create-room-object-default",
+        '{"type":"create-room","id":"cr"}',
+        "create-room",
+        "cr",
+        {"privacy": "public", "properties": {}, "timeout_ms": 10000},
+        "a declared default may be an object",
     )
     ok(
         "send-app-message-broadcast",
