@@ -369,6 +369,22 @@ def request_vectors() -> list[dict[str, Any]]:
     ok("ping-negative-integer-id", '{"id":-7,"type":"ping"}', "ping", "-7", {}, "any key order")
     ok("ping-id-128-chars", text({"type": "ping", "id": "i" * 128}), "ping", "i" * 128, {}, "the longest id")
     ok(
+        "ping-id-128-astral-chars",
+        text({"type": "ping", "id": "\U0001F600" * 128}),
+        "ping",
+        "\U0001F600" * 128,
+        {},
+        "lengths count code points: 128 emoji are 256 UTF-16 units (JavaScript's .length) and 512 UTF-8 bytes",
+    )
+    ok(
+        "ping-id-128-escaped-surrogate-pairs",
+        '{"type":"ping","id":"' + "\\ud83d\\ude00" * 128 + '"}',
+        "ping",
+        "\U0001F600" * 128,
+        {},
+        "a JSON escaped surrogate pair is one code point",
+    )
+    ok(
         "ping-unicode-id",
         ' {"type" : "ping", "id" : "é✓"} \n',
         "ping",
@@ -437,6 +453,14 @@ def request_vectors() -> list[dict[str, Any]]:
             "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 48000, "channels": 2},
             **JOIN_MEDIA_DEFAULTS,
         },
+    )
+    ok(
+        "join-user-name-128-astral-chars",
+        text({"type": "join", "id": "j7", "room_url": "local://x", "user_name": "\U0001F600" * 128}),
+        "join",
+        "j7",
+        {"room_url": "local://x", **JOIN_DEFAULTS, "user_name": "\U0001F600" * 128},
+        "maxLength 128 counts code points, not the 256 UTF-16 units",
     )
     ok(
         "join-derived-defaults-small-buffer",
@@ -574,9 +598,36 @@ def request_vectors() -> list[dict[str, Any]]:
         None,
         note="an invalid id is never echoed",
     )
+    bad("empty-object", "{}", "envelope", "bad_message", None, note="no type and no id: bad_message as an error message")
+    bad(
+        "type-empty-and-id-empty",
+        '{"type":"","id":""}',
+        "envelope",
+        "bad_message",
+        None,
+        note="type is checked before id (PROTOCOL.md 3.4): bad_message, not invalid_params",
+    )
+    bad("type-null-and-id-true", '{"type":null,"id":true}', "envelope", "bad_message", None)
+    bad(
+        "type-number-integer-id",
+        '{"type":3,"id":12}',
+        "envelope",
+        "bad_message",
+        "12",
+        note="the id is valid, so bad_message is a reply with the id as a string",
+    )
     bad("missing-id", '{"type":"ping"}', "envelope", "invalid_params", None, "id")
     bad("id-empty", '{"type":"ping","id":""}', "envelope", "invalid_params", None, "id")
     bad("id-129-chars", text({"type": "ping", "id": "i" * 129}), "envelope", "invalid_params", None, "id")
+    bad(
+        "id-129-astral-chars",
+        text({"type": "ping", "id": "\U0001F600" * 129}),
+        "envelope",
+        "invalid_params",
+        None,
+        "id",
+        note="129 code points: too long, however they are encoded",
+    )
     bad(
         "id-true",
         '{"type":"ping","id":true}',
@@ -696,6 +747,15 @@ def request_vectors() -> list[dict[str, Any]]:
         "invalid_params",
         "j",
         "user_name",
+    )
+    bad(
+        "user-name-129-astral-chars",
+        text({"type": "join", "id": "j", "room_url": "local://a", "user_name": "\U0001F600" * 129}),
+        "schema",
+        "invalid_params",
+        "j",
+        "user_name",
+        note="maxLength counts code points",
     )
     bad(
         "app-message-missing-message",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 
 import pytest
@@ -77,6 +78,40 @@ async def test_bad_join_params_name_the_field(connect, params, code, field):
     await still_usable(client)
     joined = await client.join(f"local://recovered-{id(client)}")  # the failed join left the session open
     assert joined["participant_id"]
+
+
+EMOJI = "\U0001f600"
+"""One code point, two UTF-16 code units, four UTF-8 bytes."""
+
+
+@pytest.mark.parametrize(
+    ("frame", "answer"),
+    [
+        ({"type": "ping", "id": EMOJI * 128}, ("reply", EMOJI * 128, None)),
+        ({"type": "ping", "id": EMOJI * 129}, ("error", None, "invalid_params")),
+        ({"id": EMOJI * 128}, ("reply", EMOJI * 128, "bad_message")),
+        ({"id": EMOJI * 129}, ("error", None, "bad_message")),
+        ({"type": "", "id": ""}, ("error", None, "bad_message")),
+        ({"type": 3, "id": 12}, ("reply", "12", "bad_message")),
+        ({"type": "teleport", "id": True}, ("error", None, "invalid_params")),
+    ],
+    ids=["128-emoji", "129-emoji", "no-type-good-id", "no-type-bad-id", "empty-both", "type-3-int-id", "bool-id"],
+)
+async def test_envelope_rules_on_the_wire(gateway, frame, answer):
+    """Ids count code points; a frame without a usable type is bad_message, a reply only if its id is valid (PROTOCOL.md 3.4)."""
+    kind, rid, code = answer
+    async with websockets.connect(gateway.url, subprotocols=[SUBPROTOCOL]) as ws:  # type: ignore[list-item]
+        json.loads(await ws.recv())  # hello
+        await ws.send(json.dumps(frame, ensure_ascii=False))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message["type"] == kind, message
+    if kind == "reply":
+        assert message["id"] == rid
+        assert message["ok"] is (code is None) and (code is None or message["error"]["code"] == code), message
+    else:
+        assert "id" not in message and message["error"]["code"] == code, message
+        if code == "invalid_params":
+            assert message["error"]["details"] == {"field": "id"}
 
 
 async def test_unknown_request_type(connect):
