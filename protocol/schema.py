@@ -7,9 +7,14 @@ the server envelopes (``schema/server.json``) and shared definitions
 
 The gateway validates every request, fills in the defaults the schema declares
 (PROTOCOL.md, "Defaults": ``default`` values, ``x-default`` rules, and absent
-objects that declare a default inside), and maps the first violation to a typed error: format fields (sample rate,
-channels, frame duration, color format) get ``unsupported_format``, anything
-else ``invalid_params`` with ``details.field`` naming the field.
+objects that declare a default inside), and maps the first violation to a typed
+error: format fields (sample rate, channels, frame duration, color format) get
+``unsupported_format``, anything else ``invalid_params`` with ``details.field``
+naming the field.
+
+Gateway messages are checked only in tests, against the schemas with their
+``x-strict`` keywords applied (:func:`validate_server_message`): stricter than
+what the published schemas promise clients, so a misspelled field still fails.
 """
 
 from __future__ import annotations
@@ -52,10 +57,29 @@ def _load_all() -> dict[str, dict[str, Any]]:
     return out
 
 
+def _strict(node: Any) -> Any:
+    """A copy of a schema with every ``x-strict`` overlay merged into the object that carries it.
+
+    The published schemas leave envelopes and error objects open, as PROTOCOL.md 1.2 promises
+    clients; ``x-strict`` holds the keywords that close them (no undeclared field, no undefined
+    error code), for checking the gateway's own output.
+    """
+    if isinstance(node, dict):
+        out = {key: _strict(value) for key, value in node.items() if key != "x-strict"}
+        overlay = node.get("x-strict")
+        if isinstance(overlay, dict):
+            out.update(_strict(overlay))
+        return out
+    if isinstance(node, list):
+        return [_strict(value) for value in node]
+    return node
+
+
 @functools.cache
-def _registry() -> Registry:
+def _registry(strict: bool = False) -> Registry:
     return Registry().with_resources(
-        (BASE_URI + path, Resource.from_contents(schema)) for path, schema in _load_all().items()
+        (BASE_URI + path, Resource.from_contents(_strict(schema) if strict else schema))
+        for path, schema in _load_all().items()
     )
 
 
@@ -75,9 +99,9 @@ def event_names() -> list[str]:
 
 
 @functools.cache
-def validator(path: str) -> Draft202012Validator:
-    """A validator for one schema file, resolving references across files."""
-    return Draft202012Validator({"$ref": BASE_URI + path}, registry=_registry())
+def validator(path: str, strict: bool = False) -> Draft202012Validator:
+    """A validator for one schema file, resolving references across files (``strict``: with ``x-strict`` applied)."""
+    return Draft202012Validator({"$ref": BASE_URI + path}, registry=_registry(strict))
 
 
 def _resolve(node: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
@@ -190,14 +214,20 @@ def validate_request(request: Request, *, limits: Mapping[str, int] = DEFAULT_LI
     return params
 
 
-def validate_server_message(message: dict[str, Any]) -> None:
-    """Raise ``ValidationError`` if a gateway text frame breaks the schema (envelope and event data)."""
-    validator("server.json").validate(message)
+def validate_server_message(message: dict[str, Any], *, strict: bool = True) -> None:
+    """Raise ``ValidationError`` if a gateway text frame breaks the schema (envelope and event data).
+
+    ``strict`` (the default, for the gateway's tests) also applies the ``x-strict`` keywords: a
+    field the schema does not declare (a misspelling) or an error code this version does not
+    define is an error. ``strict=False`` checks what a client may rely on: the published schema,
+    which lets both through (PROTOCOL.md 1.2).
+    """
+    validator("server.json", strict).validate(message)
     if message.get("type") == "event":
         path = f"events/{message['event']}.json"
         if path not in _load_all():
             raise ValidationError(f"event {message['event']!r} has no schema ({path})")
-        validator(path).validate(message["data"])
+        validator(path, strict).validate(message["data"])
 
 
 def _first_error(v: Draft202012Validator, instance: dict[str, Any]) -> ValidationError | None:

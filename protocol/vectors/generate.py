@@ -791,6 +791,7 @@ HELLO = {
     "protocol": "daily-gateway.v1",
     "version": 1,
     "session_id": "5d0b7b1e-8a0c-4a43-9d5e-0c2f5e9a1b11",
+    "resume_token": "5d0b7b1e-8a0c-4a43-9d5e-0c2f5e9a1b11.x3KOQ0yWbh2VvRkqLhHq6u1x2R2bqJpV4Vt7s3fJ0ZA",
     "server": {"name": "daily-ws-gateway", "version": "0.1.0"},
     "limits": {
         "max_message_bytes": 262144,
@@ -855,6 +856,14 @@ def server_vectors() -> list[dict[str, Any]]:
         {"kind": "hello", **fields, "extra": {"future_field": "r"}},
         note="fields a client does not know are kept (forward compatibility), never an error",
     )
+    no_token = {k: v for k, v in HELLO.items() if k != "resume_token"}
+    ok(
+        "hello-without-resume-token",
+        no_token,
+        {"kind": "hello", **fields, "resume_token": "", "extra": {}},
+        schema_valid=False,
+        note="resume_token is required (section 4); a decoder still reads the rest, with an empty token",
+    )
     ok(
         "reply-ok",
         {"type": "reply", "seq": 2, "id": "1", "ok": True, "result": {"time_ms": 1700000000000}},
@@ -907,6 +916,30 @@ def server_vectors() -> list[dict[str, Any]]:
         {"type": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
         {"kind": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
         note="seq never wraps; 2**53 - 1 is the largest a JSON number carries exactly",
+    )
+    ok(
+        "reply-unknown-fields",
+        {"type": "reply", "seq": 10, "id": "f", "ok": True, "result": {"time_ms": 1, "later": True}, "trace": "t-1"},
+        {"kind": "reply", "seq": 10, "id": "f", "ok": True, "result": {"time_ms": 1, "later": True}},
+        note="a field a later gateway adds, in the envelope or the result: valid, and ignored",
+    )
+    ok(
+        "event-unknown-envelope-field",
+        {"type": "event", "seq": 11, "event": "left", "data": {"reason": "left"}, "room": "local://x"},
+        {"kind": "event", "seq": 11, "event": "left", "data": {"reason": "left"}},
+        note="clients MUST ignore unknown fields (section 1.2), so the schema accepts them",
+    )
+    future_err = {"code": "quota_exceeded", "message": "a later code", "retry_after_ms": 500}
+    ok(
+        "reply-error-unknown-code-and-field",
+        {"type": "reply", "seq": 12, "id": "q", "ok": False, "error": future_err},
+        {"kind": "reply", "seq": 12, "id": "q", "ok": False, "error": future_err},
+        note="an unknown error code is a generic failure, not a broken frame; unknown error fields are kept",
+    )
+    ok(
+        "error-unknown-envelope-field",
+        {"type": "error", "seq": 13, "error": {"code": "bad_json", "message": "x"}, "hint": "y"},
+        {"kind": "error", "seq": 13, "error": {"code": "bad_json", "message": "x"}},
     )
     frame_err = {"code": "bad_frame", "message": "binary frame of 3 bytes is shorter than the 28-byte header"}
     ok("error", {"type": "error", "seq": 8, "error": frame_err}, {"kind": "error", "seq": 8, "error": frame_err})

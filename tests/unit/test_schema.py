@@ -338,6 +338,39 @@ def test_server_message_validation_checks_event_data() -> None:
         validate_server_message({"type": "hello", "seq": 2})
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "reply", "seq": 2, "id": "1", "ok": True, "result": {}, "resutl": {}},
+        {"type": "reply", "seq": 2, "id": "1", "ok": False, "error": {"code": "internal", "message": "x", "detials": {}}},
+        {"type": "reply", "seq": 2, "id": "1", "ok": False, "error": {"code": "not_founds", "message": "x"}},
+        {"type": "error", "seq": 2, "error": {"code": "bad_json", "message": "x"}, "fatal": True},
+        {"type": "event", "seq": 2, "event": "left", "data": {"reason": "left"}, "dat": {}},
+        {"type": "event", "seq": 2, "event": "error", "data": {"code": "internal", "message": "x", "detail": {}}},
+        {"type": "event", "seq": 2, "event": "media-dropped", "data": {"dropped": 1, "total": 1, "reason": "slow", "x": 1}},
+    ],
+    ids=["reply-field", "error-object-field", "error-code", "error-envelope-field", "event-field", "error-event-field",
+         "media-dropped-field"],
+)
+def test_strict_validation_catches_what_the_published_schema_lets_through(message: dict[str, Any]) -> None:
+    """An undeclared field or error code is valid for clients (PROTOCOL.md 1.2) but fails the gateway's strict check."""
+    validate_server_message(message, strict=False)
+    with pytest.raises(ValidationError):
+        validate_server_message(message)
+
+
+def test_hello_requires_resume_token() -> None:
+    """A hello without resume_token is invalid, strict or not: the gateway always sends one (sections 4 and 14)."""
+    hello = next(v for v in json.loads((SPEC.parent / "vectors" / "json.json").read_text("utf-8"))["server_messages"]
+                 if v["name"] == "hello")
+    message = json.loads(hello["text"])
+    validate_server_message(message)
+    del message["resume_token"]
+    for strict in (False, True):
+        with pytest.raises(ValidationError):
+            validate_server_message(message, strict=strict)
+
+
 # ---------------------------------------------------------------------------- PROTOCOL.md examples
 
 

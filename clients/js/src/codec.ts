@@ -46,6 +46,8 @@ export interface Hello {
   protocol: string;
   version: number;
   session_id: string;
+  /** Secret for `resume` (PROTOCOL.md, "Resume"); empty if the hello had none. */
+  resume_token: string;
   server: { name: string; version: string; [key: string]: unknown };
   limits: Limits;
   capabilities: Capabilities;
@@ -168,7 +170,7 @@ export function decodeServerMessage(data: string | Uint8Array): ServerMessage {
     return { type: 'error', seq, error: obj.error as unknown as ErrorObject };
   }
   if (kind === 'hello') {
-    const known = new Set(['type', 'seq', 'protocol', 'version', 'session_id', 'server', 'limits', 'capabilities']);
+    const known = new Set(['type', 'seq', 'protocol', 'version', 'session_id', 'resume_token', 'server', 'limits', 'capabilities']);
     const extra: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(obj)) if (!known.has(key)) extra[key] = value;
     return {
@@ -177,6 +179,7 @@ export function decodeServerMessage(data: string | Uint8Array): ServerMessage {
       protocol: typeof obj.protocol === 'string' ? obj.protocol : '',
       version: typeof obj.version === 'number' ? obj.version : 0,
       session_id: typeof obj.session_id === 'string' ? obj.session_id : '',
+      resume_token: typeof obj.resume_token === 'string' ? obj.resume_token : '',
       server: (isObject(obj.server) ? obj.server : {}) as Hello['server'],
       limits: (isObject(obj.limits) ? obj.limits : {}) as unknown as Limits,
       capabilities: (isObject(obj.capabilities) ? obj.capabilities : {}) as unknown as Capabilities,
