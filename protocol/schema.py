@@ -22,8 +22,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from importlib import resources
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
