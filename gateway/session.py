@@ -34,7 +34,7 @@ from websockets.protocol import State
 from protocol import constants, messages
 from protocol.constants import OUTBOUND_TRACK_SOURCE, CloseCode, MediaKind, OutboundTrack
 from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
-from protocol.media import AudioFrame, VideoFrame, decode_frame
+from protocol.media import AudioFrame, VideoFrame, decode_frame, frame_position
 from protocol.schema import validate_request
 
 from . import build_info
@@ -343,7 +343,7 @@ class Session:
             return
         handler = HANDLERS.get(request.type)
         try:
-            params = validate_request(request)
+            params = validate_request(request, limits=self.config.limits())
             if handler is None:
                 raise CommandError(ErrorCode.NOT_SUPPORTED, f"{request.type} is not implemented by this gateway")
         except ProtocolError as exc:
@@ -423,7 +423,10 @@ class Session:
         self.bytes_in += len(data)
         try:
             if len(data) > self.config.max_frame_bytes:
-                raise TooLarge(f"binary frame of {len(data)} bytes exceeds max_frame_bytes {self.config.max_frame_bytes}")
+                raise TooLarge(
+                    f"binary frame of {len(data)} bytes exceeds max_frame_bytes {self.config.max_frame_bytes}",
+                    details=frame_position(data),
+                )
             frame = decode_frame(data)
             if frame.track not in OutboundTrack._value2member_map_:
                 raise CommandError(

@@ -38,6 +38,8 @@ HEADER_SIZE = 28
 
 _AUDIO = struct.Struct("<BBHIQIIBBH")
 _VIDEO = struct.Struct("<BBHIQIHHBBH")
+_POSITION = struct.Struct("<HI")
+"""``track`` (bytes 2-3) and ``seq`` (bytes 4-7): the same in every version-1 header, whatever its kind."""
 assert _AUDIO.size == _VIDEO.size == HEADER_SIZE
 
 
@@ -161,13 +163,18 @@ def decode_frame(data: bytes | bytearray | memoryview) -> AudioFrame | VideoFram
         BadFrame: shorter than the header or wrong version (``bad_frame``), unknown
             kind (``unknown_kind``), payload length or alignment wrong (``bad_payload``).
         UnsupportedFormat: sample rate, channels, encoding or color format not supported.
+
+    Every error but that of a frame shorter than the header carries ``details.track`` and
+    ``details.seq`` (:func:`frame_position`).
     """
     view = memoryview(data)
     if len(view) < HEADER_SIZE:
         raise BadFrame(f"binary frame of {len(view)} bytes is shorter than the {HEADER_SIZE}-byte header")
     version, kind = view[0], view[1]
     if version != FRAME_VERSION:
-        raise BadFrame(f"binary frame version {version} is not supported (expected {FRAME_VERSION})")
+        raise BadFrame(
+            f"binary frame version {version} is not supported (expected {FRAME_VERSION})", details=frame_position(view)
+        )
     payload = view[HEADER_SIZE:]
     if kind == MediaKind.AUDIO:
         _, _, track, seq, ts, length, rate, channels, encoding, flags = _AUDIO.unpack_from(view)
@@ -206,7 +213,23 @@ def decode_frame(data: bytes | bytearray | memoryview) -> AudioFrame | VideoFram
                 details=_where(track, seq),
             )
         return VideoFrame(track, seq, ts, width, height, color, payload, flags)
-    raise BadFrame(f"media kind {kind} is not known (1 = audio, 2 = video)", code=ErrorCode.UNKNOWN_KIND)
+    raise BadFrame(
+        f"media kind {kind} is not known (1 = audio, 2 = video)",
+        code=ErrorCode.UNKNOWN_KIND,
+        details=frame_position(view),
+    )
+
+
+def frame_position(data: bytes | bytearray | memoryview) -> dict[str, int]:
+    """``{"track", "seq"}`` of a binary frame for its error's ``details``; empty if shorter than the header.
+
+    Every error about a frame of at least :data:`HEADER_SIZE` bytes quotes them, read from bytes
+    2-7 whatever the frame's version, kind or size (PROTOCOL.md, "Bad input").
+    """
+    if len(data) < HEADER_SIZE:
+        return {}
+    track, seq = _POSITION.unpack_from(data, 2)
+    return {"track": track, "seq": seq}
 
 
 def _check_length(declared: int, actual: int, track: int, seq: int) -> None:

@@ -3,7 +3,7 @@
 Wire shapes (PROTOCOL.md, "Text frames")::
 
     request  {"type": "<request>", "id": "<client id>", ...params}
-    hello    {"type": "hello", "seq": 1, "protocol": ..., "session_id": ..., "limits": {...}, "capabilities": {...}}
+    hello    {"type": "hello", "seq": 1, "protocol": ..., "session_id": ..., "resume_token": ..., "limits": {...}, ...}
     reply    {"type": "reply", "seq": n, "id": "<client id>", "ok": true,  "result": {...}}
              {"type": "reply", "seq": n, "id": "<client id>", "ok": false, "error": {"code", "message", "details"?}}
     event    {"type": "event", "seq": n, "event": "<name>", "data": {...}}
@@ -42,7 +42,10 @@ class Hello:
     server: dict[str, Any]
     limits: dict[str, Any]
     capabilities: dict[str, Any]
+    resume_token: str = ""
+    """Secret for ``resume`` (PROTOCOL.md, "Resume"); empty if the hello had none."""
     extra: dict[str, Any] = field(default_factory=dict)
+    """Fields this codec does not know (a later gateway's), kept rather than refused."""
 
 
 @dataclass(slots=True)
@@ -133,6 +136,7 @@ def encode_hello(
     protocol: str,
     version: int,
     session_id: str,
+    resume_token: str,
     server: dict[str, Any],
     limits: dict[str, Any],
     capabilities: dict[str, Any],
@@ -145,6 +149,7 @@ def encode_hello(
             "protocol": protocol,
             "version": version,
             "session_id": session_id,
+            "resume_token": resume_token,
             "server": server,
             "limits": limits,
             "capabilities": capabilities,
@@ -191,7 +196,8 @@ def decode_server_message(data: str | bytes | bytearray | memoryview) -> ServerM
     if kind == "error" and isinstance(obj.get("error"), dict):
         return ErrorMessage(seq, obj["error"])
     if kind == "hello":
-        known = {"type", "seq", "protocol", "version", "session_id", "server", "limits", "capabilities"}
+        known = {"type", "seq", "protocol", "version", "session_id", "resume_token", "server", "limits", "capabilities"}
+        token = obj.get("resume_token")
         return Hello(
             seq,
             obj.get("protocol", ""),
@@ -200,6 +206,7 @@ def decode_server_message(data: str | bytes | bytearray | memoryview) -> ServerM
             obj.get("server", {}),
             obj.get("limits", {}),
             obj.get("capabilities", {}),
-            {k: v for k, v in obj.items() if k not in known},
+            resume_token=token if isinstance(token, str) else "",
+            extra={k: v for k, v in obj.items() if k not in known},
         )
     raise NotAnObject(f"unknown server message type {kind!r}")

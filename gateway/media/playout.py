@@ -194,8 +194,10 @@ class PlayoutBuffer:
         frame_ms: nominal slot length; a frame is ``sample_rate * frame_ms // 1000`` samples
             and the clock's period is exactly that many samples, so odd rates do not drift.
         max_buffer_ms: most audio held; a push beyond raises ``buffer_full`` and queues nothing.
-        high_watermark_ms: ``playout-buffer-high`` when the buffer reaches it; 0 turns both off.
-        low_watermark_ms: ``playout-buffer-low`` when, after a high, it falls to this or below.
+        high_watermark_ms: ``playout-buffer-high`` when a push takes the buffer to it or more (the level
+            after that push is reported) with no high outstanding; 0 turns both off.
+        low_watermark_ms: ``playout-buffer-low``, the one answer to a high, when playing takes the buffer
+            to this or below, or a clear empties it.
         idle_grace_ms: silence played after the buffer runs dry before ``playout-idle``.
         on_event: receives ``(event name, data)`` for every playout event.
     """
@@ -334,7 +336,7 @@ class PlayoutBuffer:
         """Drop everything buffered at once; pending marks come back cleared; returns the ``clear-audio`` result.
 
         Events, in order: ``playout-mark`` (cleared) for each pending mark, ``playout-buffer-low``
-        if above the high watermark, ``playout-idle`` (``reason``) if playing.
+        if a high is outstanding (whatever the level), ``playout-idle`` (``reason``) if playing.
         """
         dropped = self._tail - self._head
         played_to = self._head

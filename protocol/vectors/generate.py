@@ -113,7 +113,10 @@ def binary_vectors() -> dict[str, Any]:
         decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "expect": expect})
 
     def bad(name: str, frame: bytes, code: str, note: str = "") -> None:
-        decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "error": {"code": code}})
+        # PROTOCOL.md 10.3: from 28 bytes on, every error quotes the header's track (bytes 2-3) and seq (4-7).
+        details = dict(zip(("track", "seq"), struct.unpack_from("<HI", frame, 2), strict=True)) if len(frame) >= 28 else {}
+        error = {"code": code, "details": details}
+        decode.append({"name": name, **({"note": note} if note else {}), "hex": frame.hex(), "error": error})
 
     ok(
         "audio-mono-16k-20ms",
@@ -178,11 +181,26 @@ def binary_vectors() -> dict[str, Any]:
     )
 
     bad("empty", b"", "bad_frame")
-    bad("shorter-than-header", audio(1, 1, 0, 16000, 1, b"")[:27], "bad_frame", "27 bytes")
-    bad("wrong-version", audio(1, 1, 0, 16000, 1, pcm([0]), version=2), "bad_frame")
-    bad("version-zero", audio(1, 1, 0, 16000, 1, pcm([0]), version=0), "bad_frame")
-    bad("unknown-kind-0", audio(1, 1, 0, 16000, 1, pcm([0]), kind=0), "unknown_kind")
-    bad("unknown-kind-3", audio(1, 1, 0, 16000, 1, pcm([0]), kind=3), "unknown_kind")
+    bad(
+        "shorter-than-header",
+        audio(1, 1, 0, 16000, 1, b"")[:27],
+        "bad_frame",
+        "27 bytes: no track or seq in details, even though bytes 2-7 are there",
+    )
+    bad(
+        "wrong-version",
+        audio(1, 77, 0, 16000, 1, pcm([0]), version=2),
+        "bad_frame",
+        "a full header: details still carry track and seq",
+    )
+    bad("version-zero", audio(3, 0x01020304, 0, 16000, 1, pcm([0]), version=0), "bad_frame")
+    bad(
+        "unknown-kind-0",
+        audio(1, 78, 0, 16000, 1, pcm([0]), kind=0),
+        "unknown_kind",
+        "a full header: details still carry track and seq",
+    )
+    bad("unknown-kind-3", audio(4, 65536, 0, 16000, 1, pcm([0]), kind=3), "unknown_kind")
     bad(
         "audio-length-over-payload",
         audio(1, 1, 0, 16000, 1, pcm([0]), length=4),
@@ -202,7 +220,7 @@ def binary_vectors() -> dict[str, Any]:
         "bad_payload",
         "2 bytes is one sample, not one stereo frame",
     )
-    bad("audio-rate-7999", audio(1, 1, 0, 7999, 1, pcm([0])), "unsupported_format")
+    bad("audio-rate-7999", audio(16, 12, 0, 7999, 1, pcm([0])), "unsupported_format")
     bad("audio-rate-48001", audio(1, 1, 0, 48001, 1, pcm([0])), "unsupported_format")
     bad("audio-rate-0", audio(1, 1, 0, 0, 1, pcm([0])), "unsupported_format")
     bad("audio-channels-3", audio(1, 1, 0, 16000, 3, pcm([0, 0, 0])), "unsupported_format")
@@ -210,7 +228,7 @@ def binary_vectors() -> dict[str, Any]:
     bad("audio-encoding-2", audio(1, 1, 0, 16000, 1, pcm([0]), encoding=2), "unsupported_format")
     bad("audio-encoding-0", audio(1, 1, 0, 16000, 1, pcm([0]), encoding=0), "unsupported_format")
     bad("video-color-format-0", video(2, 1, 0, 1, 1, 0, bytes(3)), "unsupported_format")
-    bad("video-color-format-8", video(2, 1, 0, 1, 1, 8, bytes(4)), "unsupported_format")
+    bad("video-color-format-8", video(3, 300, 0, 1, 1, 8, bytes(4)), "unsupported_format")
     bad(
         "video-i420-odd-width",
         video(2, 1, 0, 3, 2, 7, bytes(10)),
@@ -282,9 +300,12 @@ AUDIO_OUT_DEFAULTS = {
     "prebuffer_ms": 0,
     "bitrate": 96000,
     "is_live": False,
+    "max_buffer_ms": 120000,
+    "high_watermark_ms": 10000,
+    "low_watermark_ms": 2000,
 }
-"""No ``max_buffer_ms`` or watermarks: the schema gives them no default (the gateway derives them from
-hello.limits.max_playout_buffer_ms)."""
+"""The last three are ``x-default`` rules (PROTOCOL.md 3.6), here with the default limits of the hello
+vector: ``max_buffer_ms`` = limits.max_playout_buffer_ms, high = min(10000, max / 2), low = min(2000, high / 5)."""
 JOIN_MEDIA_DEFAULTS = {
     "video_in": {"enabled": True},
     "video_out": {
@@ -348,6 +369,22 @@ def request_vectors() -> list[dict[str, Any]]:
     ok("ping-negative-integer-id", '{"id":-7,"type":"ping"}', "ping", "-7", {}, "any key order")
     ok("ping-id-128-chars", text({"type": "ping", "id": "i" * 128}), "ping", "i" * 128, {}, "the longest id")
     ok(
+        "ping-id-128-astral-chars",
+        text({"type": "ping", "id": "\U0001F600" * 128}),
+        "ping",
+        "\U0001F600" * 128,
+        {},
+        "lengths count code points: 128 emoji are 256 UTF-16 units (JavaScript's .length) and 512 UTF-8 bytes",
+    )
+    ok(
+        "ping-id-128-escaped-surrogate-pairs",
+        '{"type":"ping","id":"' + "\\ud83d\\ude00" * 128 + '"}',
+        "ping",
+        "\U0001F600" * 128,
+        {},
+        "a JSON escaped surrogate pair is one code point",
+    )
+    ok(
         "ping-unicode-id",
         ' {"type" : "ping", "id" : "é✓"} \n',
         "ping",
@@ -385,7 +422,7 @@ def request_vectors() -> list[dict[str, Any]]:
             "user_name": "Bot",
             "user_data": {"role": "agent"},
             "audio_in": {**AUDIO_IN_DEFAULTS, "sample_rate": 48000, "channels": 2},
-            "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0},
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 8000, "high_watermark_ms": 0, "low_watermark_ms": 0},
             "vad": {**VAD_DEFAULTS, "enabled": False},
             "levels_interval_ms": 100,
             **JOIN_MEDIA_DEFAULTS,
@@ -416,6 +453,83 @@ def request_vectors() -> list[dict[str, Any]]:
             "audio_out": {**AUDIO_OUT_DEFAULTS, "sample_rate": 48000, "channels": 2},
             **JOIN_MEDIA_DEFAULTS,
         },
+    )
+    ok(
+        "join-user-name-128-astral-chars",
+        text({"type": "join", "id": "j7", "room_url": "local://x", "user_name": "\U0001F600" * 128}),
+        "join",
+        "j7",
+        {"room_url": "local://x", **JOIN_DEFAULTS, "user_name": "\U0001F600" * 128},
+        "maxLength 128 counts code points, not the 256 UTF-16 units",
+    )
+    ok(
+        "join-derived-defaults-small-buffer",
+        '{"type":"join","id":"j4","room_url":"local://x","audio_out":{"max_buffer_ms":1000}}',
+        "join",
+        "j4",
+        {
+            "room_url": "local://x",
+            **JOIN_DEFAULTS,
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "max_buffer_ms": 1000, "high_watermark_ms": 500, "low_watermark_ms": 100},
+        },
+        "x-default rules read the fields given: high = min(10000, 1000 / 2), low = min(2000, 500 / 5)",
+    )
+    ok(
+        "join-derived-low-from-given-high",
+        '{"type":"join","id":"j5","room_url":"local://x","audio_out":{"high_watermark_ms":3001}}',
+        "join",
+        "j5",
+        {
+            "room_url": "local://x",
+            **JOIN_DEFAULTS,
+            "audio_out": {**AUDIO_OUT_DEFAULTS, "high_watermark_ms": 3001, "low_watermark_ms": 600},
+        },
+        "divisions round down: 3001 / 5 is 600",
+    )
+    ok(
+        "join-free-form-objects-not-created",
+        text(
+            {
+                "type": "join",
+                "id": "j6",
+                "room_url": "local://x",
+                "audio_in": {"filter": {"type": "noisereduce"}},
+                "transcription": {"enabled": True},
+            }
+        ),
+        "join",
+        "j6",
+        {
+            "room_url": "local://x",
+            **JOIN_DEFAULTS,
+            "audio_in": {**AUDIO_IN_DEFAULTS, "filter": {"type": "noisereduce"}},
+            "transcription": {"enabled": True},
+        },
+        "objects that declare no default inside (filter.options, transcription.settings, dialin_settings) stay absent",
+    )
+    ok(
+        "send-dtmf-default-inside-given-object",
+        '{"type":"send-dtmf","id":"d","settings":{"tones":"12#"}}',
+        "send-dtmf",
+        "d",
+        {"settings": {"tones": "12#", "digitDurationMs": 500}},
+        "a given object is completed with the defaults declared inside it",
+    )
+    ok(
+        "update-inputs-absent-input-not-created",
+        '{"type":"update-inputs","id":"u","input_settings":{"microphone":{"isEnabled":false}}}',
+        "update-inputs",
+        "u",
+        {"input_settings": {"microphone": {"isEnabled": False}}},
+        "camera declares no default: absent means leave it as it is, so no empty object is added",
+    )
+    ok(
+        "create-room-object-default",
+        '{"type":"create-room","id":"cr"}',
+        "create-room",
+        "cr",
+        {"privacy": "public", "properties": {}, "timeout_ms": 10000},
+        "a declared default may be an object",
     )
     ok(
         "send-app-message-broadcast",
@@ -484,9 +598,36 @@ def request_vectors() -> list[dict[str, Any]]:
         None,
         note="an invalid id is never echoed",
     )
+    bad("empty-object", "{}", "envelope", "bad_message", None, note="no type and no id: bad_message as an error message")
+    bad(
+        "type-empty-and-id-empty",
+        '{"type":"","id":""}',
+        "envelope",
+        "bad_message",
+        None,
+        note="type is checked before id (PROTOCOL.md 3.4): bad_message, not invalid_params",
+    )
+    bad("type-null-and-id-true", '{"type":null,"id":true}', "envelope", "bad_message", None)
+    bad(
+        "type-number-integer-id",
+        '{"type":3,"id":12}',
+        "envelope",
+        "bad_message",
+        "12",
+        note="the id is valid, so bad_message is a reply with the id as a string",
+    )
     bad("missing-id", '{"type":"ping"}', "envelope", "invalid_params", None, "id")
     bad("id-empty", '{"type":"ping","id":""}', "envelope", "invalid_params", None, "id")
     bad("id-129-chars", text({"type": "ping", "id": "i" * 129}), "envelope", "invalid_params", None, "id")
+    bad(
+        "id-129-astral-chars",
+        text({"type": "ping", "id": "\U0001F600" * 129}),
+        "envelope",
+        "invalid_params",
+        None,
+        "id",
+        note="129 code points: too long, however they are encoded",
+    )
     bad(
         "id-true",
         '{"type":"ping","id":true}',
@@ -608,6 +749,15 @@ def request_vectors() -> list[dict[str, Any]]:
         "user_name",
     )
     bad(
+        "user-name-129-astral-chars",
+        text({"type": "join", "id": "j", "room_url": "local://a", "user_name": "\U0001F600" * 129}),
+        "schema",
+        "invalid_params",
+        "j",
+        "user_name",
+        note="maxLength counts code points",
+    )
+    bad(
         "app-message-missing-message",
         '{"type":"send-app-message","id":"m"}',
         "schema",
@@ -641,6 +791,7 @@ HELLO = {
     "protocol": "daily-gateway.v1",
     "version": 1,
     "session_id": "5d0b7b1e-8a0c-4a43-9d5e-0c2f5e9a1b11",
+    "resume_token": "5d0b7b1e-8a0c-4a43-9d5e-0c2f5e9a1b11.x3KOQ0yWbh2VvRkqLhHq6u1x2R2bqJpV4Vt7s3fJ0ZA",
     "server": {"name": "daily-ws-gateway", "version": "0.1.0"},
     "limits": {
         "max_message_bytes": 262144,
@@ -705,6 +856,14 @@ def server_vectors() -> list[dict[str, Any]]:
         {"kind": "hello", **fields, "extra": {"future_field": "r"}},
         note="fields a client does not know are kept (forward compatibility), never an error",
     )
+    no_token = {k: v for k, v in HELLO.items() if k != "resume_token"}
+    ok(
+        "hello-without-resume-token",
+        no_token,
+        {"kind": "hello", **fields, "resume_token": "", "extra": {}},
+        schema_valid=False,
+        note="resume_token is required (section 4); a decoder still reads the rest, with an empty token",
+    )
     ok(
         "reply-ok",
         {"type": "reply", "seq": 2, "id": "1", "ok": True, "result": {"time_ms": 1700000000000}},
@@ -757,6 +916,30 @@ def server_vectors() -> list[dict[str, Any]]:
         {"type": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
         {"kind": "event", "seq": 9007199254740991, "event": "left", "data": {"reason": "left"}},
         note="seq never wraps; 2**53 - 1 is the largest a JSON number carries exactly",
+    )
+    ok(
+        "reply-unknown-fields",
+        {"type": "reply", "seq": 10, "id": "f", "ok": True, "result": {"time_ms": 1, "later": True}, "trace": "t-1"},
+        {"kind": "reply", "seq": 10, "id": "f", "ok": True, "result": {"time_ms": 1, "later": True}},
+        note="a field a later gateway adds, in the envelope or the result: valid, and ignored",
+    )
+    ok(
+        "event-unknown-envelope-field",
+        {"type": "event", "seq": 11, "event": "left", "data": {"reason": "left"}, "room": "local://x"},
+        {"kind": "event", "seq": 11, "event": "left", "data": {"reason": "left"}},
+        note="clients MUST ignore unknown fields (section 1.2), so the schema accepts them",
+    )
+    future_err = {"code": "quota_exceeded", "message": "a later code", "retry_after_ms": 500}
+    ok(
+        "reply-error-unknown-code-and-field",
+        {"type": "reply", "seq": 12, "id": "q", "ok": False, "error": future_err},
+        {"kind": "reply", "seq": 12, "id": "q", "ok": False, "error": future_err},
+        note="an unknown error code is a generic failure, not a broken frame; unknown error fields are kept",
+    )
+    ok(
+        "error-unknown-envelope-field",
+        {"type": "error", "seq": 13, "error": {"code": "bad_json", "message": "x"}, "hint": "y"},
+        {"kind": "error", "seq": 13, "error": {"code": "bad_json", "message": "x"}},
     )
     frame_err = {"code": "bad_frame", "message": "binary frame of 3 bytes is shorter than the 28-byte header"}
     ok("error", {"type": "error", "seq": 8, "error": frame_err}, {"kind": "error", "seq": 8, "error": frame_err})

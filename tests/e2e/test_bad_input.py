@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 
 import pytest
@@ -77,6 +78,40 @@ async def test_bad_join_params_name_the_field(connect, params, code, field):
     await still_usable(client)
     joined = await client.join(f"local://recovered-{id(client)}")  # the failed join left the session open
     assert joined["participant_id"]
+
+
+EMOJI = "\U0001f600"
+"""One code point, two UTF-16 code units, four UTF-8 bytes."""
+
+
+@pytest.mark.parametrize(
+    ("frame", "answer"),
+    [
+        ({"type": "ping", "id": EMOJI * 128}, ("reply", EMOJI * 128, None)),
+        ({"type": "ping", "id": EMOJI * 129}, ("error", None, "invalid_params")),
+        ({"id": EMOJI * 128}, ("reply", EMOJI * 128, "bad_message")),
+        ({"id": EMOJI * 129}, ("error", None, "bad_message")),
+        ({"type": "", "id": ""}, ("error", None, "bad_message")),
+        ({"type": 3, "id": 12}, ("reply", "12", "bad_message")),
+        ({"type": "teleport", "id": True}, ("error", None, "invalid_params")),
+    ],
+    ids=["128-emoji", "129-emoji", "no-type-good-id", "no-type-bad-id", "empty-both", "type-3-int-id", "bool-id"],
+)
+async def test_envelope_rules_on_the_wire(gateway, frame, answer):
+    """Ids count code points; a frame without a usable type is bad_message, a reply only if its id is valid (PROTOCOL.md 3.4)."""
+    kind, rid, code = answer
+    async with websockets.connect(gateway.url, subprotocols=[SUBPROTOCOL]) as ws:  # type: ignore[list-item]
+        json.loads(await ws.recv())  # hello
+        await ws.send(json.dumps(frame, ensure_ascii=False))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message["type"] == kind, message
+    if kind == "reply":
+        assert message["id"] == rid
+        assert message["ok"] is (code is None) and (code is None or message["error"]["code"] == code), message
+    else:
+        assert "id" not in message and message["error"]["code"] == code, message
+        if code == "invalid_params":
+            assert message["error"]["details"] == {"field": "id"}
 
 
 async def test_unknown_request_type(connect):
@@ -173,23 +208,34 @@ async def test_oversize_app_message_is_too_large(connect, room):
     ("frame", "code"),
     [
         (b"\x01\x01\x01", "bad_frame"),
-        (audio_header(version=9), "bad_frame"),
-        (audio_header(kind=7), "unknown_kind"),
-        (audio_header(length=10) + b"\x00" * 4, "bad_payload"),
-        (audio_header(length=3) + b"\x00" * 3, "bad_payload"),
-        (audio_header(rate=4000, length=2) + b"\x00" * 2, "unsupported_format"),
-        (audio_header(channels=5, length=10) + b"\x00" * 10, "unsupported_format"),
-        (audio_header(encoding=2, length=2) + b"\x00" * 2, "unsupported_format"),
-        (audio_header(track=99, length=2) + b"\x00" * 2, "unknown_track"),
+        (audio_header(version=9, seq=42), "bad_frame"),
+        (audio_header(version=0, track=3, seq=42), "bad_frame"),
+        (audio_header(kind=7, seq=42), "unknown_kind"),
+        (audio_header(kind=0, track=2, seq=42, length=2) + b"\x00" * 2, "unknown_kind"),
+        (audio_header(length=10, seq=42) + b"\x00" * 4, "bad_payload"),
+        (audio_header(length=3, seq=42) + b"\x00" * 3, "bad_payload"),
+        (audio_header(rate=4000, length=2, seq=42) + b"\x00" * 2, "unsupported_format"),
+        (audio_header(channels=5, length=10, seq=42) + b"\x00" * 10, "unsupported_format"),
+        (audio_header(encoding=2, length=2, seq=42) + b"\x00" * 2, "unsupported_format"),
+        (audio_header(track=99, length=2, seq=42) + b"\x00" * 2, "unknown_track"),
+    ],
+    ids=[
+        "short", "version-9", "version-0", "kind-7", "kind-0", "length-over", "odd-bytes",
+        "rate-4000", "channels-5", "encoding-2", "track-99",
     ],
 )
 async def test_bad_binary_frames(connect, room, frame, code):
-    """Malformed binary frames get error messages with their code; the session stays joined and usable."""
+    """Malformed binary frames get error messages with their code and, from 28 bytes on, the header's track and seq."""
     client = await connect()
     await client.join(room)
     await client.send_raw(frame)
     error = await client.next_protocol_error()
     assert error.code == code, error.message
+    if len(frame) >= AUDIO_HEADER.size:
+        track, seq = struct.unpack_from("<HI", frame, 2)
+        assert (error.details.get("track"), error.details.get("seq")) == (track, seq), error.details
+    else:
+        assert "track" not in error.details and "seq" not in error.details, error.details
     await still_usable(client)
     assert client.participant_id in await client.participants()
 
@@ -221,12 +267,13 @@ async def test_audio_with_audio_out_disabled_is_wrong_state(connect, room):
 
 
 async def test_oversize_binary_frame_is_too_large(connect, room):
-    """A binary frame over max_frame_bytes (but under the hard cap) gets too_large; the session goes on."""
+    """A binary frame over max_frame_bytes (but under the hard cap) gets too_large with its track and seq; the session goes on."""
     client = await connect()
     await client.join(room)
     limit = client.limits["max_frame_bytes"]
-    await client.send_raw(encode_audio(1, 1, 0, 24000, 1, b"\x00" * (limit + 2)))
-    assert (await client.next_protocol_error()).code == "too_large"
+    await client.send_raw(encode_audio(1, 9, 0, 24000, 1, b"\x00" * (limit + 2)))
+    error = await client.next_protocol_error()
+    assert error.code == "too_large" and error.details == {"track": 1, "seq": 9}, error.details
     await still_usable(client)
 
 

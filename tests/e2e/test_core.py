@@ -29,10 +29,11 @@ async def test_hello_advertises_version_limits_and_capabilities(connect):
     assert hello.limits["max_message_bytes"] > 0 and hello.limits["max_frame_bytes"] > 0
     assert "join" in hello.capabilities["requests"] and "participant-left" in hello.capabilities["events"]
     assert "local" in hello.capabilities["backends"]
+    assert hello.resume_token.startswith(hello.session_id + "."), "every hello carries its resume token"
     validate_server_message(
         {"type": "hello", "seq": 1, "protocol": hello.protocol, "version": hello.version,
-         "session_id": hello.session_id, "server": hello.server, "limits": hello.limits,
-         "capabilities": hello.capabilities}
+         "session_id": hello.session_id, "resume_token": hello.resume_token, "server": hello.server,
+         "limits": hello.limits, "capabilities": hello.capabilities, **hello.extra}
     )
 
 

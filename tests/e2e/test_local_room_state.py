@@ -56,7 +56,7 @@ async def test_counts_follow_joins_hiding_and_leaves(connect, room):
 
 
 async def test_active_speaker_is_whoever_spoke_last(connect, room):
-    """get-active-speaker is null before anyone speaks, the speaker (isLocal for itself) after, and null once it left."""
+    """get-active-speaker and active-speaker-changed name the speaker (isLocal true for itself only), null before and after."""
     speaker, listener = await connect(), await connect()
     await speaker.join(room, audio_out={"sample_rate": RATE})
     await listener.join(room, audio_out={"enabled": False})
@@ -64,6 +64,10 @@ async def test_active_speaker_is_whoever_spoke_last(connect, room):
     await speaker.send_audio(demo_speech(RATE, seconds=1.0))
     changed = await listener.wait_for("active-speaker-changed")
     assert changed.data["participant"]["id"] == speaker.participant_id
+    assert changed.data["participant"]["info"]["isLocal"] is False
+    mine = await speaker.wait_for("active-speaker-changed")
+    assert mine.data["participant"]["id"] == speaker.participant_id
+    assert mine.data["participant"]["info"]["isLocal"] is True, "the speaker cannot tell the event is about itself"
     heard = await listener.active_speaker()
     assert heard["id"] == speaker.participant_id and heard["info"]["isLocal"] is False
     own = await speaker.active_speaker()
@@ -71,7 +75,7 @@ async def test_active_speaker_is_whoever_spoke_last(connect, room):
     await speaker.leave()
     await listener.wait_for("participant-left")
     assert await listener.active_speaker() is None
-    validate(listener)
+    validate(listener, speaker)
 
 
 async def test_network_stats_count_the_media_moved(connect, room):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
+import websockets
 
+from protocol import SUBPROTOCOL
 from protocol.schema import validate_server_message
 from tests.audio import demo_speech
 
@@ -100,6 +103,48 @@ async def test_observer_keeps_room_listed_and_leave_ends_it(connect, room):
     assert (await observer.wait_for("left")).data["reason"] == "left"
     listed = {r["room_url"] for r in (await lister.request("list-rooms"))["rooms"]}
     assert room not in listed
+
+
+async def test_observer_leave_order(gateway, connect, room):
+    """An observer's leave: speech-stopped (if speaking) and track-stopped per track, left, then the reply; no call-state-updated, nothing after."""
+    talker = await connect()
+    await talker.join(room, user_name="talker", audio_out={"sample_rate": 16000})
+    async with websockets.connect(gateway.url, subprotocols=[SUBPROTOCOL]) as ws:  # type: ignore[list-item]
+        seen: list[dict] = [orjson.loads(await ws.recv())]
+
+        async def until(match) -> dict:
+            while True:
+                message = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
+                seen.append(message)
+                if match(message):
+                    return message
+
+        await ws.send(orjson.dumps({"type": "observe", "id": "o", "room_url": room, "levels_interval_ms": 100}), text=True)
+        await until(lambda m: m.get("id") == "o")
+        await talker.send_audio(demo_speech(16000, seconds=2.0))
+        started = await until(lambda m: m.get("event") == "track-started")
+        await until(lambda m: m.get("event") == "speech-started")
+        before = len(seen)
+        await ws.send(orjson.dumps({"type": "leave", "id": "l"}), text=True)
+        reply = await until(lambda m: m.get("id") == "l")
+        assert reply["ok"] is True
+        with pytest.raises(asyncio.TimeoutError):
+            seen.append(orjson.loads(await asyncio.wait_for(ws.recv(), 0.5)))
+    after = [m.get("event", m["type"]) for m in seen[before:]]
+    assert "call-state-updated" not in after, after
+    assert after[-2:] == ["left", "reply"], after
+    assert seen[-2]["data"] == {"reason": "left"}
+    track = started["data"]["track"]
+    speech = [m["event"] for m in seen[:before] if m.get("event") in ("speech-started", "speech-stopped")]
+    speaking = speech[-1] == "speech-started"  # almost always: the talk lasts 2 s
+    closing = [m for m in seen[before:] if m.get("event") in ("speech-stopped", "track-stopped")]
+    expected = [("speech-stopped", track)] * speaking + [("track-stopped", track)]
+    assert [(m["event"], m["data"]["track"]) for m in closing] == expected, after
+    assert after.index("track-stopped") == len(after) - 3, "something came between track-stopped and left"
+    if speaking:
+        assert "offset_ms" not in closing[0]["data"], "a speech-stopped cut short by the track's end has no offset_ms"
+    for message in seen:
+        validate_server_message(message)
 
 
 async def test_observe_bad_room_url(connect):

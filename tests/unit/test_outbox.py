@@ -37,7 +37,7 @@ async def test_sequence_numbers_start_at_one_and_increase():
     ws = RecordingSocket()
     box = Outbox(ws)  # type: ignore[arg-type]
     box.start()
-    box.hello(protocol="p", version=1, session_id="s", server={}, limits={}, capabilities={})
+    box.hello(protocol="p", version=1, session_id="s", resume_token="t", server={}, limits={}, capabilities={})
     box.event("joined", {"x": 1})
     box.result("r1", {"ok": 1})
     box.failure("r2", InvalidParams("bad"))

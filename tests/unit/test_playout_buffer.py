@@ -285,6 +285,55 @@ def test_clear_above_high_watermark_fires_low():
     assert rig.named("playout-buffer-low") == [{"buffered_ms": 0.0, "low_watermark_ms": 40}]
 
 
+def test_high_reports_the_level_after_the_crossing_frame():
+    """playout-buffer-high's buffered_ms is what the crossing push left buffered, which may exceed the watermark."""
+    rig = Rig(high_watermark_ms=100, low_watermark_ms=40)
+    rig.push_samples(3 * FRAME)  # 60 ms
+    rig.push_samples(3 * FRAME + FRAME // 2)  # 130 ms: crosses 100 inside this push
+    assert rig.named("playout-buffer-high") == [{"buffered_ms": 130.0, "high_watermark_ms": 100}]
+    assert rig.core.snapshot()["above_high_watermark"] is True
+
+
+def test_clear_with_a_high_outstanding_sends_low_even_below_the_high_watermark():
+    """After a high, a clear sends the one low that answers it, whatever the level was (here between low and high)."""
+    rig = Rig(high_watermark_ms=100, low_watermark_ms=40)
+    rig.push_samples(6 * FRAME)  # 120 ms: high
+    rig.play(2)  # 80 ms: below high, above low: still waiting for its low
+    assert rig.named("playout-buffer-low") == [] and rig.core.snapshot()["above_high_watermark"] is True
+    rig.core.clear()
+    assert rig.named("playout-buffer-low") == [{"buffered_ms": 0.0, "low_watermark_ms": 40}]
+    assert rig.core.snapshot()["above_high_watermark"] is False
+
+
+def test_clear_without_a_high_outstanding_sends_no_low():
+    """A clear sends playout-buffer-low only to answer an outstanding high, not because the buffer emptied."""
+    rig = Rig(high_watermark_ms=100, low_watermark_ms=40)
+    rig.push_samples(4 * FRAME)  # 80 ms, never reached high
+    rig.core.clear()
+    assert rig.named("playout-buffer-low") == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["push", "play", "clear"]), st.integers(1, 4 * FRAME)), max_size=60))
+def test_highs_and_lows_alternate(ops):
+    """Watermark events alternate high, low, high...: each high's level is at least the watermark, each low's at most its own."""
+    rig = Rig(high_watermark_ms=100, low_watermark_ms=40)
+    for op, n in ops:
+        if op == "push":
+            rig.push_samples(n)
+        elif op == "play":
+            rig.play(n % 5 + 1)
+        else:
+            rig.core.clear()
+    marks = [(n, d) for n, d in rig.events if n.startswith("playout-buffer")]
+    assert [n for n, _ in marks] == ["playout-buffer-high", "playout-buffer-low"] * (len(marks) // 2) + (
+        ["playout-buffer-high"] if len(marks) % 2 else []
+    )
+    assert all(d["buffered_ms"] >= 100 for n, d in marks if n == "playout-buffer-high")
+    assert all(d["buffered_ms"] <= 40 for n, d in marks if n == "playout-buffer-low")
+    assert rig.core.snapshot()["above_high_watermark"] is (len(marks) % 2 == 1)
+
+
 def test_watermarks_off_when_high_is_zero():
     """high_watermark_ms 0 emits no watermark events at all."""
     rig = Rig(high_watermark_ms=0, low_watermark_ms=0)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from jsonschema import ValidationError
 
 from protocol import media, messages
 from protocol.constants import CHANNELS, ColorFormat
@@ -217,7 +218,7 @@ def _error_object():  # type: ignore[no-untyped-def]
 
     from protocol.schema import BASE_URI, _registry
 
-    return Draft202012Validator({"$ref": BASE_URI + "common.json#/$defs/error_object"}, registry=_registry())
+    return Draft202012Validator({"$ref": BASE_URI + "common.json#/$defs/error_object"}, registry=_registry(strict=True))
 
 
 # ---------------------------------------------------------------------------- text frames
@@ -257,17 +258,18 @@ def test_max_bytes_counts_utf8_bytes_of_str() -> None:
     assert messages.decode_request(frame, max_bytes=53).id == "€" * 10
 
 
-def _roundtrip(data: bytes) -> messages.ServerMessage:
-    validate_server_message(json.loads(data))
+def _roundtrip(data: bytes, *, strict: bool = True) -> messages.ServerMessage:
+    validate_server_message(json.loads(data), strict=strict)
     return messages.decode_server_message(data)
 
 
 def test_hello_round_trip() -> None:
-    """encode_hello writes a schema-valid hello that decodes to the same fields, extra fields kept aside."""
+    """encode_hello writes a schema-valid hello that decodes to the same fields, unknown fields kept aside in extra."""
     fields: dict[str, Any] = {
         "protocol": "daily-gateway.v1",
         "version": 1,
         "session_id": "s-1",
+        "resume_token": "s-1.secret",
         "server": {"name": "daily-ws-gateway", "version": "0"},
         "limits": {
             "max_message_bytes": 1,
@@ -287,10 +289,13 @@ def test_hello_round_trip() -> None:
         },
         "capabilities": {"backends": ["local"], "requests": ["ping"], "events": ["left"], "audio": {}},
     }
-    hello = _roundtrip(messages.encode_hello(1, **fields, resume="r"))
+    assert _roundtrip(messages.encode_hello(1, **fields)) == messages.Hello(1, **fields)
+    hello = _roundtrip(messages.encode_hello(1, **fields, resume="r"), strict=False)
     assert isinstance(hello, messages.Hello)
     assert hello.seq == 1 and hello.extra == {"resume": "r"}
     assert {k: getattr(hello, k) for k in fields} == fields
+    with pytest.raises(ValidationError):
+        validate_server_message(json.loads(messages.encode_hello(1, **fields, resume="r")))
 
 
 def test_result_round_trip() -> None:

@@ -169,6 +169,96 @@ def test_defaults_of_other_requests() -> None:
     assert validate_request(Request("ping", "1", {})) == {}
 
 
+def _default_table(heading: str) -> dict[str, str]:
+    """Field -> Default cell of the first ``| Field | Default |`` table after a PROTOCOL.md heading."""
+    text = SPEC.read_text("utf-8")
+    section = text[text.index(heading) :]
+    lines = section[section.index("| Field | Default |") :].splitlines()[2:]
+    rows = {}
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("heading", "field"),
+    [("### 8.1 `join.audio_in`", "audio_in"), ("### 8.2 `join.audio_out`", "audio_out"), ("### 9.1 `join.vad`", "vad")],
+)
+def test_spec_default_tables_are_the_defaults_filled_in(heading: str, field: str) -> None:
+    """Every default PROTOCOL.md's media tables promise is filled in by validation, with the value the table gives."""
+    filled = validate_request(Request("join", "1", {"room_url": "local://x"}))[field]
+    daily = _default_table("#### Join parameters of Daily's transport")
+    table = {**_default_table(heading), **{k[len(field) + 1 :]: v for k, v in daily.items() if k.startswith(field + ".")}}
+    assert set(table) == set(filled), "the table and the filled-in object name different fields"
+    for name, cell in table.items():
+        try:
+            promised = json.loads(cell.strip("`"))
+        except json.JSONDecodeError:
+            continue  # a rule in words (8.2's derived defaults): checked by the test below
+        assert filled[name] == promised, name
+
+
+@pytest.mark.parametrize(
+    ("limit", "audio_out", "expect"),
+    [
+        (120000, {}, (120000, 10000, 2000)),
+        (3000, {}, (3000, 1500, 300)),
+        (120000, {"max_buffer_ms": 1001}, (1001, 500, 100)),
+        (120000, {"high_watermark_ms": 0}, (120000, 0, 0)),
+        (120000, {"high_watermark_ms": 9999}, (120000, 9999, 1999)),
+        (120000, {"low_watermark_ms": 50}, (120000, 10000, 50)),
+        (100, {}, (100, 50, 10)),
+    ],
+)
+def test_derived_defaults_follow_limits_and_given_fields(limit: int, audio_out: dict, expect: tuple) -> None:
+    """audio_out's x-default rules give PROTOCOL.md 8.2's values, and the same ones the playout would derive itself."""
+    from gateway.media.playout import PlayoutOptions
+
+    request = Request("join", "1", {"room_url": "local://x", "audio_out": audio_out})
+    filled = validate_request(request, limits={"max_playout_buffer_ms": limit})["audio_out"]
+    assert (filled["max_buffer_ms"], filled["high_watermark_ms"], filled["low_watermark_ms"]) == expect
+    own = PlayoutOptions.from_params(audio_out, limit)
+    assert (own.max_buffer_ms, own.high_watermark_ms, own.low_watermark_ms) == expect
+
+
+def test_objects_without_declared_defaults_are_not_created() -> None:
+    """An absent object is created only when its schema declares a default inside: pass-through settings stay absent."""
+    inputs = validate_request(Request("update-inputs", "1", {"input_settings": {"camera": {"isEnabled": True}}}))
+    assert inputs == {"input_settings": {"camera": {"isEnabled": True}}}
+    publishing = {"publishing_settings": {"microphone": {"isPublishing": False}}}
+    assert validate_request(Request("update-publishing", "1", publishing)) == publishing
+    join = validate_request(Request("join", "1", {"room_url": "local://x", "transcription": {"enabled": True}}))
+    assert "dialin_settings" not in join and join["transcription"] == {"enabled": True}
+    assert join["audio_in"]["filter"] == {"type": "none"}, "filter declares a default, so it is created"
+
+
+@pytest.mark.parametrize("path", sorted(_load_all()))
+def test_every_x_default_rule_is_well_formed(path: str) -> None:
+    """Each x-default rule uses only the documented forms, names a hello limit or a sibling field, and has no default too."""
+    from protocol.constants import DEFAULT_LIMITS
+
+    def check(rule: Any, siblings: set[str]) -> None:
+        if isinstance(rule, int):
+            return
+        assert isinstance(rule, dict) and len(set(rule) & {"limit", "field", "min"}) == 1, rule
+        if "limit" in rule:
+            assert rule["limit"] in DEFAULT_LIMITS, rule
+        elif "field" in rule:
+            assert rule["field"] in siblings and set(rule) <= {"field", "divide_by"}, rule
+        else:
+            for part in rule["min"]:
+                check(part, siblings)
+
+    for _, node in _walk(load_schema(path)):
+        for name, prop in (node.get("properties") or {}).items() if isinstance(node.get("properties"), dict) else ():
+            if isinstance(prop, dict) and "x-default" in prop:
+                assert "default" not in prop, name
+                check(prop["x-default"], set(node["properties"]) - {name})
+
+
 # ---------------------------------------------------------------------------- error mapping
 
 
@@ -246,6 +336,39 @@ def test_server_message_validation_checks_event_data() -> None:
         )
     with pytest.raises(ValidationError):
         validate_server_message({"type": "hello", "seq": 2})
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "reply", "seq": 2, "id": "1", "ok": True, "result": {}, "resutl": {}},
+        {"type": "reply", "seq": 2, "id": "1", "ok": False, "error": {"code": "internal", "message": "x", "detials": {}}},
+        {"type": "reply", "seq": 2, "id": "1", "ok": False, "error": {"code": "not_founds", "message": "x"}},
+        {"type": "error", "seq": 2, "error": {"code": "bad_json", "message": "x"}, "fatal": True},
+        {"type": "event", "seq": 2, "event": "left", "data": {"reason": "left"}, "dat": {}},
+        {"type": "event", "seq": 2, "event": "error", "data": {"code": "internal", "message": "x", "detail": {}}},
+        {"type": "event", "seq": 2, "event": "media-dropped", "data": {"dropped": 1, "total": 1, "reason": "slow", "x": 1}},
+    ],
+    ids=["reply-field", "error-object-field", "error-code", "error-envelope-field", "event-field", "error-event-field",
+         "media-dropped-field"],
+)
+def test_strict_validation_catches_what_the_published_schema_lets_through(message: dict[str, Any]) -> None:
+    """An undeclared field or error code is valid for clients (PROTOCOL.md 1.2) but fails the gateway's strict check."""
+    validate_server_message(message, strict=False)
+    with pytest.raises(ValidationError):
+        validate_server_message(message)
+
+
+def test_hello_requires_resume_token() -> None:
+    """A hello without resume_token is invalid, strict or not: the gateway always sends one (sections 4 and 14)."""
+    hello = next(v for v in json.loads((SPEC.parent / "vectors" / "json.json").read_text("utf-8"))["server_messages"]
+                 if v["name"] == "hello")
+    message = json.loads(hello["text"])
+    validate_server_message(message)
+    del message["resume_token"]
+    for strict in (False, True):
+        with pytest.raises(ValidationError):
+            validate_server_message(message, strict=strict)
 
 
 # ---------------------------------------------------------------------------- PROTOCOL.md examples

@@ -455,7 +455,7 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
         clearTimeout(timer);
         this.hello = message;
         this.sessionId = message.session_id;
-        this.resumeToken = typeof message.extra.resume_token === 'string' ? message.extra.resume_token : null;
+        this.resumeToken = message.resume_token || null;
         this.lastSeq = message.seq;
         this.closeCode = null;
         this.closeReason = '';

@@ -46,6 +46,8 @@ export interface Hello {
   protocol: string;
   version: number;
   session_id: string;
+  /** Secret for `resume` (PROTOCOL.md, "Resume"); empty if the hello had none. */
+  resume_token: string;
   server: { name: string; version: string; [key: string]: unknown };
   limits: Limits;
   capabilities: Capabilities;
@@ -168,7 +170,7 @@ export function decodeServerMessage(data: string | Uint8Array): ServerMessage {
     return { type: 'error', seq, error: obj.error as unknown as ErrorObject };
   }
   if (kind === 'hello') {
-    const known = new Set(['type', 'seq', 'protocol', 'version', 'session_id', 'server', 'limits', 'capabilities']);
+    const known = new Set(['type', 'seq', 'protocol', 'version', 'session_id', 'resume_token', 'server', 'limits', 'capabilities']);
     const extra: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(obj)) if (!known.has(key)) extra[key] = value;
     return {
@@ -177,6 +179,7 @@ export function decodeServerMessage(data: string | Uint8Array): ServerMessage {
       protocol: typeof obj.protocol === 'string' ? obj.protocol : '',
       version: typeof obj.version === 'number' ? obj.version : 0,
       session_id: typeof obj.session_id === 'string' ? obj.session_id : '',
+      resume_token: typeof obj.resume_token === 'string' ? obj.resume_token : '',
       server: (isObject(obj.server) ? obj.server : {}) as Hello['server'],
       limits: (isObject(obj.limits) ? obj.limits : {}) as unknown as Limits,
       capabilities: (isObject(obj.capabilities) ? obj.capabilities : {}) as unknown as Capabilities,
@@ -356,6 +359,7 @@ const COLOR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Co
  *
  * @throws CodecError bad_frame (short or wrong version), unknown_kind, bad_payload
  *   (length or alignment), unsupported_format (encoding, rate, channels, color format).
+ *   Every error but a short frame's has `details.track` and `details.seq`.
  */
 export function decodeFrame(data: ArrayBuffer | ArrayBufferView): MediaFrame {
   const bytes =
@@ -366,21 +370,22 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView): MediaFrame {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = bytes[0];
   const kind = bytes[1];
-  if (version !== FRAME_VERSION) {
-    throw new CodecError(ErrorCode.BAD_FRAME, `binary frame version ${version} is not supported (expected ${FRAME_VERSION})`);
-  }
-  const payload = bytes.subarray(HEADER_SIZE);
+  // Every error about a frame of 28 bytes or more quotes its track and seq (PROTOCOL.md, "Bad input").
   const track = view.getUint16(2, true);
   const seq = view.getUint32(4, true);
+  const where = { track, seq };
+  if (version !== FRAME_VERSION) {
+    throw new CodecError(ErrorCode.BAD_FRAME, `binary frame version ${version} is not supported (expected ${FRAME_VERSION})`, where);
+  }
+  const payload = bytes.subarray(HEADER_SIZE);
   const timestamp = view.getBigUint64(8, true);
   if (timestamp > BigInt(Number.MAX_SAFE_INTEGER)) {
     // A u64 on the wire; a JS number holds 2^53 us exactly (until the year 2255).
-    throw new CodecError(ErrorCode.BAD_FRAME, `timestamp_us ${timestamp} is beyond 2^53 and cannot be read exactly`);
+    throw new CodecError(ErrorCode.BAD_FRAME, `timestamp_us ${timestamp} is beyond 2^53 and cannot be read exactly`, where);
   }
   const timestampUs = Number(timestamp);
   const length = view.getUint32(16, true);
   const flags = view.getUint16(26, true);
-  const where = { track, seq };
   const checkLength = () => {
     if (length !== payload.length) {
       throw new CodecError(ErrorCode.BAD_PAYLOAD, `header says ${length} payload bytes but the frame carries ${payload.length}`, where);
@@ -433,7 +438,7 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView): MediaFrame {
     }
     return { kind: 'video', track, seq, timestampUs, width, height, colorFormat: format as ColorFormat, flags, payload };
   }
-  throw new CodecError(ErrorCode.UNKNOWN_KIND, `media kind ${kind} is not known (1 = audio, 2 = video)`);
+  throw new CodecError(ErrorCode.UNKNOWN_KIND, `media kind ${kind} is not known (1 = audio, 2 = video)`, where);
 }
 
 /**

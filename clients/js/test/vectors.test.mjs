@@ -69,7 +69,9 @@ describe('binary.json decode', () => {
     test(`decode ${vector.name}`, () => {
       const bytes = hex(vector.hex);
       if (vector.error) {
-        assert.equal(failure(() => decodeFrame(bytes)).code, vector.error.code);
+        const err = failure(() => decodeFrame(bytes));
+        assert.equal(err.code, vector.error.code);
+        assert.deepEqual(err.details, vector.error.details);
         return;
       }
       const frame = decodeFrame(bytes);

@@ -139,7 +139,7 @@ class GatewayClient:
         self.hello = hello
         self.session_id = hello.session_id
         self.limits = hello.limits
-        self.resume_token: str | None = hello.extra.get("resume_token")
+        self.resume_token: str | None = hello.resume_token or None
         """Secret of this session for ``resume`` (from the hello)."""
         self.auto_resume = auto_resume
         self.resumes: list[dict[str, Any]] = []
@@ -514,7 +514,7 @@ class GatewayClient:
                 self.resume_error = GatewayError(reply.error or {}, rid)
                 self._fail_pending()
                 self.hello, self.session_id, self.limits = hello, hello.session_id, hello.limits
-                self.resume_token = hello.extra.get("resume_token")
+                self.resume_token = hello.resume_token or None
                 self.participant_id = None
                 self.tracks.clear()
                 self.last_seq = reply.seq

@@ -439,9 +439,13 @@ class LocalRoom:
         if current is not None and now - self._last_loud.get(current, 0.0) < SPEAKER_HOLD_S:
             return
         self.active_speaker = participant_id
-        data = {"participant": self.participants[participant_id].to_dict()}
-        for p in self.participants.values():
-            p.member.deliver_event("active-speaker-changed", data)
+        speaker = self.participants[participant_id]
+        data = {"participant": speaker.to_dict()}
+        for p in list(self.participants.values()):
+            # The speaker's own event says isLocal, as get-active-speaker and Daily do.
+            p.member.deliver_event(
+                "active-speaker-changed", {"participant": speaker.to_dict(local=True)} if p is speaker else data
+            )
         self._to_observers("active-speaker-changed", data)
 
 
