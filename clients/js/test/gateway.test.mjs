@@ -22,6 +22,11 @@ import { compareWithReference, DEMO_WAV, freshRoom, readWav, sleep, startGateway
 let gateway;
 const clients = [];
 
+/** Kill the client's TCP connection without a close frame (1006), as a network failure would. */
+function dropConnection(client) {
+  client['session'].signal.rawSocket.terminate();
+}
+
 async function connect(options = {}) {
   const client = new GatewayClient({ url: gateway.url, reconnect: false, ...options });
   clients.push(client);
@@ -377,7 +382,7 @@ describe('reconnecting', () => {
     const sessionId = client.sessionId;
     const resumed = new Promise((resolve) => client.once('resumed', resolve));
     const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
-    client['ws'].terminate(); // the TCP connection dies: no close frame (1006)
+    dropConnection(client); // the TCP connection dies: no close frame (1006)
     for (let n = 1; n <= 10; n += 1) await other.sendAppMessage({ n });
     const result = await resumed;
     assert.equal((await reconnected).restored, 'resumed');
@@ -406,7 +411,7 @@ describe('reconnecting', () => {
       const errors = [];
       client.on('protocol-error', (e) => errors.push(e));
       const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
-      client['ws'].terminate();
+      dropConnection(client);
       for (let n = 0; n < 20; n += 1) await other.sendAppMessage({ n });
       const result = await reconnected;
       assert.equal(result.restored, 'joined');

@@ -12,11 +12,8 @@ import {
   ColorFormat,
   ConnectionError,
   decodeFrame,
-  decodeRequest,
   decodeServerMessage,
   encodeAudioFrame,
-  encodeEvent,
-  encodeFailure,
   encodeRequest,
   encodeVideoFrame,
   ErrorCode,
@@ -35,6 +32,7 @@ import {
   SUBPROTOCOL,
   TimeoutError,
 } from '@daily-ws-gateway/client';
+import { decodeRequest, encodeEvent, encodeFailure } from '@daily-ws-gateway/client/codec';
 import { PYTHON, ROOT } from './helpers/gateway.mjs';
 
 const SCHEMA = join(ROOT, 'protocol', 'schema');
@@ -177,16 +175,25 @@ describe('errors and policy', () => {
     assert.deepEqual(ours, python);
   });
 
+  test('src/wire.ts is what protocol/schema/ generates (run `make js-types` after changing a schema)', async () => {
+    const { generate, OUTPUT } = await import('../scripts/generate-wire.mjs');
+    const current = readFileSync(OUTPUT, 'utf8');
+    const fresh = await generate();
+    const stale = current !== fresh;
+    assert.ok(!stale, 'clients/js/src/wire.ts is stale: it is not what protocol/schema/ generates. '
+      + 'Run `make js-types` (or `npm run generate` in clients/js), rebuild, and commit src/wire.ts.');
+  });
+
   // The schema directory is read now, not copied into the test, so that a request or event
-  // added to the protocol fails here until the SDK types it (wire.ts: RequestMap / ServerEventMap,
-  // whose keys the compiler keeps equal to KNOWN_REQUESTS / KNOWN_EVENTS).
+  // added to the protocol fails here until wire.ts is generated again (KNOWN_REQUESTS and
+  // KNOWN_EVENTS come from the generated file).
   const schemaNames = (dir) => readdirSync(join(SCHEMA, dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
 
   test('the SDK types every request of protocol/schema/requests/, and no other', () => {
     const schema = schemaNames('requests');
     const missing = schema.filter((name) => !KNOWN_REQUESTS.includes(name));
     const extra = KNOWN_REQUESTS.filter((name) => !schema.includes(name));
-    assert.deepEqual(missing, [], `requests in the schema the SDK does not type (add them to RequestMap in src/wire.ts): ${missing.join(', ')}`);
+    assert.deepEqual(missing, [], `requests in the schema the SDK does not type (run `make js-types`): ${missing.join(', ')}`);
     assert.deepEqual(extra, [], `requests the SDK types that have no schema: ${extra.join(', ')}`);
   });
 
@@ -194,7 +201,7 @@ describe('errors and policy', () => {
     const schema = schemaNames('events');
     const missing = schema.filter((name) => !KNOWN_EVENTS.includes(name));
     const extra = KNOWN_EVENTS.filter((name) => !schema.includes(name));
-    assert.deepEqual(missing, [], `events in the schema the SDK does not type (add them to ServerEventMap in src/wire.ts): ${missing.join(', ')}`);
+    assert.deepEqual(missing, [], `events in the schema the SDK does not type (run `make js-types`): ${missing.join(', ')}`);
     assert.deepEqual(extra, [], `events the SDK types that have no schema: ${extra.join(', ')}`);
   });
 
