@@ -1,7 +1,6 @@
 /**
  * {@link RoomModel}: what the client knows of its place in a room, kept from request results
- * and events: the session's state (PROTOCOL.md, "Connection life cycle and session
- * states"), the participant id, the room, a simulated phone and its call, the tracks that
+ * and events: the session's state (PROTOCOL.md section 2, session states), the participant id, the room, a simulated phone and its call, the tracks that
  * reach the client, and what a reconnect restores.
  *
  * Which results it follows is declared here, per request type, in {@link RoomModel.follow}:

@@ -99,8 +99,11 @@ export class Session {
   private opening: AbortController | null = null;
   /** Set when a drop may be resumed: the session's token and the last seq read from it. */
   private resumeFrom: { token: string; lastSeq: number; graceMs: number } | null = null;
-  /** After a resume: once frames up to `seq` (the replay) were read, send `ids` again. */
-  private resendAt: { seq: number; ids: Set<string> } | null = null;
+  /**
+   * After a resume: once the replay is read (frames numbered after `after`, up to `seq`),
+   * send `ids` again.
+   */
+  private resendAt: { after: number; seq: number; ids: Set<string> } | null = null;
 
   constructor(
     private readonly options: SessionOptions,
@@ -374,7 +377,7 @@ export class Session {
       // follow (`running`); the others were lost with the connection: send them again.
       if (Array.isArray(result.running) && inFlight.length) {
         const running = new Set(result.running);
-        this.resendAt = { seq: result.last_seq + result.replayed, ids: new Set(inFlight.filter((id) => !running.has(id))) };
+        this.resendAt = { after: result.last_seq, seq: result.last_seq + result.replayed, ids: new Set(inFlight.filter((id) => !running.has(id))) };
         this.afterFrame(this.signal?.lastSeq ?? 0);
       }
       this.host.onResumed(result);
@@ -402,7 +405,11 @@ export class Session {
   /** After each text frame: once the resume's replay is read, send again what the gateway never got. */
   private afterFrame(seq: number): void {
     const resend = this.resendAt;
-    if (!resend || seq < resend.seq || !this.signal) return;
+    if (!resend || !this.signal) return;
+    // The reply to `resume` is on the new connection's numbering; the replay follows on the
+    // session's, from `after` + 1. With nothing replayed there is nothing to wait for.
+    const replayRead = resend.seq === resend.after || (seq > resend.after && seq >= resend.seq);
+    if (!replayRead) return;
     this.resendAt = null;
     for (const request of this.requests.inFlight()) {
       if (!resend.ids.has(request.id)) continue;

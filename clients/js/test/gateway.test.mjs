@@ -15,6 +15,7 @@ import {
   GatewayClient,
   GatewayError,
   ProtocolError,
+  SessionState,
   SUBPROTOCOL,
 } from '@daily-ws-gateway/client';
 import { compareWithReference, DEMO_WAV, freshRoom, readWav, sleep, startGateway, startPeer } from './helpers/gateway.mjs';
@@ -278,6 +279,43 @@ describe('telephony (local simulation)', () => {
   });
 });
 
+describe('session state', () => {
+  test('after leave() the session is left: join() is refused locally with wrong_state, requests without a room still work', async () => {
+    const room = freshRoom('left');
+    const client = await connect();
+    const states = [];
+    client.on('session-state-changed', (s) => states.push(s));
+    await client.join(room, { user_name: 'leaver' });
+    await client.leave();
+    assert.equal(client.sessionState, SessionState.LEFT);
+    assert.equal(client.state, ConnectionState.CONNECTED, 'the connection stays open');
+    const seq = client.lastSeq;
+    await assert.rejects(client.join(room), (err) => {
+      assert.ok(err instanceof GatewayError && !(err instanceof ProtocolError), 'refused by the gateway, not by the SDK');
+      assert.equal(err.code, ErrorCode.WRONG_STATE);
+      assert.match(err.message, /joins once/);
+      return true;
+    });
+    await assert.rejects(client.observe(room), (err) => err.code === ErrorCode.WRONG_STATE);
+    assert.equal(client.lastSeq, seq, 'a request went to the gateway');
+    assert.ok((await client.ping()) > 0);
+    assert.deepEqual(states, [SessionState.JOINED, SessionState.LEFT]);
+  });
+
+  test('a new connection after close() is a fresh session that may join again', async () => {
+    const room = freshRoom('again');
+    const client = await connect();
+    await client.join(room, { user_name: 'twice' });
+    await client.leave();
+    await client.close();
+    await client.connect();
+    assert.equal(client.sessionState, SessionState.OPEN);
+    const joined = await client.join(room, { user_name: 'twice' });
+    assert.equal(client.participantId, joined.participant_id);
+    assert.equal(client.sessionState, SessionState.JOINED);
+  });
+});
+
 describe('errors', () => {
   test('bad requests reject with typed errors carrying the protocol codes; the session lives on', async () => {
     const client = await connect();
@@ -396,6 +434,25 @@ describe('reconnecting', () => {
     assert.equal(client.stats.resumes, 1);
     const left = other.eventLog.filter((e) => e.event === 'participant-left');
     assert.deepEqual(left, [], 'the room saw the resumed participant leave');
+  });
+
+  test('a request written as the connection dies is sent again after the resume, and runs once', async () => {
+    const room = freshRoom('resend');
+    const client = await connect({ reconnect: exponentialBackoff({ initialMs: 50, maxMs: 200, maxAttempts: 50 }), requestTimeoutMs: 8000 });
+    const other = await connect();
+    await client.join(room, { user_name: 'resender' });
+    await other.join(room, { user_name: 'receiver' });
+    const resumed = client.waitFor('resumed');
+    dropConnection(client); // the socket is dead, and the client has not noticed yet
+    assert.equal(client.state, ConnectionState.CONNECTED);
+    const sent = client.sendAppMessage({ n: 'written-to-a-dead-socket' }); // never reaches the gateway
+    await resumed;
+    await sent; // answered: sent again with its id once the replay was read
+    assert.equal(client.stats.resent, 1);
+    await other.waitFor('app-message', (d) => d.message.n === 'written-to-a-dead-socket');
+    await other.ping();
+    const copies = other.eventLog.filter((e) => e.event === 'app-message' && e.data.message.n === 'written-to-a-dead-socket');
+    assert.equal(copies.length, 1, 'the request ran twice');
   });
 
   test('when the gateway cannot resume (replay buffer exceeded), the client joins the room again', async () => {
