@@ -76,12 +76,25 @@ export function openSocket(options: SocketOptions): WebSocketLike {
     }
     extra = undefined;
   }
+  if (token !== undefined) checkCredential(token);
   const protocols = token ? [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`] : [SUBPROTOCOL];
   try {
     return extra !== undefined ? new Ctor(options.url, protocols, extra) : new Ctor(options.url, protocols);
   } catch (err) {
     throw new ConnectionError(ClientErrorCode.CONNECT_FAILED, `cannot open ${options.url}: ${err}`, { cause: err });
   }
+}
+
+/** Characters of an HTTP token (RFC 9110), what a subprotocol entry may hold. */
+const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A credential must fit in a subprotocol entry; `id:secret` is the gateway's config form, not a credential. */
+function checkCredential(token: string): void {
+  if (TOKEN_CHARS.test(token)) return;
+  const hint = token.includes(':')
+    ? 'an API key is presented as its secret alone (the part after `id:` in the gateway\'s api_keys), not as id:secret'
+    : 'a credential is an access token (dgw1....) or an API key\'s secret, made of letters, digits and -._~+!#$%&\'*^`|';
+  throw new ConnectionError(ClientErrorCode.CONNECT_FAILED, `the credential cannot be sent: ${hint}`);
 }
 
 /** An `Authorization: Bearer <credential>` header, and the names of every other option given. */
