@@ -490,6 +490,24 @@ describe('reconnecting', () => {
   });
 });
 
+describe('served at /sdk/', () => {
+  test('every module the gateway serves has a source map that carries its TypeScript source', async () => {
+    const { readdirSync } = await import('node:fs');
+    const modules = readdirSync(new URL('../dist/', import.meta.url)).filter((f) => f.endsWith('.js'));
+    assert.ok(modules.includes('index.js') && modules.includes('client.js'));
+    for (const name of modules) {
+      const js = await (await fetch(`${gateway.httpUrl}/sdk/${name}`)).text();
+      const link = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(js);
+      assert.ok(link, `${name} has no sourceMappingURL`);
+      const response = await fetch(new URL(link[1], `${gateway.httpUrl}/sdk/${name}`));
+      assert.equal(response.status, 200, `${name}: its map does not load`);
+      const map = await response.json();
+      assert.equal(map.sources.length, map.sourcesContent?.length, `${name}: the map does not carry its sources`);
+      assert.ok(map.sourcesContent.every((text) => typeof text === 'string' && text.includes('*/')), `${name}: empty source in its map`);
+    }
+  });
+});
+
 describe('README', () => {
   test('the ten-line Node script of clients/js/README.md joins the demo room and hears the talker', async () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
