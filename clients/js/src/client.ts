@@ -1,4 +1,4 @@
-/// <reference lib="esnext.disposable" />
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * {@link GatewayClient}: one connection to a daily-ws-gateway, in browsers and Node.
  *
