@@ -170,6 +170,9 @@ export async function generate() {
     // json-schema-to-typescript notes where each definition came from; here that is always the root.
     .replace(/\n \*\n \* This interface was referenced by `RequestParamsMap`'s JSON-Schema\n \* via the `definition` "\w+"\./g, '')
     .replace(/\/\*\*\n \* This interface was referenced by `RequestParamsMap`'s JSON-Schema\n \* via the `definition` "\w+"\.\n \*\/\n/g, '')
+    // Array bounds as prose (TypeDoc knows no @minItems / @maxItems tags).
+    .replace(/@minItems (\d+)/g, 'At least $1 items.')
+    .replace(/@maxItems (\d+)/g, 'At most $1 items.')
     // A request without parameters takes none: `{}` would accept any object.
     .replace(/export interface (\w+Params) \{\}/g, 'export type $1 = Record<string, never>;');
   const quote = (name) => (/^[a-z_][a-z0-9_]*$/i.test(name) ? name : `'${name}'`);

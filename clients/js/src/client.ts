@@ -592,17 +592,17 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /**
    * Protocol events from now on, as an async iterator (`for await (const e of client.events())`),
    * narrowed on `e.event`. Bounded (`maxBufferedFrames`, oldest dropped); ends when the client
-   * disconnects for good, when the reader stops, or when `signal` aborts.
+   * disconnects for good, when the reader stops, or when `signal` aborts. Events this SDK
+   * version does not know are not in it (`unknown-event` has them).
    */
-  events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ServerEvent | UnknownServerEvent> {
+  events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ServerEvent> {
     const offs: Array<() => void> = [];
     const onAbort = () => queue.end();
-    const queue = new AsyncQueue<ServerEvent | UnknownServerEvent>(this.maxBufferedFrames, () => {
+    const queue = new AsyncQueue<ServerEvent>(this.maxBufferedFrames, () => {
       for (const off of offs) off();
       options.signal?.removeEventListener('abort', onAbort);
     });
     offs.push(this.on('server-event', (e) => queue.push(e)));
-    offs.push(this.on('unknown-event', (e) => queue.push(e)));
     offs.push(this.on('disconnected', () => queue.end()));
     if (options.signal?.aborted) queue.end();
     else options.signal?.addEventListener('abort', onAbort, { once: true });

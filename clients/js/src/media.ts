@@ -54,14 +54,14 @@ export function receivedFrame(frame: MediaFrame, tracks: ReadonlyMap<number, Tra
   return { ...rest, participantId: info?.participant_id ?? '', source: info?.source ?? '', receivedAt };
 }
 
-/** Options of {@link MediaSender.audio}. */
+/** Options of `GatewayClient.sendAudio()`. */
 export interface SendAudioOptions {
   /** Longest frame in ms (default 100). */
   chunkMs?: number;
   timestampUs?: number;
 }
 
-/** Options of {@link MediaSender.video}. */
+/** Options of `GatewayClient.sendVideo()`. */
 export interface SendVideoOptions {
   width: number;
   height: number;

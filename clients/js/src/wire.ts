@@ -167,7 +167,7 @@ export interface DialParams {
  */
 export interface EjectRemoteParticipantsParams {
   /**
-   * @minItems 1
+   * At least 1 items.
    */
   ids: string[];
 }
@@ -395,7 +395,7 @@ export interface MintTokenParams {
   /**
    * Request types the token allows, narrowing the role's defaults (never widening them). Default: the role's.
    *
-   * @maxItems 100
+   * At most 100 items.
    */
   commands?: string[];
   /**
@@ -762,7 +762,7 @@ export interface UpdateTranscriptionParams {
   /**
    * Participant ids; omitted: everyone.
    *
-   * @maxItems 1000
+   * At most 1000 items.
    */
   participants?: string[];
   /**

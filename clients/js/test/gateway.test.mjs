@@ -490,6 +490,83 @@ describe('reconnecting', () => {
   });
 });
 
+describe('bot helpers', () => {
+  test('waitForPlayout resolves once the audio sent has played into the room', async () => {
+    const client = await connect();
+    await client.join(freshRoom('playout'), { audio_out: { sample_rate: 16000 } });
+    const started = Date.now();
+    client.sendAudio(new Int16Array(8000).fill(1000)); // 500 ms
+    const played = await client.waitForPlayout();
+    assert.equal(played.status, 'played');
+    assert.ok(played.played_ms >= 480, `played ${played.played_ms} ms`);
+    assert.ok(Date.now() - started >= 400, 'resolved before the audio could have played');
+  });
+
+  for (const sampleRate of [8000, 48000]) {
+    test(`audioStream({participantId}) carries that participant's frames only, at ${sampleRate} Hz`, async () => {
+      const room = freshRoom('stream');
+      const listener = await connect();
+      const talker = await connect();
+      const other = await connect();
+      await listener.join(room, { audio_in: { sample_rate: sampleRate, frame_ms: 20 } });
+      const joined = await talker.join(room, { user_name: 'talker', audio_out: { sample_rate: 16000 } });
+      await other.join(room, { user_name: 'other', audio_out: { sample_rate: 16000 } });
+      const stream = listener.audioStream({ participantId: joined.participant_id });
+      const tone = Int16Array.from({ length: 16000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)));
+      talker.sendAudio(tone);
+      other.sendAudio(tone);
+      const frames = [];
+      for await (const frame of stream) {
+        frames.push(frame);
+        if (frames.length === 10) break; // stops the stream
+      }
+      assert.ok(frames.every((f) => f.participantId === joined.participant_id && f.sampleRate === sampleRate));
+      assert.ok(frames.every((f) => f.pcm.length === sampleRate / 50));
+      assert.equal(listener['audioSinks'].size, 0, 'the stream still listens after the reader stopped');
+    });
+  }
+
+  test('events() iterates protocol events, narrowed by name, until the reader stops or the signal aborts', async () => {
+    const room = freshRoom('events');
+    const client = await connect();
+    const other = await connect();
+    await client.join(room, { user_name: 'iterating' });
+    const seen = [];
+    const controller = new AbortController();
+    const reading = (async () => {
+      for await (const event of client.events({ signal: controller.signal })) {
+        seen.push(event.event);
+        if (event.event === 'app-message' && event.data.message === 'last') break;
+      }
+    })();
+    const joined = await other.join(room, { user_name: 'other' });
+    await other.sendAppMessage('first');
+    await other.sendAppMessage('last');
+    await reading;
+    assert.deepEqual(seen.filter((e) => e === 'participant-joined' || e === 'app-message'), ['participant-joined', 'app-message', 'app-message']);
+    assert.equal(client.listenerCount('server-event'), 0, 'the iterator still listens after the reader stopped');
+    const aborted = (async () => {
+      const events = [];
+      for await (const event of client.events({ signal: controller.signal })) events.push(event);
+      return events;
+    })();
+    controller.abort();
+    assert.deepEqual(await aborted, []);
+    void joined;
+  });
+
+  test('Symbol.asyncDispose (`await using`) closes the client: the participant leaves at once', async () => {
+    const room = freshRoom('dispose');
+    const watcher = await connect();
+    await watcher.observe(room);
+    const client = await GatewayClient.connect(gateway.url, { reconnect: false });
+    const joined = await client.join(room, { user_name: 'disposable' });
+    await client[Symbol.asyncDispose]();
+    assert.equal(client.state, ConnectionState.DISCONNECTED);
+    await watcher.waitFor('participant-left', (d) => d.participant.id === joined.participant_id, { timeoutMs: 3000 });
+  });
+});
+
 describe('served at /sdk/', () => {
   test('every module the gateway serves has a source map that carries its TypeScript source', async () => {
     const { readdirSync } = await import('node:fs');
@@ -511,7 +588,7 @@ describe('served at /sdk/', () => {
 describe('README', () => {
   test('the ten-line Node script of clients/js/README.md joins the demo room and hears the talker', async () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const match = /<!-- ten-lines -->\s*```js\n([\s\S]*?)```/.exec(readme);
+    const match = /<!-- ten-lines -->\s*```(?:js|ts)\n([\s\S]*?)```/.exec(readme);
     assert.ok(match, 'no ten-line script in the README');
     const script = match[1];
     assert.ok(script.trim().split('\n').length <= 10, 'the README script is longer than ten lines');
