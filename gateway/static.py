@@ -14,8 +14,8 @@ the same origins the WebSocket endpoint admits. Its source maps carry their sour
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from collections.abc import Sequence
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import unquote
 
