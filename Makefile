@@ -55,7 +55,7 @@ test: $(STAMP) $(FAST_STAMP)
 
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	@echo "installing the JS SDK's packages (first run only)"
-	@cd $(JS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@cd $(JS_DIR) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(JS_BUILD): $(JS_STAMP) $(JS_DIR)/tsconfig.json $(JS_DIR)/tsconfig.cjs.json $(wildcard $(JS_DIR)/src/*.ts)
