@@ -17,7 +17,7 @@ BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHROMIUM    ?= /usr/bin/chromium
 
-.PHONY: serve test test-py test-fast setup wheel clean bench soak js-setup js-build test-js browser-setup test-browser
+.PHONY: serve test test-py test-fast setup wheel clean bench soak js-setup js-build js-types js-docs test-js browser-setup test-browser
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (first run only; log in $(VENV)/install.log)"
@@ -69,10 +69,10 @@ wheel: $(STAMP) $(JS_BUILD)
 
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	@echo "installing the JS SDK's packages (first run only)"
-	@cd $(JS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@cd $(JS_DIR) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(JS_BUILD): $(JS_STAMP) $(JS_DIR)/tsconfig.json $(wildcard $(JS_DIR)/src/*.ts)
+$(JS_BUILD): $(JS_STAMP) $(JS_DIR)/tsconfig.json $(JS_DIR)/tsconfig.cjs.json $(wildcard $(JS_DIR)/src/*.ts)
 	@cd $(JS_DIR) && $(NPM) run --silent build
 	@touch $@
 
@@ -86,6 +86,15 @@ $(CHROMIUM):
 js-setup: $(JS_STAMP)
 
 js-build: $(JS_BUILD)
+
+# The SDK's wire types (clients/js/src/wire.ts) are generated from protocol/schema/ with
+# json-schema-to-typescript: run this after changing a schema (test-js fails while it is stale).
+js-types: $(JS_STAMP)
+	cd $(JS_DIR) && $(NODE) scripts/generate-wire.mjs
+
+# The SDK's API reference (TypeDoc, from the doc comments) in clients/js/docs/api/.
+js-docs: $(JS_STAMP)
+	cd $(JS_DIR) && $(NPM) run --silent docs
 
 test-js: $(STAMP) $(JS_BUILD)
 	cd $(JS_DIR) && $(NODE) --test --test-reporter=spec test/

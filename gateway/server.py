@@ -87,7 +87,7 @@ class Gateway:
         self._stop = asyncio.Event()
         self._demo: DemoTalker | None = None
         self._handlers: set[asyncio.Task[None]] = set()
-        self.static = StaticFiles()
+        self.static = StaticFiles(cors_origins=config.allowed_origins)
         """The dashboard (/dashboard/) and the built JS SDK (/sdk/) over HTTP."""
         self.admin_requests = admin_requests(HANDLERS)
         """Request types only the admin role may send."""
@@ -335,7 +335,7 @@ class Gateway:
         if path == "/healthz":
             return json_response(HTTPStatus.OK, self.health())
         if self.static.handles(path):
-            return self.static.respond(path)
+            return self.static.respond(path, request.headers.get("Origin"))
         if path in ("/", constants.WS_PATH):
             if path == "/" and "text/html" in request.headers.get("Accept", "") and \
                     request.headers.get("Upgrade", "").lower() != "websocket":

@@ -102,6 +102,8 @@ class Session:
         self.playout: AudioPlayout | None = None
         self._join_done: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._running: set[str] = set()
+        """Ids of requests received and not yet answered (the ``resume`` result's ``running``)."""
         self._tracks: dict[tuple[str, str], InboundTrack] = {}
         self._video: dict[tuple[str, str], VideoTrack] = {}
         """Captured participant video (``capture-participant-video``), by (participant id, source)."""
@@ -285,6 +287,9 @@ class Session:
             "last_seq": last_seq,
             "replayed": target.outbox.seq - last_seq,
             "media_dropped": target.outbox.media_dropped,
+            # Requests still running have their replies to come; one neither running nor
+            # answered after last_seq was lost with the connection: the client sends it again.
+            "running": sorted(target._running),
         }
         reply = self.outbox.hand_over(rid, result)
         self.resumed = target
@@ -362,6 +367,7 @@ class Session:
             # clear-audio, mark-audio...: act between the binary frames read before and after them.
             self._run_in_order(handler, request.type, request.id, params)
             return
+        self._running.add(request.id)
         task = asyncio.create_task(self._run_request(handler, request.type, request.id, params))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -370,8 +376,10 @@ class Session:
         try:
             result = await handler(self, rid, params)
         except Exception as exc:  # CancelledError is a BaseException: it propagates
+            self._running.discard(rid)
             self._request_failed(rtype, rid, exc)
             return
+        self._running.discard(rid)
         if self.resumed is None:  # a resume's reply went out with the hand-over
             self.outbox.result(rid, result)
 

@@ -5,11 +5,16 @@ which is all a dashboard needs: a few small files, read on request. Paths are
 percent-decoded, then every segment is checked and the resolved file must lie
 inside its mount (symlinks included), so ``..``, encoded ``%2e%2e``, backslashes and
 NUL bytes never reach outside the served folders.
+
+The SDK (``/sdk/``) is also served to pages of the origins in ``allowed_origins`` (a Vite dev
+server, an app on another host): its responses carry ``Access-Control-Allow-Origin`` for them,
+the same origins the WebSocket endpoint admits. Its source maps carry their sources inline.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import unquote
@@ -57,21 +62,38 @@ CONTENT_TYPES = {
 class StaticFiles:
     """Maps URL prefixes to folders and answers GETs for the files in them."""
 
-    def __init__(self, mounts: dict[str, Path] | None = None) -> None:
+    def __init__(
+        self,
+        mounts: dict[str, Path] | None = None,
+        *,
+        cors_origins: Sequence[str] = (),
+        cors_prefixes: Sequence[str] = ("/sdk",),
+    ) -> None:
         self.mounts = dict(mounts if mounts is not None else {"/dashboard": DASHBOARD_DIR, "/sdk": SDK_DIR})
         """URL prefix (no trailing slash) -> folder."""
+        self.cors_origins = {o.rstrip("/").lower() for o in cors_origins}
+        """Origins whose pages may load files under ``cors_prefixes`` (``*``: any): ``allowed_origins``."""
+        self.cors_prefixes = tuple(cors_prefixes)
+        """Mounts served across origins (the SDK; the dashboard is only for its own origin)."""
 
     def handles(self, path: str) -> bool:
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self.mounts)
 
-    def respond(self, path: str) -> Response:
-        """The response for a GET of ``path`` (query string already removed); call if :meth:`handles`."""
+    def respond(self, path: str, origin: str | None = None) -> Response:
+        """The response for a GET of ``path`` (query string already removed) from a page of ``origin``; call if :meth:`handles`."""
         for prefix, folder in self.mounts.items():
             if path == prefix:
                 return _redirect(prefix + "/")
             if path.startswith(prefix + "/"):
-                return self._file(folder, path[len(prefix) + 1:], prefix)
+                response = self._file(folder, path[len(prefix) + 1:], prefix)
+                if origin is not None and prefix in self.cors_prefixes and self._cors_allowed(origin):
+                    response.headers["Access-Control-Allow-Origin"] = origin
+                    response.headers["Vary"] = "Origin"
+                return response
         return _text(HTTPStatus.NOT_FOUND, f"no route for {path}\n")
+
+    def _cors_allowed(self, origin: str) -> bool:
+        return "*" in self.cors_origins or origin.rstrip("/").lower() in self.cors_origins
 
     def _file(self, folder: Path, relative: str, prefix: str) -> Response:
         try:

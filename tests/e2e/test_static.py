@@ -82,3 +82,33 @@ def test_startup_prints_the_dashboard_url(gateway):
     assert match, f"no dashboard URL after the listening line: {line!r}"
     with urllib.request.urlopen(match.group(1), timeout=5) as response:
         assert response.status == 200 and b"dashboard" in response.read()
+
+
+@pytest.fixture(scope="module")
+def cors_gateway():
+    """A gateway that admits pages of one other origin (a Vite dev server)."""
+    from tests.conftest import start_gateway
+
+    gw = start_gateway("--allowed-origins", "http://localhost:5173", name="gateway-cors")
+    yield gw
+    gw.stop()
+
+
+def test_the_sdk_is_served_across_origins_to_allowed_origins_only(cors_gateway):
+    """/sdk/ answers a page of an allowed origin with Access-Control-Allow-Origin (and Vary), others without; the dashboard never."""
+    allowed = {"Origin": "http://localhost:5173"}
+    _, headers, _ = _get(cors_gateway, "/sdk/index.js", allowed)
+    assert headers.get("access-control-allow-origin") == "http://localhost:5173"
+    assert headers.get("vary") == "Origin"
+    _, headers, _ = _get(cors_gateway, "/sdk/index.js", {"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in headers
+    _, headers, _ = _get(cors_gateway, "/sdk/index.js")
+    assert "access-control-allow-origin" not in headers
+    _, headers, _ = _get(cors_gateway, "/dashboard/app.js", allowed)
+    assert "access-control-allow-origin" not in headers
+
+
+def test_without_allowed_origins_no_cors_header(gateway):
+    """A gateway with no allowed_origins sends no CORS header: only its own pages load the SDK."""
+    _, headers, _ = _get(gateway, "/sdk/index.js", {"Origin": "http://localhost:5173"})
+    assert "access-control-allow-origin" not in headers

@@ -13,6 +13,8 @@
  * The protocol's codes are documented once in PROTOCOL.md ("Error codes") and mirrored here.
  */
 
+import type { ErrorObject } from './wire.js';
+
 /** The gateway's stable error codes (PROTOCOL.md, "Error codes"; `protocol/errors.py`). */
 export const ErrorCode = {
   BAD_JSON: 'bad_json',
@@ -62,13 +64,8 @@ export const ClientErrorCode = {
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
-/** The wire form of an error object. */
-export interface ErrorObject {
-  code: ErrorCode;
-  message: string;
-  details?: Record<string, unknown>;
-  fatal?: boolean;
-}
+/** The wire form of an error object (generated from `common.json#/$defs/error_object`). */
+export type { ErrorObject };
 
 /** Base of every SDK error. */
 export class GatewayError extends Error {

@@ -1,11 +1,831 @@
 /**
- * Wire types of daily-gateway.v1, in one place (the JSON Schemas in `protocol/schema/`
- * are the source of truth; `test/unit.test.mjs` checks that the request and event
- * lists below match them). Field names are the wire's: what PROTOCOL.md says is what
- * you type.
+ * Wire types of daily-gateway.v1, generated from the protocol's JSON Schemas
+ * (protocol/schema/) by scripts/generate-wire.mjs with json-schema-to-typescript.
+ *
+ * DO NOT EDIT: change the schema, then run `make js-types` (or `npm run generate` in
+ * clients/js). `make test` fails while this file is not what the schemas give.
+ * Field names are the wire's: what PROTOCOL.md says is what you type.
  */
 
-/** `hello.limits`. */
+/* eslint-disable */
+
+/**
+ * Request type -> its parameters (the request without `type` and `id`).
+ */
+export interface RequestParamsMap {
+  'answer-call': AnswerCallParams;
+  'capture-participant-transcription': CaptureParticipantTranscriptionParams;
+  'capture-participant-video': CaptureParticipantVideoParams;
+  'clear-audio': ClearAudioParams;
+  'create-meeting-token': CreateMeetingTokenParams;
+  'create-room': CreateRoomParams;
+  'delete-room': DeleteRoomParams;
+  dial: DialParams;
+  'eject-remote-participants': EjectRemoteParticipantsParams;
+  'get-active-speaker': GetActiveSpeakerParams;
+  'get-audio-buffer': GetAudioBufferParams;
+  'get-network-stats': GetNetworkStatsParams;
+  'get-participant-counts': GetParticipantCountsParams;
+  'get-participants': GetParticipantsParams;
+  'get-room': GetRoomParams;
+  'get-stats': GetStatsParams;
+  join: JoinParams;
+  leave: LeaveParams;
+  'list-rooms': ListRoomsParams;
+  'mark-audio': MarkAudioParams;
+  'mint-token': MintTokenParams;
+  observe: ObserveParams;
+  ping: PingParams;
+  'register-phone': RegisterPhoneParams;
+  'reject-call': RejectCallParams;
+  'request-video-frame': RequestVideoFrameParams;
+  resume: ResumeParams;
+  'send-app-message': SendAppMessageParams;
+  'send-dtmf': SendDtmfParams;
+  'send-prebuilt-chat-message': SendPrebuiltChatMessageParams;
+  'sip-call-transfer': SipCallTransferParams;
+  'sip-refer': SipReferParams;
+  'start-dialout': StartDialoutParams;
+  'start-recording': StartRecordingParams;
+  'start-transcription': StartTranscriptionParams;
+  'stop-capture-participant-video': StopCaptureParticipantVideoParams;
+  'stop-dialout': StopDialoutParams;
+  'stop-recording': StopRecordingParams;
+  'stop-transcription': StopTranscriptionParams;
+  'update-inputs': UpdateInputsParams;
+  'update-publishing': UpdatePublishingParams;
+  'update-recording': UpdateRecordingParams;
+  'update-remote-participants': UpdateRemoteParticipantsParams;
+  'update-subscriptions': UpdateSubscriptionsParams;
+  'update-transcription': UpdateTranscriptionParams;
+}
+/**
+ * Answer a ringing call (phone sessions): the phone joins the call's room as a participant; the result is join's, plus call_id.
+ */
+export interface AnswerCallParams {
+  call_id: string;
+}
+/**
+ * Add one participant to the set this session has transcribed (the reference DailyTransport's capture_participant_transcription): applied at once with update-transcription when transcription runs, else when this session starts it. not_found for a participant not in the room.
+ */
+export interface CaptureParticipantTranscriptionParams {
+  participant_id: string;
+  /**
+   * Transcription instance to update. Omitted: Daily's default instance.
+   */
+  instance_id?: string;
+}
+/**
+ * Receive a participant's video as binary video frames on a new track, announced by track-started (kind video). Frames come at most framerate per second, the latest frame winning; framerate 0 sends frames only on request-video-frame. Capturing the same participant and source again replaces the capture (its old track stops).
+ */
+export interface CaptureParticipantVideoParams {
+  participant_id: string;
+  /**
+   * Most frames per second sent; 0: only on request-video-frame.
+   */
+  framerate?: number;
+  /**
+   * Which of the participant's videos.
+   */
+  video_source?: 'camera' | 'screenVideo';
+  /**
+   * Pixel format of the frames sent (converted by the gateway).
+   */
+  color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+}
+/**
+ * Barge-in: drop all published audio buffered and not yet played, at once. The track plays none of it from the next frame on. Pending marks come back as playout-mark with status cleared; a playing span ends with playout-idle (reason cleared). Result: dropped_ms, dropped_samples, cleared_marks (names, in order).
+ */
+export type ClearAudioParams = Record<string, never>;
+/**
+ * Create a Daily meeting token (POST /meeting-tokens) with the gateway's API key.
+ */
+export interface CreateMeetingTokenParams {
+  /**
+   * Daily's meeting-token properties, passed as is (room_name, is_owner, exp, eject_at_token_exp, user_name, permissions, start_cloud_recording, ...). Without exp the token expires expiry_s from now.
+   */
+  properties: {
+    [k: string]: unknown;
+  };
+  /**
+   * Lifetime in seconds when properties.exp is absent.
+   */
+  expiry_s?: number;
+  /**
+   * Milliseconds the gateway waits for Daily's answer before timeout.
+   */
+  timeout_ms?: number;
+}
+/**
+ * Create a Daily room through Daily's REST API (POST /rooms) with the gateway's API key; needs no joined session (PROTOCOL.md, "Daily REST").
+ */
+export interface CreateRoomParams {
+  /**
+   * Room name; absent: Daily picks one.
+   */
+  name?: string;
+  privacy?: 'public' | 'private';
+  /**
+   * Daily's room properties, passed as is (exp, enable_dialout, enable_recording, max_participants, sip, start_video_off, ...).
+   */
+  properties?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Milliseconds the gateway waits for Daily's answer before timeout.
+   */
+  timeout_ms?: number;
+}
+/**
+ * Delete a Daily room (DELETE /rooms/{name}); a room that does not exist counts as deleted (deleted: false).
+ */
+export interface DeleteRoomParams {
+  /**
+   * Daily room name: letters, digits, '-' and '_'.
+   */
+  name: string;
+  /**
+   * Milliseconds the gateway waits for Daily's answer before timeout.
+   */
+  timeout_ms?: number;
+}
+/**
+ * Call a local room's dial-in endpoint (phone sessions): answered at once when a participant of that room joined with dialin_settings; the result is join's, plus call_id.
+ */
+export interface DialParams {
+  /**
+   * sip:<room>@sip.local.gateway (dialin-ready's sip_endpoint) or local://<room>.
+   */
+  to: string;
+  /**
+   * Local test hook: "warning" (a codec fallback: dialin-warning after dialin-connected) or "error" (the call fails: dialin-error to the room, backend_error to the phone).
+   */
+  simulate?: 'warning' | 'error';
+}
+/**
+ * Remove participants from the room (daily-python eject_remote_participants(ids)). Needs admin rights.
+ */
+export interface EjectRemoteParticipantsParams {
+  /**
+   * At least 1 items.
+   */
+  ids: string[];
+}
+/**
+ * The room's active speaker, or null (daily-python active_speaker()).
+ */
+export type GetActiveSpeakerParams = Record<string, never>;
+/**
+ * The playout buffer of the audio this session publishes: buffered ms, playing, pending marks, totals played and dropped, and the settings in force.
+ */
+export type GetAudioBufferParams = Record<string, never>;
+/**
+ * This participant's network statistics in Daily's shape (daily-python get_network_stats()).
+ */
+export type GetNetworkStatsParams = Record<string, never>;
+/**
+ * How many participants the room has, present and hidden (daily-python participant_counts()).
+ */
+export type GetParticipantCountsParams = Record<string, never>;
+/**
+ * The room's participants, keyed by id ('local' is not used: the session's own id is in joined).
+ */
+export type GetParticipantsParams = Record<string, never>;
+/**
+ * Daily's room object (GET /rooms/{name}); not_found if it does not exist.
+ */
+export interface GetRoomParams {
+  /**
+   * Daily room name: letters, digits, '-' and '_'.
+   */
+  name: string;
+  /**
+   * Milliseconds the gateway waits for Daily's answer before timeout.
+   */
+  timeout_ms?: number;
+}
+/**
+ * Counters of this session: frames and bytes in and out, media dropped, playout buffer.
+ */
+export type GetStatsParams = Record<string, never>;
+/**
+ * Place a participant in a room. Exactly one join per session.
+ */
+export interface JoinParams {
+  room_url: string;
+  /**
+   * Backend to use; by default the one serving the room URL's scheme (local:// -> local, https:// -> daily). Must be in hello.capabilities.backends.
+   */
+  backend?: string;
+  token?: string;
+  user_name?: string;
+  /**
+   * Any JSON value, shown to others as participant.info.userData.
+   */
+  user_data?: unknown;
+  audio_in?: AudioInFormat;
+  audio_out?: AudioOutFormat;
+  vad?: VadParams;
+  /**
+   * Period of audio-levels events; 0 turns them off.
+   */
+  levels_interval_ms?: number;
+  /**
+   * Daily's dial-in settings {call_id, call_domain}: the room takes dial-in calls, dialin-ready follows the join. Local rooms: phones reach it with dial (PROTOCOL.md, Telephony). Keys: call_id, call_domain (strings).
+   */
+  dialin_settings?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Receiving participant video (Daily: subscribe to it; local rooms ignore it: capture-participant-video decides).
+   */
+  video_in?: {
+    enabled?: boolean;
+  };
+  /**
+   * The video this participant publishes (binary frames on tracks 2 and 3). Daily only: the custom camera track made at join; local rooms take any frame size and format and ignore these.
+   */
+  video_out?: {
+    enabled?: boolean;
+    is_live?: boolean;
+    width?: number;
+    height?: number;
+    framerate?: number;
+    /**
+     * Bits per second.
+     */
+    bitrate?: number;
+    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+  };
+  /**
+   * Start transcription once joined (as start-transcription with these settings). A failure to start is an error event, not a failed join.
+   */
+  transcription?: {
+    enabled?: boolean;
+    /**
+     * Daily's TranscriptionSettings (as start-transcription.settings).
+     */
+    settings?: {
+      [k: string]: unknown;
+    };
+  };
+  /**
+   * Daily REST API base URL for this join (Daily only; dial-in routing). Needs api_key: the gateway's own key is never sent to a URL a client chose.
+   */
+  api_url?: string;
+  /**
+   * Daily REST API key for this join (Daily only); never echoed or logged.
+   */
+  api_key?: string;
+}
+/**
+ * Audio the gateway sends to this client: every other participant's track, resampled to this format and cut into frames of frame_ms.
+ */
+export interface AudioInFormat {
+  enabled?: boolean;
+  sample_rate?: number;
+  channels?: 1 | 2;
+  frame_ms?: number;
+  filter?: AudioFilter;
+}
+/**
+ * Filter applied to each received participant track before the client and VAD get it (PROTOCOL.md, "Input filters"). noisereduce needs the gateway's noisereduce extra; krisp is accepted for parity with Daily's transport but this gateway has no Krisp SDK (not_supported).
+ */
+export interface AudioFilter {
+  type?: 'none' | 'noisereduce' | 'krisp';
+  /**
+   * Per filter. noisereduce: block_ms (20-1000, default 100), context_ms (0-2000, default 400), prop_decrease (0-1, default 1.0), noise_window_ms (500-10000, default 2000). Adds block_ms + about 32 ms of latency.
+   */
+  options?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Audio this client publishes into the room (binary frames on track 1). Frames must carry this sample rate and channel count.
+ */
+export interface AudioOutFormat {
+  enabled?: boolean;
+  sample_rate?: number;
+  channels?: 1 | 2;
+  /**
+   * Most published audio the gateway buffers for this session; beyond it a frame is refused with buffer_full. Default and upper bound: hello.limits.max_playout_buffer_ms.
+   */
+  max_buffer_ms?: number;
+  /**
+   * playout-buffer-high when the buffer reaches this many ms (pause your TTS); 0 turns watermark events off. Must not exceed max_buffer_ms. Default: 10000, or max_buffer_ms / 2 when that is smaller.
+   */
+  high_watermark_ms?: number;
+  /**
+   * playout-buffer-low when, after a playout-buffer-high, the buffer falls to this many ms or below (resume your TTS). Must be below high_watermark_ms. Default: 2000, or high_watermark_ms / 5 when that is smaller.
+   */
+  low_watermark_ms?: number;
+  /**
+   * When the buffer runs dry, the track plays silence this long before playout-idle, so a sender streaming at real time does not flap idle/started.
+   */
+  idle_grace_ms?: number;
+  /**
+   * When audio starts after idle, wait until this much is buffered (or this long has passed) before playing: a jitter allowance for real-time senders. 0 plays at once.
+   */
+  prebuffer_ms?: number;
+  /**
+   * Opus bitrate of the published microphone in bits per second (Daily only; local rooms carry PCM and ignore it).
+   */
+  bitrate?: number;
+  /**
+   * Daily's live mode for the published audio (Daily only).
+   */
+  is_live?: boolean;
+}
+/**
+ * Voice activity detection on each received participant track (an analyzer with start/stop hysteresis).
+ */
+export interface VadParams {
+  enabled?: boolean;
+  /**
+   * webrtc: webrtcvad; native: daily-python's built-in VAD (Daily.create_native_vad); silero: Silero VAD (the gateway's silero extra).
+   */
+  analyzer?: 'webrtc' | 'native' | 'silero';
+  aggressiveness?: number;
+  /**
+   * Speech probability at or above which a frame counts as voiced (native and silero analyzers).
+   */
+  confidence?: number;
+  start_ms?: number;
+  stop_ms?: number;
+  min_level?: number;
+}
+/**
+ * Leave the room. The session stays open and may not join again.
+ */
+export type LeaveParams = Record<string, never>;
+/**
+ * The live rooms this gateway is in, on every enabled backend (or one), with their participants. Valid in any session state; needs no room.
+ */
+export interface ListRoomsParams {
+  /**
+   * Only this backend's rooms. Must be in hello.capabilities.backends (unknown_backend otherwise).
+   */
+  backend?: string;
+}
+/**
+ * Place a named mark after all audio published before this request. A playout-mark event follows: status played once that audio has been played into the room, or cleared (with the ms of its segment actually played) if clear-audio dropped it first. With nothing buffered it is played at once. Result: name, buffered_ms (audio queued ahead of the mark).
+ */
+export interface MarkAudioParams {
+  /**
+   * Any name; echoed in the playout-mark event. Names need not be unique.
+   */
+  name: string;
+}
+/**
+ * Sign a short-lived access token for another client (admin role only; PROTOCOL.md section 13). The token grants no more than the requesting credential: same or weaker role, a room inside its room scope. Result: token, claims (sub, room, role, cmd, iat, exp, jti, kid), expires_at (Unix seconds).
+ */
+export interface MintTokenParams {
+  /**
+   * The room the token is for: an exact room URL, a prefix ending in * (local://team-*), or * for any room.
+   */
+  room: string;
+  /**
+   * observer: observe and read; bot: everything but admin requests; admin: everything.
+   */
+  role?: 'observer' | 'bot' | 'admin';
+  /**
+   * Who the token is for; appears in the gateway's logs and as the session's principal (token:<sub>).
+   */
+  sub?: string;
+  /**
+   * Request types the token allows, narrowing the role's defaults (never widening them). Default: the role's.
+   *
+   * At most 100 items.
+   */
+  commands?: string[];
+  /**
+   * Lifetime in seconds.
+   */
+  ttl_s?: number;
+}
+/**
+ * Attach to a room read-only, without being a participant: receive its events and, per 'audio', each participant's VAD, levels and audio. A session either joins or observes, once. Future versions add other targets (e.g. session_id: a bot's transport) beside room_url.
+ */
+export interface ObserveParams {
+  /**
+   * The room to observe. A local room need not have participants yet.
+   */
+  room_url: string;
+  /**
+   * Must be in hello.capabilities.backends (unknown_backend otherwise).
+   */
+  backend?: string;
+  /**
+   * none: room events only. analysis: also track-started/-stopped, speech-started/-stopped and audio-levels for each participant, but no media frames. frames: analysis plus every participant's audio as binary frames in audio_in format.
+   */
+  audio?: 'none' | 'analysis' | 'frames';
+  /**
+   * Format of the analysed (and, with audio=frames, sent) audio.
+   */
+  audio_in?: {
+    sample_rate?: number;
+    channels?: 1 | 2;
+    frame_ms?: number;
+  };
+  vad?: VadParams;
+  /**
+   * Period of audio-levels events; 0 turns them off.
+   */
+  levels_interval_ms?: number;
+}
+/**
+ * Round trip check; the result carries the gateway's clock.
+ */
+export type PingParams = Record<string, never>;
+/**
+ * Make this session a simulated phone with a number (local rooms only): it is rung by dial-outs to that number and may dial rooms.
+ */
+export interface RegisterPhoneParams {
+  number: string;
+  audio_in?: AudioInFormat;
+  audio_out?: AudioOutFormat;
+  vad?: VadParams;
+}
+/**
+ * Decline a ringing call (phone sessions): the dialer gets dialout-error.
+ */
+export interface RejectCallParams {
+  call_id: string;
+}
+/**
+ * Send one frame of a captured video now: the latest, or the next to arrive (Daily's framerate 0 + image request). not_found if it is not captured.
+ */
+export interface RequestVideoFrameParams {
+  participant_id: string;
+  /**
+   * Which of the participant's videos.
+   */
+  video_source?: 'camera' | 'screenVideo';
+}
+/**
+ * Continue a session whose connection dropped (PROTOCOL.md, Resume): the first request of a new connection. The reply comes on this connection's numbering; then the frames with seq > last_seq, then live.
+ */
+export interface ResumeParams {
+  /**
+   * The hello's resume_token of the session to continue.
+   */
+  resume_token: string;
+  /**
+   * The seq of the last text frame the client received from that session.
+   */
+  last_seq: number;
+}
+/**
+ * Send an app message to everyone (no participant_id) or to one participant.
+ */
+export interface SendAppMessageParams {
+  /**
+   * Any JSON value, at most limits.max_app_message_bytes once serialized.
+   */
+  message: unknown;
+  participant_id?: string;
+  urgent?: boolean;
+}
+/**
+ * Send DTMF tones (daily-python send_dtmf(settings)). From a bot: to the phone of settings.sessionId. From a simulated phone in a call: its keypad, heard by the room as dtmf-event.
+ */
+export interface SendDtmfParams {
+  settings: {
+    /**
+     * The call's session id (from dialout-connected / dialin-connected). Omitted: the latest connected call of this session.
+     */
+    sessionId?: string;
+    /**
+     * 1-20 of 0-9, A-D, * and #.
+     */
+    tones: string;
+    digitDurationMs?: number;
+    method?: 'sip-info' | 'telephone-event' | 'auto';
+  };
+}
+/**
+ * Post to Daily Prebuilt's chat (daily-python send_prebuilt_chat_message(message, user_name)). Local rooms deliver it as an app message in Prebuilt's chat shape.
+ */
+export interface SendPrebuiltChatMessageParams {
+  message: string;
+  /**
+   * Name shown in the chat (default: this participant's user name).
+   */
+  user_name?: string;
+}
+/**
+ * Move a phone call to another endpoint (daily-python sip_call_transfer(settings)). Local rooms: toEndPoint is another local room's dial-in endpoint (sip:<room>@sip.local.gateway or local://<room>).
+ */
+export interface SipCallTransferParams {
+  settings: {
+    /**
+     * The call's session id (from dialout-connected / dialin-connected). Omitted: the latest connected call of this session.
+     */
+    sessionId?: string;
+    toEndPoint: string;
+    [k: string]: unknown;
+  };
+}
+/**
+ * Move a phone call to another endpoint (daily-python sip_refer(settings)). Local rooms: toEndPoint is another local room's dial-in endpoint (sip:<room>@sip.local.gateway or local://<room>).
+ */
+export interface SipReferParams {
+  settings: {
+    /**
+     * The call's session id (from dialout-connected / dialin-connected). Omitted: the latest connected call of this session.
+     */
+    sessionId?: string;
+    toEndPoint: string;
+    [k: string]: unknown;
+  };
+}
+/**
+ * Call a phone number or SIP URI into the room (daily-python start_dialout(settings)). Local rooms: a simulation (PROTOCOL.md, Telephony).
+ */
+export interface StartDialoutParams {
+  /**
+   * Daily's dial-out settings: phoneNumber or sipUri, and optionally displayName, userId, callerId, video, codecs...
+   */
+  settings: {
+    [k: string]: unknown;
+  } & {
+    phoneNumber?: string;
+    sipUri?: string;
+    displayName?: string;
+    userId?: string;
+    callerId?: string;
+    [k: string]: unknown;
+  };
+  /**
+   * Local rooms only (Daily has no ring timeout setting; ignored there): seconds the call may ring before dialout-error. Default 30.
+   */
+  ring_timeout_s?: number;
+}
+/**
+ * Start recording the room (daily-python start_recording(streaming_settings, stream_id, force_new)). Everyone in the room gets recording-started. The local backend writes WAV files (PROTOCOL.md, "Recording").
+ */
+export interface StartRecordingParams {
+  /**
+   * Daily's streaming settings, passed to Daily as is. The local backend reads type (cloud, cloud-audio-only: the room mix; raw-tracks: the mix and one WAV per participant), layout (kept in the manifest) and maxDuration (seconds).
+   */
+  streaming_settings?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Recording instance (Daily's stream id). Omitted: Daily's default instance, 00000000-0000-4000-8000-000000000000.
+   */
+  stream_id?: string;
+  /**
+   * If this stream id is already recording, stop that recording and start a new one instead of failing with wrong_state.
+   */
+  force_new?: boolean;
+}
+/**
+ * Start transcribing the room (daily-python start_transcription(settings)). Everyone gets transcription-started, then transcription-message events. The local backend runs an offline recogniser (PROTOCOL.md, "Transcription").
+ */
+export interface StartTranscriptionParams {
+  /**
+   * Daily's transcription settings, passed to Daily as is. The local backend reads language (en only), participants (ids; everyone if absent), instanceId, and extra.interim_results (interim messages, off by default as with Daily).
+   */
+  settings?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Stop receiving a participant's video; its track stops (track-stopped). not_found if it is not captured.
+ */
+export interface StopCaptureParticipantVideoParams {
+  participant_id: string;
+  /**
+   * Which of the participant's videos.
+   */
+  video_source?: 'camera' | 'screenVideo';
+}
+/**
+ * Hang up a dial-out call (daily-python stop_dialout(participant_id)).
+ */
+export interface StopDialoutParams {
+  /**
+   * The call's session id (the phone participant's id).
+   */
+  participant_id: string;
+}
+/**
+ * Stop a recording (daily-python stop_recording(stream_id)); not_found if it is not running. Everyone gets recording-stopped.
+ */
+export interface StopRecordingParams {
+  /**
+   * Recording instance (Daily's stream id). Omitted: Daily's default instance, 00000000-0000-4000-8000-000000000000.
+   */
+  stream_id?: string;
+}
+/**
+ * Stop a transcription instance (daily-python stop_transcription()); not_found if it is not running. The last final messages come first, then transcription-stopped.
+ */
+export interface StopTranscriptionParams {
+  /**
+   * Transcription instance. Omitted: Daily's default instance, 00000000-0000-4000-8000-000000000000.
+   */
+  instance_id?: string;
+}
+/**
+ * Turn this participant's microphone or camera on or off (daily-python update_inputs(input_settings)). Off: the room hears / sees nothing of it.
+ */
+export interface UpdateInputsParams {
+  /**
+   * Daily's input settings: {microphone: {isEnabled}, camera: {isEnabled}} (other keys of each, e.g. settings, are ignored by local rooms).
+   */
+  input_settings: {
+    microphone?: {
+      isEnabled: boolean;
+      [k: string]: unknown;
+    };
+    camera?: {
+      isEnabled: boolean;
+      [k: string]: unknown;
+    };
+  };
+}
+/**
+ * Start or stop publishing this participant's microphone or camera (daily-python update_publishing(publishing_settings)).
+ */
+export interface UpdatePublishingParams {
+  /**
+   * Daily's publishing settings: {microphone: {isPublishing}, camera: {isPublishing}} (sendSettings ignored by local rooms).
+   */
+  publishing_settings: {
+    microphone?: {
+      isPublishing: boolean;
+      [k: string]: unknown;
+    };
+    camera?: {
+      isPublishing: boolean;
+      [k: string]: unknown;
+    };
+  };
+}
+/**
+ * Change a running recording's settings, e.g. its layout (daily-python update_recording(update_settings, stream_id)); not_found if it is not running.
+ */
+export interface UpdateRecordingParams {
+  /**
+   * Daily's update settings, e.g. {"layout": {"preset": "single-participant", "session_id": "..."}}.
+   */
+  update_settings: {
+    [k: string]: unknown;
+  };
+  /**
+   * Recording instance (Daily's stream id). Omitted: Daily's default instance, 00000000-0000-4000-8000-000000000000.
+   */
+  stream_id?: string;
+}
+/**
+ * Change other participants' permissions and inputs (daily-python update_remote_participants(remote_participants)). Needs admin rights (owner, or canAdmin).
+ */
+export interface UpdateRemoteParticipantsParams {
+  /**
+   * Participant id -> {permissions, inputsEnabled}.
+   */
+  remote_participants: {
+    [k: string]: {
+      /**
+       * Daily's participant permissions; the keys given replace the old values.
+       */
+      permissions?: {
+        /**
+         * false: the others neither see (participant-left, reason hidden) nor hear the participant.
+         */
+        hasPresence?: boolean;
+        /**
+         * true, false, or the sources it may send.
+         */
+        canSend?: boolean | ('microphone' | 'camera' | 'screenVideo' | 'screenAudio')[];
+        /**
+         * true, false, or Daily's admin kinds (participants grants remote control).
+         */
+        canAdmin?: boolean | ('participants' | 'streaming' | 'transcription')[];
+        /**
+         * Daily's receive permissions {base, byParticipantId, byUserId}; local rooms apply base and byParticipantId (audio, video, screenVideo, screenAudio), keep the rest.
+         */
+        canReceive?: {
+          [k: string]: unknown;
+        };
+      };
+      /**
+       * Turn the participant's inputs on (true) or off (false).
+       */
+      inputsEnabled?: {
+        microphone?: boolean;
+        camera?: boolean;
+      };
+    };
+  };
+}
+/**
+ * Change what this participant receives (daily-python update_subscriptions(participant_settings, profile_settings)). Only subscribed sources are delivered.
+ */
+export interface UpdateSubscriptionsParams {
+  /**
+   * Participant id -> {media}: overrides the profile for that participant.
+   */
+  participant_settings?: {
+    [k: string]: {
+      /**
+       * One state for every source, or source -> state.
+       */
+      media?:
+        | ('subscribed' | 'unsubscribed' | 'staged')
+        | {
+            microphone?: 'subscribed' | 'unsubscribed' | 'staged';
+            camera?: 'subscribed' | 'unsubscribed' | 'staged';
+            screenVideo?: 'subscribed' | 'unsubscribed' | 'staged';
+            screenAudio?: 'subscribed' | 'unsubscribed' | 'staged';
+          };
+    };
+  };
+  /**
+   * Profile name -> source -> state. Local rooms apply profile base to everyone.
+   */
+  profile_settings?: {
+    base?: {
+      microphone?: 'subscribed' | 'unsubscribed' | 'staged';
+      camera?: 'subscribed' | 'unsubscribed' | 'staged';
+      screenVideo?: 'subscribed' | 'unsubscribed' | 'staged';
+      screenAudio?: 'subscribed' | 'unsubscribed' | 'staged';
+    };
+  };
+}
+/**
+ * Transcribe only these participants from now on (daily-python update_transcription(participants, instance_id)); not_found if the instance is not running or a participant is not in the room.
+ */
+export interface UpdateTranscriptionParams {
+  /**
+   * Participant ids; omitted: everyone.
+   *
+   * At most 1000 items.
+   */
+  participants?: string[];
+  /**
+   * Transcription instance. Omitted: Daily's default instance, 00000000-0000-4000-8000-000000000000.
+   */
+  instance_id?: string;
+}
+export interface ErrorObject {
+  code:
+    | 'bad_json'
+    | 'bad_message'
+    | 'unknown_type'
+    | 'invalid_params'
+    | 'unsupported_format'
+    | 'too_large'
+    | 'bad_frame'
+    | 'bad_payload'
+    | 'unknown_kind'
+    | 'unknown_track'
+    | 'format_mismatch'
+    | 'not_joined'
+    | 'already_joined'
+    | 'wrong_state'
+    | 'unknown_backend'
+    | 'bad_room_url'
+    | 'not_found'
+    | 'not_allowed'
+    | 'not_supported'
+    | 'unauthorized'
+    | 'rate_limited'
+    | 'limit_reached'
+    | 'resume_failed'
+    | 'buffer_full'
+    | 'timeout'
+    | 'backend_error'
+    | 'internal';
+  message: string;
+  details?: {
+    [k: string]: unknown;
+  };
+  fatal?: boolean;
+}
+/**
+ * Daily's participant object (passed through from daily-python; built the same way by the local backend).
+ */
+export interface Participant {
+  id: string;
+  info?: {
+    userName?: string;
+    isLocal?: boolean;
+    isOwner?: boolean;
+    joinedAt?: string;
+    userData?: unknown;
+    permissions?: {
+      [k: string]: unknown;
+    };
+    [k: string]: unknown;
+  };
+  media?: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
 export interface Limits {
   max_message_bytes: number;
   max_frame_bytes: number;
@@ -17,363 +837,550 @@ export interface Limits {
   ping_interval_ms: number;
   max_sessions_per_key: number;
   max_rooms: number;
-  /** Resume (PROTOCOL.md, "Resume"): grace period, replay buffer, text bound before 4010. */
-  resume_grace_ms?: number;
-  replay_buffer_events?: number;
-  replay_buffer_bytes?: number;
-  max_pending_events?: number;
-  [name: string]: number | undefined;
+  resume_grace_ms: number;
+  replay_buffer_events: number;
+  replay_buffer_bytes: number;
+  max_pending_events: number;
+  [k: string]: number;
 }
-
-/** `hello.capabilities`. */
 export interface Capabilities {
   backends: string[];
   requests: string[];
   events: string[];
-  audio: Record<string, unknown>;
-  video?: Record<string, unknown>;
-}
-
-/** Daily's participant object (the local backend builds the same shape). */
-export interface Participant {
-  id: string;
-  info?: {
-    userName?: string;
-    isLocal?: boolean;
-    isOwner?: boolean;
-    joinedAt?: string;
-    userData?: unknown;
-    permissions?: Record<string, unknown>;
-    [key: string]: unknown;
+  audio: {
+    [k: string]: unknown;
   };
-  media?: Record<string, { state?: string; [key: string]: unknown }>;
-  [key: string]: unknown;
-}
-
-export interface AudioInFormat {
-  enabled?: boolean;
-  sample_rate?: number;
-  channels?: 1 | 2;
-  frame_ms?: number;
-  /** Input filter on each received track: noisereduce needs the gateway's extra; krisp is not_supported. */
-  filter?: { type?: 'none' | 'noisereduce' | 'krisp'; options?: Record<string, unknown> };
-}
-
-export interface AudioOutFormat {
-  enabled?: boolean;
-  sample_rate?: number;
-  channels?: 1 | 2;
-  /** Daily only: Opus bitrate in bits per second (96000). */
-  bitrate?: number;
-  /** Daily only: live mode. */
-  is_live?: boolean;
-  [extra: string]: unknown;
-}
-
-export interface VadParams {
-  enabled?: boolean;
-  /** webrtc (default), native (daily-python's VAD) or silero (the gateway's silero extra). */
-  analyzer?: 'webrtc' | 'native' | 'silero';
-  aggressiveness?: 0 | 1 | 2 | 3;
-  /** Speech probability counted as voiced, native and silero (0.7). */
-  confidence?: number;
-  start_ms?: number;
-  stop_ms?: number;
-  min_level?: number;
-}
-
-// ---------------------------------------------------------------- requests
-
-export interface JoinParams {
-  backend?: 'local' | 'daily';
-  token?: string;
-  user_name?: string;
-  user_data?: unknown;
-  audio_in?: AudioInFormat;
-  audio_out?: AudioOutFormat;
-  vad?: VadParams;
-  levels_interval_ms?: number;
-  /** Daily's `{call_id, call_domain}`: take dial-in calls (`dialin-ready`, `dialin-connected`). */
-  dialin_settings?: Record<string, unknown>;
-  /** Daily only: subscribe to participants' video (true). */
-  video_in?: { enabled?: boolean };
-  /** Daily only: the published camera track (local rooms take any frame). */
-  video_out?: {
-    enabled?: boolean; is_live?: boolean; width?: number; height?: number; framerate?: number; bitrate?: number;
-    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+  video?: {
+    [k: string]: unknown;
   };
-  /** Start transcription once joined; a failure is an `error` event, not a failed join. */
-  transcription?: { enabled?: boolean; settings?: Record<string, unknown> };
-  /** Daily only: REST API for this join; `api_url` requires `api_key`. */
-  api_url?: string;
-  api_key?: string;
-  [extra: string]: unknown;
+  [k: string]: unknown;
 }
-
-export interface ObserveParams {
-  backend?: 'local' | 'daily';
-  /** none: events only; analysis (default): plus tracks, VAD and levels; frames: plus audio frames. */
-  audio?: 'none' | 'analysis' | 'frames';
-  audio_in?: { sample_rate?: number; channels?: 1 | 2; frame_ms?: number };
-  vad?: VadParams;
-  levels_interval_ms?: number;
+export interface ServerInfo {
+  name: string;
+  version: string;
+  [k: string]: unknown;
 }
-
-export interface SendAppMessageParams {
+export interface ActiveSpeakerChangedData {
+  participant: Participant | null;
+  [k: string]: unknown;
+}
+export interface AppMessageData {
   message: unknown;
-  participant_id?: string;
-  urgent?: boolean;
+  sender: string;
+  /**
+   * Only in an observer's copy of a targeted message: the recipient's participant id.
+   */
+  to?: string;
+  [k: string]: unknown;
 }
-
+export interface AudioLevelsData {
+  levels: {
+    track: number;
+    participant_id: string;
+    level: number;
+    speaking: boolean;
+    [k: string]: unknown;
+  }[];
+  [k: string]: unknown;
+}
+/**
+ * The SDK's list of media devices changed (daily-python on_available_devices_updated(available_devices)); Daily only. The gateway's devices are virtual, so this is informational.
+ */
+export interface AvailableDevicesUpdatedData {
+  /**
+   * Daily's shape: audio, camera, microphone, speaker lists.
+   */
+  available_devices: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A call of this simulated phone ended; if it was answered, left {reason: hangup} follows.
+ */
+export interface CallEndedData {
+  call_id: string;
+  reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' | 'timeout';
+  [k: string]: unknown;
+}
+export interface CallStateUpdatedData {
+  state: 'initialized' | 'joining' | 'joined' | 'leaving' | 'left';
+  [k: string]: unknown;
+}
+/**
+ * A phone called in and joined (daily-python on_dialin_connected(data)).
+ */
+export interface DialinConnectedData {
+  /**
+   * Daily's event object: sessionId, and phoneNumber or sipUri (dial-out) / sipFrom, sipEndpoint (dial-in); errors add errorMsg.
+   */
+  data: {
+    sessionId: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A dial-in call failed (daily-python on_dialin_error(data)).
+ */
+export interface DialinErrorData {
+  /**
+   * Daily's event object (daily-js DailyEventObjectDialinError): sessionId, errorMsg, and phoneNumber or sipUri, userId (dial-out) / sipFrom, sipEndpoint (dial-in).
+   */
+  data: {
+    /**
+     * Absent when Daily fails before a telephony session exists; always present in local rooms.
+     */
+    sessionId?: string;
+    /**
+     * What went wrong (local rooms: see PROTOCOL.md 5.9, "Failures").
+     */
+    errorMsg: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * The room takes dial-in calls (daily-python on_dialin_ready(sip_endpoint)); after a join with dialin_settings.
+ */
+export interface DialinReadyData {
+  sip_endpoint: string;
+  [k: string]: unknown;
+}
+/**
+ * A dial-in call ended (daily-python on_dialin_stopped(data)).
+ */
+export interface DialinStoppedData {
+  /**
+   * Daily's event object: sessionId, and phoneNumber or sipUri (dial-out) / sipFrom, sipEndpoint (dial-in); errors add errorMsg.
+   */
+  data: {
+    sessionId: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A non-fatal dial-in problem (daily-python on_dialin_warning(data)).
+ */
+export interface DialinWarningData {
+  /**
+   * Daily's event object (daily-js DailyEventObjectDialinWarning): sessionId, errorMsg, and phoneNumber or sipUri, userId (dial-out) / sipFrom, sipEndpoint (dial-in).
+   */
+  data: {
+    /**
+     * Absent when Daily fails before a telephony session exists; always present in local rooms.
+     */
+    sessionId?: string;
+    /**
+     * What went wrong (local rooms: see PROTOCOL.md 5.9, "Failures").
+     */
+    errorMsg: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * The phone answered and joined (daily-python on_dialout_answered(data)).
+ */
+export interface DialoutAnsweredData {
+  /**
+   * Daily's event object: sessionId, and phoneNumber or sipUri (dial-out) / sipFrom, sipEndpoint (dial-in); errors add errorMsg.
+   */
+  data: {
+    sessionId: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A dial-out call is set up (the phone rings) (daily-python on_dialout_connected(data)).
+ */
+export interface DialoutConnectedData {
+  /**
+   * Daily's event object: sessionId, and phoneNumber or sipUri (dial-out) / sipFrom, sipEndpoint (dial-in); errors add errorMsg.
+   */
+  data: {
+    sessionId: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A dial-out call failed (e.g. declined) (daily-python on_dialout_error(data)).
+ */
+export interface DialoutErrorData {
+  /**
+   * Daily's event object (daily-js DailyEventObjectDialOutError): sessionId, errorMsg, and phoneNumber or sipUri, userId (dial-out) / sipFrom, sipEndpoint (dial-in).
+   */
+  data: {
+    /**
+     * Absent when Daily fails before a telephony session exists; always present in local rooms.
+     */
+    sessionId?: string;
+    /**
+     * What went wrong (local rooms: see PROTOCOL.md 5.9, "Failures").
+     */
+    errorMsg: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A dial-out call ended (stop-dialout, hang-up, transfer) (daily-python on_dialout_stopped(data)).
+ */
+export interface DialoutStoppedData {
+  /**
+   * Daily's event object: sessionId, and phoneNumber or sipUri (dial-out) / sipFrom, sipEndpoint (dial-in); errors add errorMsg.
+   */
+  data: {
+    sessionId: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A non-fatal dial-out problem (daily-python on_dialout_warning(data)).
+ */
+export interface DialoutWarningData {
+  /**
+   * Daily's event object (daily-js DailyEventObjectDialOutWarning): sessionId, errorMsg, and phoneNumber or sipUri, userId (dial-out) / sipFrom, sipEndpoint (dial-in).
+   */
+  data: {
+    /**
+     * Absent when Daily fails before a telephony session exists; always present in local rooms.
+     */
+    sessionId?: string;
+    /**
+     * What went wrong (local rooms: see PROTOCOL.md 5.9, "Failures").
+     */
+    errorMsg: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A DTMF tone (daily-python on_dtmf_event(data)): from a phone's keypad to the room, or (simulated phones) from send-dtmf to the phone.
+ */
+export interface DtmfEventData {
+  data: {
+    sessionId: string;
+    tone: string;
+    digitDurationMs?: number;
+    method?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+export interface ErrorData {
+  code:
+    | 'bad_json'
+    | 'bad_message'
+    | 'unknown_type'
+    | 'invalid_params'
+    | 'unsupported_format'
+    | 'too_large'
+    | 'bad_frame'
+    | 'bad_payload'
+    | 'unknown_kind'
+    | 'unknown_track'
+    | 'format_mismatch'
+    | 'not_joined'
+    | 'already_joined'
+    | 'wrong_state'
+    | 'unknown_backend'
+    | 'bad_room_url'
+    | 'not_found'
+    | 'not_allowed'
+    | 'not_supported'
+    | 'unauthorized'
+    | 'rate_limited'
+    | 'limit_reached'
+    | 'resume_failed'
+    | 'buffer_full'
+    | 'timeout'
+    | 'backend_error'
+    | 'internal';
+  message: string;
+  details?: {
+    [k: string]: unknown;
+  };
+  fatal?: boolean;
+}
+export interface FirstParticipantJoinedData {
+  participant: Participant;
+  [k: string]: unknown;
+}
+/**
+ * This participant's inputs changed (daily-python on_inputs_updated(input_settings)).
+ */
+export interface InputsUpdatedData {
+  input_settings: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
 export interface JoinedData {
   participant_id: string;
   room_url: string;
   participant: Participant;
-  participants: Record<string, Participant>;
+  participants: {
+    [k: string]: Participant;
+  };
+  [k: string]: unknown;
 }
-
-export interface ObserveResult {
-  room_url: string;
-  backend: string;
-  participants: Record<string, Participant>;
+export interface LeftData {
+  reason?: 'left' | 'ejected' | 'error' | 'shutdown' | 'disconnected' | 'hangup';
+  [k: string]: unknown;
 }
-
-export interface RoomInfo {
-  room_url: string;
-  backend: string;
-  participants: Record<string, Participant>;
-  observers?: number;
-  active_speaker?: string | null;
-  created_at?: number;
-  [key: string]: unknown;
+/**
+ * A live stream failed (daily-python on_live_stream_error(stream_id, message)); Daily only.
+ */
+export interface LiveStreamErrorData {
+  stream_id: string;
+  message: string;
+  [k: string]: unknown;
 }
-
-// Telephony (PROTOCOL.md 5.9): settings in Daily's shape.
-
-/** `start-dialout.settings`: a phone number or a SIP URI to call. */
-export interface DialoutSettings {
-  phoneNumber?: string;
-  sipUri?: string;
-  displayName?: string;
-  userId?: string;
-  callerId?: string;
-  [extra: string]: unknown;
+/**
+ * A live stream of the room started (daily-python on_live_stream_started(status)); Daily only.
+ */
+export interface LiveStreamStartedData {
+  /**
+   * Daily's live stream status (streamId, instanceId, layout, ...).
+   */
+  status: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
 }
-
-/** `send-dtmf.settings`; `sessionId` left out: the session's latest connected call (a phone: its own call). */
-export interface DtmfSettings {
-  tones: string;
-  sessionId?: string;
-  /** 50-2000, default 500. */
-  digitDurationMs?: number;
-  method?: 'sip-info' | 'telephone-event' | 'auto';
+/**
+ * A live stream of the room stopped (daily-python on_live_stream_stopped(stream_id)); Daily only.
+ */
+export interface LiveStreamStoppedData {
+  stream_id: string;
+  [k: string]: unknown;
 }
-
-/** `sip-call-transfer.settings` and `sip-refer.settings`. */
-export interface SipTransferSettings {
-  toEndPoint: string;
-  sessionId?: string;
+/**
+ * A live stream's state changed (daily-python on_live_stream_updated(update)); Daily only.
+ */
+export interface LiveStreamUpdatedData {
+  /**
+   * Daily's update, passed through (an object, or a state string in older SDKs).
+   */
+  update: unknown;
+  [k: string]: unknown;
 }
-
-/** `register-phone`: the number, and the media every call of this phone uses (as in `join`). */
-export interface RegisterPhoneParams {
-  number: string;
-  audio_in?: AudioInFormat;
-  audio_out?: AudioOutFormat;
-  vad?: VadParams;
+/**
+ * A non-fatal live stream problem (daily-python on_live_stream_warning(stream_id, message)); Daily only.
+ */
+export interface LiveStreamWarningData {
+  stream_id: string;
+  message: string;
+  [k: string]: unknown;
 }
-
-/** The result of `answer-call` and `dial`: `join`'s, plus the call's id. */
-export interface CallJoinedData extends JoinedData {
+/**
+ * The gateway dropped media frames meant for this client: it read too slowly (reason slow: when dropping starts, then at most once a second) or was detached (reason detached: once, after a resume).
+ */
+export interface MediaDroppedData {
+  /**
+   * Frames dropped since the previous media-dropped event.
+   */
+  dropped: number;
+  /**
+   * Frames dropped for this session in all (get-stats media_dropped).
+   */
+  total: number;
+  reason: 'slow' | 'detached';
+}
+/**
+ * The connection to Daily's servers changed (daily-python on_network_connection_status_updated(status)); Daily only.
+ */
+export interface NetworkConnectionStatusUpdatedData {
+  /**
+   * Daily's status object (e.g. type, event).
+   */
+  status: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * New network statistics (daily-python on_network_stats_updated(stats)), the shape of get-network-stats; Daily only.
+ */
+export interface NetworkStatsUpdatedData {
+  stats: {
+    stats: {
+      [k: string]: unknown;
+    };
+    threshold: string;
+    quality: number;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * The room's participant counts changed (daily-python on_participant_counts_updated(counts)).
+ */
+export interface ParticipantCountsUpdatedData {
+  /**
+   * Daily's participant_counts(): participants with presence (this one included) and hidden ones.
+   */
+  counts: {
+    present: number;
+    hidden: number;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+export interface ParticipantJoinedData {
+  participant: Participant;
+  [k: string]: unknown;
+}
+export interface ParticipantLeftData {
+  participant: Participant;
+  reason: 'leftCall' | 'hidden';
+  cause?: 'left' | 'disconnected' | 'ejected' | 'shutdown';
+  [k: string]: unknown;
+}
+export interface ParticipantUpdatedData {
+  participant: Participant;
+  [k: string]: unknown;
+}
+/**
+ * A call rings this simulated phone (register-phone): answer-call or reject-call.
+ */
+export interface PhoneRingingData {
   call_id: string;
+  direction?: 'incoming' | 'outgoing';
+  from: string;
+  to?: string;
+  room_url: string;
+  [k: string]: unknown;
 }
-
-// Permissions, inputs, publishing, subscriptions (PROTOCOL.md 5.7, 5.8).
-
-export type MediaSource = 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
-
-/** Daily's participant permissions; the keys given replace the old values. */
-export interface ParticipantPermissions {
-  hasPresence?: boolean;
-  canSend?: boolean | MediaSource[];
-  canAdmin?: boolean | Array<'participants' | 'streaming' | 'transcription'>;
-  canReceive?: unknown;
-  [extra: string]: unknown;
-}
-
-/** `update-remote-participants.remote_participants`: participant id -> changes. */
-export type RemoteParticipantUpdates = Record<
-  string,
-  { permissions?: ParticipantPermissions; inputsEnabled?: { microphone?: boolean; camera?: boolean; [extra: string]: unknown } }
->;
-
-export interface InputSettings {
-  microphone?: { isEnabled: boolean; [extra: string]: unknown };
-  camera?: { isEnabled: boolean; [extra: string]: unknown };
-}
-
-export interface PublishingSettings {
-  microphone?: { isPublishing: boolean; sendSettings?: unknown; [extra: string]: unknown };
-  camera?: { isPublishing: boolean; sendSettings?: unknown; [extra: string]: unknown };
-}
-
-export type SubscriptionState = 'subscribed' | 'unsubscribed' | 'staged';
-
-export interface SubscriptionParams {
-  /** Participant id -> `{media: state}` or `{media: {source: state}}`. */
-  participant_settings?: Record<string, { media: SubscriptionState | Partial<Record<MediaSource, SubscriptionState>> }>;
-  /** `{base: {source: state}}` (local rooms know only `base`). */
-  profile_settings?: Record<string, Partial<Record<MediaSource, SubscriptionState>>>;
-}
-
-/** Daily's `subscriptions()`: participant id -> `{media: {source: state}}`. */
-export type Subscriptions = Record<string, { media: Partial<Record<MediaSource, SubscriptionState>> }>;
-
-// Room state and network (PROTOCOL.md 5.10).
-
-/** Daily's `participant_counts()`: participants with presence (you included) and hidden ones. */
-export interface ParticipantCounts {
-  present: number;
-  hidden: number;
-}
-
 /**
- * Daily's `get_network_stats()`. Values Daily cannot determine are null; local rooms count
- * real (uncompressed) bytes and add `local`.
+ * The playout buffer reached audio_out.high_watermark_ms: pause your TTS. Fires once, then not again until after playout-buffer-low.
  */
-export interface NetworkStats {
-  stats: { latest?: Record<string, number | null>; worstVideoRecvPacketLoss?: number | null; worstVideoSendPacketLoss?: number | null; [key: string]: unknown };
-  threshold: 'good' | 'low' | 'very-low' | string;
-  quality: number;
-  networkState?: 'good' | 'warning' | 'bad' | 'unknown' | string;
-  networkStateReasons?: string[];
-  local?: Record<string, number>;
-  [key: string]: unknown;
+export interface PlayoutBufferHighData {
+  buffered_ms: number;
+  high_watermark_ms: number;
+  [k: string]: unknown;
 }
-
-type NoParams = Record<string, never>;
-type NoResult = Record<string, never>;
-
-/** Daily's room object, as its REST API returns it. */
-export interface DailyRoom {
+/**
+ * After a playout-buffer-high, the buffer fell to audio_out.low_watermark_ms or below (played out or cleared): resume your TTS.
+ */
+export interface PlayoutBufferLowData {
+  buffered_ms: number;
+  low_watermark_ms: number;
+  [k: string]: unknown;
+}
+/**
+ * Published audio stopped playing (bot stopped speaking): the buffer stayed empty for idle_grace_ms (drained), clear-audio dropped it (cleared), or the session left the room (stopped).
+ */
+export interface PlayoutIdleData {
+  reason: 'drained' | 'cleared' | 'stopped';
+  played_ms: number;
+  played_samples: number;
+  [k: string]: unknown;
+}
+/**
+ * A mark placed with mark-audio was reached. played: all audio before it was played into the room. cleared: clear-audio (or leaving) dropped some of its segment; played_ms says how much of the segment the room got. The segment of a mark is the audio published after the previous mark-audio or clear-audio (or the join) and before this mark.
+ */
+export interface PlayoutMarkData {
   name: string;
-  url: string;
-  privacy?: string;
-  config?: Record<string, unknown>;
-  [key: string]: unknown;
+  status: 'played' | 'cleared';
+  played_ms: number;
+  audio_ms: number;
+  played_samples: number;
+  audio_samples: number;
+  [k: string]: unknown;
 }
-
-/** Request type -> [params, result]. Requests not listed still work through `request()`. */
-export interface RequestMap {
-  join: [JoinParams & { room_url: string }, JoinedData];
-  leave: [NoParams, NoResult];
-  observe: [ObserveParams & { room_url: string }, ObserveResult];
-  'list-rooms': [{ backend?: 'local' | 'daily' }, { rooms: RoomInfo[] }];
-  'send-app-message': [SendAppMessageParams, Record<string, never>];
-  'get-participants': [Record<string, never>, { participants: Record<string, Participant> }];
-  'get-stats': [Record<string, never>, Record<string, unknown>];
-  ping: [Record<string, never>, { time_ms: number }];
-  /** Continue a dropped session on a new connection (PROTOCOL.md, "Resume"); the SDK sends it itself. */
-  resume: [{ resume_token: string; last_seq: number }, ResumeResult];
-  'clear-audio': [Record<string, never>, { dropped_ms: number; dropped_samples: number; cleared_marks: string[] | number }];
-  'mark-audio': [{ name: string }, { name: string; buffered_ms: number }];
-  'get-audio-buffer': [Record<string, never>, Record<string, unknown>];
-  'start-recording': [{ streaming_settings?: Record<string, unknown>; stream_id?: string; force_new?: boolean }, { stream_id: string; recording_id?: string; path?: string }];
-  'stop-recording': [{ stream_id?: string }, Record<string, never>];
-  'start-transcription': [{ settings?: Record<string, unknown> }, { instance_id?: string; transcript_id?: string }];
-  'stop-transcription': [{ instance_id?: string }, Record<string, never>];
-  'capture-participant-video': [
-    { participant_id: string; framerate?: number; video_source?: 'camera' | 'screenVideo'; color_format?: string },
-    { track: number },
-  ];
-  'stop-capture-participant-video': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
-  'request-video-frame': [{ participant_id: string; video_source?: 'camera' | 'screenVideo' }, { track: number }];
-  'update-recording': [{ update_settings: Record<string, unknown>; stream_id?: string }, NoResult];
-  'update-transcription': [{ participants?: string[]; instance_id?: string }, NoResult];
-  'capture-participant-transcription': [
-    { participant_id: string; instance_id?: string },
-    { participants: string[]; applied: boolean; reason?: string },
-  ];
-  'update-remote-participants': [{ remote_participants: RemoteParticipantUpdates }, NoResult];
-  'eject-remote-participants': [{ ids: string[] }, NoResult];
-  'send-prebuilt-chat-message': [{ message: string; user_name?: string }, NoResult];
-  'update-inputs': [{ input_settings: InputSettings }, { input_settings: InputSettings }];
-  'update-publishing': [{ publishing_settings: PublishingSettings }, { publishing_settings: PublishingSettings }];
-  'update-subscriptions': [SubscriptionParams, { subscriptions: Subscriptions }];
-  /** `ring_timeout_s`: local rooms only (default 30; Daily has no such setting). */
-  'start-dialout': [{ settings: DialoutSettings; ring_timeout_s?: number }, { session_id: string }];
-  'stop-dialout': [{ participant_id: string }, NoResult];
-  'send-dtmf': [{ settings: DtmfSettings }, { session_id: string }];
-  'sip-call-transfer': [{ settings: SipTransferSettings }, NoResult];
-  'sip-refer': [{ settings: SipTransferSettings }, NoResult];
-  'register-phone': [RegisterPhoneParams, { number: string }];
-  'answer-call': [{ call_id: string }, CallJoinedData];
-  'reject-call': [{ call_id: string }, NoResult];
-  /** `simulate`: local test hook, `dialin-warning` or `dialin-error` (PROTOCOL.md 5.9, Failures). */
-  dial: [{ to: string; simulate?: 'warning' | 'error' }, CallJoinedData];
-  'get-participant-counts': [NoParams, ParticipantCounts];
-  'get-active-speaker': [NoParams, { participant: Participant | null }];
-  'get-network-stats': [NoParams, NetworkStats];
-  /** Daily REST on the gateway's API key (PROTOCOL.md, "Daily REST"); no room needed. */
-  'create-room': [
-    { name?: string; privacy?: 'public' | 'private'; properties?: Record<string, unknown>; timeout_ms?: number },
-    { room: DailyRoom },
-  ];
-  'get-room': [{ name: string; timeout_ms?: number }, { room: DailyRoom }];
-  'delete-room': [{ name: string; timeout_ms?: number }, { name: string; deleted: boolean }];
-  'create-meeting-token': [
-    { properties: Record<string, unknown>; expiry_s?: number; timeout_ms?: number },
-    { token: string },
-  ];
-  /** Admin only: sign a gateway access token (PROTOCOL.md, "Authentication"). */
-  'mint-token': [
-    { room: string; role?: 'observer' | 'bot' | 'admin'; sub?: string; commands?: string[]; ttl_s?: number },
-    { token: string; claims: Record<string, unknown>; expires_at: number },
-  ];
-}
-
-/** The `resume` result: the session continued, and how much was replayed. */
-export interface ResumeResult {
-  session_id: string;
-  state: string;
-  last_seq: number;
-  replayed: number;
-  media_dropped: number;
-}
-
-export type RequestType = keyof RequestMap;
-export type ParamsOf<T extends string> = T extends RequestType ? RequestMap[T][0] : Record<string, unknown>;
-export type ResultOf<T extends string> = T extends RequestType ? RequestMap[T][1] : Record<string, unknown>;
-
 /**
- * Every request of {@link RequestMap}, as a record so that the compiler rejects a request
- * typed in the map but missing here, or listed here but not typed.
+ * Published audio started playing into the room after idle (bot started speaking).
  */
-const REQUESTS: { readonly [K in RequestType]: true } = {
-  'answer-call': true, 'capture-participant-video': true, 'clear-audio': true, dial: true,
-  'eject-remote-participants': true, 'get-audio-buffer': true, 'get-participants': true, 'get-stats': true,
-  join: true, leave: true, 'list-rooms': true, 'mark-audio': true, observe: true, ping: true, resume: true,
-  'register-phone': true, 'reject-call': true, 'request-video-frame': true, 'send-app-message': true,
-  'send-dtmf': true, 'send-prebuilt-chat-message': true, 'sip-call-transfer': true, 'sip-refer': true,
-  'start-dialout': true, 'start-recording': true, 'start-transcription': true,
-  'stop-capture-participant-video': true, 'stop-dialout': true, 'stop-recording': true,
-  'stop-transcription': true, 'update-inputs': true, 'update-publishing': true, 'update-recording': true,
-  'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
-  'capture-participant-transcription': true,
-  'get-participant-counts': true, 'get-active-speaker': true, 'get-network-stats': true,
-  'create-room': true, 'get-room': true, 'delete-room': true, 'create-meeting-token': true,
-  'mint-token': true,
-};
-
+export interface PlayoutStartedData {
+  buffered_ms: number;
+  [k: string]: unknown;
+}
 /**
- * The requests this SDK types ({@link RequestMap}); `test/unit.test.mjs` checks that they are
- * exactly the protocol's (`protocol/schema/requests/`). The gateway's hello lists what it serves.
+ * This participant's publishing changed (daily-python on_publishing_updated(publishing_settings)).
  */
-export const KNOWN_REQUESTS: readonly string[] = Object.keys(REQUESTS).sort();
-
-// ---------------------------------------------------------------- events
-
-export interface TrackInfo {
+export interface PublishingUpdatedData {
+  publishing_settings: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A recording failed to start or to go on (daily-python on_recording_error(stream_id, message)). A running recording that fails is then stopped (recording-stopped).
+ */
+export interface RecordingErrorData {
+  stream_id: string;
+  message: string;
+  [k: string]: unknown;
+}
+/**
+ * A recording of the room started (daily-python on_recording_started(status)); sent to everyone in the room.
+ */
+export interface RecordingStartedData {
+  /**
+   * Daily's recording status. The local backend sets streamId, instanceId, recordingId, type, layout, startedBy, local (true) and path (the recording's folder, relative to the gateway's recordings_dir).
+   */
+  status: {
+    streamId: string;
+    instanceId?: string;
+    recordingId?: string;
+    type?: string;
+    layout?: {
+      [k: string]: unknown;
+    };
+    startedBy?: string | null;
+    local?: boolean;
+    path?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)).
+ */
+export interface RecordingStoppedData {
+  stream_id: string;
+  [k: string]: unknown;
+}
+export interface SpeechStartedData {
+  participant_id: string;
+  track: number;
+  offset_ms?: number;
+  [k: string]: unknown;
+}
+export interface SpeechStoppedData {
+  participant_id: string;
+  track: number;
+  offset_ms?: number;
+  [k: string]: unknown;
+}
+/**
+ * This participant's subscription profiles changed (daily-python on_subscription_profiles_updated(subscription_profiles)); Daily only.
+ */
+export interface SubscriptionProfilesUpdatedData {
+  /**
+   * Profile name -> media source -> settings, Daily's shape.
+   */
+  subscription_profiles: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * This participant's subscriptions changed (daily-python on_subscriptions_updated(subscriptions)): participant id -> {media: source -> state}.
+ */
+export interface SubscriptionsUpdatedData {
+  subscriptions: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+export interface TrackStartedData {
   track: number;
   participant_id: string;
   kind: 'audio' | 'video';
@@ -381,177 +1388,312 @@ export interface TrackInfo {
   sample_rate?: number;
   channels?: number;
   frame_ms?: number;
+  /**
+   * Video tracks: pixel format of the frames (capture-participant-video).
+   */
+  color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+  /**
+   * Video tracks: most frames per second sent; 0 for frames on request-video-frame only.
+   */
+  framerate?: number;
+  [k: string]: unknown;
 }
-
-export interface SpeechData {
-  participant_id: string;
+export interface TrackStoppedData {
   track: number;
-  offset_ms?: number;
+  participant_id: string;
+  kind: 'audio' | 'video';
+  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
+  sample_rate?: number;
+  channels?: number;
+  frame_ms?: number;
+  [k: string]: unknown;
 }
-
-export interface AudioLevel {
-  track: number;
-  participant_id: string;
-  /** RMS level, 0..1. */
-  level: number;
-  speaking: boolean;
+/**
+ * Transcription failed to start or to go on (daily-python on_transcription_error(message)).
+ */
+export interface TranscriptionErrorData {
+  message: string;
+  [k: string]: unknown;
+}
+/**
+ * One transcript of one participant's speech (daily-python on_transcription_message(message)): interim (rawResponse.is_final false) when asked for with extra.interim_results, then final.
+ */
+export interface TranscriptionMessageData {
+  /**
+   * Daily's transcription message.
+   */
+  message: {
+    participantId: string;
+    text: string;
+    /**
+     * ISO 8601 UTC time the speech started.
+     */
+    timestamp: string;
+    trackType?: string;
+    instanceId?: string;
+    /**
+     * The engine's result in Deepgram's shape: is_final, start and duration (s), channel.alternatives[0].{transcript, confidence, languages}.
+     */
+    rawResponse?: {
+      is_final?: boolean;
+      [k: string]: unknown;
+    };
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * Transcription of the room started (daily-python on_transcription_started(status)); sent to everyone in the room.
+ */
+export interface TranscriptionStartedData {
+  /**
+   * Daily's transcription status: instanceId, transcriptId, language, model, startedBy, and the settings given (participants, extra, ...).
+   */
+  status: {
+    instanceId?: string;
+    transcriptId?: string;
+    language?: string;
+    model?: string;
+    startedBy?: string | null;
+    participants?: string[];
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * Transcription stopped (daily-python on_transcription_stopped(stopped_by, stopped_by_error)). The local backend adds instance_id.
+ */
+export interface TranscriptionStoppedData {
+  /**
+   * Participant who stopped it; empty when it ended by itself (room empty, shutdown).
+   */
+  stopped_by: string;
+  stopped_by_error: boolean;
+  instance_id?: string;
+  [k: string]: unknown;
+}
+/**
+ * A running transcription's settings changed, e.g. its participants (daily-python on_transcription_updated(update)); Daily only.
+ */
+export interface TranscriptionUpdatedData {
+  /**
+   * Daily's update (instanceId, participants, ...).
+   */
+  update: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
 }
 
 /** Protocol event name -> its `data` (PROTOCOL.md, "Events"). */
 export interface ServerEventMap {
-  /** You are in the room: your id, the room and who else is there. */
+  'active-speaker-changed': ActiveSpeakerChangedData;
+  'app-message': AppMessageData;
+  'audio-levels': AudioLevelsData;
+  /** The SDK's list of media devices changed (daily-python on_available_devices_updated(available_devices)); Daily only. The gateway's devices are virtual, so this is informational. */
+  'available-devices-updated': AvailableDevicesUpdatedData;
+  /** A call of this simulated phone ended; if it was answered, left {reason: hangup} follows. */
+  'call-ended': CallEndedData;
+  'call-state-updated': CallStateUpdatedData;
+  /** A phone called in and joined (daily-python on_dialin_connected(data)). */
+  'dialin-connected': DialinConnectedData;
+  /** A dial-in call failed (daily-python on_dialin_error(data)). */
+  'dialin-error': DialinErrorData;
+  /** The room takes dial-in calls (daily-python on_dialin_ready(sip_endpoint)); after a join with dialin_settings. */
+  'dialin-ready': DialinReadyData;
+  /** A dial-in call ended (daily-python on_dialin_stopped(data)). */
+  'dialin-stopped': DialinStoppedData;
+  /** A non-fatal dial-in problem (daily-python on_dialin_warning(data)). */
+  'dialin-warning': DialinWarningData;
+  /** The phone answered and joined (daily-python on_dialout_answered(data)). */
+  'dialout-answered': DialoutAnsweredData;
+  /** A dial-out call is set up (the phone rings) (daily-python on_dialout_connected(data)). */
+  'dialout-connected': DialoutConnectedData;
+  /** A dial-out call failed (e.g. declined) (daily-python on_dialout_error(data)). */
+  'dialout-error': DialoutErrorData;
+  /** A dial-out call ended (stop-dialout, hang-up, transfer) (daily-python on_dialout_stopped(data)). */
+  'dialout-stopped': DialoutStoppedData;
+  /** A non-fatal dial-out problem (daily-python on_dialout_warning(data)). */
+  'dialout-warning': DialoutWarningData;
+  /** A DTMF tone (daily-python on_dtmf_event(data)): from a phone's keypad to the room, or (simulated phones) from send-dtmf to the phone. */
+  'dtmf-event': DtmfEventData;
+  error: ErrorData;
+  'first-participant-joined': FirstParticipantJoinedData;
+  /** This participant's inputs changed (daily-python on_inputs_updated(input_settings)). */
+  'inputs-updated': InputsUpdatedData;
   joined: JoinedData;
-  /** You left the room (or stopped observing), and why. */
-  left: { reason?: 'left' | 'ejected' | 'error' | 'shutdown' | 'disconnected' | 'hangup' };
-  /** The join's progress: initialized, joining, joined, leaving, left. */
-  'call-state-updated': { state: 'initialized' | 'joining' | 'joined' | 'leaving' | 'left' };
-  /** The first other participant arrived (bots start talking here). */
-  'first-participant-joined': { participant: Participant };
-  /** Someone joined the room. */
-  'participant-joined': { participant: Participant };
-  /** Someone's info or media changed. */
-  'participant-updated': { participant: Participant };
-  /** Someone left. */
-  'participant-left': { participant: Participant; reason: 'leftCall' | 'hidden'; cause?: string };
-  /** The loudest participant changed (null: nobody). */
-  'active-speaker-changed': { participant: Participant | null };
-  /** An app message; `to` is set only in an observer's copy of a targeted message. */
-  'app-message': { message: unknown; sender: string; to?: string };
-  /** A participant's audio now reaches you as binary frames on `track`. */
-  'track-started': TrackInfo;
-  /** That track ended. */
-  'track-stopped': TrackInfo;
-  /** Media meant for you was dropped: you read too slowly (`slow`), or the session was detached (`detached`). */
-  'media-dropped': { dropped: number; total: number; reason: 'slow' | 'detached' };
-  /** Voice activity started on a track. */
-  'speech-started': SpeechData;
-  /** Voice activity stopped on a track. */
-  'speech-stopped': SpeechData;
-  /** Periodic levels and speaking state of every track (`levels_interval_ms`). */
-  'audio-levels': { levels: AudioLevel[] };
-  /** An error in the room not caused by one request. */
-  error: { code: string; message: string; details?: Record<string, unknown>; fatal?: boolean };
-  /** A transcript of one participant's speech (Daily's transcription message); interim when `rawResponse.is_final` is false. */
-  'transcription-message': {
-    message: {
-      participantId: string;
-      text: string;
-      timestamp: string;
-      trackType?: string;
-      instanceId?: string;
-      rawResponse?: { is_final?: boolean; [key: string]: unknown };
-    };
-  };
-  /** Transcription started in the room. */
-  'transcription-started': { status: Record<string, unknown> };
-  /** Transcription stopped. */
-  'transcription-stopped': { stopped_by: string; stopped_by_error: boolean; instance_id?: string };
-  /** Transcription failed. */
-  'transcription-error': { message: string };
-  /** A recording started (Daily's status object). */
-  'recording-started': { status: Record<string, unknown> };
-  /** A recording stopped. */
-  'recording-stopped': { stream_id: string };
-  /** A recording failed. */
-  'recording-error': { stream_id: string; message: string };
-  /** Your published audio started playing into the room. */
-  'playout-started': { buffered_ms: number };
-  /** Playout ran out of audio (or was stopped / cleared). */
-  'playout-idle': { reason: string; played_ms: number; played_samples: number };
-  /** A mark was reached (`played`) or dropped by a clear (`cleared`), with the audio actually played. */
-  'playout-mark': { name: string; status: string; played_ms: number; audio_ms: number; played_samples: number; audio_samples: number };
-  /** The playout buffer rose above its high watermark: slow down. */
-  'playout-buffer-high': { buffered_ms: number; high_watermark_ms: number };
-  /** The playout buffer fell below its low watermark: send more. */
-  'playout-buffer-low': { buffered_ms: number; low_watermark_ms: number };
-  /** This participant's inputs changed (`update-inputs`, or an admin's `update-remote-participants`). */
-  'inputs-updated': { input_settings: InputSettings };
-  /** This participant's publishing changed (`update-publishing`). */
-  'publishing-updated': { publishing_settings: PublishingSettings };
-  /** This participant's subscriptions changed (`update-subscriptions`). */
-  'subscriptions-updated': { subscriptions: Subscriptions };
-  /** The room takes dial-in calls (a join with `dialin_settings`) at this endpoint. */
-  'dialin-ready': { sip_endpoint: string };
-  /** A phone called in and joined. */
-  'dialin-connected': { data: TelephonyEventData };
-  /** A dial-in call ended. */
-  'dialin-stopped': { data: TelephonyEventData };
-  /** A dial-in call failed (`data.errorMsg`; local: `dial` with `simulate: 'error'`). */
-  'dialin-error': { data: TelephonyEventData };
-  /** A non-fatal dial-in problem, e.g. a codec fallback (`data.errorMsg`; local: `simulate: 'warning'`). */
-  'dialin-warning': { data: TelephonyEventData };
-  /** A dial-out call is set up and ringing. */
-  'dialout-connected': { data: TelephonyEventData };
-  /** The phone answered and joined. */
-  'dialout-answered': { data: TelephonyEventData };
-  /** A dial-out call ended (stop-dialout, hang-up, transfer). */
-  'dialout-stopped': { data: TelephonyEventData };
-  /** A dial-out call failed (busy, declined, ring timeout, hung up while ringing); `data.errorMsg` says why. */
-  'dialout-error': { data: TelephonyEventData };
-  /** A non-fatal dial-out problem, e.g. a codec fallback (`data.errorMsg`; local: `+15550002...`). */
-  'dialout-warning': { data: TelephonyEventData };
-  /** One DTMF tone from a phone's keypad (or, for a simulated phone, a tone sent to it). */
-  'dtmf-event': { data: { sessionId: string; tone: string; digitDurationMs?: number; method?: string } };
-  /** A call rings this simulated phone (`register-phone`): answer it or reject it by `call_id`. */
-  'phone-ringing': { call_id: string; direction?: 'incoming' | 'outgoing'; from: string; to?: string; room_url: string };
-  /** The room's participant counts changed (join, leave, hide, show). */
-  'participant-counts-updated': { counts: ParticipantCounts };
-  /** New network statistics, as `get-network-stats` returns them (Daily only; local rooms: poll). */
-  'network-stats-updated': { stats: NetworkStats };
-  /** The connection to Daily's servers changed (Daily only). */
-  'network-connection-status-updated': { status: Record<string, unknown> };
-  /** Daily only: this participant's subscription profiles (profile -> source -> settings). */
-  'subscription-profiles-updated': { subscription_profiles: Record<string, unknown> };
-  /** Daily only: a running transcription's settings changed. */
-  'transcription-updated': { update: Record<string, unknown> };
-  /** Daily only: live streaming of the room (daily-python's live stream callbacks). */
-  'live-stream-started': { status: Record<string, unknown> };
-  'live-stream-updated': { update: unknown };
-  'live-stream-stopped': { stream_id: string };
-  'live-stream-error': { stream_id: string; message: string };
-  'live-stream-warning': { stream_id: string; message: string };
-  /** Daily only: daily-python's device list changed (the gateway's devices are virtual). */
-  'available-devices-updated': { available_devices: Record<string, unknown> };
-  /** A call of this simulated phone ended. */
-  'call-ended': { call_id: string; reason: 'hangup' | 'stopped' | 'transferred' | 'ejected' | 'failed' | 'timeout' };
+  left: LeftData;
+  /** A live stream failed (daily-python on_live_stream_error(stream_id, message)); Daily only. */
+  'live-stream-error': LiveStreamErrorData;
+  /** A live stream of the room started (daily-python on_live_stream_started(status)); Daily only. */
+  'live-stream-started': LiveStreamStartedData;
+  /** A live stream of the room stopped (daily-python on_live_stream_stopped(stream_id)); Daily only. */
+  'live-stream-stopped': LiveStreamStoppedData;
+  /** A live stream's state changed (daily-python on_live_stream_updated(update)); Daily only. */
+  'live-stream-updated': LiveStreamUpdatedData;
+  /** A non-fatal live stream problem (daily-python on_live_stream_warning(stream_id, message)); Daily only. */
+  'live-stream-warning': LiveStreamWarningData;
+  /** The gateway dropped media frames meant for this client: it read too slowly (reason slow: when dropping starts, then at most once a second) or was detached (reason detached: once, after a resume). */
+  'media-dropped': MediaDroppedData;
+  /** The connection to Daily's servers changed (daily-python on_network_connection_status_updated(status)); Daily only. */
+  'network-connection-status-updated': NetworkConnectionStatusUpdatedData;
+  /** New network statistics (daily-python on_network_stats_updated(stats)), the shape of get-network-stats; Daily only. */
+  'network-stats-updated': NetworkStatsUpdatedData;
+  /** The room's participant counts changed (daily-python on_participant_counts_updated(counts)). */
+  'participant-counts-updated': ParticipantCountsUpdatedData;
+  'participant-joined': ParticipantJoinedData;
+  'participant-left': ParticipantLeftData;
+  'participant-updated': ParticipantUpdatedData;
+  /** A call rings this simulated phone (register-phone): answer-call or reject-call. */
+  'phone-ringing': PhoneRingingData;
+  /** The playout buffer reached audio_out.high_watermark_ms: pause your TTS. Fires once, then not again until after playout-buffer-low. */
+  'playout-buffer-high': PlayoutBufferHighData;
+  /** After a playout-buffer-high, the buffer fell to audio_out.low_watermark_ms or below (played out or cleared): resume your TTS. */
+  'playout-buffer-low': PlayoutBufferLowData;
+  /** Published audio stopped playing (bot stopped speaking): the buffer stayed empty for idle_grace_ms (drained), clear-audio dropped it (cleared), or the session left the room (stopped). */
+  'playout-idle': PlayoutIdleData;
+  /** A mark placed with mark-audio was reached. played: all audio before it was played into the room. cleared: clear-audio (or leaving) dropped some of its segment; played_ms says how much of the segment the room got. The segment of a mark is the audio published after the previous mark-audio or clear-audio (or the join) and before this mark. */
+  'playout-mark': PlayoutMarkData;
+  /** Published audio started playing into the room after idle (bot started speaking). */
+  'playout-started': PlayoutStartedData;
+  /** This participant's publishing changed (daily-python on_publishing_updated(publishing_settings)). */
+  'publishing-updated': PublishingUpdatedData;
+  /** A recording failed to start or to go on (daily-python on_recording_error(stream_id, message)). A running recording that fails is then stopped (recording-stopped). */
+  'recording-error': RecordingErrorData;
+  /** A recording of the room started (daily-python on_recording_started(status)); sent to everyone in the room. */
+  'recording-started': RecordingStartedData;
+  /** A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). */
+  'recording-stopped': RecordingStoppedData;
+  'speech-started': SpeechStartedData;
+  'speech-stopped': SpeechStoppedData;
+  /** This participant's subscription profiles changed (daily-python on_subscription_profiles_updated(subscription_profiles)); Daily only. */
+  'subscription-profiles-updated': SubscriptionProfilesUpdatedData;
+  /** This participant's subscriptions changed (daily-python on_subscriptions_updated(subscriptions)): participant id -> {media: source -> state}. */
+  'subscriptions-updated': SubscriptionsUpdatedData;
+  'track-started': TrackStartedData;
+  'track-stopped': TrackStoppedData;
+  /** Transcription failed to start or to go on (daily-python on_transcription_error(message)). */
+  'transcription-error': TranscriptionErrorData;
+  /** One transcript of one participant's speech (daily-python on_transcription_message(message)): interim (rawResponse.is_final false) when asked for with extra.interim_results, then final. */
+  'transcription-message': TranscriptionMessageData;
+  /** Transcription of the room started (daily-python on_transcription_started(status)); sent to everyone in the room. */
+  'transcription-started': TranscriptionStartedData;
+  /** Transcription stopped (daily-python on_transcription_stopped(stopped_by, stopped_by_error)). The local backend adds instance_id. */
+  'transcription-stopped': TranscriptionStoppedData;
+  /** A running transcription's settings changed, e.g. its participants (daily-python on_transcription_updated(update)); Daily only. */
+  'transcription-updated': TranscriptionUpdatedData;
 }
 
-/** Daily's telephony event object: `sessionId` (the phone participant's id), and the call's addresses. */
-export interface TelephonyEventData {
-  sessionId: string;
-  phoneNumber?: string;
-  sipUri?: string;
-  sipFrom?: string;
-  sipEndpoint?: string;
-  userId?: string;
-  /** Set on `*-error` and `*-warning` (Daily's `errorMsg`). */
-  errorMsg?: string;
-  [extra: string]: unknown;
-}
+/** A request type of the protocol (protocol/schema/requests/). */
+export type RequestType = keyof RequestParamsMap;
 
+/** A protocol event name (protocol/schema/events/). */
 export type ServerEventName = keyof ServerEventMap;
 
-/** Every event of {@link ServerEventMap}, as a record: the compiler keeps the two in step. */
-const EVENTS: { readonly [K in ServerEventName]: true } = {
-  'active-speaker-changed': true, 'app-message': true, 'audio-levels': true, 'call-ended': true,
-  'call-state-updated': true, 'dialin-connected': true, 'dialin-error': true, 'dialin-ready': true,
-  'dialin-stopped': true, 'dialin-warning': true, 'dialout-answered': true, 'dialout-connected': true,
-  'dialout-error': true, 'dialout-stopped': true, 'dialout-warning': true, 'dtmf-event': true, error: true,
-  'first-participant-joined': true, 'inputs-updated': true, joined: true, left: true,
-  'participant-joined': true, 'participant-left': true, 'participant-updated': true, 'phone-ringing': true,
-  'playout-buffer-high': true, 'playout-buffer-low': true, 'playout-idle': true, 'playout-mark': true,
-  'playout-started': true, 'publishing-updated': true, 'recording-error': true, 'recording-started': true,
-  'recording-stopped': true, 'speech-started': true, 'speech-stopped': true, 'subscriptions-updated': true,
-  'track-started': true, 'track-stopped': true, 'transcription-error': true, 'transcription-message': true,
-  'transcription-started': true, 'transcription-stopped': true, 'participant-counts-updated': true,
-  'network-stats-updated': true, 'network-connection-status-updated': true,
-  'subscription-profiles-updated': true, 'transcription-updated': true, 'live-stream-started': true,
-  'live-stream-updated': true, 'live-stream-stopped': true, 'live-stream-error': true, 'live-stream-warning': true,
-  'available-devices-updated': true, 'media-dropped': true,
-};
+/** Every request type of the protocol, sorted (the gateway's hello lists those it serves). */
+export const KNOWN_REQUESTS: readonly RequestType[] = [
+  'answer-call',
+  'capture-participant-transcription',
+  'capture-participant-video',
+  'clear-audio',
+  'create-meeting-token',
+  'create-room',
+  'delete-room',
+  'dial',
+  'eject-remote-participants',
+  'get-active-speaker',
+  'get-audio-buffer',
+  'get-network-stats',
+  'get-participant-counts',
+  'get-participants',
+  'get-room',
+  'get-stats',
+  'join',
+  'leave',
+  'list-rooms',
+  'mark-audio',
+  'mint-token',
+  'observe',
+  'ping',
+  'register-phone',
+  'reject-call',
+  'request-video-frame',
+  'resume',
+  'send-app-message',
+  'send-dtmf',
+  'send-prebuilt-chat-message',
+  'sip-call-transfer',
+  'sip-refer',
+  'start-dialout',
+  'start-recording',
+  'start-transcription',
+  'stop-capture-participant-video',
+  'stop-dialout',
+  'stop-recording',
+  'stop-transcription',
+  'update-inputs',
+  'update-publishing',
+  'update-recording',
+  'update-remote-participants',
+  'update-subscriptions',
+  'update-transcription'
+];
 
-/**
- * The protocol's events this SDK types ({@link ServerEventMap}); `test/unit.test.mjs` checks that
- * they are exactly the protocol's (`protocol/schema/events/`). Clients ignore events they do not know.
- */
-export const KNOWN_EVENTS: readonly string[] = Object.keys(EVENTS).sort();
+/** Every event of the protocol, sorted (clients ignore events they do not know). */
+export const KNOWN_EVENTS: readonly ServerEventName[] = [
+  'active-speaker-changed',
+  'app-message',
+  'audio-levels',
+  'available-devices-updated',
+  'call-ended',
+  'call-state-updated',
+  'dialin-connected',
+  'dialin-error',
+  'dialin-ready',
+  'dialin-stopped',
+  'dialin-warning',
+  'dialout-answered',
+  'dialout-connected',
+  'dialout-error',
+  'dialout-stopped',
+  'dialout-warning',
+  'dtmf-event',
+  'error',
+  'first-participant-joined',
+  'inputs-updated',
+  'joined',
+  'left',
+  'live-stream-error',
+  'live-stream-started',
+  'live-stream-stopped',
+  'live-stream-updated',
+  'live-stream-warning',
+  'media-dropped',
+  'network-connection-status-updated',
+  'network-stats-updated',
+  'participant-counts-updated',
+  'participant-joined',
+  'participant-left',
+  'participant-updated',
+  'phone-ringing',
+  'playout-buffer-high',
+  'playout-buffer-low',
+  'playout-idle',
+  'playout-mark',
+  'playout-started',
+  'publishing-updated',
+  'recording-error',
+  'recording-started',
+  'recording-stopped',
+  'speech-started',
+  'speech-stopped',
+  'subscription-profiles-updated',
+  'subscriptions-updated',
+  'track-started',
+  'track-stopped',
+  'transcription-error',
+  'transcription-message',
+  'transcription-started',
+  'transcription-stopped',
+  'transcription-updated'
+];

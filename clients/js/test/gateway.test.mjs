@@ -15,12 +15,18 @@ import {
   GatewayClient,
   GatewayError,
   ProtocolError,
+  SessionState,
   SUBPROTOCOL,
 } from '@daily-ws-gateway/client';
 import { compareWithReference, DEMO_WAV, freshRoom, readWav, sleep, startGateway, startPeer } from './helpers/gateway.mjs';
 
 let gateway;
 const clients = [];
+
+/** Kill the client's TCP connection without a close frame (1006), as a network failure would. */
+function dropConnection(client) {
+  client['session'].signal.rawSocket.terminate();
+}
 
 async function connect(options = {}) {
   const client = new GatewayClient({ url: gateway.url, reconnect: false, ...options });
@@ -273,6 +279,43 @@ describe('telephony (local simulation)', () => {
   });
 });
 
+describe('session state', () => {
+  test('after leave() the session is left: join() is refused locally with wrong_state, requests without a room still work', async () => {
+    const room = freshRoom('left');
+    const client = await connect();
+    const states = [];
+    client.on('session-state-changed', (s) => states.push(s));
+    await client.join(room, { user_name: 'leaver' });
+    await client.leave();
+    assert.equal(client.sessionState, SessionState.LEFT);
+    assert.equal(client.state, ConnectionState.CONNECTED, 'the connection stays open');
+    const seq = client.lastSeq;
+    await assert.rejects(client.join(room), (err) => {
+      assert.ok(err instanceof GatewayError && !(err instanceof ProtocolError), 'refused by the gateway, not by the SDK');
+      assert.equal(err.code, ErrorCode.WRONG_STATE);
+      assert.match(err.message, /joins once/);
+      return true;
+    });
+    await assert.rejects(client.observe(room), (err) => err.code === ErrorCode.WRONG_STATE);
+    assert.equal(client.lastSeq, seq, 'a request went to the gateway');
+    assert.ok((await client.ping()) > 0);
+    assert.deepEqual(states, [SessionState.JOINED, SessionState.LEFT]);
+  });
+
+  test('a new connection after close() is a fresh session that may join again', async () => {
+    const room = freshRoom('again');
+    const client = await connect();
+    await client.join(room, { user_name: 'twice' });
+    await client.leave();
+    await client.close();
+    await client.connect();
+    assert.equal(client.sessionState, SessionState.OPEN);
+    const joined = await client.join(room, { user_name: 'twice' });
+    assert.equal(client.participantId, joined.participant_id);
+    assert.equal(client.sessionState, SessionState.JOINED);
+  });
+});
+
 describe('errors', () => {
   test('bad requests reject with typed errors carrying the protocol codes; the session lives on', async () => {
     const client = await connect();
@@ -377,7 +420,7 @@ describe('reconnecting', () => {
     const sessionId = client.sessionId;
     const resumed = new Promise((resolve) => client.once('resumed', resolve));
     const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
-    client['ws'].terminate(); // the TCP connection dies: no close frame (1006)
+    dropConnection(client); // the TCP connection dies: no close frame (1006)
     for (let n = 1; n <= 10; n += 1) await other.sendAppMessage({ n });
     const result = await resumed;
     assert.equal((await reconnected).restored, 'resumed');
@@ -393,6 +436,25 @@ describe('reconnecting', () => {
     assert.deepEqual(left, [], 'the room saw the resumed participant leave');
   });
 
+  test('a request written as the connection dies is sent again after the resume, and runs once', async () => {
+    const room = freshRoom('resend');
+    const client = await connect({ reconnect: exponentialBackoff({ initialMs: 50, maxMs: 200, maxAttempts: 50 }), requestTimeoutMs: 8000 });
+    const other = await connect();
+    await client.join(room, { user_name: 'resender' });
+    await other.join(room, { user_name: 'receiver' });
+    const resumed = client.waitFor('resumed');
+    dropConnection(client); // the socket is dead, and the client has not noticed yet
+    assert.equal(client.state, ConnectionState.CONNECTED);
+    const sent = client.sendAppMessage({ n: 'written-to-a-dead-socket' }); // never reaches the gateway
+    await resumed;
+    await sent; // answered: sent again with its id once the replay was read
+    assert.equal(client.stats.resent, 1);
+    await other.waitFor('app-message', (d) => d.message.n === 'written-to-a-dead-socket');
+    await other.ping();
+    const copies = other.eventLog.filter((e) => e.event === 'app-message' && e.data.message.n === 'written-to-a-dead-socket');
+    assert.equal(copies.length, 1, 'the request ran twice');
+  });
+
   test('when the gateway cannot resume (replay buffer exceeded), the client joins the room again', async () => {
     const gw = await startGateway({ args: ['--replay-buffer-events', '5'], name: 'js-resume-gap' });
     const room = freshRoom('gap');
@@ -406,7 +468,7 @@ describe('reconnecting', () => {
       const errors = [];
       client.on('protocol-error', (e) => errors.push(e));
       const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
-      client['ws'].terminate();
+      dropConnection(client);
       for (let n = 0; n < 20; n += 1) await other.sendAppMessage({ n });
       const result = await reconnected;
       assert.equal(result.restored, 'joined');
@@ -428,10 +490,105 @@ describe('reconnecting', () => {
   });
 });
 
+describe('bot helpers', () => {
+  test('waitForPlayout resolves once the audio sent has played into the room', async () => {
+    const client = await connect();
+    await client.join(freshRoom('playout'), { audio_out: { sample_rate: 16000 } });
+    const started = Date.now();
+    client.sendAudio(new Int16Array(8000).fill(1000)); // 500 ms
+    const played = await client.waitForPlayout();
+    assert.equal(played.status, 'played');
+    assert.ok(played.played_ms >= 480, `played ${played.played_ms} ms`);
+    assert.ok(Date.now() - started >= 400, 'resolved before the audio could have played');
+  });
+
+  for (const sampleRate of [8000, 48000]) {
+    test(`audioStream({participantId}) carries that participant's frames only, at ${sampleRate} Hz`, async () => {
+      const room = freshRoom('stream');
+      const listener = await connect();
+      const talker = await connect();
+      const other = await connect();
+      await listener.join(room, { audio_in: { sample_rate: sampleRate, frame_ms: 20 } });
+      const joined = await talker.join(room, { user_name: 'talker', audio_out: { sample_rate: 16000 } });
+      await other.join(room, { user_name: 'other', audio_out: { sample_rate: 16000 } });
+      const stream = listener.audioStream({ participantId: joined.participant_id });
+      const tone = Int16Array.from({ length: 16000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)));
+      talker.sendAudio(tone);
+      other.sendAudio(tone);
+      const frames = [];
+      for await (const frame of stream) {
+        frames.push(frame);
+        if (frames.length === 10) break; // stops the stream
+      }
+      assert.ok(frames.every((f) => f.participantId === joined.participant_id && f.sampleRate === sampleRate));
+      assert.ok(frames.every((f) => f.pcm.length === sampleRate / 50));
+      assert.equal(listener['audioSinks'].size, 0, 'the stream still listens after the reader stopped');
+    });
+  }
+
+  test('events() iterates protocol events, narrowed by name, until the reader stops or the signal aborts', async () => {
+    const room = freshRoom('events');
+    const client = await connect();
+    const other = await connect();
+    await client.join(room, { user_name: 'iterating' });
+    const seen = [];
+    const controller = new AbortController();
+    const reading = (async () => {
+      for await (const event of client.events({ signal: controller.signal })) {
+        seen.push(event.event);
+        if (event.event === 'app-message' && event.data.message === 'last') break;
+      }
+    })();
+    const joined = await other.join(room, { user_name: 'other' });
+    await other.sendAppMessage('first');
+    await other.sendAppMessage('last');
+    await reading;
+    assert.deepEqual(seen.filter((e) => e === 'participant-joined' || e === 'app-message'), ['participant-joined', 'app-message', 'app-message']);
+    assert.equal(client.listenerCount('server-event'), 0, 'the iterator still listens after the reader stopped');
+    const aborted = (async () => {
+      const events = [];
+      for await (const event of client.events({ signal: controller.signal })) events.push(event);
+      return events;
+    })();
+    controller.abort();
+    assert.deepEqual(await aborted, []);
+    void joined;
+  });
+
+  test('Symbol.asyncDispose (`await using`) closes the client: the participant leaves at once', async () => {
+    const room = freshRoom('dispose');
+    const watcher = await connect();
+    await watcher.observe(room);
+    const client = await GatewayClient.connect(gateway.url, { reconnect: false });
+    const joined = await client.join(room, { user_name: 'disposable' });
+    await client[Symbol.asyncDispose]();
+    assert.equal(client.state, ConnectionState.DISCONNECTED);
+    await watcher.waitFor('participant-left', (d) => d.participant.id === joined.participant_id, { timeoutMs: 3000 });
+  });
+});
+
+describe('served at /sdk/', () => {
+  test('every module the gateway serves has a source map that carries its TypeScript source', async () => {
+    const { readdirSync } = await import('node:fs');
+    const modules = readdirSync(new URL('../dist/', import.meta.url)).filter((f) => f.endsWith('.js'));
+    assert.ok(modules.includes('index.js') && modules.includes('client.js'));
+    for (const name of modules) {
+      const js = await (await fetch(`${gateway.httpUrl}/sdk/${name}`)).text();
+      const link = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(js);
+      assert.ok(link, `${name} has no sourceMappingURL`);
+      const response = await fetch(new URL(link[1], `${gateway.httpUrl}/sdk/${name}`));
+      assert.equal(response.status, 200, `${name}: its map does not load`);
+      const map = await response.json();
+      assert.equal(map.sources.length, map.sourcesContent?.length, `${name}: the map does not carry its sources`);
+      assert.ok(map.sourcesContent.every((text) => typeof text === 'string' && text.includes('*/')), `${name}: empty source in its map`);
+    }
+  });
+});
+
 describe('README', () => {
   test('the ten-line Node script of clients/js/README.md joins the demo room and hears the talker', async () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const match = /<!-- ten-lines -->\s*```js\n([\s\S]*?)```/.exec(readme);
+    const match = /<!-- ten-lines -->\s*```(?:js|ts)\n([\s\S]*?)```/.exec(readme);
     assert.ok(match, 'no ten-line script in the README');
     const script = match[1];
     assert.ok(script.trim().split('\n').length <= 10, 'the README script is longer than ten lines');

@@ -9,14 +9,13 @@ import { describe, test } from 'node:test';
 import {
   CloseCode,
   CodecError,
+  decodeWav,
+  encodeWav,
   ColorFormat,
   ConnectionError,
   decodeFrame,
-  decodeRequest,
   decodeServerMessage,
   encodeAudioFrame,
-  encodeEvent,
-  encodeFailure,
   encodeRequest,
   encodeVideoFrame,
   ErrorCode,
@@ -35,7 +34,8 @@ import {
   SUBPROTOCOL,
   TimeoutError,
 } from '@daily-ws-gateway/client';
-import { PYTHON, ROOT } from './helpers/gateway.mjs';
+import { decodeRequest, encodeEvent, encodeFailure } from '@daily-ws-gateway/client/codec';
+import { DEMO_WAV, PYTHON, readWav, ROOT } from './helpers/gateway.mjs';
 
 const SCHEMA = join(ROOT, 'protocol', 'schema');
 
@@ -177,16 +177,25 @@ describe('errors and policy', () => {
     assert.deepEqual(ours, python);
   });
 
+  test('src/wire.ts is what protocol/schema/ generates (run `make js-types` after changing a schema)', async () => {
+    const { generate, OUTPUT } = await import('../scripts/generate-wire.mjs');
+    const current = readFileSync(OUTPUT, 'utf8');
+    const fresh = await generate();
+    const stale = current !== fresh;
+    assert.ok(!stale, 'clients/js/src/wire.ts is stale: it is not what protocol/schema/ generates. '
+      + 'Run `make js-types` (or `npm run generate` in clients/js), rebuild, and commit src/wire.ts.');
+  });
+
   // The schema directory is read now, not copied into the test, so that a request or event
-  // added to the protocol fails here until the SDK types it (wire.ts: RequestMap / ServerEventMap,
-  // whose keys the compiler keeps equal to KNOWN_REQUESTS / KNOWN_EVENTS).
+  // added to the protocol fails here until wire.ts is generated again (KNOWN_REQUESTS and
+  // KNOWN_EVENTS come from the generated file).
   const schemaNames = (dir) => readdirSync(join(SCHEMA, dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
 
   test('the SDK types every request of protocol/schema/requests/, and no other', () => {
     const schema = schemaNames('requests');
     const missing = schema.filter((name) => !KNOWN_REQUESTS.includes(name));
     const extra = KNOWN_REQUESTS.filter((name) => !schema.includes(name));
-    assert.deepEqual(missing, [], `requests in the schema the SDK does not type (add them to RequestMap in src/wire.ts): ${missing.join(', ')}`);
+    assert.deepEqual(missing, [], `requests in the schema the SDK does not type (run make js-types): ${missing.join(', ')}`);
     assert.deepEqual(extra, [], `requests the SDK types that have no schema: ${extra.join(', ')}`);
   });
 
@@ -194,7 +203,7 @@ describe('errors and policy', () => {
     const schema = schemaNames('events');
     const missing = schema.filter((name) => !KNOWN_EVENTS.includes(name));
     const extra = KNOWN_EVENTS.filter((name) => !schema.includes(name));
-    assert.deepEqual(missing, [], `events in the schema the SDK does not type (add them to ServerEventMap in src/wire.ts): ${missing.join(', ')}`);
+    assert.deepEqual(missing, [], `events in the schema the SDK does not type (run make js-types): ${missing.join(', ')}`);
     assert.deepEqual(extra, [], `events the SDK types that have no schema: ${extra.join(', ')}`);
   });
 
@@ -263,5 +272,88 @@ describe('client with an injected WebSocket', () => {
   test('a request while disconnected rejects with not_connected', async () => {
     const client = new GatewayClient({ url: 'ws://fake/v1', WebSocket: FakeSocket });
     await assert.rejects(client.ping(), (err) => err instanceof ConnectionError && err.code === 'not_connected');
+  });
+});
+
+describe('WAV files', () => {
+  for (const sampleRate of [8000, 16000, 24000, 48000]) {
+    for (const channels of [1, 2]) {
+      test(`PCM16 at ${sampleRate} Hz, ${channels} channel(s) round-trips through encodeWav / decodeWav`, () => {
+        const samples = Int16Array.from({ length: sampleRate / 50 * channels }, (_, i) => ((i * 7919) % 65536) - 32768);
+        const bytes = encodeWav(samples, { sampleRate, channels });
+        assert.equal(bytes.length, 44 + samples.length * 2);
+        const wav = decodeWav(bytes);
+        assert.equal(wav.sampleRate, sampleRate);
+        assert.equal(wav.channels, channels);
+        assert.deepEqual([...wav.samples], [...samples]);
+      });
+    }
+  }
+
+  test('decodeWav reads a real WAV file (the demo speech) as the test helper does', () => {
+    const wav = decodeWav(readFileSync(DEMO_WAV));
+    const reference = readWav(DEMO_WAV);
+    assert.equal(wav.sampleRate, reference.sampleRate);
+    assert.deepEqual(wav.samples, reference.samples);
+  });
+
+  test('decodeWav says what is wrong with what is not PCM16 WAV', () => {
+    assert.throws(() => decodeWav(new Uint8Array(10)), /not a WAV file/);
+    const float = encodeWav(new Int16Array(4), { sampleRate: 8000 });
+    new DataView(float.buffer).setUint16(34, 32, true);
+    assert.throws(() => decodeWav(float), /only 16-bit PCM/);
+    assert.throws(() => decodeWav(encodeWav(new Int16Array(0), { sampleRate: 8000 }).subarray(0, 36)), /without a data chunk/);
+  });
+});
+
+describe('waits and aborts', () => {
+  /** Says hello and never answers: requests stay in flight. */
+  class SilentSocket {
+    constructor(url, protocols) {
+      this.readyState = 0;
+      this.protocol = '';
+      this.bufferedAmount = 0;
+      this.sent = [];
+      setTimeout(() => {
+        this.readyState = 1;
+        this.onopen?.({});
+        this.onmessage?.({ data: JSON.stringify({ type: 'hello', seq: 1, protocol: SUBPROTOCOL, version: 1, session_id: 's', server: { name: 'x', version: '0' }, limits: {}, capabilities: {} }) });
+      }, 1);
+      void url;
+      void protocols;
+    }
+    send(data) {
+      this.sent.push(data);
+    }
+    close(code = 1000, reason = '') {
+      this.readyState = 3;
+      setTimeout(() => this.onclose?.({ code, reason }), 1);
+    }
+  }
+
+  test('an aborted request rejects with the signal\'s reason at once, and a late reply settles nothing', async () => {
+    const client = new GatewayClient({ url: 'ws://fake/v1', WebSocket: SilentSocket, reconnect: false });
+    await client.connect();
+    const controller = new AbortController();
+    const pending = client.request('ping', {}, { signal: controller.signal });
+    controller.abort(new Error('changed my mind'));
+    await assert.rejects(pending, /changed my mind/);
+    await assert.rejects(client.request('ping', {}, { signal: AbortSignal.abort() }), (err) => err.name === 'AbortError');
+    await client.close();
+  });
+
+  test('waitFor takes the SDK\'s own events (the next one), with a timeout and an abort signal', async () => {
+    const client = new GatewayClient({ url: 'ws://fake/v1', WebSocket: SilentSocket, reconnect: false });
+    const hello = client.waitFor('hello');
+    const state = client.waitFor('connection-state-changed', (s) => s === 'connected');
+    await client.connect();
+    assert.equal((await hello).session_id, 's');
+    assert.equal(await state, 'connected');
+    await assert.rejects(client.waitFor('reconnected', undefined, { timeoutMs: 20 }), (err) => err instanceof TimeoutError && err.code === 'wait_timeout');
+    const controller = new AbortController();
+    const waiting = client.waitFor('joined', undefined, { signal: controller.signal });
+    controller.abort(new Error('stop waiting'));
+    await assert.rejects(waiting, /stop waiting/);
+    await client.close();
   });
 });
