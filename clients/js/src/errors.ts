@@ -67,14 +67,21 @@ export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorC
 /** The wire form of an error object (generated from `common.json#/$defs/error_object`). */
 export type { ErrorObject };
 
+/**
+ * A code from a newer gateway that this SDK does not list yet (PROTOCOL.md 1.2: a gateway may add
+ * codes; clients handle unknown ones as generic errors). `string & {}` keeps the known codes'
+ * completion in editors.
+ */
+export type UnknownErrorCode = string & {};
+
 /** Base of every SDK error. */
 export class GatewayError extends Error {
-  /** Stable code: one of {@link ErrorCode} or {@link ClientErrorCode}. */
-  readonly code: ErrorCode | ClientErrorCode;
+  /** Stable code: one of {@link ErrorCode} or {@link ClientErrorCode} (or a newer gateway's code). */
+  readonly code: ErrorCode | ClientErrorCode | UnknownErrorCode;
   /** Structured context, e.g. `{field: "audio_in.sample_rate"}`. */
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode | ClientErrorCode, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode | ClientErrorCode | UnknownErrorCode, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = new.target.name;
     this.code = code;
@@ -84,7 +91,7 @@ export class GatewayError extends Error {
 
 /** The gateway answered a request with an error, or sent an error message. */
 export class ProtocolError extends GatewayError {
-  declare readonly code: ErrorCode;
+  declare readonly code: ErrorCode | UnknownErrorCode;
   /** True when the gateway will close the session. */
   readonly fatal: boolean;
   /** The request this answers; null for an error not tied to a request (bad frame, bad JSON). */

@@ -308,15 +308,15 @@ export interface AudioOutFormat {
   sample_rate?: number;
   channels?: 1 | 2;
   /**
-   * Most published audio the gateway buffers for this session; beyond it a frame is refused with buffer_full. Default and upper bound: hello.limits.max_playout_buffer_ms.
+   * Most published audio the gateway buffers for this session; beyond it a frame is refused with buffer_full. At most hello.limits.max_playout_buffer_ms (more: invalid_params). Default (x-default): that limit.
    */
   max_buffer_ms?: number;
   /**
-   * playout-buffer-high when the buffer reaches this many ms (pause your TTS); 0 turns watermark events off. Must not exceed max_buffer_ms. Default: 10000, or max_buffer_ms / 2 when that is smaller.
+   * playout-buffer-high when a frame takes the buffer to this many ms or more (pause your TTS); 0 turns watermark events off. Must not exceed max_buffer_ms. Default (x-default): 10000, or max_buffer_ms / 2 (rounded down) when that is smaller.
    */
   high_watermark_ms?: number;
   /**
-   * playout-buffer-low when, after a playout-buffer-high, the buffer falls to this many ms or below (resume your TTS). Must be below high_watermark_ms. Default: 2000, or high_watermark_ms / 5 when that is smaller.
+   * playout-buffer-low when, after a playout-buffer-high, the buffer falls to this many ms or below, or is cleared (resume your TTS). Must be below high_watermark_ms. Default (x-default): 2000, or high_watermark_ms / 5 (rounded down) when that is smaller.
    */
   low_watermark_ms?: number;
   /**
@@ -770,40 +770,20 @@ export interface UpdateTranscriptionParams {
    */
   instance_id?: string;
 }
+/**
+ * An error (PROTOCOL.md section 10). Clients MUST ignore fields they do not know and treat a code they do not know as a generic failure; x-strict (the gateway's own tests) closes both.
+ */
 export interface ErrorObject {
-  code:
-    | 'bad_json'
-    | 'bad_message'
-    | 'unknown_type'
-    | 'invalid_params'
-    | 'unsupported_format'
-    | 'too_large'
-    | 'bad_frame'
-    | 'bad_payload'
-    | 'unknown_kind'
-    | 'unknown_track'
-    | 'format_mismatch'
-    | 'not_joined'
-    | 'already_joined'
-    | 'wrong_state'
-    | 'unknown_backend'
-    | 'bad_room_url'
-    | 'not_found'
-    | 'not_allowed'
-    | 'not_supported'
-    | 'unauthorized'
-    | 'rate_limited'
-    | 'limit_reached'
-    | 'resume_failed'
-    | 'buffer_full'
-    | 'timeout'
-    | 'backend_error'
-    | 'internal';
+  /**
+   * Stable code. This version defines error_code; a later one may add codes.
+   */
+  code: string;
   message: string;
   details?: {
     [k: string]: unknown;
   };
   fatal?: boolean;
+  [k: string]: unknown;
 }
 /**
  * Daily's participant object (passed through from daily-python; built the same way by the local backend).
@@ -1072,40 +1052,20 @@ export interface DtmfEventData {
   };
   [k: string]: unknown;
 }
+/**
+ * The error object of PROTOCOL.md section 10 (common.json error_object).
+ */
 export interface ErrorData {
-  code:
-    | 'bad_json'
-    | 'bad_message'
-    | 'unknown_type'
-    | 'invalid_params'
-    | 'unsupported_format'
-    | 'too_large'
-    | 'bad_frame'
-    | 'bad_payload'
-    | 'unknown_kind'
-    | 'unknown_track'
-    | 'format_mismatch'
-    | 'not_joined'
-    | 'already_joined'
-    | 'wrong_state'
-    | 'unknown_backend'
-    | 'bad_room_url'
-    | 'not_found'
-    | 'not_allowed'
-    | 'not_supported'
-    | 'unauthorized'
-    | 'rate_limited'
-    | 'limit_reached'
-    | 'resume_failed'
-    | 'buffer_full'
-    | 'timeout'
-    | 'backend_error'
-    | 'internal';
+  /**
+   * Stable code. This version defines error_code; a later one may add codes.
+   */
+  code: string;
   message: string;
   details?: {
     [k: string]: unknown;
   };
   fatal?: boolean;
+  [k: string]: unknown;
 }
 export interface FirstParticipantJoinedData {
   participant: Participant;
@@ -1191,6 +1151,7 @@ export interface MediaDroppedData {
    */
   total: number;
   reason: 'slow' | 'detached';
+  [k: string]: unknown;
 }
 /**
  * The connection to Daily's servers changed (daily-python on_network_connection_status_updated(status)); Daily only.
@@ -1517,6 +1478,7 @@ export interface ServerEventMap {
   'dialout-warning': DialoutWarningData;
   /** A DTMF tone (daily-python on_dtmf_event(data)): from a phone's keypad to the room, or (simulated phones) from send-dtmf to the phone. */
   'dtmf-event': DtmfEventData;
+  /** The error object of PROTOCOL.md section 10 (common.json error_object). */
   error: ErrorData;
   'first-participant-joined': FirstParticipantJoinedData;
   /** This participant's inputs changed (daily-python on_inputs_updated(input_settings)). */
