@@ -62,3 +62,32 @@ async def test_nothing_running_at_the_drop_gives_an_empty_list(daily):
         await ws.send(json.dumps({"type": "resume", "id": "res", "resume_token": token, "last_seq": last_seq}))
         resumed = (await frames_until(ws, lambda f: f.get("id") == "res"))[-1]
         assert resumed["ok"] and resumed["result"]["running"] == []
+
+
+async def test_python_client_resends_a_request_lost_in_the_drop(connect, room):
+    """A request written to a socket that just died (before the client noticed) is sent again after the resume and answered."""
+    client = await connect(auto_resume=True)
+    await client.join(room)
+    transport = client.ws.transport
+    transport.write = lambda data: None  # the path died: what the client writes from now on never arrives
+    asking = asyncio.create_task(client.request("get-participants", timeout=10))
+    await asyncio.sleep(0.3)
+    assert not asking.done()
+    transport.abort()  # the client notices the drop only now, after the request was sent
+    result = await asyncio.wait_for(asking, 15)
+    assert client.participant_id in result["participants"]
+    assert len(client.resumes) == 1 and client.resumes[0]["running"] == []
+
+
+async def test_python_client_does_not_resend_a_request_still_running(daily):
+    """A request listed in `running` is not sent again by the Python client: it runs once and is answered once."""
+    client = await daily.connect()
+    client.auto_resume = True
+    _, fake = await daily.join(client)
+    await fake.script(delays={"send_app_message": 1.0})
+    sending = asyncio.create_task(client.send_app_message({"n": 3}))
+    await fake.wait_call("send_app_message")
+    client.ws.transport.abort()
+    await asyncio.wait_for(sending, 15)
+    assert client.resumes[0]["running"] and len(client.resumes) == 1
+    assert [m["message"] for m in await fake.app_messages()] == [{"n": 3}], "the request ran twice"

@@ -15,7 +15,8 @@ With ``auto_resume=True`` a dropped connection (no close frame, 1011, 4010) is r
 (PROTOCOL.md, "Resume"): the client reconnects with backoff and jitter within the
 gateway's ``resume_grace_ms``, sends ``resume`` with the last ``seq`` it read, and goes on
 reading the same session: missed events arrive in order, pending requests get their
-replies. :attr:`GatewayClient.resumes` lists resumes and :meth:`wait_resumed` waits for
+replies (a request lost in the drop, neither answered among the replayed frames nor in the
+resume result's ``running``, is sent again with its id). :attr:`GatewayClient.resumes` lists resumes and :meth:`wait_resumed` waits for
 one. If the gateway cannot resume (``resume_failed``), the client stays connected as a
 fresh session (:attr:`GatewayClient.resume_error` says why): join again. Off by default,
 so that a drop is seen as a close (tests of close codes rely on it).
@@ -165,6 +166,10 @@ class GatewayClient:
         self.close_reason = ""
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._sent: dict[str, str] = {}
+        """Each pending request's text, to send again if it was lost in a drop (PROTOCOL.md section 14)."""
+        self._resend: tuple[int, list[str]] | None = None
+        """After a resume: (the last replayed seq, ids to send again once it is read unless answered)."""
         self._events: asyncio.Queue[messages.Event | None] = asyncio.Queue()
         self._audio: collections.deque[ReceivedAudio] = collections.deque(maxlen=max_buffered_frames)
         self._audio_ready = asyncio.Event()
@@ -223,11 +228,18 @@ class GatewayClient:
         rid = f"r{next(self._ids)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
+        text = self._sent[rid] = messages.encode_request(rtype, rid, params)
         try:
-            await self.ws.send(messages.encode_request(rtype, rid, params), text=True)
+            try:
+                await self.ws.send(text, text=True)
+            except websockets.ConnectionClosed:
+                if not self.auto_resume:
+                    raise
+                # Lost with the connection: sent again after the resume (_resend_lost), same id.
             return await asyncio.wait_for(future, timeout)
         finally:
             self._pending.pop(rid, None)
+            self._sent.pop(rid, None)
 
     async def join(
         self,
@@ -507,6 +519,10 @@ class GatewayClient:
                 result = reply.result or {}
                 self.resume_error = None
                 self.resumes.append(result)
+                running = set(result.get("running", ()))
+                lost = [r for r in self._sent if r not in running]
+                self._resend = (int(result.get("last_seq", self.last_seq)) + int(result.get("replayed", 0)), lost)
+                self._resend_if_replayed()
                 if self.on_resumed is not None:
                     self.on_resumed(result)
             else:
@@ -541,6 +557,22 @@ class GatewayClient:
                 raise TimeoutError(f"not resumed within {timeout} s")
         return self.resumes[count - 1]
 
+    def _resend_if_replayed(self) -> None:
+        """Once every replayed frame is read, send again the requests answered by none of them and not running."""
+        if self._resend is None or self.last_seq < self._resend[0]:
+            return
+        lost, self._resend = self._resend[1], None
+        texts = [self._sent[r] for r in lost if r in self._sent and not self._pending[r].done()]
+        if texts:
+            asyncio.get_running_loop().create_task(self._send_again(self.ws, texts))
+
+    async def _send_again(self, ws: ClientConnection, texts: list[str]) -> None:
+        for text in texts:
+            try:
+                await ws.send(text, text=True)
+            except websockets.ConnectionClosed:
+                return  # dropped again: the next resume decides anew
+
     def _on_text(self, raw: str) -> None:
         msg = messages.decode_server_message(raw)
         if msg.seq != self.last_seq + 1:
@@ -565,6 +597,8 @@ class GatewayClient:
             self._events.put_nowait(msg)
         elif isinstance(msg, messages.ErrorMessage):
             self.protocol_errors.append(GatewayError(msg.error))
+        if self._resend is not None:
+            self._resend_if_replayed()
         self._changed.set()
 
     def _on_binary(self, raw: bytes) -> None:
