@@ -26,6 +26,7 @@ import pytest
 
 from tests.fakes.daily import (
     EVENT_NAMES,
+    NEVER_EMITTED,
     UNREACHABLE_EVENT_ERROR,
     UNREACHABLE_JOIN_ERROR,
     FakeSdk,
@@ -380,9 +381,9 @@ for _name in EVENT_NAMES:
 
 
 def test_every_stub_and_runtime_event_can_be_emitted(sdk: FakeSdk) -> None:
-    """Each EventHandler.on_* in the stubs and at runtime reaches the handler, args intact, off the caller's thread."""
-    events = sorted(set(STUBS["EventHandler"]) | set(EVENT_NAMES))
-    assert len(events) >= 39 and all(e.startswith("on_") for e in events)
+    """Each EventHandler.on_* in the stubs and at runtime (but those never sent) reaches the handler, args intact, off the caller's thread."""
+    events = sorted((set(STUBS["EventHandler"]) | set(EVENT_NAMES)) - NEVER_EMITTED)
+    assert len(events) >= 38 and all(e.startswith("on_") for e in events)
     handler = Recorder()
     client = sdk.CallClient(handler)
     expected = []
@@ -397,10 +398,13 @@ def test_every_stub_and_runtime_event_can_be_emitted(sdk: FakeSdk) -> None:
 
 
 def test_emit_rejects_unknown_events_and_wrong_arguments(sdk: FakeSdk) -> None:
-    """A typo in a test script fails loudly instead of silently emitting nothing."""
+    """A typo in a test script fails loudly instead of silently emitting nothing; so does an event daily-python never sends."""
     client = sdk.CallClient(Recorder())
     with pytest.raises(AttributeError):
         client.fake.emit("on_participant_joind", {})
+    assert NEVER_EMITTED == {"on_network_connection_status_updated"} and NEVER_EMITTED <= set(EVENT_NAMES)
+    with pytest.raises(ValueError, match="never calls it"):
+        client.fake.emit("on_network_connection_status_updated", "connected")
     with pytest.raises(TypeError):
         client.fake.emit("on_participant_left", {"id": "x"})  # reason missing
 

@@ -10,8 +10,9 @@ and the loop may never stall the SDK's threads. Each direction gets an explicit,
   (counted) when the loop falls behind, so latency stays bounded and the newest audio wins.
 * :class:`VideoSlot`: one per captured video; SDK thread -> loop; latest frame wins (counted).
 * :class:`AudioWriter`: loop -> SDK; a bounded queue drained by one writer thread that calls the
-  blocking ``write_frames`` (which paces at real time) with all chunks waiting at once; drops the
-  oldest chunk (counted) when full.
+  blocking ``write_frames`` (which paces at real time) with all chunks waiting at once, cut to whole
+  10 ms blocks (daily-python rounds every write up to whole blocks, so a ragged write would play
+  silence it was never given); drops the oldest chunk (counted) when full.
 
 Hand-over to the loop is ``loop.call_soon_threadsafe`` of one drain per burst (a flag says a drain
 is already scheduled), so a burst of chunks costs one wake-up and the loop's own queue never holds
@@ -100,18 +101,19 @@ class CallbackInbox(_LoopInbox):
         self.dropped = 0
         """Events dropped because the loop fell ``max_items`` behind."""
 
-    def put(self, fn: Callable[..., Any], args: tuple[Any, ...], *, droppable: bool) -> None:
-        """Called on an SDK thread; never blocks beyond a short lock."""
+    def put(self, fn: Callable[..., Any], args: tuple[Any, ...], *, droppable: bool) -> bool:
+        """Called on an SDK thread; never blocks beyond a short lock. False once closed (nothing queued)."""
         with self._lock:
             if self.closed:
-                return
+                return False
             if droppable and len(self._items) >= self._max:
                 self.dropped += 1
-                return
+                return True
             self._items.append((fn, args))
             wake = self._needs_drain()
         if wake:
             self._post_drain()
+        return True
 
     def _drain(self) -> None:
         with self._lock:
@@ -243,10 +245,22 @@ class AudioWriter:
         source: the SDK's ``CustomAudioSource`` (anything with ``write_frames(bytes)``).
         name: the thread's name.
         max_chunks: chunks kept while the writer is busy; beyond, the oldest is dropped.
+        block_bytes: bytes of one 10 ms block (``rate // 100`` frames); each write is a whole number
+            of blocks and the rest waits for the next chunk. 0: write everything as it comes.
     """
 
-    def __init__(self, source: Any, *, name: str = "daily-audio-writer", max_chunks: int = AUDIO_WRITER_CHUNKS) -> None:
+    def __init__(
+        self,
+        source: Any,
+        *,
+        name: str = "daily-audio-writer",
+        max_chunks: int = AUDIO_WRITER_CHUNKS,
+        block_bytes: int = 0,
+    ) -> None:
         self._source = source
+        self._block = block_bytes
+        self._carry = b""
+        """The end of the last chunks, less than a block: written with the next chunk."""
         self._chunks: deque[bytes] = deque()
         self._max = max_chunks
         self._cond = threading.Condition()
@@ -291,6 +305,13 @@ class AudioWriter:
                 count = len(self._chunks)
                 chunk = self._chunks.popleft() if count == 1 else b"".join(self._chunks)
                 self._chunks.clear()
+            if self._block:
+                chunk = self._carry + chunk if self._carry else chunk
+                whole = len(chunk) - len(chunk) % self._block
+                chunk, self._carry = chunk[:whole], chunk[whole:]
+                if not chunk:
+                    self.written += count  # held back whole, to go out with the next chunk
+                    continue
             try:
                 self._source.write_frames(chunk)
                 self.written += count
