@@ -423,6 +423,8 @@ class Script:
     """Per-method failure: the error string its completion receives (key: method name)."""
     remote_participants: list[dict[str, Any]] = field(default_factory=list)
     """Participants already in the room at join: in JoinData and ``participants()``."""
+    local_info: dict[str, Any] = field(default_factory=dict)
+    """Merged into the local participant's ``info`` by a successful join (an owner token: ``{"isOwner": True}``)."""
     left_after_completion: bool = False
     """Emit "left" after the completion of the failed join or leave that caused it (the real order varies)."""
     completion_before_event: bool = False
@@ -1290,6 +1292,7 @@ class FakeCallClient:
                 _merge(c._publishing, client_settings.get("publishing", {}))
             for doc in script.remote_participants:
                 c._participants[doc["id"]] = copy.deepcopy(doc)
+            c._participants["local"]["info"].update(copy.deepcopy(script.local_info))
             c.call_state = "joined"
             c._emit("on_call_state_updated", "joined")
             data = {"meetingSession": {"id": str(uuid.uuid4())}, "participants": copy.deepcopy(c._participants)}
@@ -1305,10 +1308,18 @@ class FakeCallClient:
         def run() -> None:
             c.call_state = "leaving"
             c._emit("on_call_state_updated", "leaving")
-            # The real client is a new participant after a leave: same name, new id.
+            # The real client is a new participant after a leave: same name, new id. Its inputs are
+            # all turned off: inputs_updated if one was on, participant_updated if one had a track.
             local = copy.deepcopy(c._participants["local"])
             local["id"] = str(uuid.uuid4())
             c._participants = {"local": local}
+            enabled = [v for v in c._inputs.values() if isinstance(v, dict) and v.get("isEnabled")]
+            for value in enabled:
+                value["isEnabled"] = False
+            if enabled:
+                c._emit("on_inputs_updated", copy.deepcopy(c._inputs))
+            if any("customTrack" in (v.get("settings") or {}) for v in enabled):
+                c._emit("on_participant_updated", copy.deepcopy(local))
             c.call_state = "left"
             if not c.script.left_after_completion:
                 c._emit("on_call_state_updated", "left")
@@ -1367,12 +1378,15 @@ class FakeCallClient:
 
         c._request("set_user_name", None, run)
 
-    def _local_changed(self, event: str, document: dict[str, Any], name: str, completion: Any, changed: bool) -> None:
-        """After update_inputs/update_publishing: the events only when something changed (as observed)."""
+    def _local_changed(self, event: str, before: dict[str, Any], after: dict[str, Any], name: str, completion: Any) -> None:
+        """After update_inputs/update_publishing, as observed: ``event`` only when something changed, and
+        ``on_participant_updated(local)`` only when an input or a publication was turned on or off."""
         c = self.fake
-        if changed:
-            c._emit(event, copy.deepcopy(document))
-            c._emit("on_participant_updated", copy.deepcopy(c._participants["local"]))
+        if after != before:
+            c._emit(event, copy.deepcopy(after))
+            flag = "isEnabled" if event == "on_inputs_updated" else "isPublishing"
+            if _flags(before, flag) != _flags(after, flag):
+                c._emit("on_participant_updated", copy.deepcopy(c._participants["local"]))
         c._complete(name, completion, None)
 
     def _refused(self, name: str, completion: Any, error: str | None) -> bool:
@@ -1390,8 +1404,7 @@ class FakeCallClient:
             update = {k: ({"isEnabled": v} if isinstance(v, bool) else v) for k, v in input_settings.items()}
             before = copy.deepcopy(self.fake._inputs)
             _merge(self.fake._inputs, update)
-            changed = self.fake._inputs != before
-            self._local_changed("on_inputs_updated", self.fake._inputs, "update_inputs", completion, changed)
+            self._local_changed("on_inputs_updated", before, self.fake._inputs, "update_inputs", completion)
 
         self.fake._request("update_inputs", completion, run)
 
@@ -1404,8 +1417,7 @@ class FakeCallClient:
             update = {k: ({"isPublishing": v} if isinstance(v, bool) else v) for k, v in publishing_settings.items()}
             before = copy.deepcopy(self.fake._publishing)
             _merge(self.fake._publishing, update)
-            changed = self.fake._publishing != before
-            self._local_changed("on_publishing_updated", self.fake._publishing, "update_publishing", completion, changed)
+            self._local_changed("on_publishing_updated", before, self.fake._publishing, "update_publishing", completion)
 
         self.fake._request("update_publishing", completion, run)
 
@@ -1593,6 +1605,8 @@ class FakeCallClient:
         completion: Callable[[str | None, str | None], None] | None = None,
     ) -> None:
         c = self.fake
+        if self._refused("start_recording", completion, checks.recording(streaming_settings)):
+            return
         c._request(
             "start_recording",
             completion,
@@ -1608,12 +1622,16 @@ class FakeCallClient:
     def update_recording(
         self, /, update_settings: Mapping[str, Any], stream_id: str | None = None, completion: Any = None
     ) -> None:
+        if self._refused("update_recording", completion, checks.recording(update_settings, update=True)):
+            return
         self._simple("update_recording", completion, needs_call=True)
 
     # -- transcription
 
     @_api
     def start_transcription(self, /, settings: Mapping[str, Any] | None = None, completion: Any = None) -> None:
+        if self._refused("start_transcription", completion, checks.transcription(settings)):
+            return
         self._simple("start_transcription", completion, needs_call=True)
 
     @_api
@@ -1746,6 +1764,11 @@ class FakeCallClient:
     def _simple(self, name: str, completion: Any, *, needs_call: bool = False) -> None:
         c = self.fake
         c._request(name, completion, lambda: c._complete(name, completion, None), needs_call=needs_call)
+
+
+def _flags(settings: dict[str, Any], flag: str) -> dict[str, Any]:
+    """Each source's ``isEnabled`` / ``isPublishing`` (what changes the local participant's media)."""
+    return {k: v.get(flag) for k, v in settings.items() if isinstance(v, dict)}
 
 
 def _apply_media(media: dict[str, Any], update: Any) -> None:

@@ -358,6 +358,62 @@ def _no_default(value: Any) -> Any:
     raise TypeError(f"unsupported type {type(value).__name__}")
 
 
+
+
+# ------------------------------------------------------------------------- recording, transcription
+
+PRESETS = ("default", "audio-only", "raw-tracks-audio-only", "single-participant", "active-participant", "portrait", "custom")
+"""Daily's recording layout presets."""
+
+
+def recording(settings: Any, *, update: bool = False) -> str | None:
+    """``start_recording`` / ``update_recording``: an object; a known ``layout.preset`` (single-participant needs ``session_id``)."""
+    prefix = "Failed to parse recording update settings: " if update else "Failed to parse recording settings: "
+    if settings is None:
+        return None
+    if not isinstance(settings, Mapping):
+        return prefix + f"invalid type: {_kind(settings)}, expected struct DailyStreamingSettings at line 1 column 1"
+    layout = settings.get("layout")
+    if isinstance(layout, Mapping) and "preset" in layout:
+        preset = layout["preset"]
+        if preset not in PRESETS:
+            names = ", ".join(f"`{p}`" for p in PRESETS)
+            return prefix + f"unknown variant `{preset}`, expected one of {names} at line 1 column 1"
+        if preset == "single-participant" and "session_id" not in layout:
+            return prefix + "missing field `session_id` at line 1 column 1"
+    return None
+
+
+_TRANSCRIPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "language": (str,),
+    "model": (str,),
+    "tier": (str,),
+    "profanity_filter": (bool,),
+    "punctuate": (bool,),
+    "includeRawResponse": (bool,),
+    "extra": (dict,),
+}
+
+
+def transcription(settings: Any) -> str | None:
+    """``start_transcription``: Daily's TranscriptionSettings field types; ``participants`` are UUIDs."""
+    prefix = "Transcription settings are not valid: "
+    for key, value in (settings or {}).items():
+        kinds = _TRANSCRIPTION_TYPES.get(key)
+        if kinds is not None and (not isinstance(value, kinds) or (kinds != (bool,) and isinstance(value, bool))):
+            expected = {str: "a string", bool: "a boolean", dict: "a map"}[kinds[0]]
+            return prefix + _json_error(f"invalid type: {_kind(value)}, expected {expected}")
+        if key == "endpointing" and not isinstance(value, bool | int | float):
+            return prefix + _json_error("data did not match any variant of untagged enum TranscriptionEndpointing")
+        if key == "redact" and not isinstance(value, bool | list):
+            return prefix + _json_error("data did not match any variant of untagged enum TranscriptionRedact")
+        if key == "participants":
+            for pid in value or []:
+                if not is_uuid(pid):
+                    return prefix + _json_error("UUID parsing failed: invalid character")
+    return None
+
+
 __all__ = [
     "ADMIN",
     "CODECS",
@@ -371,10 +427,12 @@ __all__ = [
     "own_permissions",
     "participant_ids",
     "publishing_settings",
+    "recording",
     "remote_participants",
     "sip_refer",
     "sip_transfer",
     "stop_dialout",
     "subscription_profiles",
     "subscriptions",
+    "transcription",
 ]
