@@ -186,4 +186,4 @@ class DailyBackend(Backend):
             # Every release was awaited above (or timed out and is logged): idle workers just exit.
             executor.shutdown(wait=False, cancel_futures=True)
 
-__all__ = ["DailyBackend", "DailyTransport"]
+__all__ = ["SDK_SERVER_TIMEOUT", "SERVER_REQUEST_TIMEOUT", "DailyBackend", "DailyTransport"]
