@@ -53,7 +53,7 @@ async def test_base_profile_unsubscribes_everyone_including_later_joiners(connec
     """profile base microphone unsubscribed: a participant joining later is not received either."""
     listener = await connect()
     await listener.join(room, audio_out={"enabled": False})
-    await listener.request("update-subscriptions", {"profile_settings": {"base": {"microphone": "unsubscribed"}}})
+    await listener.request("update-subscriptions", {"profile_settings": {"base": {"media": {"microphone": "unsubscribed"}}}})
     speaker = await connect()
     await speaker.join(room, audio_out={"sample_rate": RATE})
     listener.drain_audio()
@@ -101,7 +101,7 @@ async def test_bad_subscription_requests_are_typed_errors(connect, room):
     """Unknown participant: not_found; unknown state: invalid_params; before joining: not_joined."""
     a = await connect()
     with pytest.raises(GatewayError) as err:
-        await a.request("update-subscriptions", {"profile_settings": {"base": {"microphone": "unsubscribed"}}})
+        await a.request("update-subscriptions", {"profile_settings": {"base": {"media": {"microphone": "unsubscribed"}}}})
     assert err.value.code == "not_joined"
     await a.join(room)
     with pytest.raises(GatewayError) as err:

@@ -68,6 +68,8 @@ import type {
   ServerEventMap,
   SipTransferSettings,
   SubscriptionParams,
+  SubscriptionProfileSettings,
+  SubscriptionProfiles,
   Subscriptions,
   TrackInfo,
 } from './wire.js';
@@ -863,6 +865,11 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /** Subscribe to, stage or unsubscribe from participants' sources; resolves with Daily's `subscriptions()`. */
   async updateSubscriptions(params: SubscriptionParams): Promise<Subscriptions> {
     return (await this.request('update-subscriptions', params)).subscriptions;
+  }
+
+  /** Define or change subscription profiles (local rooms: `base` only); resolves with every profile. */
+  async updateSubscriptionProfiles(profileSettings: SubscriptionProfileSettings): Promise<SubscriptionProfiles> {
+    return (await this.request('update-subscription-profiles', { profile_settings: profileSettings })).subscription_profiles;
   }
 
   // Telephony (PROTOCOL.md 5.9): the bot's side.

@@ -67,6 +67,8 @@ export interface AudioOutFormat {
   bitrate?: number;
   /** Daily only: live mode. */
   is_live?: boolean;
+  /** Daily only: the custom audio source sends silence while nothing is written (true). */
+  auto_silence?: boolean;
   [extra: string]: unknown;
 }
 
@@ -99,8 +101,13 @@ export interface JoinParams {
   video_in?: { enabled?: boolean };
   /** Daily only: the published camera track (local rooms take any frame). */
   video_out?: {
-    enabled?: boolean; is_live?: boolean; width?: number; height?: number; framerate?: number; bitrate?: number;
-    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+    enabled?: boolean; is_live?: boolean; width?: number; height?: number; framerate?: number;
+    /** Caps the camera to one encoding at this bitrate (absent: Daily's adaptive layers). */
+    bitrate?: number;
+    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'I420';
+    /** Daily's camera sendSettings, passed unchanged. */
+    send_settings?: Record<string, unknown>;
+    codec?: 'VP8' | 'VP9' | 'H264' | 'H265';
   };
   /** Start transcription once joined; a failure is an `error` event, not a failed join. */
   transcription?: { enabled?: boolean; settings?: Record<string, unknown> };
@@ -120,6 +127,7 @@ export interface ObserveParams {
 }
 
 export interface SendAppMessageParams {
+  /** Any JSON value but null. */
   message: unknown;
   participant_id?: string;
   urgent?: boolean;
@@ -192,13 +200,22 @@ export interface CallJoinedData extends JoinedData {
 
 export type MediaSource = 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
 
-/** Daily's participant permissions; the keys given replace the old values. */
+/** daily-python's media names in permissions (not daily-js's audio / video). */
+export type PermissionMedia = MediaSource | 'customVideo' | 'customAudio';
+
+/** One `canReceive` level: true, false, or media -> allowed (left out: allowed). */
+export type ReceiveMedia = boolean | Partial<Record<MediaSource, boolean>> & {
+  customVideo?: boolean | Record<string, boolean>;
+  customAudio?: boolean | Record<string, boolean>;
+};
+
+/** Daily's participant permissions in daily-python's names; the keys given replace the old values. */
 export interface ParticipantPermissions {
   hasPresence?: boolean;
-  canSend?: boolean | MediaSource[];
+  /** The sources it may send, or true (all) / false (none). */
+  canSend?: boolean | PermissionMedia[];
   canAdmin?: boolean | Array<'participants' | 'streaming' | 'transcription'>;
-  canReceive?: unknown;
-  [extra: string]: unknown;
+  canReceive?: { base?: ReceiveMedia; byUserId?: Record<string, ReceiveMedia>; byParticipantId?: Record<string, ReceiveMedia> };
 }
 
 /** `update-remote-participants.remote_participants`: participant id -> changes. */
@@ -219,12 +236,20 @@ export interface PublishingSettings {
 
 export type SubscriptionState = 'subscribed' | 'unsubscribed' | 'staged';
 
+export type SubscriptionMedia = SubscriptionState | Partial<Record<MediaSource, SubscriptionState>>;
+
 export interface SubscriptionParams {
-  /** Participant id -> `{media: state}` or `{media: {source: state}}`. */
-  participant_settings?: Record<string, { media: SubscriptionState | Partial<Record<MediaSource, SubscriptionState>> }>;
-  /** `{base: {source: state}}` (local rooms know only `base`). */
-  profile_settings?: Record<string, Partial<Record<MediaSource, SubscriptionState>>>;
+  /** Participant id -> `{profile?, media?}`: one state for every source, or `{source: state}`. */
+  participant_settings?: Record<string, { profile?: string; media?: SubscriptionMedia }>;
+  /** Profile name -> `{media}`: overrides for the participants of that profile (local rooms: `base` only). */
+  profile_settings?: Record<string, { media: SubscriptionMedia }>;
 }
+
+/** `update-subscription-profiles.profile_settings`: profile name -> source -> state. */
+export type SubscriptionProfileSettings = Record<string, Partial<Record<MediaSource, SubscriptionState>>>;
+
+/** Daily's `subscription_profiles()`: profile name -> source -> `{subscriptionState, ...}`. */
+export type SubscriptionProfiles = Record<string, Record<string, { subscriptionState?: SubscriptionState; [extra: string]: unknown }>>;
 
 /** Daily's `subscriptions()`: participant id -> `{media: {source: state}}`. */
 export type Subscriptions = Record<string, { media: Partial<Record<MediaSource, SubscriptionState>> }>;
@@ -300,6 +325,10 @@ export interface RequestMap {
   'update-inputs': [{ input_settings: InputSettings }, { input_settings: InputSettings }];
   'update-publishing': [{ publishing_settings: PublishingSettings }, { publishing_settings: PublishingSettings }];
   'update-subscriptions': [SubscriptionParams, { subscriptions: Subscriptions }];
+  'update-subscription-profiles': [
+    { profile_settings: SubscriptionProfileSettings },
+    { subscription_profiles: SubscriptionProfiles },
+  ];
   /** `ring_timeout_s`: local rooms only (default 30; Daily has no such setting). */
   'start-dialout': [{ settings: DialoutSettings; ring_timeout_s?: number }, { session_id: string }];
   'stop-dialout': [{ participant_id: string }, NoResult];
@@ -358,7 +387,8 @@ const REQUESTS: { readonly [K in RequestType]: true } = {
   'start-dialout': true, 'start-recording': true, 'start-transcription': true,
   'stop-capture-participant-video': true, 'stop-dialout': true, 'stop-recording': true,
   'stop-transcription': true, 'update-inputs': true, 'update-publishing': true, 'update-recording': true,
-  'update-remote-participants': true, 'update-subscriptions': true, 'update-transcription': true,
+  'update-remote-participants': true, 'update-subscriptions': true, 'update-subscription-profiles': true,
+  'update-transcription': true,
   'capture-participant-transcription': true,
   'get-participant-counts': true, 'get-active-speaker': true, 'get-network-stats': true,
   'create-room': true, 'get-room': true, 'delete-room': true, 'create-meeting-token': true,
