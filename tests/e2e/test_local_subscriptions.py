@@ -122,3 +122,21 @@ async def test_prebuilt_chat_message_arrives_in_prebuilts_shape(connect, room):
     assert msg.data["sender"] == a.participant_id
     assert msg.data["message"]["event"] == "chat-msg"
     assert (msg.data["message"]["message"], msg.data["message"]["name"]) == ("hello", "bot")
+
+
+async def test_subscription_profiles_of_a_local_room(connect, room):
+    """update-subscription-profiles base (everyone) works as profile_settings.base; another profile is not_supported."""
+    listener = await connect()
+    await listener.join(room, audio_out={"enabled": False})
+    reply = await listener.request("update-subscription-profiles", {"profile_settings": {"base": {"microphone": "unsubscribed"}}})
+    assert reply["subscription_profiles"]["base"]["microphone"] == {"subscriptionState": "unsubscribed"}
+    assert reply["subscription_profiles"]["base"]["camera"] == {"subscriptionState": "subscribed"}
+    await listener.wait_for("subscription-profiles-updated")
+    speaker = await connect()
+    await speaker.join(room, audio_out={"sample_rate": RATE})
+    listener.drain_audio()
+    await speaker.send_audio(demo_speech(RATE, seconds=0.8))
+    assert await listener.record(1.2) == b""
+    with pytest.raises(GatewayError) as error:
+        await listener.request("update-subscription-profiles", {"profile_settings": {"listeners": {"camera": "unsubscribed"}}})
+    assert error.value.code == "not_supported"

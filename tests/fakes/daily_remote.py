@@ -305,7 +305,7 @@ class RemoteState:
     def cmd_calls(self, client: int, name: str | None = None) -> list[dict[str, Any]]:
         c = self.client(client)
         return [
-            {"name": call.name, "args": _jsonable(call.args), "thread": call.thread}
+            {"name": call.name, "args": _jsonable(call.args), "thread": call.thread, "at": call.at}
             for call in list(c.calls)
             if name is None or call.name == name
         ]
