@@ -371,3 +371,38 @@ async def test_camera_send_settings_pass_through_unchanged(fake_sdk: FakeSdk) ->
     assert camera == {"isPublishing": True}, json.dumps(camera)
     await transport.leave()
 
+
+
+# ------------------------------------------------------------------ the room's mix (virtual speaker)
+
+
+async def test_mixed_audio_is_one_track_from_the_virtual_speaker(fake_sdk: FakeSdk) -> None:
+    """join.audio_in.mixed: a virtual speaker at audio_in's format, selected, read into one track ("*", mixed); no renderers."""
+    transport, listener, control = await joined(fake_sdk, audio_in=AudioFormat(16000), join_params={"audio_in": {"mixed": True}})
+    assert not control.calls_named("set_audio_renderer")
+    name = fake_sdk.selected_speaker
+    assert name is not None
+    device = fake_sdk.devices[name]
+    assert (device.sample_rate, device.channels) == (16000, 1)
+    pcm = bytes(range(256)) * 25  # 200 ms
+    device.fake.to_read += pcm
+    await until(lambda: sum(len(a[2]) for a in listener.audio) >= len(pcm), what="the mix")
+    assert {(a[0], a[1], a[3]) for a in listener.audio} == {("*", "mixed", 16000)}
+    assert b"".join(a[2] for a in listener.audio) == pcm
+    await transport.leave()
+
+
+async def test_mixed_audio_needs_the_process_to_itself(fake_sdk: FakeSdk) -> None:
+    """With a mixed-audio session no other Daily session joins, and mixed is refused beside another (limit_reached)."""
+    backend = make_backend(fake_sdk)
+    mixed, _, _ = await joined(fake_sdk, backend=backend, join_params={"audio_in": {"mixed": True}})
+    with pytest.raises(CommandError) as info:
+        await make_transport(backend, Recorder()).join()
+    assert info.value.code is ErrorCode.LIMIT_REACHED
+    await mixed.leave()
+    plain, _, _ = await joined(fake_sdk, backend=backend)
+    with pytest.raises(CommandError) as info:
+        await make_transport(backend, Recorder(), join_params={"audio_in": {"mixed": True}}).join()
+    assert info.value.code is ErrorCode.LIMIT_REACHED and info.value.details["field"] == "audio_in.mixed"
+    await plain.leave()
+    await backend.close()

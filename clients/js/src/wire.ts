@@ -57,6 +57,8 @@ export interface AudioInFormat {
   frame_ms?: number;
   /** Input filter on each received track: noisereduce needs the gateway's extra; krisp is not_supported. */
   filter?: { type?: 'none' | 'noisereduce' | 'krisp'; options?: Record<string, unknown> };
+  /** join on Daily only: one track of the room's mix (participant_id "*", source mixed); one per gateway process. */
+  mixed?: boolean;
 }
 
 export interface AudioOutFormat {
@@ -407,7 +409,8 @@ export interface TrackInfo {
   track: number;
   participant_id: string;
   kind: 'audio' | 'video';
-  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
+  /** mixed: the room's mix (join.audio_in.mixed on Daily; participant_id "*"). */
+  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio' | 'mixed';
   sample_rate?: number;
   channels?: number;
   frame_ms?: number;

@@ -158,6 +158,31 @@ class DailyBackend(Backend):
                 details={"field": "room_url"},
             )
 
+    def admit(self, transport: DailyTransport, *, mixed: bool) -> None:
+        """Refuse a join that would share daily-python's one speaker device (``join.audio_in.mixed``).
+
+        daily-python selects one virtual speaker per process (``Daily.select_speaker_device``), which
+        the calls of the process play into: a mixed-audio session must be the only Daily session.
+
+        Raises:
+            CommandError: ``limit_reached`` when a mixed-audio session exists, or when ``mixed`` is
+                asked while other Daily sessions exist.
+        """
+        holder = self.mixed_audio
+        if holder is not None and holder is not transport:
+            raise CommandError(
+                ErrorCode.LIMIT_REACHED,
+                "this gateway process hosts a Daily session with join.audio_in.mixed: no other Daily session beside it",
+            )
+        if mixed:
+            if any(t is not transport for t in self.transports):
+                raise CommandError(
+                    ErrorCode.LIMIT_REACHED,
+                    "join.audio_in.mixed needs the gateway process to itself: other Daily sessions are in rooms",
+                    details={"field": "audio_in.mixed"},
+                )
+            self.mixed_audio = transport
+
     def create_transport(self, options: JoinOptions, listener: TransportListener) -> Transport:
         return DailyTransport(self, options, listener)
 

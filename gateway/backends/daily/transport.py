@@ -33,7 +33,7 @@ from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
 from . import shapes
 from .errors import command_error, is_uuid, unknown_participant
 from .events import participant, plain, to_event
-from .media import AudioInbox, AudioWriter, CallbackInbox, VideoSlot, post
+from .media import AudioInbox, AudioWriter, CallbackInbox, SpeakerReader, VideoSlot, post
 
 if TYPE_CHECKING:
     from daily import CallClient, CustomAudioSource, CustomVideoSource
@@ -52,6 +52,8 @@ TRANSCRIPTION_STARTED_WAIT = 2.0
 """Seconds start-transcription waits for ``transcription-started`` to learn the instance id."""
 STOP_TRANSCRIPTION_WAIT = 5.0
 """Seconds leaving waits for stopping the transcription this participant started."""
+MIXED = ("*", "mixed")
+"""(participant id, source) of the one track of the room's mix (``join.audio_in.mixed``)."""
 VIDEO_SOURCES = ("camera", "screenVideo")
 """Video that is not received until captured: unsubscribed at join, subscribed per capture (as Pipecat)."""
 SERVER_REQUESTS = frozenset(
@@ -122,6 +124,9 @@ class DailyTransport(Transport):
         self._pending: set[asyncio.Future[tuple[Any, ...]]] = set()
         """Requests waiting for their completion; resolved at once when the client is released."""
         self._mic_track: Any = None
+        self._mixed = bool((self.params.get("audio_in") or {}).get("mixed")) and options.audio_in is not None
+        """Receive the room's mix from daily-python's speaker instead of one renderer per participant."""
+        self._speaker: SpeakerReader | None = None
         self.audio_bytes_sent = 0
         self.video_frames_sent = 0
 
@@ -162,6 +167,7 @@ class DailyTransport(Transport):
         self._loop = asyncio.get_running_loop()
         self._inbox = CallbackInbox(self._loop, on_dropped=self._events_dropped)
         sdk = self._backend.sdk()
+        self._backend.admit(self, mixed=self._mixed)
         self._state = State.JOINING
         try:
             handler = self._backend.handler_class()
@@ -169,10 +175,14 @@ class DailyTransport(Transport):
             client = sdk.CallClient(event_handler=handler)
         except Exception as exc:
             self._state = State.LEFT
+            if self._backend.mixed_audio is self:
+                self._backend.mixed_audio = None
             raise CommandError(ErrorCode.BACKEND_ERROR, f"could not create a Daily call client: {exc}") from None
         self._client, self._handler = client, handler
         self._backend.transports.add(self)
         try:
+            if self._mixed:
+                self._start_speaker(sdk)
             client.set_user_name(self.options.user_name)
             # Video is received only while captured (capture_video subscribes it), as Pipecat does:
             # an unsubscribed camera costs the bot neither bandwidth nor decoding.
@@ -222,6 +232,19 @@ class DailyTransport(Transport):
             "participant": dict(self._local),
             "participants": {pid: doc for pid, doc in self._others.items() if pid != self._participant_id},
         }
+
+    def _start_speaker(self, sdk: Any) -> None:
+        """``join.audio_in.mixed``: the room's mix through a virtual speaker of daily-python, one track."""
+        fmt = self.options.audio_in
+        assert fmt is not None
+        name = f"gateway-mix-{id(self):x}"
+        device = sdk.Daily.create_speaker_device(name, sample_rate=fmt.sample_rate, channels=fmt.channels, non_blocking=True)
+        sdk.Daily.select_speaker_device(name)
+        inbox = AudioInbox(self._loop_or_running(), self._audio_sink(*MIXED))
+        self._inboxes[MIXED] = inbox
+        self._speaker = SpeakerReader(
+            device, inbox, sample_rate=fmt.sample_rate, channels=fmt.channels, name=f"daily-speaker-{id(self) & 0xFFFF:04x}"
+        )
 
     def _joined_as(self, result: Any) -> None:
         """The join's data, applied on the loop in the SDK's order: it replaces what earlier events said.
@@ -325,8 +348,11 @@ class DailyTransport(Transport):
                     log.info("leaving %s: %s", self.room_url, exc.message)
             if writer is not None:
                 writer.close()
+            speaker, self._speaker = self._speaker, None
+            if speaker is not None:
+                speaker.close()
             await self._backend.run_blocking(
-                self._release, client, writer, timeout=self._backend.release_timeout, pool="release"
+                self._release, client, writer, speaker, timeout=self._backend.release_timeout, pool="release"
             )
         except Exception:
             log.exception("releasing the Daily client of %s failed", self.room_url)
@@ -346,6 +372,8 @@ class DailyTransport(Transport):
             self._writer = None
             self._video_out.clear()
             self._backend.transports.discard(self)
+            if self._backend.mixed_audio is self:
+                self._backend.mixed_audio = None
             for waiter in self._transcription_waiters:
                 if not waiter.done():
                     waiter.cancel()
@@ -361,7 +389,7 @@ class DailyTransport(Transport):
             log.info("stopping the transcription of %s on leave: %s", self.room_url, exc.message)
 
     @staticmethod
-    def _release(client: Any, writer: AudioWriter | None) -> None:
+    def _release(client: Any, writer: AudioWriter | None, speaker: SpeakerReader | None = None) -> None:
         """On the release executor: ``release()`` blocks until a pending join ends; the writer ends within a chunk."""
         if client is not None:
             try:
@@ -370,6 +398,8 @@ class DailyTransport(Transport):
                 pass
         if writer is not None:
             writer.join(5.0)
+        if speaker is not None:
+            speaker.join(5.0)
 
     def _close_media(self) -> None:
         if self._inbox is not None:
@@ -938,7 +968,7 @@ class DailyTransport(Transport):
         """Render a remote participant's microphone (always) and screenAudio (once it is on)."""
         fmt, client = self.options.audio_in, self._client
         pid = doc.get("id")
-        if fmt is None or client is None or not is_uuid(pid) or pid == self._participant_id:
+        if fmt is None or client is None or self._mixed or not is_uuid(pid) or pid == self._participant_id:
             return
         assert isinstance(pid, str)
         media = doc.get("media") or {}

@@ -44,6 +44,12 @@ class LocalTransport(Transport):
         return self._me.id if self._me else None
 
     async def join(self) -> dict[str, Any]:
+        audio_in = (self.options.params or {}).get("audio_in") or {}
+        if audio_in.get("mixed") and not getattr(self, "is_phone", False):
+            raise CommandError(
+                ErrorCode.NOT_SUPPORTED, "join.audio_in.mixed (the room's mix as one track) is Daily only",
+                details={"field": "audio_in.mixed"},
+            )  # fmt: skip
         self.listener.on_event("call-state-updated", {"state": "joining"})
         room = self._server.room(self.options.room_url)
         me = self._make_participant()
