@@ -363,13 +363,13 @@ def test_pending_join_facts() -> None:
         report(getters=getters, seen=seen, blocked=blocked, ticks_during=ticks_during,
                release_took=released.get("took"))
         """,
-        timeout=90,
+        timeout=150,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     join_ends = facts["seen"]["join_a"]
     assert join_ends > 10, facts  # the unreachable room takes ~19 s
-    assert max(facts["getters"].values()) < 0.05, facts["getters"]
-    assert facts["seen"]["refused"] < 1.0, facts  # the SDK's own check: ahead of the queue
+    assert max(facts["getters"].values()) < 0.5, facts["getters"]  # vs. ~19 s had they waited for the join
+    assert facts["seen"]["refused"] < 3.0, facts  # the SDK's own check: ahead of the queue
     assert facts["seen"]["user_name_event"] >= join_ends - 0.5, facts  # queued behind the join
     assert facts["blocked"] > 8, facts
     assert facts["ticks_during"] < 20, facts  # a ticker of 100 Hz (nearly) stopped: the GIL was held
