@@ -115,7 +115,6 @@ import copy
 import functools
 import inspect
 import itertools
-import json
 import logging
 import math
 import queue

@@ -137,9 +137,7 @@ def _media_settings(media: Any) -> str | None:
     return None
 
 
-def subscriptions(
-    participant_settings: Any, profile_settings: Any, profiles: Mapping[str, Any]
-) -> str | None:
+def subscriptions(participant_settings: Any, profile_settings: Any, profiles: Mapping[str, Any]) -> str | None:
     """``update_subscriptions``: ``{profile?, media?}`` per participant and per existing profile name."""
     for pid, value in (participant_settings or {}).items():
         if not is_uuid(pid):
@@ -358,11 +356,17 @@ def _no_default(value: Any) -> Any:
     raise TypeError(f"unsupported type {type(value).__name__}")
 
 
-
-
 # ------------------------------------------------------------------------- recording, transcription
 
-PRESETS = ("default", "audio-only", "raw-tracks-audio-only", "single-participant", "active-participant", "portrait", "custom")
+PRESETS = (
+    "default",
+    "audio-only",
+    "raw-tracks-audio-only",
+    "single-participant",
+    "active-participant",
+    "portrait",
+    "custom",
+)
 """Daily's recording layout presets."""
 
 

@@ -134,7 +134,11 @@ ROWS: list[Row] = [
     # -- publishing
     Row("update_publishing: the backend's join publishing", "update_publishing", (_settings("publishing"),)),
     Row("update_publishing: the same again changes nothing, no event", "update_publishing", (_settings("publishing"),)),
-    Row("update_publishing: screenVideo on (published screen)", "update_publishing", ({"screenVideo": {"isPublishing": True}},)),
+    Row(
+        "update_publishing: screenVideo on (published screen)",
+        "update_publishing",
+        ({"screenVideo": {"isPublishing": True}},),
+    ),
     Row(
         "update_publishing: camera capped by video_out.bitrate",
         "update_publishing",
@@ -145,8 +149,16 @@ ROWS: list[Row] = [
         "update_publishing",
         ({"camera": {"sendSettings": shapes.camera_send_settings({"codec": "H264"})}},),
     ),
-    Row("update_publishing: unknown codec", "update_publishing", ({"camera": {"sendSettings": {"preferredCodec": "AV2"}}},)),
-    Row("update_publishing: a preset name as sendSettings", "update_publishing", ({"camera": {"sendSettings": "quality-optimized"}},)),
+    Row(
+        "update_publishing: unknown codec",
+        "update_publishing",
+        ({"camera": {"sendSettings": {"preferredCodec": "AV2"}}},),
+    ),
+    Row(
+        "update_publishing: a preset name as sendSettings",
+        "update_publishing",
+        ({"camera": {"sendSettings": "quality-optimized"}},),
+    ),
     Row("update_publishing: isPublishing not a boolean", "update_publishing", ({"camera": {"isPublishing": "no"}},)),
     # -- subscription profiles (the backend's join call, and update-subscription-profiles)
     Row(
@@ -164,17 +176,35 @@ ROWS: list[Row] = [
         "update_subscription_profiles",
         ({"base": {"camera": {"subscriptionState": "staged", "receiveSettings": {"maxQuality": "low"}}}},),
     ),
-    Row("update_subscription_profiles: a new profile", "update_subscription_profiles", ({"listeners": {"camera": "unsubscribed"}},)),
-    Row("update_subscription_profiles: unknown state", "update_subscription_profiles", ({"base": {"camera": "muted"}},)),
+    Row(
+        "update_subscription_profiles: a new profile",
+        "update_subscription_profiles",
+        ({"listeners": {"camera": "unsubscribed"}},),
+    ),
+    Row(
+        "update_subscription_profiles: unknown state", "update_subscription_profiles", ({"base": {"camera": "muted"}},)
+    ),
     Row(
         "update_subscription_profiles: unknown quality",
         "update_subscription_profiles",
         ({"base": {"camera": {"receiveSettings": {"maxQuality": "ultra"}}}},),
     ),
     # -- subscriptions: participants (captures subscribe and unsubscribe) and profiles
-    Row("update_subscriptions: capture subscribes a source", "update_subscriptions", ({P: {"media": {"camera": "subscribed"}}}, None)),
-    Row("update_subscriptions: stopping it unsubscribes", "update_subscriptions", ({P: {"media": {"camera": "unsubscribed"}}}, None)),
-    Row("update_subscriptions: one state for every source", "update_subscriptions", ({P: {"media": "unsubscribed"}}, None)),
+    Row(
+        "update_subscriptions: capture subscribes a source",
+        "update_subscriptions",
+        ({P: {"media": {"camera": "subscribed"}}}, None),
+    ),
+    Row(
+        "update_subscriptions: stopping it unsubscribes",
+        "update_subscriptions",
+        ({P: {"media": {"camera": "unsubscribed"}}}, None),
+    ),
+    Row(
+        "update_subscriptions: one state for every source",
+        "update_subscriptions",
+        ({P: {"media": "unsubscribed"}}, None),
+    ),
     Row("update_subscriptions: unchanged still emits", "update_subscriptions", ({P: {"media": "unsubscribed"}}, None)),
     Row("update_subscriptions: a participant's profile", "update_subscriptions", ({P: {"profile": "listeners"}}, None)),
     Row("update_subscriptions: unknown profile", "update_subscriptions", ({P: {"profile": "nope"}}, None)),
@@ -185,13 +215,21 @@ ROWS: list[Row] = [
         "update_subscriptions",
         (None, {"base": {"media": {"camera": "unsubscribed"}}}),
     ),
-    Row("update_subscriptions: profile_settings, one state", "update_subscriptions", (None, {"base": {"media": "subscribed"}})),
+    Row(
+        "update_subscriptions: profile_settings, one state",
+        "update_subscriptions",
+        (None, {"base": {"media": "subscribed"}}),
+    ),
     Row(
         "update_subscriptions: profile_settings shorthand (the old schema's shape) is refused",
         "update_subscriptions",
         (None, {"base": {"camera": "unsubscribed"}}),
     ),
-    Row("update_subscriptions: profile_settings of an unknown profile", "update_subscriptions", (None, {"nope": {"media": "subscribed"}})),
+    Row(
+        "update_subscriptions: profile_settings of an unknown profile",
+        "update_subscriptions",
+        (None, {"nope": {"media": "subscribed"}}),
+    ),
     # -- remote participants: Daily's permission shapes
     Row(
         "update_remote_participants: canSend/canAdmin booleans, mapped to lists",
@@ -199,22 +237,38 @@ ROWS: list[Row] = [
         (_perm({"permissions": {"canSend": True, "canAdmin": False, "hasPresence": True}}),),
         in_call=DOCS_PERMISSIONS,
     ),
-    Row("update_remote_participants: canSend true as such is refused", "update_remote_participants", (_perm({"permissions": {"canSend": True}}, mapped=False),)),
-    Row("update_remote_participants: canAdmin false as such is refused", "update_remote_participants", (_perm({"permissions": {"canAdmin": False}}, mapped=False),)),
+    Row(
+        "update_remote_participants: canSend true as such is refused",
+        "update_remote_participants",
+        (_perm({"permissions": {"canSend": True}}, mapped=False),),
+    ),
+    Row(
+        "update_remote_participants: canAdmin false as such is refused",
+        "update_remote_participants",
+        (_perm({"permissions": {"canAdmin": False}}, mapped=False),),
+    ),
     Row(
         "update_remote_participants: canSend sources",
         "update_remote_participants",
         (_perm({"permissions": {"canSend": ["microphone", "camera", "screenVideo", "screenAudio"]}}),),
         in_call=DOCS_PERMISSIONS,
     ),
-    Row("update_remote_participants: daily-js names are refused", "update_remote_participants", (_perm({"permissions": {"canSend": ["audio"]}}),)),
+    Row(
+        "update_remote_participants: daily-js names are refused",
+        "update_remote_participants",
+        (_perm({"permissions": {"canSend": ["audio"]}}),),
+    ),
     Row(
         "update_remote_participants: canAdmin kinds",
         "update_remote_participants",
         (_perm({"permissions": {"canAdmin": ["participants", "streaming", "transcription"]}}),),
         in_call=DOCS_PERMISSIONS,
     ),
-    Row("update_remote_participants: unknown canAdmin kind", "update_remote_participants", (_perm({"permissions": {"canAdmin": ["owner"]}}),)),
+    Row(
+        "update_remote_participants: unknown canAdmin kind",
+        "update_remote_participants",
+        (_perm({"permissions": {"canAdmin": ["owner"]}}),),
+    ),
     Row(
         "update_remote_participants: canReceive base, completed by the mapping",
         "update_remote_participants",
@@ -243,8 +297,16 @@ ROWS: list[Row] = [
         (_perm({"inputsEnabled": {"microphone": False, "camera": True}}),),
         in_call=DOCS_PERMISSIONS,
     ),
-    Row("update_remote_participants: inputsEnabled not a boolean", "update_remote_participants", (_perm({"inputsEnabled": {"microphone": "off"}}),)),
-    Row("update_remote_participants: not a participant id", "update_remote_participants", ({"p-bob": {"permissions": {}}},)),
+    Row(
+        "update_remote_participants: inputsEnabled not a boolean",
+        "update_remote_participants",
+        (_perm({"inputsEnabled": {"microphone": "off"}}),),
+    ),
+    Row(
+        "update_remote_participants: not a participant id",
+        "update_remote_participants",
+        ({"p-bob": {"permissions": {}}},),
+    ),
     Row("eject_remote_participants: a participant id", "eject_remote_participants", ([P],), in_call=DOCS_PERMISSIONS),
     Row("eject_remote_participants: not a participant id", "eject_remote_participants", (["p-bob"],)),
     # -- app messages and chat
@@ -259,7 +321,12 @@ ROWS: list[Row] = [
     Row("start_recording", "start_recording", ({"layout": {"preset": "default"}}, None, False), in_call=DOCS_RECORDING),
     Row("stop_recording", "stop_recording", (None,), in_call=DOCS_RECORDING),
     Row("start_recording: unknown layout preset", "start_recording", ({"layout": {"preset": "grid"}}, None, False)),
-    Row("update_recording", "update_recording", ({"layout": {"preset": "active-participant"}}, None), in_call=DOCS_RECORDING),
+    Row(
+        "update_recording",
+        "update_recording",
+        ({"layout": {"preset": "active-participant"}}, None),
+        in_call=DOCS_RECORDING,
+    ),
     Row(
         "update_recording: single-participant needs a session_id",
         "update_recording",
@@ -277,7 +344,12 @@ ROWS: list[Row] = [
     Row("update_transcription: participants", "update_transcription", ([P], None), in_call=DOCS_TRANSCRIPTION),
     Row("update_transcription: not a participant id", "update_transcription", (["p-bob"], None)),
     # -- telephony
-    Row("start_dialout: a phone number", "start_dialout", ({"phoneNumber": "+15550100", "displayName": "bot"},), in_call=DOCS_DIALOUT),
+    Row(
+        "start_dialout: a phone number",
+        "start_dialout",
+        ({"phoneNumber": "+15550100", "displayName": "bot"},),
+        in_call=DOCS_DIALOUT,
+    ),
     Row("start_dialout: a SIP URI", "start_dialout", ({"sipUri": "sip:desk@pbx.example.com"},), in_call=DOCS_DIALOUT),
     Row("start_dialout: neither is refused", "start_dialout", ({"displayName": "bot"},)),
     Row("stop_dialout: a session id", "stop_dialout", (P,), in_call=DOCS_DIALOUT),
@@ -285,20 +357,48 @@ ROWS: list[Row] = [
     Row("send_dtmf", "send_dtmf", ({"sessionId": P, "tones": "12#", "digitDurationMs": 100},), in_call=DOCS_DTMF),
     Row("send_dtmf: no sessionId is refused", "send_dtmf", ({"tones": "1"},)),
     Row("send_dtmf: no tones is refused", "send_dtmf", ({"sessionId": P},)),
-    Row("sip_call_transfer", "sip_call_transfer", ({"sessionId": P, "toEndPoint": "sip:sales@pbx.example.com"},), in_call=DOCS_DIALOUT),
+    Row(
+        "sip_call_transfer",
+        "sip_call_transfer",
+        ({"sessionId": P, "toEndPoint": "sip:sales@pbx.example.com"},),
+        in_call=DOCS_DIALOUT,
+    ),
     Row("sip_call_transfer: no sessionId is refused", "sip_call_transfer", ({"toEndPoint": "sip:x@y"},)),
     Row("sip_call_transfer: no toEndPoint is refused", "sip_call_transfer", ({"sessionId": P},)),
     Row("sip_refer", "sip_refer", ({"sessionId": P, "toEndPoint": "sip:sales@pbx.example.com"},), in_call=DOCS_DIALOUT),
     Row("sip_refer: no sessionId is refused", "sip_refer", ({"toEndPoint": "sip:x@y"},)),
     # -- renderers (a non-UUID video renderer aborts the process: test_daily_sdk_offline.py)
-    Row("set_audio_renderer: a participant", "set_audio_renderer", (P, noop), {"audio_source": "microphone", "sample_rate": 16000, "callback_interval_ms": 20}),
-    Row("set_video_renderer: a participant", "set_video_renderer", (P, noop), {"video_source": "camera", "color_format": "RGB"}),
-    Row("set_video_renderer: BGR raises", "set_video_renderer", (P, noop), {"video_source": "camera", "color_format": "BGR"}),
+    Row(
+        "set_audio_renderer: a participant",
+        "set_audio_renderer",
+        (P, noop),
+        {"audio_source": "microphone", "sample_rate": 16000, "callback_interval_ms": 20},
+    ),
+    Row(
+        "set_video_renderer: a participant",
+        "set_video_renderer",
+        (P, noop),
+        {"video_source": "camera", "color_format": "RGB"},
+    ),
+    Row(
+        "set_video_renderer: BGR raises",
+        "set_video_renderer",
+        (P, noop),
+        {"video_source": "camera", "color_format": "BGR"},
+    ),
     # -- getters: every one the backend calls answers at once (participants() is never called)
-    *(Row(f"getter {name}", name) for name in (
-        "inputs", "publishing", "subscriptions", "subscription_profiles", "participant_counts", "active_speaker",
-        "get_network_stats",
-    )),  # fmt: skip
+    *(
+        Row(f"getter {name}", name)
+        for name in (
+            "inputs",
+            "publishing",
+            "subscriptions",
+            "subscription_profiles",
+            "participant_counts",
+            "active_speaker",
+            "get_network_stats",
+        )
+    ),  # fmt: skip
     # -- media objects
     Row("CustomAudioSource: with auto_silence off", "CustomAudioSource", (16000, 1, False), on_sdk=True),
     Row("CustomAudioSource: a rate of 0 is accepted", "CustomAudioSource", (0, 1), on_sdk=True),

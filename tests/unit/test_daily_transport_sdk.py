@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -82,7 +81,9 @@ async def test_profile_settings_in_daily_shape_are_accepted(fake_sdk: FakeSdk) -
     """update-subscriptions' profile_settings {profile: {media}} reaches daily-python, which accepts it."""
     transport, _, control = await joined(fake_sdk)
     await transport.update_subscriptions(None, {"base": {"media": {"camera": "unsubscribed"}}})
-    assert control.calls_named("update_subscriptions")[-1]["profile_settings"] == {"base": {"media": {"camera": "unsubscribed"}}}
+    assert control.calls_named("update_subscriptions")[-1]["profile_settings"] == {
+        "base": {"media": {"camera": "unsubscribed"}}
+    }
     await transport.leave()
 
 
@@ -150,7 +151,9 @@ async def test_published_screen_is_a_screen_share(fake_sdk: FakeSdk) -> None:
     await until(lambda: control.calls_named("update_publishing"), what="screenVideo published")
     inputs = control.calls_named("update_inputs")[-1]["input_settings"]
     assert inputs["screenVideo"]["isEnabled"] is True and inputs["screenVideo"]["settings"]["customTrack"]["id"]
-    assert control.calls_named("update_publishing")[-1]["publishing_settings"] == {"screenVideo": {"isPublishing": True}}
+    assert control.calls_named("update_publishing")[-1]["publishing_settings"] == {
+        "screenVideo": {"isPublishing": True}
+    }
     assert not control.calls_named("add_custom_video_track")
     await until(lambda: control.client.inputs()["screenVideo"]["isEnabled"], what="screen input on")
     await transport.leave()
@@ -360,7 +363,14 @@ async def test_video_out_in_a_format_daily_cannot_publish_is_refused(fake_sdk: F
 async def test_camera_send_settings_pass_through_unchanged(fake_sdk: FakeSdk) -> None:
     """video_out.send_settings reach Daily as given (plus codec); without them Daily keeps its adaptive layers."""
     send = {"maxQuality": "medium", "encodings": {"medium": {"maxBitrate": 500000, "maxFramerate": 24}}}
-    video_out = {"enabled": True, "width": 64, "height": 48, "color_format": "RGB", "send_settings": send, "codec": "H264"}
+    video_out = {
+        "enabled": True,
+        "width": 64,
+        "height": 48,
+        "color_format": "RGB",
+        "send_settings": send,
+        "codec": "H264",
+    }
     transport, _, control = await joined(fake_sdk, video_out=video_out)
     camera = control.calls_named("join")[0]["client_settings"]["publishing"]["camera"]
     assert camera["sendSettings"] == {**send, "preferredCodec": "H264"}
@@ -372,13 +382,14 @@ async def test_camera_send_settings_pass_through_unchanged(fake_sdk: FakeSdk) ->
     await transport.leave()
 
 
-
 # ------------------------------------------------------------------ the room's mix (virtual speaker)
 
 
 async def test_mixed_audio_is_one_track_from_the_virtual_speaker(fake_sdk: FakeSdk) -> None:
     """join.audio_in.mixed: a virtual speaker at audio_in's format, selected, read into one track ("*", mixed); no renderers."""
-    transport, listener, control = await joined(fake_sdk, audio_in=AudioFormat(16000), join_params={"audio_in": {"mixed": True}})
+    transport, listener, control = await joined(
+        fake_sdk, audio_in=AudioFormat(16000), join_params={"audio_in": {"mixed": True}}
+    )
     assert not control.calls_named("set_audio_renderer")
     name = fake_sdk.selected_speaker
     assert name is not None
