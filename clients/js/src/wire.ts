@@ -99,7 +99,7 @@ export interface JoinParams {
   levels_interval_ms?: number;
   /** Daily's `{call_id, call_domain}`: take dial-in calls (`dialin-ready`, `dialin-connected`). */
   dialin_settings?: Record<string, unknown>;
-  /** Daily only: subscribe to participants' video (true). */
+  /** Daily only: allow video captures (true); video is received only while captured. */
   video_in?: { enabled?: boolean };
   /** Daily only: the published camera track (local rooms take any frame). */
   video_out?: {
