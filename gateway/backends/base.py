@@ -222,6 +222,10 @@ class Transport(abc.ABC):
         """Change what this participant receives; returns the resulting subscriptions (``subscriptions-updated``)."""
         raise _unsupported("update-subscriptions")
 
+    async def update_subscription_profiles(self, profile_settings: dict[str, Any]) -> dict[str, Any]:
+        """Define or change subscription profiles; returns every profile (``subscription-profiles-updated``)."""
+        raise _unsupported("update-subscription-profiles")
+
     async def send_prebuilt_chat_message(self, message: str, user_name: str | None) -> None:
         """Post to Daily Prebuilt's chat (an app message in Prebuilt's chat shape)."""
         raise _unsupported("send-prebuilt-chat-message")

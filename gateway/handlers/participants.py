@@ -1,5 +1,6 @@
 """Remote control and media settings: update-remote-participants, eject-remote-participants,
-update-inputs, update-publishing, update-subscriptions, send-prebuilt-chat-message.
+update-inputs, update-publishing, update-subscriptions, update-subscription-profiles,
+send-prebuilt-chat-message.
 
 Each maps 1:1 to daily-python's ``CallClient`` method of the same name through
 :class:`~gateway.backends.base.Transport` (PROTOCOL.md, "Permissions and remote control",
@@ -49,6 +50,12 @@ async def update_subscriptions(session: Session, rid: str, params: dict[str, Any
         params.get("participant_settings"), params.get("profile_settings")
     )
     return {"subscriptions": subscriptions}
+
+
+@handler("update-subscription-profiles")
+async def update_subscription_profiles(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    transport = await session.require_room()
+    return {"subscription_profiles": await transport.update_subscription_profiles(params["profile_settings"])}
 
 
 @handler("send-prebuilt-chat-message")

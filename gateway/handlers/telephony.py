@@ -1,10 +1,15 @@
 """Telephony requests (PROTOCOL.md, "Telephony"): start-dialout, stop-dialout, send-dtmf,
 sip-call-transfer, sip-refer (daily-python's CallClient methods), and the simulated phone's
 register-phone, answer-call, reject-call, dial (local rooms only).
+
+send-dtmf, sip-call-transfer and sip-refer act after the audio the session published before them
+has played, as Pipecat queues its DTMF, transfer and REFER frames behind the audio frames: a bot
+that says "transferring you now" and then transfers is heard saying it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
@@ -14,6 +19,27 @@ from . import handler
 if TYPE_CHECKING:
     from ..phone import PhoneRegistration
     from ..session import Session
+
+
+PLAYED_WAIT_MARGIN_S = 2.0
+"""Beyond the audio queued at the request, how long to wait for it to play (a stalled playout)."""
+
+
+async def after_published_audio(session: Session) -> None:
+    """Return once the audio this session published before now has played (or was cleared), bounded.
+
+    Reads only the playout's public counters: what was queued is played, cleared or still buffered.
+    """
+    playout = session.playout
+    if playout is None or playout.buffered_bytes == 0:
+        return
+    target = playout.played_bytes + playout.dropped_bytes + playout.buffered_bytes
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + playout.buffered_ms / 1000.0 + PLAYED_WAIT_MARGIN_S
+    while session.playout is playout and playout.played_bytes + playout.dropped_bytes < target:
+        if loop.time() >= deadline:
+            return
+        await asyncio.sleep(0.01)
 
 
 @handler("start-dialout")
@@ -36,6 +62,7 @@ async def send_dtmf(session: Session, rid: str, params: dict[str, Any]) -> dict[
     settings = params["settings"]
     if not getattr(transport, "is_phone", False):  # a phone's keypad needs no session id
         settings = session.call_session(settings)
+    await after_published_audio(session)
     await transport.send_dtmf(settings)
     return {"session_id": settings.get("sessionId")} if settings.get("sessionId") else {}
 
@@ -43,14 +70,18 @@ async def send_dtmf(session: Session, rid: str, params: dict[str, Any]) -> dict[
 @handler("sip-call-transfer")
 async def sip_call_transfer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     transport = await session.require_room()
-    await transport.sip_call_transfer(session.call_session(params["settings"]))
+    settings = session.call_session(params["settings"])
+    await after_published_audio(session)
+    await transport.sip_call_transfer(settings)
     return {}
 
 
 @handler("sip-refer")
 async def sip_refer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     transport = await session.require_room()
-    await transport.sip_refer(session.call_session(params["settings"]))
+    settings = session.call_session(params["settings"])
+    await after_published_audio(session)
+    await transport.sip_refer(settings)
     return {}
 
 

@@ -314,7 +314,6 @@ JOIN_MEDIA_DEFAULTS = {
         "width": 1024,
         "height": 768,
         "framerate": 30,
-        "bitrate": 800000,
         "color_format": "RGB",
     },
     "transcription": {"enabled": False},
@@ -539,12 +538,12 @@ def request_vectors() -> list[dict[str, Any]]:
         {"message": {"text": "hi"}, "urgent": False},
     )
     ok(
-        "send-app-message-targeted-null",
-        '{"type":"send-app-message","id":"m2","message":null,"participant_id":"p-1","urgent":true}',
+        "send-app-message-targeted-zero",
+        '{"type":"send-app-message","id":"m2","message":0,"participant_id":"p-1","urgent":true}',
         "send-app-message",
         "m2",
-        {"message": None, "participant_id": "p-1", "urgent": True},
-        "message may be any JSON value, null included",
+        {"message": 0, "participant_id": "p-1", "urgent": True},
+        "message may be any JSON value but null: a falsy one included",
     )
     ok("mark-audio", '{"type":"mark-audio","id":"k","name":"sentence-1"}', "mark-audio", "k", {"name": "sentence-1"})
     ok(
@@ -760,6 +759,14 @@ def request_vectors() -> list[dict[str, Any]]:
     bad(
         "app-message-missing-message",
         '{"type":"send-app-message","id":"m"}',
+        "schema",
+        "invalid_params",
+        "m",
+        "message",
+    )
+    bad(
+        "app-message-null",
+        '{"type":"send-app-message","id":"m","message":null}',
         "schema",
         "invalid_params",
         "m",

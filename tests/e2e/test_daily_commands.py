@@ -7,6 +7,7 @@ import uuid
 import pytest
 from gateway_client import GatewayError
 
+from gateway.backends.daily import shapes
 from tests.fakes.daily_remote import daily_fixtures
 
 daily_gateway, daily = daily_fixtures()
@@ -80,7 +81,7 @@ async def test_prebuilt_chat_message(daily):
 
 async def test_recording_start_update_stop(daily):
     """start-, update- and stop-recording call daily-python's recording methods with the client's arguments and the stream id."""
-    client, fake, _ = await daily.join_with(token="owner-token")
+    client, fake, bob = await daily.join_with(token="owner-token")
     stream = str(uuid.uuid4())
     settings = {"type": "cloud", "maxDuration": 3600, "layout": {"preset": "default"}}
     started = await client.request(
@@ -89,7 +90,7 @@ async def test_recording_start_update_stop(daily):
     assert started["stream_id"] == stream
     (call,) = await fake.calls("start_recording")
     assert (call["streaming_settings"], call["stream_id"], call["force_new"]) == (settings, stream, True)
-    layout = {"layout": {"preset": "single-participant"}}
+    layout = {"layout": {"preset": "single-participant", "session_id": bob}}  # daily-python requires its session_id
     await client.request("update-recording", {"update_settings": layout, "stream_id": stream})
     (call,) = await fake.calls("update_recording")
     assert (call["update_settings"], call["stream_id"]) == (layout, stream)
@@ -104,7 +105,8 @@ async def test_transcription_start_update_stop(daily):
     settings = {"language": "en", "model": "nova-2-general", "participants": [bob], "extra": {"interim_results": True}}
     await client.request("start-transcription", {"settings": settings})
     (call,) = await fake.calls("start_transcription")
-    assert call["settings"] == settings
+    assert call["settings"] == shapes.transcription_settings(settings)  # Pipecat's defaults under the client's
+    assert call["settings"]["includeRawResponse"] is True and call["settings"]["language"] == "en"
     instance = str(uuid.uuid4())
     await client.request("update-transcription", {"participants": [bob], "instance_id": instance})
     (call,) = await fake.calls("update_transcription")
@@ -148,7 +150,8 @@ async def test_remote_participants_update_and_eject(daily):
     change = {bob: {"permissions": {"canSend": ["microphone"], "canAdmin": False}, "inputsEnabled": {"camera": False}}}
     await client.request("update-remote-participants", {"remote_participants": change})
     (call,) = await fake.calls("update_remote_participants")
-    assert call["remote_participants"] == change
+    assert call["remote_participants"][bob]["permissions"] == {"canSend": ["microphone"], "canAdmin": []}
+    assert call["remote_participants"][bob]["inputsEnabled"] == {"camera": False}
     await client.request("eject-remote-participants", {"ids": [bob]})
     (call,) = await fake.calls("eject_remote_participants")
     assert call["ids"] == [bob]
@@ -158,7 +161,7 @@ async def test_subscriptions_publishing_and_inputs(daily):
     """update-subscriptions, -publishing and -inputs reach daily-python; replies carry the resulting settings and the *-updated events follow."""
     client, fake, bob = await daily.join_with()
     per_participant = {bob: {"media": {"microphone": "unsubscribed"}}}
-    profiles = {"base": {"camera": "unsubscribed"}}
+    profiles = {"base": {"media": {"camera": "unsubscribed"}}}  # Daily's shape (daily-python refuses the shorthand)
     reply = await client.request(
         "update-subscriptions", {"participant_settings": per_participant, "profile_settings": profiles}
     )
@@ -173,10 +176,13 @@ async def test_subscriptions_publishing_and_inputs(daily):
     assert call["publishing_settings"]["camera"] == {"isPublishing": False}
     await client.wait_for("publishing-updated")
 
-    reply = await client.request("update-inputs", {"input_settings": {"camera": {"isEnabled": False}}})
-    assert reply["input_settings"]["camera"]["isEnabled"] is False
-    assert any(c["input_settings"].get("camera") == {"isEnabled": False} for c in await fake.calls("update_inputs"))
+    reply = await client.request("update-inputs", {"input_settings": {"camera": {"isEnabled": True}}})
+    assert reply["input_settings"]["camera"]["isEnabled"] is True
+    assert any(c["input_settings"].get("camera") == {"isEnabled": True} for c in await fake.calls("update_inputs"))
     await client.wait_for("inputs-updated")
+    # The same again changes nothing: daily-python sends no event, the reply still has the settings.
+    again = await client.request("update-inputs", {"input_settings": {"camera": {"isEnabled": True}}})
+    assert again["input_settings"] == reply["input_settings"]
 
 
 async def test_room_state_getters(daily):
@@ -210,7 +216,8 @@ COMMANDS = [
     ("sip-refer", {"settings": {"toEndPoint": "sip:a@b", "sessionId": "{bob}"}}, "sip_refer"),
     ("update-remote-participants", {"remote_participants": {"{bob}": {"inputsEnabled": {"camera": False}}}}, "update_remote_participants"),
     ("eject-remote-participants", {"ids": ["{bob}"]}, "eject_remote_participants"),
-    ("update-subscriptions", {"profile_settings": {"base": {"camera": "unsubscribed"}}}, "update_subscriptions"),
+    ("update-subscriptions", {"profile_settings": {"base": {"media": {"camera": "unsubscribed"}}}}, "update_subscriptions"),
+    ("update-subscription-profiles", {"profile_settings": {"base": {"camera": "unsubscribed"}}}, "update_subscription_profiles"),
     ("update-publishing", {"publishing_settings": {"camera": {"isPublishing": False}}}, "update_publishing"),
     ("update-inputs", {"input_settings": {"camera": {"isEnabled": False}}}, "update_inputs"),
 ]  # fmt: skip
@@ -295,3 +302,55 @@ async def test_capture_participant_transcription_now_or_once_started(daily):
     assert names.index("start_transcription") < len(names) - 1 - names[::-1].index("update_transcription")
     assert (await later.calls("update_transcription"))[-1]["participants"] == [carol]
     await expect_error(other, "capture-participant-transcription", {"participant_id": NOBODY}, "not_found")
+
+
+async def test_subscription_profiles_in_daily_shape(daily):
+    """update-subscription-profiles reaches daily-python's update_subscription_profiles and answers every profile."""
+    client, fake, bob = await daily.join_with()
+    reply = await client.request(
+        "update-subscription-profiles", {"profile_settings": {"listeners": {"microphone": "unsubscribed"}}}
+    )
+    call = (await fake.calls("update_subscription_profiles"))[-1]  # the first is the backend's own, at join
+    assert call["profile_settings"] == {"listeners": {"microphone": "unsubscribed"}}
+    assert reply["subscription_profiles"]["listeners"]["microphone"]["subscriptionState"] == "unsubscribed"
+    assert reply["subscription_profiles"]["base"]["camera"]["subscriptionState"] == "unsubscribed"  # video: by capture only
+    await client.wait_for("subscription-profiles-updated", lambda d: "listeners" in d["subscription_profiles"])
+    subs = await client.request("update-subscriptions", {"participant_settings": {bob: {"profile": "listeners"}}})
+    assert subs["subscriptions"][bob]["profile"] == "listeners"
+
+
+async def test_shapes_daily_refuses_are_refused_before_daily(daily):
+    """A null app message and the old profile shorthand are invalid_params in validation; daily-python never sees them."""
+    client, fake, _ = await daily.join_with()
+    await expect_error(client, "send-app-message", {"message": None}, "invalid_params")
+    error = await expect_error(
+        client, "update-subscriptions", {"profile_settings": {"base": {"camera": "unsubscribed"}}}, "invalid_params"
+    )
+    assert error.details["field"].startswith("profile_settings.base")
+    assert not await fake.calls("send_app_message") and not await fake.calls("update_subscriptions")
+
+
+async def test_a_refusal_of_daily_python_is_invalid_params(daily):
+    """What daily-python's own checks refuse (an unknown subscription profile) is invalid_params with Daily's text."""
+    client, _, bob = await daily.join_with()
+    error = await expect_error(
+        client, "update-subscriptions", {"participant_settings": {bob: {"profile": "nope"}}}, "invalid_params"
+    )
+    assert "UnknownProfiles" in error.details["daily_error"]
+
+
+@pytest.mark.parametrize("rtype", ["sip-call-transfer", "sip-refer", "send-dtmf"])
+async def test_transfer_refer_and_dtmf_wait_for_the_audio_already_published(daily, rtype):
+    """A transfer (refer, DTMF) sent right after 600 ms of audio reaches daily-python once that audio was written, not before."""
+    client, fake, bob = await daily.join_with(audio_out={"sample_rate": 16000})
+    session = str(uuid.uuid4())
+    await fake.emit("on_dialout_connected", {"sessionId": session})
+    await client.wait_for("dialout-connected")
+    await client.send_audio(b"\x01\x00" * (16000 * 6 // 10))  # 600 ms, faster than real time
+    settings = {"tones": "1"} if rtype == "send-dtmf" else {"toEndPoint": "sip:desk@example.com"}
+    await client.request(rtype, {"settings": settings}, timeout=10)
+    method = rtype.replace("-", "_")
+    (call,) = await fake.remote.call("calls", client=fake.index, name=method)
+    _, writes = await fake.audio_writes()
+    done = next(t for t, total in writes if total >= 16000 * 2 * 5 // 10)  # 500 ms of it was handed to Daily
+    assert call["at"] >= done, f"{method} at {call['at']:.3f}, 500 ms of audio written at {done:.3f}"

@@ -39,7 +39,6 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     "on_live_stream_stopped": (STREAM,),
     "on_live_stream_updated": ({"streamId": STREAM, "state": "connected"},),
     "on_live_stream_warning": (STREAM, "endpoint slow"),
-    "on_network_connection_status_updated": ({"type": "signaling", "event": "interrupted"},),
     "on_network_stats_updated": ({"quality": 80, "threshold": "low", "stats": {"latest": {"recvBitsPerSecond": 1}}},),
     "on_publishing_updated": ({"microphone": {"isPublishing": False}},),
     "on_recording_error": (STREAM, "recording failed to start"),
@@ -63,10 +62,12 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     "on_transcription_stopped": (PARTICIPANT, False),
     "on_transcription_updated": ({"instanceId": STREAM, "participants": [PARTICIPANT]},),
 }
-# Callbacks with a test of their own (they need a participant in the room or carry errors).
+# Callbacks with a test of their own (they need a participant in the room or carry errors), or that
+# daily-python 0.36 never calls (the fake refuses to emit them: tests/fakes/daily.py NEVER_EMITTED).
 ELSEWHERE = {
     "on_active_speaker_changed", "on_app_message", "on_call_state_updated", "on_dialin_ready", "on_error",
     "on_participant_counts_updated", "on_participant_joined", "on_participant_left", "on_participant_updated",
+    "on_network_connection_status_updated",
 }  # fmt: skip
 
 
@@ -87,7 +88,8 @@ async def test_sdk_callback_is_relayed(daily, callback):
     _, fake = await daily.join(client)
     args = SAMPLES[callback]
     await fake.emit(callback, *args)
-    event = await client.wait_for(event_name(callback), timeout=5)
+    # The first one may be the backend's own (the join unsubscribes video: subscription-profiles-updated).
+    event = await client.wait_for(event_name(callback), lambda d: all(nested_in(d, a) for a in args), timeout=5)
     for arg in args:
         assert nested_in(event.data, arg), f"{callback}: {arg!r} missing from {event.data!r}"
     assert (await client.stats())["state"] == "joined"

@@ -70,6 +70,37 @@ async def test_invalid_room_urls_are_refused_at_once(daily, url, params, code):
     await daily.join(client)
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"audio_out": {"sample_rate": 22050}}, "audio_out.sample_rate"),
+        ({"video_out": {"enabled": True, "color_format": "BGR"}}, "video_out.color_format"),
+    ],
+)
+async def test_media_formats_daily_cannot_carry_are_refused_at_join(daily, params, field):
+    """Audio out at 22050 Hz (daily-python plays whole 10 ms blocks) and video out in BGR are unsupported_format, no CallClient left behind."""
+    client = await daily.connect()
+    room = room_url()
+    with pytest.raises(GatewayError) as error:
+        await client.request("join", {"room_url": room, **params}, timeout=5)
+    assert error.value.code == "unsupported_format" and error.value.details["field"] == field, error.value.message
+    assert not [c for c in await daily.remote.clients() if c["room_url"] == room and not c["released"]]
+    await daily.join(client, audio_out={"sample_rate": 44100})  # a rate of whole 10 ms blocks joins
+
+
+async def test_camera_keeps_dailys_send_settings_unless_asked(daily):
+    """video_out without send settings leaves Daily's adaptive layers; send_settings and codec reach Daily unchanged."""
+    client = await daily.connect()
+    _, fake = await daily.join(client, video_out={"enabled": True, "width": 32, "height": 24})
+    camera = (await fake.calls("join"))[0]["client_settings"]["publishing"]["camera"]
+    assert camera == {"isPublishing": True}
+    client = await daily.connect()
+    send = {"maxQuality": "high", "allowAdaptiveLayers": True}
+    _, fake = await daily.join(client, video_out={"enabled": True, "width": 32, "height": 24, "send_settings": send, "codec": "VP9"})
+    camera = (await fake.calls("join"))[0]["client_settings"]["publishing"]["camera"]
+    assert camera["sendSettings"] == {**send, "preferredCodec": "VP9"}
+
+
 async def test_unreachable_room_fails_cleanly_and_the_gateway_keeps_serving(daily):
     """A join Daily cannot complete (unreachable room) answers backend_error with Daily's text, leaves call state left, releases the client; others go on."""
     failing = await daily.connect()
@@ -174,6 +205,7 @@ async def test_transcription_at_join_starts_daily_transcription(daily):
     _, fake = await daily.join(client, transcription={"enabled": True, "settings": settings})
     calls = await fake.wait_call("start_transcription", timeout=10)
     assert calls[0]["settings"] is not None and nested_in(calls[0]["settings"], "fr")
+    assert calls[0]["settings"]["includeRawResponse"] is True  # Pipecat's defaults under the client's settings
     names = await fake.call_names()
     assert names.index("start_transcription") > names.index("join")
 

@@ -139,11 +139,11 @@ async def test_has_presence_false_hides_and_true_shows_again(connect, room):
 
 
 async def test_can_receive_forbidding_audio_stops_it_reaching_that_participant(connect, room):
-    """canReceive base {audio: false} ends the listener's track of the speaker and nothing more arrives; byParticipantId lets the speaker through again."""
+    """canReceive base {microphone: false} ends the listener's track of the speaker and nothing more arrives; byParticipantId lets the speaker through again."""
     owner, speaker, listener = await three(connect, room)
     speech = demo_speech(RATE, seconds=1.0)
     assert await heard(listener, speaker, speech, 1.6) > 0.9, "not heard before canReceive"
-    deaf = {"canReceive": {"base": {"audio": False, "video": True}}}
+    deaf = {"canReceive": {"base": {"microphone": False, "camera": True}}}
     await owner.request("update-remote-participants", {"remote_participants": {listener.participant_id: {"permissions": deaf}}})
     stopped = await listener.wait_for("track-stopped", lambda d: d["participant_id"] == speaker.participant_id)
     assert stopped.data["source"] == "microphone"
@@ -151,7 +151,7 @@ async def test_can_receive_forbidding_audio_stops_it_reaching_that_participant(c
     await speaker.send_audio(speech)
     assert await listener.record(1.4, participant_id=speaker.participant_id) == b"", "audio reached a participant who may not receive it"
     await asyncio.sleep(0.3)
-    allowed = {"canReceive": {"base": {"audio": False}, "byParticipantId": {speaker.participant_id: {"audio": True}}}}
+    allowed = {"canReceive": {"base": {"microphone": False}, "byParticipantId": {speaker.participant_id: {"microphone": True}}}}
     await owner.request("update-remote-participants", {"remote_participants": {listener.participant_id: {"permissions": allowed}}})
     await listener.wait_for("participant-updated", lambda d: d["participant"]["info"]["isLocal"]
                             and "byParticipantId" in d["participant"]["info"]["permissions"]["canReceive"])

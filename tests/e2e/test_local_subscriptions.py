@@ -53,7 +53,7 @@ async def test_base_profile_unsubscribes_everyone_including_later_joiners(connec
     """profile base microphone unsubscribed: a participant joining later is not received either."""
     listener = await connect()
     await listener.join(room, audio_out={"enabled": False})
-    await listener.request("update-subscriptions", {"profile_settings": {"base": {"microphone": "unsubscribed"}}})
+    await listener.request("update-subscriptions", {"profile_settings": {"base": {"media": {"microphone": "unsubscribed"}}}})
     speaker = await connect()
     await speaker.join(room, audio_out={"sample_rate": RATE})
     listener.drain_audio()
@@ -101,7 +101,7 @@ async def test_bad_subscription_requests_are_typed_errors(connect, room):
     """Unknown participant: not_found; unknown state: invalid_params; before joining: not_joined."""
     a = await connect()
     with pytest.raises(GatewayError) as err:
-        await a.request("update-subscriptions", {"profile_settings": {"base": {"microphone": "unsubscribed"}}})
+        await a.request("update-subscriptions", {"profile_settings": {"base": {"media": {"microphone": "unsubscribed"}}}})
     assert err.value.code == "not_joined"
     await a.join(room)
     with pytest.raises(GatewayError) as err:
@@ -122,3 +122,21 @@ async def test_prebuilt_chat_message_arrives_in_prebuilts_shape(connect, room):
     assert msg.data["sender"] == a.participant_id
     assert msg.data["message"]["event"] == "chat-msg"
     assert (msg.data["message"]["message"], msg.data["message"]["name"]) == ("hello", "bot")
+
+
+async def test_subscription_profiles_of_a_local_room(connect, room):
+    """update-subscription-profiles base (everyone) works as profile_settings.base; another profile is not_supported."""
+    listener = await connect()
+    await listener.join(room, audio_out={"enabled": False})
+    reply = await listener.request("update-subscription-profiles", {"profile_settings": {"base": {"microphone": "unsubscribed"}}})
+    assert reply["subscription_profiles"]["base"]["microphone"] == {"subscriptionState": "unsubscribed"}
+    assert reply["subscription_profiles"]["base"]["camera"] == {"subscriptionState": "subscribed"}
+    await listener.wait_for("subscription-profiles-updated")
+    speaker = await connect()
+    await speaker.join(room, audio_out={"sample_rate": RATE})
+    listener.drain_audio()
+    await speaker.send_audio(demo_speech(RATE, seconds=0.8))
+    assert await listener.record(1.2) == b""
+    with pytest.raises(GatewayError) as error:
+        await listener.request("update-subscription-profiles", {"profile_settings": {"listeners": {"camera": "unsubscribed"}}})
+    assert error.value.code == "not_supported"

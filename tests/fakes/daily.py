@@ -41,13 +41,22 @@ Threads
     ``fake.callback_errors`` (and ``FakeSdk.callback_errors``) so that tests can assert on it.
 
 Requests are serialized per client
-  * join, leave, every completion method and the getters (``participants()`` ...) go through one
-    queue: a second join, a leave, a send_app_message all wait behind a pending join, and
-    ``participants()`` BLOCKS ITS CALLER until the pending join ends (18.8 s observed for an
-    unreachable room). ``release()`` also blocks until the pending join ends, and the join's
-    callbacks still fire. ``set_user_name`` and ``set_audio_renderer`` return at once.
-  * Argument validation failures (participant ids that are not UUIDs) are answered at once,
-    ahead of the queue.
+  * join, leave, every completion method and ``participants()`` go through one queue: a second
+    join, a leave, a send_app_message all wait behind a pending join, and ``participants()``
+    BLOCKS ITS CALLER until the pending join ends (17.5 s observed for an unreachable room)
+    WHILE HOLDING THE GIL: no other Python thread of the process runs meanwhile (the event loop
+    included). The fake cannot freeze the process; it records such a call in ``FakeSdk.stalls``,
+    which ``assert_no_callback_errors`` fails on. The other getters (``inputs()``,
+    ``publishing()``, ``subscriptions()``, ``subscription_profiles()``, ``participant_counts()``,
+    ``active_speaker()``, ``get_network_stats()``) answer at once from a cache, join or not.
+  * ``release()`` blocks until the pending join ends (17.7 s observed), the join's callbacks
+    still fire, and requests queued behind the join are DROPPED: their completions never come.
+  * ``set_user_name`` returns at once; its ``on_participant_updated(local)`` comes through the
+    queue (at once, or after a pending join), and only when the name changed.
+  * The SDK's own argument checks (``daily_checks.py``: participant ids, permission shapes,
+    subscription shapes, DTMF / SIP / dial-out settings...) answer at once, ahead of the queue,
+    with the completion's error and ``on_error``; ``send_app_message`` raises instead for
+    ``None`` (ValueError), a bad participant id (ValueError) or an unsupported type (TypeError).
 
 Completions
   * ``join``: ``completion(join_data, None)`` on success (JoinData ``{meetingSession: {id},
@@ -71,18 +80,28 @@ Completions
     recording, transcription, dial-out, SIP, live stream, permissions, remote participants ->
     ``<Area>(CallState(NotInACall))``. ``update_inputs``, ``update_publishing``,
     ``update_subscriptions``, ``update_subscription_profiles``, custom tracks, proxy and ICE
-    config succeed and emit their ``*_updated`` events (inputs/publishing: event, then
-    ``on_participant_updated(local)``, then completion; subscriptions: event then completion;
-    subscription profiles: completion then event).
+    config succeed. Inputs / publishing: ``*_updated``, ``on_participant_updated(local)``, then
+    the completion, but ONLY when something changed (an update that changes nothing completes
+    with no event). Subscriptions and subscription profiles: their event every time, changed or
+    not, usually before the completion but not always (3 in 10 after it);
+    ``Script.completion_before_event`` plays the other order.
+  * ``leave()`` makes the local participant a new one: ``participants()["local"]["id"]`` changes.
+  * ``on_network_connection_status_updated`` is declared but never called by daily-python 0.36:
+    the fake refuses to emit it (:data:`NEVER_EMITTED`).
   * After ``release()`` every method raises ``RuntimeError("this object has already been
     released")``, a second ``release()`` included.
 
 Media
   * ``CustomAudioSource.write_frames(frames)`` returns the frame count (samples per channel);
     with a completion it returns at once and calls ``completion(count)`` once the audio has
-    played at real time; without one it blocks for that long. Odd byte counts raise
+    played at real time; without one it blocks for that long. It plays whole 10 ms blocks of
+    ``sample_rate // 100`` frames: a write takes its length rounded UP to whole blocks (330 frames
+    at 16 kHz: 30 ms; 441 frames at 22050 Hz: 30 ms), so a rate that is not a multiple of 100 Hz
+    plays slower than real time. ``CustomAudioSource(0, 1)`` and 3 channels are accepted. Odd byte counts raise
     ``ValueError("frames bytestring should contain 16-bit samples")``.
-  * ``CustomVideoSource.write_frame`` raises ``ValueError`` on a size mismatch.
+  * ``CustomVideoSource.write_frame`` raises ``ValueError`` on a size mismatch;
+    ``CustomVideoSource`` and ``set_video_renderer`` raise ``ValueError`` for a color format
+    other than RGBA, BGRA, ARGB, ABGR, RGB, I420 (``BGR`` included).
   * ``set_audio_renderer`` with a non-UUID id logs an error and registers nothing.
   * Native VAD returns a float in [0, 1]: 0.0 for silence, ~0.5 for a tone, more for noise.
 
@@ -96,7 +115,6 @@ import copy
 import functools
 import inspect
 import itertools
-import json
 import logging
 import math
 import queue
@@ -111,6 +129,8 @@ from typing import Any, ClassVar
 
 import daily as _real
 import numpy as np
+
+from tests.fakes import daily_checks as checks
 
 __all__ = [
     "CallClientControl",
@@ -138,6 +158,8 @@ logger = logging.getLogger("tests.fakes.daily")
 
 EVENT_NAMES: tuple[str, ...] = tuple(sorted(n for n in dir(_real.EventHandler) if n.startswith("on_")))
 """Every event the real EventHandler declares."""
+NEVER_EMITTED = frozenset({"on_network_connection_status_updated"})
+"""Callbacks the real EventHandler declares but daily-python 0.36 never calls: the fake refuses to emit them."""
 
 RELEASED = "this object has already been released"
 UNREACHABLE_EVENT_ERROR = "Failed to fetch room information: GET failed: client error (Connect)"
@@ -400,8 +422,12 @@ class Script:
     """Per-method failure: the error string its completion receives (key: method name)."""
     remote_participants: list[dict[str, Any]] = field(default_factory=list)
     """Participants already in the room at join: in JoinData and ``participants()``."""
+    local_info: dict[str, Any] = field(default_factory=dict)
+    """Merged into the local participant's ``info`` by a successful join (an owner token: ``{"isOwner": True}``)."""
     left_after_completion: bool = False
     """Emit "left" after the completion of the failed join or leave that caused it (the real order varies)."""
+    completion_before_event: bool = False
+    """Complete update_subscriptions / update_subscription_profiles before their event (the real order varies)."""
     max_block: float = 30.0
     """Longest the fake lets a blocking call (getter, release) wait before failing the test."""
 
@@ -531,14 +557,20 @@ class AudioSourceControl:
         self._playhead = 0.0
         self._sender: _Worker | None = None
         self._stop = threading.Event()
+        self.auto_silence = True
+        """The constructor's ``auto_silence``."""
 
     def _schedule(self, frames: bytes) -> tuple[int, float]:
-        count = len(frames) // (2 * self._channels)
+        count = len(frames) // (2 * max(1, self._channels))
+        # The real source plays in whole 10 ms blocks of rate // 100 frames: each write takes its
+        # frame count rounded UP to whole blocks (330 frames at 16 kHz: 30 ms, not 20.6 ms).
+        block = max(1, self._rate // 100)
+        duration = math.ceil(count / block) * 0.01
         with self._lock:
             self.written += frames
             self.writes.append(count)
             start = max(time.monotonic(), self._playhead)
-            self._playhead = start + count / self._rate
+            self._playhead = start + duration
             return count, self._playhead
 
     def _sender_worker(self) -> _Worker:
@@ -561,12 +593,12 @@ class FakeCustomAudioSource:
     _sdk: ClassVar[FakeSdk | None] = None
 
     def __init__(self, sample_rate: int, channels: int, auto_silence: bool = True) -> None:
-        if sample_rate <= 0 or channels <= 0:
-            raise ValueError("sample_rate and channels must be positive")
+        # The real constructor accepts any rate and channel count (0 included); writes fail later.
         self._rate = sample_rate
         self._channels = channels
         self._auto_silence = auto_silence
         self.fake = AudioSourceControl(self._sdk, sample_rate, channels)
+        self.fake.auto_silence = auto_silence
         if self._sdk is not None:
             self._sdk.audio_sources.append(self)
 
@@ -926,6 +958,8 @@ class CallClientControl:
         self.meeting_token: str | None = None
         self._released = False
         self._stop = threading.Event()
+        self._releasing = False
+        self._join_pending = False
         self._renderer_added = threading.Condition()
         self._participants: dict[str, dict[str, Any]] = {"local": make_participant(local=True)}
         self._inputs = _default_inputs()
@@ -973,10 +1007,13 @@ class CallClientControl:
 
         Raises:
             AttributeError: ``event`` is not a real EventHandler method.
+            ValueError: ``event`` is one the real SDK never sends (:data:`NEVER_EMITTED`).
             TypeError: the arguments do not fit the real method's signature.
         """
         if event not in EVENT_NAMES:
             raise AttributeError(f"daily.EventHandler has no {event!r}")
+        if event in NEVER_EMITTED:
+            raise ValueError(f"daily-python 0.36 declares {event} but never calls it: a test must not rely on it")
         bound = inspect.signature(getattr(_real.EventHandler, event)).bind(None, *args, **kwargs)
         self._emit(event, *bound.args[1:])
 
@@ -1126,6 +1163,8 @@ class CallClientControl:
         """Queue one request behind the others (the real core serializes them)."""
 
         def job() -> None:
+            if self._releasing:
+                return  # release() drops the requests still queued: their completions never come
             script = self.script
             self._sleep(script.delays.get(name, script.completion_delay))
             if name in script.errors:
@@ -1137,8 +1176,23 @@ class CallClientControl:
 
         self._core.submit(job)
 
+    def _peek(self, compute: Callable[[], Any]) -> Any:
+        """A getter that answers at once from the cached state (all but participants(), as observed)."""
+        for _ in range(10):
+            try:
+                return copy.deepcopy(compute())
+            except RuntimeError:  # changed by the core thread while copied: copy again
+                continue
+        return copy.deepcopy(compute())
+
     def _query(self, name: str, compute: Callable[[], Any]) -> Any:
-        """A getter: it waits for its turn in the request queue, blocking the caller like the real one."""
+        """``participants()``: it waits for its turn in the request queue, blocking the caller like the real one.
+
+        The real one holds the GIL while it waits (~19 s behind a join to an unreachable room), which
+        freezes every thread of the process: the fake records that in ``FakeSdk.stalls``.
+        """
+        if self._join_pending:
+            self.sdk.stalls.append(f"{name}() while a join is pending would freeze the process (GIL held)")
         box: list[Any] = []
         ready = threading.Event()
 
@@ -1152,7 +1206,8 @@ class CallClientControl:
         return box[0]
 
     def _shutdown(self, *, wait: bool) -> None:
-        """Stop every thread of this client; with ``wait``, first let queued work finish."""
+        """Stop every thread of this client; with ``wait``, first let the request in progress finish."""
+        self._releasing = True
         if wait:
             if not self._core.on_this_thread() and not self._core.wait_idle(self.script.max_block):
                 raise TimeoutError(f"fake release() blocked for more than {self.script.max_block} s")
@@ -1208,6 +1263,12 @@ class FakeCallClient:
             return
 
         def job() -> None:
+            try:
+                run()
+            finally:
+                c._join_pending = False
+
+        def run() -> None:
             script = c.script
             error = script.join_error if script.join_error is not None else script.errors.get("join")
             if error is not None:
@@ -1230,11 +1291,13 @@ class FakeCallClient:
                 _merge(c._publishing, client_settings.get("publishing", {}))
             for doc in script.remote_participants:
                 c._participants[doc["id"]] = copy.deepcopy(doc)
+            c._participants["local"]["info"].update(copy.deepcopy(script.local_info))
             c.call_state = "joined"
             c._emit("on_call_state_updated", "joined")
             data = {"meetingSession": {"id": str(uuid.uuid4())}, "participants": copy.deepcopy(c._participants)}
             c._complete("join", completion, data, None)
 
+        c._join_pending = True
         c._core.submit(job)
 
     @_api
@@ -1244,7 +1307,18 @@ class FakeCallClient:
         def run() -> None:
             c.call_state = "leaving"
             c._emit("on_call_state_updated", "leaving")
-            c._participants = {"local": c._participants["local"]}
+            # The real client is a new participant after a leave: same name, new id. Its inputs are
+            # all turned off: inputs_updated if one was on, participant_updated if one had a track.
+            local = copy.deepcopy(c._participants["local"])
+            local["id"] = str(uuid.uuid4())
+            c._participants = {"local": local}
+            enabled = [v for v in c._inputs.values() if isinstance(v, dict) and v.get("isEnabled")]
+            for value in enabled:
+                value["isEnabled"] = False
+            if enabled:
+                c._emit("on_inputs_updated", copy.deepcopy(c._inputs))
+            if any("customTrack" in (v.get("settings") or {}) for v in enabled):
+                c._emit("on_participant_updated", copy.deepcopy(local))
             c.call_state = "left"
             if not c.script.left_after_completion:
                 c._emit("on_call_state_updated", "left")
@@ -1254,11 +1328,11 @@ class FakeCallClient:
 
         c._request("leave", completion, run)
 
-    # -- getters (queued: they block behind a pending join, like the real ones)
+    # -- getters: participants() waits behind a pending join like the real one; the others answer at once
 
     @_api
     def active_speaker(self, /) -> Mapping[str, Any] | None:
-        return self.fake._query("active_speaker", lambda: self.fake._active_speaker)
+        return self.fake._peek(lambda: self.fake._active_speaker)
 
     @_api
     def participants(self, /) -> Mapping[str, Any]:
@@ -1266,66 +1340,111 @@ class FakeCallClient:
 
     @_api
     def participant_counts(self, /) -> Mapping[str, Any]:
-        return self.fake._query("participant_counts", self.fake._counts)
+        return self.fake._peek(self.fake._counts)
 
     @_api
     def inputs(self, /) -> Mapping[str, Any]:
-        return self.fake._query("inputs", lambda: self.fake._inputs)
+        return self.fake._peek(lambda: self.fake._inputs)
 
     @_api
     def publishing(self, /) -> Mapping[str, Any]:
-        return self.fake._query("publishing", lambda: self.fake._publishing)
+        return self.fake._peek(lambda: self.fake._publishing)
 
     @_api
     def subscriptions(self, /) -> Mapping[str, Any]:
-        return self.fake._query("subscriptions", lambda: self.fake._subscriptions)
+        return self.fake._peek(lambda: self.fake._subscriptions)
 
     @_api
     def subscription_profiles(self, /) -> Mapping[str, Any]:
-        return self.fake._query("subscription_profiles", lambda: self.fake._profiles)
+        return self.fake._peek(lambda: self.fake._profiles)
 
     @_api
     def get_network_stats(self, /) -> Mapping[str, Any]:
-        return self.fake._query(
-            "get_network_stats", lambda: {"quality": 100, "stats": {"latest": {}}, "threshold": "good"}
-        )
+        return self.fake._peek(lambda: {"quality": 100, "stats": {"latest": {}}, "threshold": "good"})
 
     # -- local participant, inputs, publishing, subscriptions
 
     @_api
     def set_user_name(self, /, user_name: str) -> None:
-        self.fake._participants["local"]["info"]["userName"] = user_name
-
-    def _local_changed(self, event: str, document: dict[str, Any], name: str, completion: Any) -> None:
         c = self.fake
-        c._emit(event, copy.deepcopy(document))
-        c._emit("on_participant_updated", copy.deepcopy(c._participants["local"]))
+
+        def run() -> None:
+            # Observed: on_participant_updated(local) at once (behind a pending join), and only on a change.
+            info = c._participants["local"]["info"]
+            if info.get("userName") != user_name:
+                info["userName"] = user_name
+                c._emit("on_participant_updated", copy.deepcopy(c._participants["local"]))
+
+        c._request("set_user_name", None, run)
+
+    def _local_changed(self, event: str, before: dict[str, Any], after: dict[str, Any], name: str, completion: Any) -> None:
+        """After update_inputs/update_publishing, as observed: ``event`` only when something changed, and
+        ``on_participant_updated(local)`` only when an input or a publication was turned on or off."""
+        c = self.fake
+        if after != before:
+            c._emit(event, copy.deepcopy(after))
+            flag = "isEnabled" if event == "on_inputs_updated" else "isPublishing"
+            if _flags(before, flag) != _flags(after, flag):
+                c._emit("on_participant_updated", copy.deepcopy(c._participants["local"]))
         c._complete(name, completion, None)
+
+    def _refused(self, name: str, completion: Any, error: str | None) -> bool:
+        """Fail ``name`` at once (ahead of the queue, as the real SDK's own argument checks do) if ``error``."""
+        if error is not None:
+            self.fake._fail(name, completion, error)
+        return error is not None
 
     @_api
     def update_inputs(self, /, input_settings: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused("update_inputs", completion, checks.input_settings(input_settings)):
+            return
+
         def run() -> None:
-            _merge(self.fake._inputs, input_settings)
-            self._local_changed("on_inputs_updated", self.fake._inputs, "update_inputs", completion)
+            update = {k: ({"isEnabled": v} if isinstance(v, bool) else v) for k, v in input_settings.items()}
+            before = copy.deepcopy(self.fake._inputs)
+            _merge(self.fake._inputs, update)
+            self._local_changed("on_inputs_updated", before, self.fake._inputs, "update_inputs", completion)
 
         self.fake._request("update_inputs", completion, run)
 
     @_api
     def update_publishing(self, /, publishing_settings: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused("update_publishing", completion, checks.publishing_settings(publishing_settings)):
+            return
+
         def run() -> None:
-            _merge(self.fake._publishing, publishing_settings)
-            self._local_changed("on_publishing_updated", self.fake._publishing, "update_publishing", completion)
+            update = {k: ({"isPublishing": v} if isinstance(v, bool) else v) for k, v in publishing_settings.items()}
+            before = copy.deepcopy(self.fake._publishing)
+            _merge(self.fake._publishing, update)
+            self._local_changed("on_publishing_updated", before, self.fake._publishing, "update_publishing", completion)
 
         self.fake._request("update_publishing", completion, run)
 
+    def _updated(self, name: str, completion: Any, event: str, document: Any) -> None:
+        """A subscription request's event and completion: the event first, unless the script says otherwise.
+
+        Observed: these two events come even when nothing changed, and their place relative to the
+        completion varies (the event first about 7 times in 10).
+        """
+        c = self.fake
+        if c.script.completion_before_event:
+            c._complete(name, completion, None)
+            c._emit(event, copy.deepcopy(document))
+        else:
+            c._emit(event, copy.deepcopy(document))
+            c._complete(name, completion, None)
+
     @_api
     def update_subscription_profiles(self, /, profile_settings: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused(
+            "update_subscription_profiles", completion, checks.subscription_profiles(profile_settings)
+        ):
+            return
         c = self.fake
 
         def run() -> None:
             _apply_profiles(c._profiles, profile_settings)
-            c._complete("update_subscription_profiles", completion, None)
-            c._emit("on_subscription_profiles_updated", copy.deepcopy(c._profiles))
+            self._updated("update_subscription_profiles", completion, "on_subscription_profiles_updated", c._profiles)
 
         c._request("update_subscription_profiles", completion, run)
 
@@ -1338,45 +1457,50 @@ class FakeCallClient:
         completion: Any = None,
     ) -> None:
         c = self.fake
-        for pid in participant_settings or {}:
-            if not _is_uuid(pid):
-                error = (
-                    "Participant subscription settings were not valid JsonApiError "
-                    f'{{ message: "{pid} is not a valid participant ID" }}'
-                )
-                c._fail("update_subscriptions", completion, error)
-                return
+        error = checks.subscriptions(participant_settings, profile_settings, c._profiles)
+        if self._refused("update_subscriptions", completion, error):
+            return
 
         def run() -> None:
-            if profile_settings:
-                _apply_profiles(c._profiles, profile_settings)
             for pid, settings in (participant_settings or {}).items():
+                if not isinstance(settings, Mapping):
+                    continue  # accepted and ignored, as by the real SDK
                 profile = settings.get("profile", "base")
-                entry = c._subscriptions.setdefault(
-                    pid, {"media": copy.deepcopy(c._profiles.get(profile, {})), "profile": profile}
-                )
-                entry["profile"] = profile
-                _apply_profiles(entry, {"media": settings.get("media", {})})
-            c._emit("on_subscriptions_updated", copy.deepcopy(c._subscriptions))
-            c._complete("update_subscriptions", completion, None)
+                entry = c._subscriptions.get(pid)
+                if entry is None or "profile" in settings:
+                    entry = {"media": copy.deepcopy(c._profiles.get(profile, {})), "profile": profile}
+                    c._subscriptions[pid] = entry
+                _apply_media(entry["media"], settings.get("media"))
+            # Profile overrides apply to the participants subscribed through that profile (not to the profile).
+            for profile, settings in (profile_settings or {}).items():
+                for entry in c._subscriptions.values():
+                    if entry.get("profile") == profile:
+                        if "profile" in settings:
+                            entry["profile"] = settings["profile"]
+                        _apply_media(entry["media"], settings.get("media"))
+            self._updated("update_subscriptions", completion, "on_subscriptions_updated", c._subscriptions)
 
         c._request("update_subscriptions", completion, run)
 
     @_api
     def update_permissions(self, /, permissions: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused("update_permissions", completion, checks.own_permissions(permissions)):
+            return
         self._simple("update_permissions", completion, needs_call=True)
 
     @_api
     def update_remote_participants(self, /, remote_participants: Mapping[str, Any], completion: Any = None) -> None:
-        if self._bad_ids(
-            "update_remote_participants", list(remote_participants), "remote participant updates", completion
+        if self._refused(
+            "update_remote_participants", completion, checks.remote_participants(remote_participants)
         ):
             return
         self._simple("update_remote_participants", completion, needs_call=True)
 
     @_api
     def eject_remote_participants(self, /, ids: list[str], completion: Any = None) -> None:
-        if self._bad_ids("eject_remote_participants", list(ids), "remote participant ids", completion):
+        if self._refused(
+            "eject_remote_participants", completion, checks.participant_ids(ids, "remote participant ids")
+        ):
             return
         self._simple("eject_remote_participants", completion, needs_call=True)
 
@@ -1480,6 +1604,8 @@ class FakeCallClient:
         completion: Callable[[str | None, str | None], None] | None = None,
     ) -> None:
         c = self.fake
+        if self._refused("start_recording", completion, checks.recording(streaming_settings)):
+            return
         c._request(
             "start_recording",
             completion,
@@ -1495,12 +1621,16 @@ class FakeCallClient:
     def update_recording(
         self, /, update_settings: Mapping[str, Any], stream_id: str | None = None, completion: Any = None
     ) -> None:
+        if self._refused("update_recording", completion, checks.recording(update_settings, update=True)):
+            return
         self._simple("update_recording", completion, needs_call=True)
 
     # -- transcription
 
     @_api
     def start_transcription(self, /, settings: Mapping[str, Any] | None = None, completion: Any = None) -> None:
+        if self._refused("start_transcription", completion, checks.transcription(settings)):
+            return
         self._simple("start_transcription", completion, needs_call=True)
 
     @_api
@@ -1511,6 +1641,8 @@ class FakeCallClient:
     def update_transcription(
         self, /, participants: list[str] | None = None, instance_id: str | None = None, completion: Any = None
     ) -> None:
+        if self._refused("update_transcription", completion, checks.participant_ids(participants, "participant IDs")):
+            return
         self._simple("update_transcription", completion, needs_call=True)
 
     # -- telephony
@@ -1520,6 +1652,8 @@ class FakeCallClient:
         self, /, settings: Mapping[str, Any], completion: Callable[[str | None, str | None], None] | None = None
     ) -> None:
         c = self.fake
+        if self._refused("start_dialout", completion, checks.dialout(settings)):
+            return
         c._request(
             "start_dialout",
             completion,
@@ -1529,22 +1663,26 @@ class FakeCallClient:
 
     @_api
     def stop_dialout(self, /, participant_id: str, completion: Any = None) -> None:
-        if not _is_uuid(participant_id):
-            error = f"Failed to parse participant ID: {participant_id!r} is not a UUID"
-            self.fake._fail("stop_dialout", completion, error)
+        if self._refused("stop_dialout", completion, checks.stop_dialout(participant_id)):
             return
         self._simple("stop_dialout", completion, needs_call=True)
 
     @_api
     def send_dtmf(self, /, settings: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused("send_dtmf", completion, checks.dtmf(settings)):
+            return
         self._simple("send_dtmf", completion, needs_call=True)
 
     @_api
     def sip_call_transfer(self, /, settings: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused("sip_call_transfer", completion, checks.sip_transfer(settings)):
+            return
         self._simple("sip_call_transfer", completion, needs_call=True)
 
     @_api
     def sip_refer(self, /, settings: Mapping[str, Any], completion: Any = None) -> None:
+        if self._refused("sip_refer", completion, checks.sip_refer(settings)):
+            return
         self._simple("sip_refer", completion, needs_call=True)
 
     # -- messages
@@ -1552,7 +1690,9 @@ class FakeCallClient:
     @_api
     def send_app_message(self, /, message: Any, participant_id: str | None = None, completion: Any = None) -> None:
         c = self.fake
-        json.dumps(message)  # the real SDK serializes to JSON; a non-serializable message is a bug
+        refusal = checks.app_message(message, participant_id)
+        if refusal is not None:
+            raise refusal  # raised to the caller, no completion (None, a bad id, an unsupported type)
 
         def run() -> None:
             c.app_messages.append((copy.deepcopy(message), participant_id))
@@ -1624,23 +1764,34 @@ class FakeCallClient:
         c = self.fake
         c._request(name, completion, lambda: c._complete(name, completion, None), needs_call=needs_call)
 
-    def _bad_ids(self, name: str, ids: list[Any], what: str, completion: Any) -> bool:
-        bad = [i for i in ids if not _is_uuid(i)]
-        if bad:
-            error = f'JsonApiError {{ message: "Failed to deserialize {what} JSON: UUID parsing failed: {bad[0]!r}" }}'
-            self.fake._fail(name, completion, error)
-        return bool(bad)
+
+def _flags(settings: dict[str, Any], flag: str) -> dict[str, Any]:
+    """Each source's ``isEnabled`` / ``isPublishing`` (what changes the local participant's media)."""
+    return {k: v.get(flag) for k, v in settings.items() if isinstance(v, dict)}
+
+
+def _apply_media(media: dict[str, Any], update: Any) -> None:
+    """Apply a ``media`` subscription value (one state for all, or source -> state or settings) to ``media``."""
+    if isinstance(update, str):
+        for value in media.values():
+            if isinstance(value, dict) and "subscriptionState" in value:
+                value["subscriptionState"] = update
+        return
+    if not isinstance(update, Mapping):
+        return
+    for medium, value in update.items():
+        if isinstance(value, str):
+            media.setdefault(medium, {})["subscriptionState"] = value
+        elif isinstance(value, Mapping) and isinstance(media.setdefault(medium, {}), dict):
+            _merge(media[medium], value)
 
 
 def _apply_profiles(profiles: dict[str, Any], settings: Mapping[str, Any]) -> None:
-    """Apply Daily's shorthand ("subscribed" for a whole medium) and full settings to profiles."""
+    """Apply update_subscription_profiles' settings (shorthand states or full settings; new names make profiles)."""
     for profile, media in settings.items():
-        target = profiles.setdefault(profile, {})
-        for medium, value in media.items():
-            if isinstance(value, str):
-                target.setdefault(medium, {})["subscriptionState"] = value
-            elif isinstance(value, Mapping):
-                _merge(target.setdefault(medium, {}), value)
+        if profile not in profiles:
+            profiles[profile] = copy.deepcopy(_default_profiles()["base"])
+        _apply_media(profiles[profile], media if isinstance(media, Mapping) else None)
 
 
 # ------------------------------------------------------------------------------------- FakeSdk
@@ -1684,6 +1835,8 @@ class FakeSdk:
         self.callback_errors: list[CallbackError] = []
         self.aborts: list[str] = []
         """Messages of every FakeSdkAbort raised: each would have killed the real process."""
+        self.stalls: list[str] = []
+        """Calls that would have frozen the real process (participants() behind a pending join)."""
         self.crashes: list[tuple[str, BaseException]] = []
         self._client_added = threading.Condition()
         self.CallClient: type[FakeCallClient] = type("CallClient", (FakeCallClient,), {"_sdk": self})
@@ -1709,6 +1862,7 @@ class FakeSdk:
         """Fail if any callback of the code under test raised (the real SDK would only print it)."""
         assert not self.callback_errors, f"callbacks raised: {self.callback_errors!r}"
         assert not self.crashes, f"the fake itself crashed: {self.crashes!r}"
+        assert not self.stalls, f"calls that would freeze the real process: {self.stalls!r}"
 
     def close(self) -> None:
         """Stop every thread the fake started, without waiting for scripted delays."""

@@ -302,10 +302,19 @@ class RemoteState:
     def cmd_cancel_push(self, push: int) -> None:
         self.pushes[push].cancel()
 
+    def cmd_speaker_feed(self, pcm: str) -> dict[str, Any]:
+        """Queue PCM in the selected virtual speaker (what the room would play into it): its reads return it."""
+        name = self.sdk.selected_speaker
+        if name is None:
+            raise LookupError("no speaker device is selected")
+        device = self.sdk.devices[name]
+        device.fake.to_read += base64.b64decode(pcm)
+        return {"name": name, "sample_rate": device.sample_rate, "channels": device.channels}
+
     def cmd_calls(self, client: int, name: str | None = None) -> list[dict[str, Any]]:
         c = self.client(client)
         return [
-            {"name": call.name, "args": _jsonable(call.args), "thread": call.thread}
+            {"name": call.name, "args": _jsonable(call.args), "thread": call.thread, "at": call.at}
             for call in list(c.calls)
             if name is None or call.name == name
         ]
@@ -536,6 +545,10 @@ class RemoteFake:
 
     async def threads(self) -> list[str]:
         return list(await self.call("threads"))
+
+    async def speaker_feed(self, pcm: bytes) -> dict[str, Any]:
+        """Put PCM in the process's selected virtual speaker (the room's mix, ``join.audio_in.mixed``)."""
+        return dict(await self.call("speaker_feed", pcm=base64.b64encode(pcm).decode()))
 
     async def wait_push(self, push: int, *, timeout: float = 10.0) -> int:
         """Wait until a push_audio/push_video finished; return how many chunks it delivered."""

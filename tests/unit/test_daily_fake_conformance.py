@@ -26,6 +26,7 @@ import pytest
 
 from tests.fakes.daily import (
     EVENT_NAMES,
+    NEVER_EMITTED,
     UNREACHABLE_EVENT_ERROR,
     UNREACHABLE_JOIN_ERROR,
     FakeSdk,
@@ -380,9 +381,9 @@ for _name in EVENT_NAMES:
 
 
 def test_every_stub_and_runtime_event_can_be_emitted(sdk: FakeSdk) -> None:
-    """Each EventHandler.on_* in the stubs and at runtime reaches the handler, args intact, off the caller's thread."""
-    events = sorted(set(STUBS["EventHandler"]) | set(EVENT_NAMES))
-    assert len(events) >= 39 and all(e.startswith("on_") for e in events)
+    """Each EventHandler.on_* in the stubs and at runtime (but those never sent) reaches the handler, args intact, off the caller's thread."""
+    events = sorted((set(STUBS["EventHandler"]) | set(EVENT_NAMES)) - NEVER_EMITTED)
+    assert len(events) >= 38 and all(e.startswith("on_") for e in events)
     handler = Recorder()
     client = sdk.CallClient(handler)
     expected = []
@@ -397,10 +398,13 @@ def test_every_stub_and_runtime_event_can_be_emitted(sdk: FakeSdk) -> None:
 
 
 def test_emit_rejects_unknown_events_and_wrong_arguments(sdk: FakeSdk) -> None:
-    """A typo in a test script fails loudly instead of silently emitting nothing."""
+    """A typo in a test script fails loudly instead of silently emitting nothing; so does an event daily-python never sends."""
     client = sdk.CallClient(Recorder())
     with pytest.raises(AttributeError):
         client.fake.emit("on_participant_joind", {})
+    assert NEVER_EMITTED == {"on_network_connection_status_updated"} and NEVER_EMITTED <= set(EVENT_NAMES)
+    with pytest.raises(ValueError, match="never calls it"):
+        client.fake.emit("on_network_connection_status_updated", "connected")
     with pytest.raises(TypeError):
         client.fake.emit("on_participant_left", {"id": "x"})  # reason missing
 
@@ -550,20 +554,110 @@ def test_scripted_errors_and_delays(sdk: FakeSdk) -> None:
     ]
 
 
-def test_requests_queue_behind_a_slow_join_and_getters_block(sdk: FakeSdk) -> None:
-    """A pending join delays later completions and blocks participants() and release(), as observed."""
+def test_requests_queue_behind_a_slow_join_and_participants_blocks(sdk: FakeSdk) -> None:
+    """A pending join delays later completions and blocks participants() (recorded as a stall: the real
+    one freezes the process), while the other getters and the SDK's own refusals answer at once."""
     log = Log()
     sdk.script.join_delay = 0.4
     client = sdk.CallClient(log)
     started = time.monotonic()
     client.join("https://fake.daily.co/room", completion=log.done("join"))
     client.send_app_message({"after": "join"}, completion=log.done("app"))
-    assert time.monotonic() - started < 0.1, "join itself must not block"
+    client.update_remote_participants({str(uuid.uuid4()): {"permissions": {"canSend": True}}}, completion=log.done("bad"))
+    for getter in ("inputs", "publishing", "subscriptions", "subscription_profiles", "participant_counts",
+                   "active_speaker", "get_network_stats"):  # fmt: skip
+        getattr(client, getter)()
+    assert time.monotonic() - started < 0.1, "join, the cached getters and a refusal must not block"
     assert "local" in client.participants()
     assert time.monotonic() - started >= 0.38, "participants() waits for the pending join"
+    assert sdk.stalls and "GIL" in sdk.stalls[0]
     client.release()
-    assert [i[0] for i in log.strip()] == ["state", "state", "join", "app"]
+    names = [i[0] for i in log.strip()]
+    # The refusal came at once, ahead of the queue, before the join's own "joined" and completion.
+    assert names.index("bad") < names.index("join") and names.index("bad") < len(names) - 3, names
+    assert [n for n in names if n not in ("bad", "on_error")] == ["state", "state", "join", "app"], names
     assert client.fake.app_messages == [({"after": "join"}, None)]
+    with pytest.raises(AssertionError, match="freeze"):
+        sdk.assert_no_callback_errors()
+    sdk.stalls.clear()
+
+
+def test_release_drops_the_requests_queued_behind_a_pending_join(sdk: FakeSdk) -> None:
+    """release() waits for the join in progress; a request queued behind it never gets its completion."""
+    log = Log()
+    sdk.script.join_delay = 0.3
+    client = sdk.CallClient(log)
+    client.join("https://fake.daily.co/room", completion=log.done("join"))
+    client.update_inputs({"camera": {"isEnabled": True}}, completion=log.done("inputs"))
+    started = time.monotonic()
+    client.release()
+    assert time.monotonic() - started >= 0.25
+    names = [i[0] for i in log.strip()]
+    assert "join" in names and "inputs" not in names
+
+
+def test_set_user_name_emits_the_local_participant_only_on_a_change(sdk: FakeSdk) -> None:
+    """set_user_name emits on_participant_updated(local) with the new name, once; the same name again emits nothing."""
+    log = Log()
+    client = sdk.CallClient(log)
+    client.set_user_name("bot")
+    client.set_user_name("bot")
+    client.fake.drain()
+    assert log.strip() == [("participant_updated",)]
+    assert client.participants()["local"]["info"]["userName"] == "bot"
+
+
+def test_updates_that_change_nothing_emit_nothing(sdk: FakeSdk) -> None:
+    """update_inputs / update_publishing to the current values complete without any event."""
+    log = Log()
+    client = sdk.CallClient(log)
+    client.update_inputs({"camera": {"isEnabled": False}}, completion=log.done("inputs"))
+    client.update_publishing({"camera": {"isPublishing": True}}, completion=log.done("publishing"))
+    client.fake.drain()
+    assert log.strip() == [("inputs", None), ("publishing", None)]
+
+
+@pytest.mark.parametrize("completion_first", [False, True])
+def test_subscription_profiles_event_and_completion_in_both_real_orders(sdk: FakeSdk, completion_first: bool) -> None:
+    """update_subscription_profiles: its event before its completion (usual), or after (Script.completion_before_event)."""
+    order: list[str] = []
+
+    class Profiles(daily.EventHandler):
+        def on_subscription_profiles_updated(self, subscription_profiles: Any) -> None:
+            order.append("event")
+
+    sdk.script.completion_before_event = completion_first
+    client = sdk.CallClient(Profiles())
+    client.update_subscription_profiles({"base": {"camera": "unsubscribed"}}, completion=lambda e: order.append("done"))
+    client.fake.drain()
+    assert order == (["done", "event"] if completion_first else ["event", "done"])
+
+
+def test_leave_makes_a_new_local_participant(sdk: FakeSdk) -> None:
+    """After leave(), participants()["local"] has a new id (the real client is a new participant)."""
+    client = sdk.CallClient(Log())
+    before = client.participants()["local"]["id"]
+    client.leave()
+    client.fake.drain()
+    after = client.participants()["local"]["id"]
+    assert after != before and uuid.UUID(after)
+
+
+def test_custom_audio_source_plays_whole_10ms_blocks(sdk: FakeSdk) -> None:
+    """Like the real one, a write of 330 frames at 16 kHz takes 3 blocks (30 ms), not 20.6 ms."""
+    source = sdk.CustomAudioSource(16000, 1)
+    source.write_frames(b"\0\0" * 330)
+    started = time.monotonic()
+    for _ in range(5):
+        source.write_frames(b"\0\0" * 330)
+    assert time.monotonic() - started >= 0.145
+
+
+def test_send_app_message_none_raises_like_the_real_one(sdk: FakeSdk) -> None:
+    """send_app_message(None) raises ValueError at the call, with no completion (as daily-python 0.36)."""
+    client = sdk.CallClient(Log())
+    with pytest.raises(ValueError, match="invalid app message"):
+        client.send_app_message(None)
 
 
 def test_release_stops_every_thread_and_forbids_further_calls(sdk: FakeSdk) -> None:

@@ -24,12 +24,14 @@ import json, os, sys, threading, time, uuid
 import daily
 
 def os_threads():
+    # A thread may end between listdir and open: its comm is gone (FileNotFoundError) or its
+    # task is being reaped (ProcessLookupError, seen once); any OSError means "not there any more".
     names = []
     for tid in os.listdir("/proc/self/task"):
         try:
             with open(f"/proc/self/task/{tid}/comm") as f:
                 names.append(f.read().strip())
-        except FileNotFoundError:
+        except OSError:
             pass
     return names
 
@@ -37,7 +39,7 @@ def thread_comm():
     try:
         with open(f"/proc/self/task/{threading.get_native_id()}/comm") as f:
             return f.read().strip()
-    except FileNotFoundError:
+    except OSError:
         return "?"
 
 def report(**facts):
@@ -189,6 +191,7 @@ def test_call_client_create_release_cycles_do_not_grow_threads() -> None:
             return len(os_threads())
         time.sleep(0.2)
         baseline_os, baseline_py = len(os_threads()), threading.active_count()
+        baseline_names = sorted(os_threads())
         with_client = None
         for i in range(20):
             client = daily.CallClient(event_handler=Handler())
@@ -196,8 +199,10 @@ def test_call_client_create_release_cycles_do_not_grow_threads() -> None:
                 with_client = len(os_threads())
             client.release()
             del client
+        after_os = settle(baseline_os)
         report(baseline_os=baseline_os, baseline_py=baseline_py, with_client=with_client,
-               after_os=settle(baseline_os), after_py=threading.active_count())
+               after_os=after_os, after_py=threading.active_count(),
+               baseline_names=baseline_names, names=sorted(os_threads()))
         """,
         timeout=90,
     )
@@ -279,6 +284,97 @@ def test_leave_and_requests_before_join() -> None:
         ["on_error", "Error handling sendAppMessage: AppMessage(Signalling(ChannelNotOpen))"],
     ]
     assert facts["second"] == "this object has already been released"
+
+
+def test_write_frames_plays_whole_10ms_blocks() -> None:
+    """write_frames rounds every write up to whole 10 ms blocks of rate // 100 frames: 330 frames at 16 kHz
+    take 30 ms, not 20.6; 441 frames at 22050 Hz take 30 ms, not 20 (such a rate plays slower than real time)."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        def per_write(rate, frames, n=10):
+            source = daily.CustomAudioSource(rate, 1)
+            source.write_frames(b"\\0\\0" * frames)  # the first write starts the clock
+            start = time.monotonic()
+            for _ in range(n):
+                source.write_frames(b"\\0\\0" * frames)
+            return (time.monotonic() - start) / n
+        report(ragged=per_write(16000, 330), whole=per_write(16000, 320), odd_rate=per_write(22050, 441))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 0.027 <= facts["ragged"] <= 0.036, facts  # 3 blocks
+    assert 0.018 <= facts["whole"] <= 0.024, facts  # 2 blocks
+    assert 0.027 <= facts["odd_rate"] <= 0.036, facts  # 441 > 2 x 220 frames: 3 blocks
+
+
+def test_pending_join_facts() -> None:
+    """Behind a pending join (an unreachable room, ~19 s offline): the cached getters and the SDK's own
+    argument refusals answer at once; participants() blocks holding the GIL (nothing else in the process
+    runs); set_user_name's event waits for the join; release() waits for the join too and drops the
+    completion of a request still queued behind it."""
+    facts, proc = run_sdk(
+        """
+        daily.Daily.init()
+        P = "6f6a6a4e-3c1e-4d1e-9f1e-1a2b3c4d5e6f"
+        t0 = time.monotonic()
+        seen = {}
+        def at(name):
+            return lambda *args: seen.setdefault(name, time.monotonic() - t0)
+        class Handler(daily.EventHandler):
+            def on_participant_updated(self, participant):
+                seen.setdefault("user_name_event", time.monotonic() - t0)
+        room = "https://gateway-offline-test.invalid/room"
+        a, b = daily.CallClient(event_handler=Handler()), daily.CallClient()
+        a.join(room, completion=at("join_a"))
+        b.join(room, completion=at("join_b"))
+        time.sleep(0.3)
+        getters = {}
+        for name in ("inputs", "publishing", "subscriptions", "subscription_profiles", "participant_counts",
+                     "active_speaker", "get_network_stats"):
+            start = time.monotonic()
+            getattr(a, name)()
+            getters[name] = time.monotonic() - start
+        a.update_remote_participants({P: {"permissions": {"canSend": True}}}, completion=at("refused"))
+        a.set_user_name("bot")
+        b.update_inputs({"camera": {"isEnabled": True}}, completion=at("queued_behind_b"))
+        released = {}
+        def release_b():
+            start = time.monotonic()
+            b.release()
+            released["took"] = time.monotonic() - start
+        releaser = threading.Thread(target=release_b)
+        releaser.start()
+        ticks = [0]
+        def tick():
+            while not released.get("stop"):
+                ticks[0] += 1
+                time.sleep(0.01)
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        time.sleep(0.2)
+        before, start = ticks[0], time.monotonic()
+        a.participants()
+        blocked, ticks_during = time.monotonic() - start, ticks[0] - before
+        releaser.join(60)
+        time.sleep(0.5)
+        released["stop"] = True
+        a.release()
+        report(getters=getters, seen=seen, blocked=blocked, ticks_during=ticks_during,
+               release_took=released.get("took"))
+        """,
+        timeout=150,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    join_ends = facts["seen"]["join_a"]
+    assert join_ends > 10, facts  # the unreachable room takes ~19 s
+    assert max(facts["getters"].values()) < 0.5, facts["getters"]  # vs. ~19 s had they waited for the join
+    assert facts["seen"]["refused"] < 3.0, facts  # the SDK's own check: ahead of the queue
+    assert facts["seen"]["user_name_event"] >= join_ends - 0.5, facts  # queued behind the join
+    assert facts["blocked"] > 8, facts
+    assert facts["ticks_during"] < 20, facts  # a ticker of 100 Hz (nearly) stopped: the GIL was held
+    assert facts["release_took"] > 8, facts  # release() waits for the pending join
+    assert "queued_behind_b" not in facts["seen"], facts  # dropped: its completion never came
 
 
 def test_video_renderer_with_a_non_uuid_participant_aborts() -> None:

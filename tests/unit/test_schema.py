@@ -165,7 +165,7 @@ def test_validation_copies() -> None:
 
 def test_defaults_of_other_requests() -> None:
     """Defaults are filled for every request that declares them, e.g. urgent and capture settings."""
-    assert validate_request(Request("send-app-message", "1", {"message": None})) == {"message": None, "urgent": False}
+    assert validate_request(Request("send-app-message", "1", {"message": 0})) == {"message": 0, "urgent": False}
     assert validate_request(Request("ping", "1", {})) == {}
 
 
@@ -303,6 +303,10 @@ def test_every_x_default_rule_is_well_formed(path: str) -> None:
         ),
         ("capture-participant-video", {"participant_id": "p", "framerate": 61}, InvalidParams, "framerate"),
         ("send-app-message", {}, InvalidParams, "message"),
+        ("send-app-message", {"message": None}, InvalidParams, "message"),
+        ("join", {"room_url": "https://x.daily.co/r", "video_out": {"color_format": "BGR"}}, UnsupportedFormat, "video_out.color_format"),
+        ("update-subscriptions", {"profile_settings": {"base": {"camera": "unsubscribed"}}}, InvalidParams, "profile_settings.base.media"),
+        ("update-subscription-profiles", {"profile_settings": {}}, InvalidParams, "profile_settings"),
         ("update-transcription", {"participants": [""]}, InvalidParams, "participants.0"),
     ],
 )

@@ -64,6 +64,8 @@ import type {
   SessionStats,
   SipTransferSettings,
   SubscriptionParams,
+  SubscriptionProfileSettings,
+  SubscriptionProfiles,
   Subscriptions,
   TrackInfo,
 } from './types.js';
@@ -346,8 +348,8 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     return (await this.request('list-rooms', backend ? { backend } : {})).rooms;
   }
 
-  /** Send an app message to everyone, or to one participant. */
-  async sendAppMessage(message: unknown, options: { participantId?: string; urgent?: boolean } = {}): Promise<void> {
+  /** Send an app message (any JSON value but null) to everyone, or to one participant. */
+  async sendAppMessage(message: SendAppMessageParams['message'], options: { participantId?: string; urgent?: boolean } = {}): Promise<void> {
     const params: SendAppMessageParams = { message };
     if (options.participantId) params.participant_id = options.participantId;
     if (options.urgent) params.urgent = true;
@@ -463,6 +465,11 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /** Subscribe to, stage or unsubscribe from participants' sources; resolves with Daily's `subscriptions()`. */
   async updateSubscriptions(params: SubscriptionParams): Promise<Subscriptions> {
     return (await this.request('update-subscriptions', params)).subscriptions;
+  }
+
+  /** Define or change subscription profiles (local rooms: `base` only); resolves with every profile. */
+  async updateSubscriptionProfiles(profileSettings: SubscriptionProfileSettings): Promise<SubscriptionProfiles> {
+    return (await this.request('update-subscription-profiles', { profile_settings: profileSettings })).subscription_profiles;
   }
 
   // Telephony (PROTOCOL.md 5.9): the bot's side.

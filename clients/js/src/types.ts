@@ -23,6 +23,7 @@ import type {
   UpdateInputsParams,
   UpdatePublishingParams,
   UpdateRemoteParticipantsParams,
+  UpdateSubscriptionProfilesParams,
   UpdateSubscriptionsParams,
 } from './wire.js';
 
@@ -46,6 +47,11 @@ export type RemoteParticipantUpdates = UpdateRemoteParticipantsParams['remote_pa
 export type InputSettings = UpdateInputsParams['input_settings'];
 /** `update-publishing.publishing_settings`. */
 export type PublishingSettings = UpdatePublishingParams['publishing_settings'];
+/** `update-subscription-profiles`' settings: profile name -> source -> state. */
+export type SubscriptionProfileSettings = UpdateSubscriptionProfilesParams['profile_settings'];
+/** Daily's `subscription_profiles()`: profile name -> source -> `{subscriptionState, ...}`. */
+export type SubscriptionProfiles = Record<string, Record<string, { subscriptionState?: string; [extra: string]: unknown }>>;
+
 /** `update-subscriptions`' parameters. */
 export type SubscriptionParams = UpdateSubscriptionsParams;
 /** Daily's `subscriptions()`: participant id -> `{media: {source: state}}`. */
@@ -198,6 +204,7 @@ export interface ResultMap {
   'update-publishing': { publishing_settings: PublishingSettings };
   'update-recording': NoResult;
   'update-remote-participants': NoResult;
+  'update-subscription-profiles': { subscription_profiles: SubscriptionProfiles };
   'update-subscriptions': { subscriptions: Subscriptions };
   'update-transcription': NoResult;
 }

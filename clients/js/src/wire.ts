@@ -56,6 +56,7 @@ export interface RequestParamsMap {
   'update-publishing': UpdatePublishingParams;
   'update-recording': UpdateRecordingParams;
   'update-remote-participants': UpdateRemoteParticipantsParams;
+  'update-subscription-profiles': UpdateSubscriptionProfilesParams;
   'update-subscriptions': UpdateSubscriptionsParams;
   'update-transcription': UpdateTranscriptionParams;
 }
@@ -237,7 +238,7 @@ export interface JoinParams {
     [k: string]: unknown;
   };
   /**
-   * Receiving participant video (Daily: subscribe to it; local rooms ignore it: capture-participant-video decides).
+   * Receiving participant video (Daily: capture-participant-video may subscribe it; video is received only while captured; false: captures are wrong_state. Local rooms ignore it: capture-participant-video decides).
    */
   video_in?: {
     enabled?: boolean;
@@ -252,10 +253,20 @@ export interface JoinParams {
     height?: number;
     framerate?: number;
     /**
-     * Bits per second.
+     * Bits per second: caps the published camera to one encoding at this bitrate (and framerate). Absent: Daily's adaptive layers. Ignored when send_settings is given.
      */
     bitrate?: number;
-    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'BGR' | 'I420';
+    color_format?: 'RGB' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'I420';
+    /**
+     * Daily's camera sendSettings (maxQuality, encodings, preferredCodec...), passed to Daily unchanged.
+     */
+    send_settings?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Preferred video codec of the published camera (Daily's sendSettings.preferredCodec).
+     */
+    codec?: 'VP8' | 'VP9' | 'H264' | 'H265';
   };
   /**
    * Start transcription once joined (as start-transcription with these settings). A failure to start is an error event, not a failed join.
@@ -287,6 +298,10 @@ export interface AudioInFormat {
   channels?: 1 | 2;
   frame_ms?: number;
   filter?: AudioFilter;
+  /**
+   * join on Daily only: one track (participant_id "*", source mixed) carrying the room's mix from daily-python's virtual speaker, instead of one track per participant and source. One such session per gateway process, and no other Daily session beside it (limit_reached). Local rooms: not_supported. Ignored by observe and register-phone.
+   */
+  mixed?: boolean;
 }
 /**
  * Filter applied to each received participant track before the client and VAD get it (PROTOCOL.md, "Input filters"). noisereduce needs the gateway's noisereduce extra; krisp is accepted for parity with Daily's transport but this gateway has no Krisp SDK (not_supported).
@@ -335,6 +350,10 @@ export interface AudioOutFormat {
    * Daily's live mode for the published audio (Daily only).
    */
   is_live?: boolean;
+  /**
+   * Daily only: daily-python's custom audio source sends silence while nothing is written (true, the default), or nothing (false). Local rooms ignore it.
+   */
+  auto_silence?: boolean;
 }
 /**
  * Voice activity detection on each received participant track (an analyzer with start/stop hysteresis).
@@ -480,9 +499,16 @@ export interface ResumeParams {
  */
 export interface SendAppMessageParams {
   /**
-   * Any JSON value, at most limits.max_app_message_bytes once serialized.
+   * Any JSON value but null (Daily refuses a null message), at most limits.max_app_message_bytes once serialized.
    */
-  message: unknown;
+  message:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean;
   participant_id?: string;
   urgent?: boolean;
 }
@@ -689,7 +715,7 @@ export interface UpdateRemoteParticipantsParams {
   remote_participants: {
     [k: string]: {
       /**
-       * Daily's participant permissions; the keys given replace the old values.
+       * Daily's participant permissions in daily-python's names; the keys given replace the old values.
        */
       permissions?: {
         /**
@@ -697,18 +723,84 @@ export interface UpdateRemoteParticipantsParams {
          */
         hasPresence?: boolean;
         /**
-         * true, false, or the sources it may send.
+         * The sources it may send (daily-python's names), or true (all) / false (none): the gateway sends Daily the list.
          */
-        canSend?: boolean | ('microphone' | 'camera' | 'screenVideo' | 'screenAudio')[];
+        canSend?: boolean | ('microphone' | 'camera' | 'screenVideo' | 'screenAudio' | 'customVideo' | 'customAudio')[];
         /**
-         * true, false, or Daily's admin kinds (participants grants remote control).
+         * Daily's admin kinds (participants grants remote control), or true (all) / false (none): the gateway sends Daily the list.
          */
         canAdmin?: boolean | ('participants' | 'streaming' | 'transcription')[];
         /**
-         * Daily's receive permissions {base, byParticipantId, byUserId}; local rooms apply base and byParticipantId (audio, video, screenVideo, screenAudio), keep the rest.
+         * Daily's receive permissions: base, then byUserId, then byParticipantId (most specific wins). Local rooms apply base and byParticipantId to microphone, camera, screenVideo and screenAudio and keep the rest.
          */
         canReceive?: {
-          [k: string]: unknown;
+          /**
+           * One canReceive level: true, false, or media -> allowed in daily-python's names (camera, microphone, screenVideo, screenAudio; customVideo / customAudio: true, false or Daily's {track name or *: allowed}). A medium left out is allowed.
+           */
+          base?:
+            | boolean
+            | {
+                camera?: boolean;
+                microphone?: boolean;
+                screenVideo?: boolean;
+                screenAudio?: boolean;
+                customVideo?:
+                  | boolean
+                  | {
+                      [k: string]: boolean;
+                    };
+                customAudio?:
+                  | boolean
+                  | {
+                      [k: string]: boolean;
+                    };
+              };
+          byUserId?: {
+            /**
+             * One canReceive level: true, false, or media -> allowed in daily-python's names (camera, microphone, screenVideo, screenAudio; customVideo / customAudio: true, false or Daily's {track name or *: allowed}). A medium left out is allowed.
+             */
+            [k: string]:
+              | boolean
+              | {
+                  camera?: boolean;
+                  microphone?: boolean;
+                  screenVideo?: boolean;
+                  screenAudio?: boolean;
+                  customVideo?:
+                    | boolean
+                    | {
+                        [k: string]: boolean;
+                      };
+                  customAudio?:
+                    | boolean
+                    | {
+                        [k: string]: boolean;
+                      };
+                };
+          };
+          byParticipantId?: {
+            /**
+             * One canReceive level: true, false, or media -> allowed in daily-python's names (camera, microphone, screenVideo, screenAudio; customVideo / customAudio: true, false or Daily's {track name or *: allowed}). A medium left out is allowed.
+             */
+            [k: string]:
+              | boolean
+              | {
+                  camera?: boolean;
+                  microphone?: boolean;
+                  screenVideo?: boolean;
+                  screenAudio?: boolean;
+                  customVideo?:
+                    | boolean
+                    | {
+                        [k: string]: boolean;
+                      };
+                  customAudio?:
+                    | boolean
+                    | {
+                        [k: string]: boolean;
+                      };
+                };
+          };
         };
       };
       /**
@@ -722,36 +814,99 @@ export interface UpdateRemoteParticipantsParams {
   };
 }
 /**
- * Change what this participant receives (daily-python update_subscriptions(participant_settings, profile_settings)). Only subscribed sources are delivered.
+ * Define or change subscription profiles (daily-python update_subscription_profiles(profile_settings)): profile name -> source -> state. A new name makes a profile that update-subscriptions can give participants. Local rooms: the base profile only.
+ */
+export interface UpdateSubscriptionProfilesParams {
+  /**
+   * Profile name -> source -> state (Daily's shorthand).
+   */
+  profile_settings: {
+    [k: string]: {
+      /**
+       * Daily's track subscription state: only subscribed delivers media.
+       */
+      microphone?: 'subscribed' | 'unsubscribed' | 'staged';
+      /**
+       * Daily's track subscription state: only subscribed delivers media.
+       */
+      camera?: 'subscribed' | 'unsubscribed' | 'staged';
+      /**
+       * Daily's track subscription state: only subscribed delivers media.
+       */
+      screenVideo?: 'subscribed' | 'unsubscribed' | 'staged';
+      /**
+       * Daily's track subscription state: only subscribed delivers media.
+       */
+      screenAudio?: 'subscribed' | 'unsubscribed' | 'staged';
+    };
+  };
+}
+/**
+ * Change what this participant receives (daily-python update_subscriptions(participant_settings, profile_settings)), in Daily's shapes. Only subscribed sources are delivered.
  */
 export interface UpdateSubscriptionsParams {
   /**
-   * Participant id -> {media}: overrides the profile for that participant.
+   * Participant id -> {profile?, media?}: the participant's profile (local rooms: base only), and media that override it.
    */
   participant_settings?: {
     [k: string]: {
       /**
-       * One state for every source, or source -> state.
+       * A profile name (base, or one made by update-subscription-profiles).
+       */
+      profile?: string;
+      /**
+       * Daily's media subscription value: one state for every source, or source -> state.
        */
       media?:
         | ('subscribed' | 'unsubscribed' | 'staged')
         | {
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
             microphone?: 'subscribed' | 'unsubscribed' | 'staged';
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
             camera?: 'subscribed' | 'unsubscribed' | 'staged';
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
             screenVideo?: 'subscribed' | 'unsubscribed' | 'staged';
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
             screenAudio?: 'subscribed' | 'unsubscribed' | 'staged';
           };
     };
   };
   /**
-   * Profile name -> source -> state. Local rooms apply profile base to everyone.
+   * Profile name -> {media}: overrides for every participant subscribed through that profile (Daily's shape; local rooms: base, which applies to everyone). The profile must exist: base, or one made by update-subscription-profiles.
    */
   profile_settings?: {
-    base?: {
-      microphone?: 'subscribed' | 'unsubscribed' | 'staged';
-      camera?: 'subscribed' | 'unsubscribed' | 'staged';
-      screenVideo?: 'subscribed' | 'unsubscribed' | 'staged';
-      screenAudio?: 'subscribed' | 'unsubscribed' | 'staged';
+    [k: string]: {
+      /**
+       * Daily's media subscription value: one state for every source, or source -> state.
+       */
+      media:
+        | ('subscribed' | 'unsubscribed' | 'staged')
+        | {
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
+            microphone?: 'subscribed' | 'unsubscribed' | 'staged';
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
+            camera?: 'subscribed' | 'unsubscribed' | 'staged';
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
+            screenVideo?: 'subscribed' | 'unsubscribed' | 'staged';
+            /**
+             * Daily's track subscription state: only subscribed delivers media.
+             */
+            screenAudio?: 'subscribed' | 'unsubscribed' | 'staged';
+          };
     };
   };
 }
@@ -1321,7 +1476,7 @@ export interface SpeechStoppedData {
   [k: string]: unknown;
 }
 /**
- * This participant's subscription profiles changed (daily-python on_subscription_profiles_updated(subscription_profiles)); Daily only.
+ * This participant's subscription profiles changed (daily-python on_subscription_profiles_updated(subscription_profiles); local rooms: update-subscription-profiles of base).
  */
 export interface SubscriptionProfilesUpdatedData {
   /**
@@ -1345,7 +1500,10 @@ export interface TrackStartedData {
   track: number;
   participant_id: string;
   kind: 'audio' | 'video';
-  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
+  /**
+   * The participant's source; mixed: the room's mix (join.audio_in.mixed, participant_id "*").
+   */
+  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio' | 'mixed';
   sample_rate?: number;
   channels?: number;
   frame_ms?: number;
@@ -1363,7 +1521,10 @@ export interface TrackStoppedData {
   track: number;
   participant_id: string;
   kind: 'audio' | 'video';
-  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio';
+  /**
+   * The participant's source; mixed: the room's mix (join.audio_in.mixed, participant_id "*").
+   */
+  source: 'microphone' | 'camera' | 'screenVideo' | 'screenAudio' | 'mixed';
   sample_rate?: number;
   channels?: number;
   frame_ms?: number;
@@ -1528,7 +1689,7 @@ export interface ServerEventMap {
   'recording-stopped': RecordingStoppedData;
   'speech-started': SpeechStartedData;
   'speech-stopped': SpeechStoppedData;
-  /** This participant's subscription profiles changed (daily-python on_subscription_profiles_updated(subscription_profiles)); Daily only. */
+  /** This participant's subscription profiles changed (daily-python on_subscription_profiles_updated(subscription_profiles); local rooms: update-subscription-profiles of base). */
   'subscription-profiles-updated': SubscriptionProfilesUpdatedData;
   /** This participant's subscriptions changed (daily-python on_subscriptions_updated(subscriptions)): participant id -> {media: source -> state}. */
   'subscriptions-updated': SubscriptionsUpdatedData;
@@ -1597,6 +1758,7 @@ export const KNOWN_REQUESTS: readonly RequestType[] = [
   'update-publishing',
   'update-recording',
   'update-remote-participants',
+  'update-subscription-profiles',
   'update-subscriptions',
   'update-transcription'
 ];

@@ -2,8 +2,11 @@
 
 Each session that joins gets a :class:`DailyTransport` with its own ``CallClient``. The SDK is
 loaded and initialized on the first join only (``sdk.py``), so a gateway that never joins a Daily
-room never starts daily-python's threads. Blocking SDK calls (getters, ``release()``) run on this
-backend's small executor, never on the event loop.
+room never starts daily-python's threads. ``release()`` blocks until a pending join ends (~19 s for
+an unreachable room), so it runs on an executor of its own: it can never starve the getters, which
+run on another one and answer at once (``CallClient.participants()`` is never called: it blocks
+behind a pending join WHILE HOLDING THE GIL, freezing the whole process; the backend keeps the
+participants from events instead).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from protocol.errors import CommandError, ErrorCode
 from ..base import Backend, JoinOptions, Transport, TransportListener
 from . import sdk as sdk_loader
 from .events import make_handler_class
-from .transport import DailyTransport
+from .transport import SERVER_REQUESTS, DailyTransport
 
 if TYPE_CHECKING:
     from ...config import Config
@@ -31,11 +34,19 @@ log = logging.getLogger("gateway.daily")
 T = TypeVar("T")
 
 COMMAND_TIMEOUT = 15.0
-"""Seconds a Daily request (recording, dial-out, app message...) may take before its reply is ``timeout``."""
+"""Seconds a Daily request the SDK answers by itself (inputs, subscriptions, app message...) may take."""
+SDK_SERVER_TIMEOUT = 20.0
+"""daily-python's own limit for the requests Daily's servers answer (dial-out, transcription...)."""
+SERVER_REQUEST_TIMEOUT = 30.0
+"""Seconds the gateway waits for those: longer than the SDK's own limit, so that the SDK's answer
+(success, or its own timeout error) always comes first and a slow success is never reported as
+``timeout`` (a client retrying a "timed out" dial-out would place a second call)."""
 RELEASE_TIMEOUT = 40.0
 """Seconds leaving waits for ``release()``, which waits for a pending join (~20 s when unreachable)."""
-BLOCKING_WORKERS = 8
-"""Threads for blocking SDK calls: getters and ``release()`` of every Daily session of the gateway."""
+GETTER_WORKERS = 2
+"""Threads for the SDK's getters (they answer at once from daily-python's cache)."""
+RELEASE_WORKERS = 8
+"""Threads for ``release()`` calls, each of which may wait ~19 s behind its client's pending join."""
 
 
 class DailyBackend(Backend):
@@ -46,6 +57,8 @@ class DailyBackend(Backend):
             fake), ``daily_api_key`` / ``daily_api_url`` (REST, for pinless dial-in).
         command_timeout: seconds before a request's reply is ``timeout`` (default: ``config.daily_command_timeout``
             if the config has one, else :data:`COMMAND_TIMEOUT`).
+        server_timeout: the same for :data:`SERVER_REQUESTS` (default :data:`SERVER_REQUEST_TIMEOUT`, at
+            least ``command_timeout``).
         release_timeout: seconds leaving waits for the client's release.
     """
 
@@ -53,18 +66,26 @@ class DailyBackend(Backend):
     schemes = ("https",)
 
     def __init__(
-        self, config: Config, *, command_timeout: float | None = None, release_timeout: float = RELEASE_TIMEOUT
+        self,
+        config: Config,
+        *,
+        command_timeout: float | None = None,
+        server_timeout: float = SERVER_REQUEST_TIMEOUT,
+        release_timeout: float = RELEASE_TIMEOUT,
     ) -> None:
         self.config = config
         self.command_timeout: float = (
             command_timeout or getattr(config, "daily_command_timeout", None) or COMMAND_TIMEOUT
         )
+        self.server_timeout = max(server_timeout, self.command_timeout)
         self.release_timeout = release_timeout
         self.transports: set[DailyTransport] = set()
         """Transports holding a CallClient (joining, joined or releasing)."""
+        self.mixed_audio: DailyTransport | None = None
+        """The one transport receiving the room's mix through daily-python's speaker (one per process)."""
         self._sdk: Any = None
         self._handler_class: type | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executors: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started = time.time()
 
@@ -90,11 +111,23 @@ class DailyBackend(Backend):
         assert self._handler_class is not None
         return self._handler_class()
 
-    async def run_blocking(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
-        """Run a blocking SDK call on the executor; ``TimeoutError`` past ``timeout`` (the call goes on)."""
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(BLOCKING_WORKERS, thread_name_prefix="daily-blocking")
-        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    def timeout_for(self, method: str) -> float:
+        """Seconds the gateway waits for ``CallClient.<method>``'s completion (PROTOCOL.md 6.2)."""
+        return self.server_timeout if method in SERVER_REQUESTS else self.command_timeout
+
+    async def run_blocking(
+        self, fn: Callable[..., T], *args: Any, timeout: float | None = None, pool: str = "getters"
+    ) -> T:
+        """Run an SDK call off the loop, on ``pool`` (``getters`` or ``release``); ``TimeoutError`` past ``timeout``.
+
+        Two pools so that a ``release()`` stuck behind a pending join never delays a getter.
+        """
+        executor = self._executors.get(pool)
+        if executor is None:
+            workers = RELEASE_WORKERS if pool == "release" else GETTER_WORKERS
+            executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix=f"daily-{pool}")
+            self._executors[pool] = executor
+        future = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         return await asyncio.wait_for(future, timeout) if timeout else await future
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
@@ -125,6 +158,31 @@ class DailyBackend(Backend):
                 details={"field": "room_url"},
             )
 
+    def admit(self, transport: DailyTransport, *, mixed: bool) -> None:
+        """Refuse a join that would share daily-python's one speaker device (``join.audio_in.mixed``).
+
+        daily-python selects one virtual speaker per process (``Daily.select_speaker_device``), which
+        the calls of the process play into: a mixed-audio session must be the only Daily session.
+
+        Raises:
+            CommandError: ``limit_reached`` when a mixed-audio session exists, or when ``mixed`` is
+                asked while other Daily sessions exist.
+        """
+        holder = self.mixed_audio
+        if holder is not None and holder is not transport:
+            raise CommandError(
+                ErrorCode.LIMIT_REACHED,
+                "this gateway process hosts a Daily session with join.audio_in.mixed: no other Daily session beside it",
+            )
+        if mixed:
+            if any(t is not transport for t in self.transports):
+                raise CommandError(
+                    ErrorCode.LIMIT_REACHED,
+                    "join.audio_in.mixed needs the gateway process to itself: other Daily sessions are in rooms",
+                    details={"field": "audio_in.mixed"},
+                )
+            self.mixed_audio = transport
+
     def create_transport(self, options: JoinOptions, listener: TransportListener) -> Transport:
         return DailyTransport(self, options, listener)
 
@@ -148,9 +206,9 @@ class DailyBackend(Backend):
             await asyncio.gather(*(t.leave("shutdown") for t in transports), return_exceptions=True)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.release_timeout)
-        executor, self._executor = self._executor, None
-        if executor is not None:
+        executors, self._executors = self._executors, {}
+        for executor in executors.values():
             # Every release was awaited above (or timed out and is logged): idle workers just exit.
             executor.shutdown(wait=False, cancel_futures=True)
 
-__all__ = ["DailyBackend", "DailyTransport"]
+__all__ = ["SDK_SERVER_TIMEOUT", "SERVER_REQUEST_TIMEOUT", "DailyBackend", "DailyTransport"]

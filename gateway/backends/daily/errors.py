@@ -28,6 +28,16 @@ _RULES: tuple[tuple[re.Pattern[str], ErrorCode], ...] = (
         ),
         ErrorCode.NOT_FOUND,
     ),
+    # daily-python's own argument checks (observed offline: tests/fakes/daily_checks.py). Before
+    # NOT_ALLOWED: "Failed to deserialize permissions update JSON" is a shape error, not a refusal.
+    (
+        re.compile(
+            r"settings (?:were|are) not valid|subscription overrides were not valid|Failed to deserialize"
+            r"|UnknownProfiles|missing field|invalid type:|invalid value:",
+            re.I,
+        ),
+        ErrorCode.INVALID_PARAMS,
+    ),
     (
         re.compile(
             r"permission|not allowed|forbidden|unauthori[sz]ed|not an owner|owner only|must be an owner"

@@ -9,9 +9,12 @@ and the loop may never stall the SDK's threads. Each direction gets an explicit,
 * :class:`AudioInbox`: one per received track; SDK thread -> loop; bounded, drops the oldest chunk
   (counted) when the loop falls behind, so latency stays bounded and the newest audio wins.
 * :class:`VideoSlot`: one per captured video; SDK thread -> loop; latest frame wins (counted).
+* :class:`SpeakerReader`: the room's mix (``join.audio_in.mixed``); one thread reads daily-python's
+  virtual speaker every 20 ms into an :class:`AudioInbox`.
 * :class:`AudioWriter`: loop -> SDK; a bounded queue drained by one writer thread that calls the
-  blocking ``write_frames`` (which paces at real time) with all chunks waiting at once; drops the
-  oldest chunk (counted) when full.
+  blocking ``write_frames`` (which paces at real time) with all chunks waiting at once, cut to whole
+  10 ms blocks (daily-python rounds every write up to whole blocks, so a ragged write would play
+  silence it was never given); drops the oldest chunk (counted) when full.
 
 Hand-over to the loop is ``loop.call_soon_threadsafe`` of one drain per burst (a flag says a drain
 is already scheduled), so a burst of chunks costs one wake-up and the loop's own queue never holds
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -100,18 +104,19 @@ class CallbackInbox(_LoopInbox):
         self.dropped = 0
         """Events dropped because the loop fell ``max_items`` behind."""
 
-    def put(self, fn: Callable[..., Any], args: tuple[Any, ...], *, droppable: bool) -> None:
-        """Called on an SDK thread; never blocks beyond a short lock."""
+    def put(self, fn: Callable[..., Any], args: tuple[Any, ...], *, droppable: bool) -> bool:
+        """Called on an SDK thread; never blocks beyond a short lock. False once closed (nothing queued)."""
         with self._lock:
             if self.closed:
-                return
+                return False
             if droppable and len(self._items) >= self._max:
                 self.dropped += 1
-                return
+                return True
             self._items.append((fn, args))
             wake = self._needs_drain()
         if wake:
             self._post_drain()
+        return True
 
     def _drain(self) -> None:
         with self._lock:
@@ -232,6 +237,72 @@ class VideoSlot:
             self._frame = None
 
 
+class SpeakerReader:
+    """The room's mix, from daily-python's virtual speaker device to an :class:`AudioInbox`.
+
+    The device is made ``non_blocking`` (``read_frames`` answers at once with what it has, possibly
+    nothing), so the thread paces itself: one read of ``period_ms`` of frames per period, on a
+    monotonic schedule that skips ahead instead of bursting after a stall.
+
+    Args:
+        device: the SDK's ``VirtualSpeakerDevice`` (anything with ``read_frames(num_frames)``).
+        inbox: where the audio goes (its ``push(pcm, sample_rate, channels)``).
+        sample_rate, channels: the device's format.
+        period_ms: audio per read.
+        name: the thread's name.
+    """
+
+    def __init__(
+        self,
+        device: Any,
+        inbox: AudioInbox,
+        *,
+        sample_rate: int,
+        channels: int,
+        period_ms: int = 20,
+        name: str = "daily-speaker-reader",
+    ) -> None:
+        self._device = device
+        self._inbox = inbox
+        self._rate, self._channels = sample_rate, channels
+        self._frames = sample_rate * period_ms // 1000
+        self._period = period_ms / 1000.0
+        self._stop = threading.Event()
+        self.reads = 0
+        """Reads that returned audio."""
+        self.errors = 0
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        due = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                data = self._device.read_frames(self._frames)
+            except Exception:
+                self.errors += 1
+                if self.errors == 1:
+                    log.exception("reading Daily's speaker failed (further failures are counted only)")
+                data = b""
+            if data:
+                self.reads += 1
+                self._inbox.push(bytes(data), self._rate, self._channels)
+            due += self._period
+            now = time.monotonic()
+            if due < now - 5 * self._period:  # stalled: resume from now rather than read a burst
+                due = now
+            self._stop.wait(max(0.0, due - now))
+        self._device = None
+
+    def close(self) -> None:
+        """Stop reading (the thread ends within one period)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (blocks: call off the loop)."""
+        self.thread.join(timeout)
+
+
 class AudioWriter:
     """Feeds a ``CustomAudioSource`` from the loop without blocking it: a bounded queue and one thread.
 
@@ -243,10 +314,22 @@ class AudioWriter:
         source: the SDK's ``CustomAudioSource`` (anything with ``write_frames(bytes)``).
         name: the thread's name.
         max_chunks: chunks kept while the writer is busy; beyond, the oldest is dropped.
+        block_bytes: bytes of one 10 ms block (``rate // 100`` frames); each write is a whole number
+            of blocks and the rest waits for the next chunk. 0: write everything as it comes.
     """
 
-    def __init__(self, source: Any, *, name: str = "daily-audio-writer", max_chunks: int = AUDIO_WRITER_CHUNKS) -> None:
+    def __init__(
+        self,
+        source: Any,
+        *,
+        name: str = "daily-audio-writer",
+        max_chunks: int = AUDIO_WRITER_CHUNKS,
+        block_bytes: int = 0,
+    ) -> None:
         self._source = source
+        self._block = block_bytes
+        self._carry = b""
+        """The end of the last chunks, less than a block: written with the next chunk."""
         self._chunks: deque[bytes] = deque()
         self._max = max_chunks
         self._cond = threading.Condition()
@@ -291,6 +374,13 @@ class AudioWriter:
                 count = len(self._chunks)
                 chunk = self._chunks.popleft() if count == 1 else b"".join(self._chunks)
                 self._chunks.clear()
+            if self._block:
+                chunk = self._carry + chunk if self._carry else chunk
+                whole = len(chunk) - len(chunk) % self._block
+                chunk, self._carry = chunk[:whole], chunk[whole:]
+                if not chunk:
+                    self.written += count  # held back whole, to go out with the next chunk
+                    continue
             try:
                 self._source.write_frames(chunk)
                 self.written += count
@@ -319,6 +409,7 @@ __all__ = [
     "AudioInbox",
     "AudioWriter",
     "CallbackInbox",
+    "SpeakerReader",
     "VideoSlot",
     "post",
 ]

@@ -4,11 +4,19 @@ Threads (tests/fakes/daily.py has the observed facts): daily-python calls every 
 every ``EventHandler`` callback of one client on that client's emitter thread, and renderers on
 media threads. Those threads only hand over to the event loop through bounded inboxes
 (``media.py``: events and completions in the SDK's order, audio per track, video latest-frame);
-they never wait on the loop. The loop only calls the
-``CallClient`` methods that return at once (requests with a completion, ``set_*_renderer``,
-``set_user_name``); the getters and ``release()``, which block behind a pending join, run on the
-backend's executor. All state of this class is touched on the loop thread only, except the
+they never wait on the loop. The loop only calls the ``CallClient`` methods that return at once
+(requests with a completion, ``set_*_renderer``, ``set_user_name``). The getters the backend uses
+(``inputs()``, ``publishing()``, ``subscriptions()``, ``subscription_profiles()``,
+``participant_counts()``, ``active_speaker()``, ``get_network_stats()``) answer at once from
+daily-python's cache but run on the backend's getter executor anyway; ``release()``, which blocks
+until a pending join ends, runs on an executor of its own. ``participants()`` is never called: it
+blocks behind a pending join while holding the GIL (the whole process stops); the participants
+are kept from events. All state of this class is touched on the loop thread only, except the
 media inboxes, which have their own locks.
+
+Replies never rely on an event: daily-python sends no ``*-updated`` event for an update that
+changes nothing, and the order of an event and its request's completion varies. Replies come
+from the completion and the cached getters.
 """
 
 from __future__ import annotations
@@ -22,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import CommandError, ErrorCode
 
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
+from . import shapes
 from .errors import command_error, is_uuid, unknown_participant
 from .events import participant, plain, to_event
-from .media import AudioInbox, AudioWriter, CallbackInbox, VideoSlot, post
+from .media import AudioInbox, AudioWriter, CallbackInbox, SpeakerReader, VideoSlot, post
 
 if TYPE_CHECKING:
     from daily import CallClient, CustomAudioSource, CustomVideoSource
@@ -41,6 +50,23 @@ RENDER_INTERVAL_MS = 20
 """Audio renderer callback interval: the protocol's default frame duration."""
 TRANSCRIPTION_STARTED_WAIT = 2.0
 """Seconds start-transcription waits for ``transcription-started`` to learn the instance id."""
+STOP_TRANSCRIPTION_WAIT = 5.0
+"""Seconds leaving waits for stopping the transcription this participant started."""
+MIXED = ("*", "mixed")
+"""(participant id, source) of the one track of the room's mix (``join.audio_in.mixed``)."""
+VIDEO_SOURCES = ("camera", "screenVideo")
+"""Video that is not received until captured: unsubscribed at join, subscribed per capture (as Pipecat)."""
+SERVER_REQUESTS = frozenset(
+    {
+        "start_dialout", "stop_dialout", "send_dtmf", "sip_call_transfer", "sip_refer",
+        "start_recording", "stop_recording", "update_recording",
+        "start_transcription", "stop_transcription", "update_transcription",
+    }
+)  # fmt: skip
+"""CallClient requests that Daily's servers answer: daily-python gives them 20 s of its own, so the
+gateway waits longer for them (``DailyBackend.server_timeout``)."""
+_RELEASED = ("released",)
+"""What a request still waiting when the client was released resolves to (its completion will never come)."""
 
 
 class State(enum.Enum):
@@ -85,9 +111,6 @@ class DailyTransport(Transport):
         self._participant_id: str | None = None
         self._local: dict[str, Any] = {}
         self._others: dict[str, dict[str, Any]] = {}
-        self._inputs: dict[str, Any] = {}
-        self._publishing: dict[str, Any] = {}
-        self._subscriptions: dict[str, Any] = {}
         self._active_audio: set[tuple[str, str]] = set()
         self._inboxes: dict[tuple[str, str], AudioInbox] = {}
         self._video_in: dict[tuple[str, str], VideoSlot] = {}
@@ -96,7 +119,14 @@ class DailyTransport(Transport):
         self._writer: AudioWriter | None = None
         self._teardown_task: asyncio.Task[None] | None = None
         self._transcription_waiters: list[asyncio.Future[dict[str, Any]]] = []
+        self._transcribing = False
+        """This participant started a transcription that has not stopped: leaving stops it."""
+        self._pending: set[asyncio.Future[tuple[Any, ...]]] = set()
+        """Requests waiting for their completion; resolved at once when the client is released."""
         self._mic_track: Any = None
+        self._mixed = bool((self.params.get("audio_in") or {}).get("mixed")) and options.audio_in is not None
+        """Receive the room's mix from daily-python's speaker instead of one renderer per participant."""
+        self._speaker: SpeakerReader | None = None
         self.audio_bytes_sent = 0
         self.video_frames_sent = 0
 
@@ -133,9 +163,11 @@ class DailyTransport(Transport):
         if self._state is not State.NEW:
             raise CommandError(ErrorCode.WRONG_STATE, f"this Daily transport is {self._state.value}; make a new one")
         self._backend.check_room_url(self.room_url)
+        self._check_formats()
         self._loop = asyncio.get_running_loop()
         self._inbox = CallbackInbox(self._loop, on_dropped=self._events_dropped)
         sdk = self._backend.sdk()
+        self._backend.admit(self, mixed=self._mixed)
         self._state = State.JOINING
         try:
             handler = self._backend.handler_class()
@@ -143,22 +175,40 @@ class DailyTransport(Transport):
             client = sdk.CallClient(event_handler=handler)
         except Exception as exc:
             self._state = State.LEFT
+            if self._backend.mixed_audio is self:
+                self._backend.mixed_audio = None
             raise CommandError(ErrorCode.BACKEND_ERROR, f"could not create a Daily call client: {exc}") from None
         self._client, self._handler = client, handler
         self._backend.transports.add(self)
         try:
+            if self._mixed:
+                self._start_speaker(sdk)
             client.set_user_name(self.options.user_name)
+            # Video is received only while captured (capture_video subscribes it), as Pipecat does:
+            # an unsubscribed camera costs the bot neither bandwidth nor decoding.
+            self._background(
+                "update_subscription_profiles",
+                lambda done: client.update_subscription_profiles(
+                    {"base": dict.fromkeys(VIDEO_SOURCES, "unsubscribed")}, completion=done
+                ),
+            )
             try:
                 settings = self._client_settings(sdk)
             except (TypeError, ValueError) as exc:  # a format daily-python refuses (custom sources)
                 raise CommandError(ErrorCode.UNSUPPORTED_FORMAT, f"Daily refused the media format: {exc}") from None
-            if self._audio_source is not None:
-                self._writer = AudioWriter(self._audio_source, name=f"daily-audio-writer-{id(self) & 0xFFFF:04x}")
-            result = await self._request(
+            if self._audio_source is not None and self.options.audio_out is not None:
+                fmt = self.options.audio_out
+                self._writer = AudioWriter(
+                    self._audio_source,
+                    name=f"daily-audio-writer-{id(self) & 0xFFFF:04x}",
+                    block_bytes=fmt.sample_rate // 100 * 2 * fmt.channels,
+                )
+            await self._request(
                 "join",
                 lambda done: client.join(self.room_url, self.options.token, settings, completion=done),
                 pair=True,
                 timeout=None,  # the session bounds the join (config.join_timeout) and cancels us
+                on_result=self._joined_as,
             )
         except asyncio.CancelledError:
             # Timed out by the session: leave and release in the background (release waits
@@ -173,24 +223,8 @@ class DailyTransport(Transport):
         if self._teardown_task is not None:  # left (or the backend closed) while the join was pending
             raise CommandError(ErrorCode.WRONG_STATE, "left the Daily room before the join completed")
         self._state = State.JOINED
-        participants = plain(result.get("participants") if isinstance(result, dict) else None) or {}
-        local = participant(participants.pop("local", None) or {})
-        self._local = {**local, **self._local} if self._local else local
-        self._participant_id = self._local.get("id") or self._participant_id
-        for key, doc in participants.items():
-            if isinstance(doc, dict):
-                self._others.setdefault(str(doc.get("id", key)), participant(doc))
         for doc in list(self._others.values()):
             self._watch_audio(doc)
-        video_in = self.params.get("video_in") or {}
-        if video_in.get("enabled") is False:
-            # Nobody will capture video: do not receive it at all (as Pipecat with video_in off).
-            self._background(
-                "update_subscription_profiles",
-                lambda done: client.update_subscription_profiles(
-                    {"base": {"camera": "unsubscribed", "screenVideo": "unsubscribed"}}, completion=done
-                ),
-            )
         log.info("= joined Daily room %s as %s", self.room_url, self._participant_id)
         return {
             "participant_id": self._participant_id or "",
@@ -199,6 +233,56 @@ class DailyTransport(Transport):
             "participants": {pid: doc for pid, doc in self._others.items() if pid != self._participant_id},
         }
 
+    def _start_speaker(self, sdk: Any) -> None:
+        """``join.audio_in.mixed``: the room's mix through a virtual speaker of daily-python, one track."""
+        fmt = self.options.audio_in
+        assert fmt is not None
+        name = f"gateway-mix-{id(self):x}"
+        device = sdk.Daily.create_speaker_device(name, sample_rate=fmt.sample_rate, channels=fmt.channels, non_blocking=True)
+        sdk.Daily.select_speaker_device(name)
+        inbox = AudioInbox(self._loop_or_running(), self._audio_sink(*MIXED))
+        self._inboxes[MIXED] = inbox
+        self._speaker = SpeakerReader(
+            device, inbox, sample_rate=fmt.sample_rate, channels=fmt.channels, name=f"daily-speaker-{id(self) & 0xFFFF:04x}"
+        )
+
+    def _joined_as(self, result: Any) -> None:
+        """The join's data, applied on the loop in the SDK's order: it replaces what earlier events said.
+
+        An ``on_participant_updated(local)`` that came before the completion (``set_user_name``'s, for
+        one) describes the participant before the join: the join data (owner, permissions) wins over
+        it, and only events after the completion may change it again.
+        """
+        participants = plain(result.get("participants") if isinstance(result, dict) else None) or {}
+        local = participant(participants.pop("local", None) or {})
+        if local:
+            self._local = local
+        self._participant_id = self._local.get("id") or self._participant_id
+        for key, doc in participants.items():
+            if isinstance(doc, dict):
+                self._others.setdefault(str(doc.get("id", key)), participant(doc))
+
+    def _check_formats(self) -> None:
+        """Refuse, before any SDK object exists, the media formats Daily cannot carry (typed, not a silent gap)."""
+        fmt = self.options.audio_out
+        if fmt is not None and fmt.sample_rate % 100:
+            # daily-python plays whole 10 ms blocks of rate // 100 frames: at 22050 Hz it would
+            # play 22000 frames a second, falling further behind with every second of audio.
+            raise CommandError(
+                ErrorCode.UNSUPPORTED_FORMAT,
+                f"Daily cannot publish audio at {fmt.sample_rate} Hz: use a rate that is a multiple of 100 Hz "
+                "(8000, 16000, 24000, 44100, 48000...)",
+                details={"field": "audio_out.sample_rate", "sample_rate": fmt.sample_rate},
+            )
+        video_out = self.params.get("video_out") or {}
+        color = video_out.get("color_format") or "RGB"
+        if video_out.get("enabled") and color not in VIDEO_FORMATS:
+            raise CommandError(
+                ErrorCode.UNSUPPORTED_FORMAT,
+                f"Daily cannot publish {color} video; use one of {', '.join(sorted(VIDEO_FORMATS))}",
+                details={"field": "video_out.color_format"},
+            )
+
     def _client_settings(self, sdk: Any) -> dict[str, Any]:
         """``client_settings`` for ``CallClient.join``: custom tracks as microphone and camera, send settings."""
         params = self.params
@@ -206,7 +290,8 @@ class DailyTransport(Transport):
         publishing: dict[str, Any] = {}
         fmt = self.options.audio_out
         if fmt is not None:
-            self._audio_source = sdk.CustomAudioSource(fmt.sample_rate, fmt.channels)
+            auto_silence = (params.get("audio_out") or {}).get("auto_silence", True)
+            self._audio_source = sdk.CustomAudioSource(fmt.sample_rate, fmt.channels, bool(auto_silence))
             track = sdk.CustomAudioTrack(self._audio_source)
             inputs["microphone"] = {"isEnabled": True, "settings": {"customTrack": {"id": track.id}}}
             self._mic_track = track
@@ -218,19 +303,14 @@ class DailyTransport(Transport):
         video_out = params.get("video_out") or {}
         if video_out.get("enabled"):
             width, height = video_out.get("width"), video_out.get("height")
-            color = video_out.get("color_format") or "RGB"
-            if width and height and color in VIDEO_FORMATS:
-                out = self._new_video_out(sdk, int(width), int(height), color)
+            if width and height:
+                out = self._new_video_out(sdk, int(width), int(height), video_out.get("color_format") or "RGB")
                 self._video_out["camera"] = out
                 inputs["camera"] = {"isEnabled": True, "settings": {"customTrack": {"id": out.track.id}}}
-            encoding: dict[str, Any] = {}
-            if video_out.get("bitrate"):
-                encoding["maxBitrate"] = int(video_out["bitrate"])
-            if video_out.get("framerate"):
-                encoding["maxFramerate"] = video_out["framerate"]
             camera: dict[str, Any] = {"isPublishing": True}
-            if encoding:
-                camera["sendSettings"] = {"maxQuality": "low", "encodings": {"low": encoding}}
+            send_settings = shapes.camera_send_settings(video_out)
+            if send_settings:
+                camera["sendSettings"] = send_settings  # else Daily's own (adaptive layers)
             publishing["camera"] = camera
         settings: dict[str, Any] = {"inputs": inputs}
         if publishing:
@@ -260,17 +340,28 @@ class DailyTransport(Transport):
         client, writer = self._client, self._writer
         try:
             if leave and client is not None:
+                if self._transcribing and self._participant_id is not None:
+                    await self._stop_own_transcription(client)
                 try:
                     await self._request("leave", lambda done: client.leave(completion=done), timeout=self.command_timeout)
                 except CommandError as exc:
                     log.info("leaving %s: %s", self.room_url, exc.message)
             if writer is not None:
                 writer.close()
-            await self._backend.run_blocking(self._release, client, writer, timeout=self._backend.release_timeout)
+            speaker, self._speaker = self._speaker, None
+            if speaker is not None:
+                speaker.close()
+            await self._backend.run_blocking(
+                self._release, client, writer, speaker, timeout=self._backend.release_timeout, pool="release"
+            )
         except Exception:
             log.exception("releasing the Daily client of %s failed", self.room_url)
         finally:
             self._state = State.LEFT
+            # Released: completions still owed will never come. Answer their requests now.
+            for future in list(self._pending):
+                if not future.done():
+                    future.set_result(_RELEASED)
             self._close_media()
             if self._handler is not None:
                 self._handler.sink = None
@@ -281,13 +372,25 @@ class DailyTransport(Transport):
             self._writer = None
             self._video_out.clear()
             self._backend.transports.discard(self)
+            if self._backend.mixed_audio is self:
+                self._backend.mixed_audio = None
             for waiter in self._transcription_waiters:
                 if not waiter.done():
                     waiter.cancel()
 
+    async def _stop_own_transcription(self, client: Any) -> None:
+        """Leaving: stop the transcription this participant started (as Pipecat does), never longer than a few s."""
+        try:
+            await self._request(
+                "stop_transcription", lambda done: client.stop_transcription(completion=done), timeout=STOP_TRANSCRIPTION_WAIT
+            )
+            self._transcribing = False
+        except CommandError as exc:
+            log.info("stopping the transcription of %s on leave: %s", self.room_url, exc.message)
+
     @staticmethod
-    def _release(client: Any, writer: AudioWriter | None) -> None:
-        """On the executor: ``release()`` blocks until a pending join ends; the writer ends within a chunk."""
+    def _release(client: Any, writer: AudioWriter | None, speaker: SpeakerReader | None = None) -> None:
+        """On the release executor: ``release()`` blocks until a pending join ends; the writer ends within a chunk."""
         if client is not None:
             try:
                 client.release()
@@ -295,6 +398,8 @@ class DailyTransport(Transport):
                 pass
         if writer is not None:
             writer.join(5.0)
+        if speaker is not None:
+            speaker.join(5.0)
 
     def _close_media(self) -> None:
         if self._inbox is not None:
@@ -314,6 +419,13 @@ class DailyTransport(Transport):
 
     # ------------------------------------------------------------------ requests
 
+    def timeout_for(self, method: str) -> float:
+        """Seconds a request waits for daily-python's completion: longer than the SDK's own limit for
+        the requests Daily's servers answer (``DailyBackend.timeout_for``)."""
+        if method in SERVER_REQUESTS:
+            return max(self._backend.server_timeout, self.command_timeout)
+        return self.command_timeout
+
     async def _request(
         self,
         method: str,
@@ -321,44 +433,63 @@ class DailyTransport(Transport):
         *,
         pair: bool = False,
         timeout: float | None = -1.0,
+        on_result: Callable[[Any], None] | None = None,
     ) -> Any:
         """Run one completion-style ``CallClient`` request and return its result.
 
         ``call(done)`` starts it; ``done`` is the completion, run by daily-python on its emitter
-        thread, which only posts the result to the loop. ``pair``: the completion gets
-        ``(result, error)`` (join, start_recording, start_dialout), else ``(error)``.
+        thread, which only posts the result to the loop (through the client's inbox, in the SDK's
+        order; straight to the loop once the inbox is closed, so a late completion still answers at
+        once). ``pair``: the completion gets ``(result, error)`` (join, start_recording,
+        start_dialout), else ``(error)``. ``on_result(result)`` runs on the loop in the SDK's order,
+        before any event that came after the completion. ``timeout``: -1 for :meth:`timeout_for`.
 
         Raises:
-            CommandError: the SDK's error, typed (``errors.py``); ``timeout`` past ``timeout`` s.
+            CommandError: the SDK's error, typed (``errors.py``); ``invalid_params`` for arguments
+                daily-python refuses at the call; ``timeout`` past ``timeout`` s; ``not_joined`` when
+                the client was released before the completion came.
         """
         loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[tuple[Any, ...]] = loop.create_future()
 
         def settle(args: tuple[Any, ...]) -> None:
-            if not future.done():
-                future.set_result(args)
+            if future.done():
+                return
+            if on_result is not None and pair and len(args) >= 2 and not args[1]:
+                on_result(args[0])
+            future.set_result(args)
 
         inbox = self._inbox
 
         def done(*args: Any) -> None:  # SDK emitter thread: hand over in the SDK's order, never wait
-            if inbox is not None:
-                inbox.put(settle, (args,), droppable=False)
-            else:
+            if inbox is None or not inbox.put(settle, (args,), droppable=False):
                 post(loop, settle, args)
 
         if log.isEnabledFor(logging.DEBUG):
             log.debug("> %s %s", self._participant_id or self.room_url, method)
         try:
             call(done)
-        except (RuntimeError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # daily-python refused the arguments themselves
+            raise CommandError(
+                ErrorCode.INVALID_PARAMS, f"Daily {method} refused its arguments: {exc}",
+                details={"method": method, "daily_error": str(exc)},
+            ) from None  # fmt: skip
+        except RuntimeError as exc:
             raise command_error(method, exc) from None
-        limit = self.command_timeout if timeout is not None and timeout < 0 else timeout
+        limit = self.timeout_for(method) if timeout is not None and timeout < 0 else timeout
+        self._pending.add(future)
         try:
             args = await asyncio.wait_for(asyncio.shield(future), limit) if limit else await future
         except TimeoutError:
             raise CommandError(
                 ErrorCode.TIMEOUT, f"Daily {method} did not complete in {limit:g} s", details={"method": method}
             ) from None
+        finally:
+            self._pending.discard(future)
+        if args is _RELEASED:
+            raise CommandError(
+                ErrorCode.NOT_JOINED, f"left the Daily room before {method} completed", details={"method": method}
+            )
         if pair:
             result, error = (args + (None, None))[:2]
         else:
@@ -398,7 +529,11 @@ class DailyTransport(Transport):
         return str(participant_id)
 
     async def _getter(self, method: str) -> Any:
-        """A blocking ``CallClient`` getter, on the executor (it waits behind a pending join)."""
+        """A ``CallClient`` getter, on the getter executor (daily-python answers it at once from its cache).
+
+        Never ``participants()``: that one waits behind a pending join holding the GIL.
+        """
+        assert method != "participants", "participants() would freeze the process behind a pending join"
         client = self._require_client()
 
         def get() -> Any:
@@ -425,6 +560,10 @@ class DailyTransport(Transport):
         # daily-python has no urgency: every app message goes out at once (Pipecat's "urgent" only
         # skips its own output queue, which the gateway does not have).
         client = self._require_client(joining_ok=True)
+        if message is None:  # daily-python raises ValueError("invalid app message 'None'")
+            raise CommandError(
+                ErrorCode.INVALID_PARAMS, "Daily cannot send a null app message", details={"field": "message"}
+            )
         if participant_id is not None:
             self._remote(participant_id)
         await self._request(
@@ -475,12 +614,20 @@ class DailyTransport(Transport):
         )
 
     async def start_transcription(self, settings: dict[str, Any] | None) -> dict[str, Any]:
+        """Start Daily's transcription with Pipecat's defaults under the client's own settings.
+
+        The defaults (``includeRawResponse``, interim results, a model) are what gives clients
+        ``rawResponse.is_final``. The instance id comes from the ``transcription-started`` this
+        participant caused (``startedBy``), never from someone else's.
+        """
         client = self._require_client()
+        settings = shapes.transcription_settings(settings)
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._transcription_waiters.append(waiter)
         try:
             await self._request("start_transcription", lambda done: client.start_transcription(settings, completion=done))
+            self._transcribing = True
             # daily-python's completion carries no instance id: take it from transcription-started.
             try:
                 status = await asyncio.wait_for(asyncio.shield(waiter), TRANSCRIPTION_STARTED_WAIT)
@@ -489,7 +636,7 @@ class DailyTransport(Transport):
         finally:
             if waiter in self._transcription_waiters:
                 self._transcription_waiters.remove(waiter)
-        out: dict[str, Any] = {"instance_id": status.get("instanceId") or (settings or {}).get("instanceId")}
+        out: dict[str, Any] = {"instance_id": status.get("instanceId") or settings.get("instanceId")}
         if status.get("transcriptId"):
             out["transcript_id"] = status["transcriptId"]
         return out
@@ -498,6 +645,7 @@ class DailyTransport(Transport):
         # daily-python 0.36's stop_transcription takes no instance id: it stops this client's.
         client = self._require_client()
         await self._request("stop_transcription", lambda done: client.stop_transcription(completion=done))
+        self._transcribing = False
 
     async def update_transcription(self, participants: list[str] | None, instance_id: str | None) -> None:
         client = self._require_client()
@@ -535,21 +683,19 @@ class DailyTransport(Transport):
         self.video_frames_sent += 1
 
     def _bind_video(self, client: Any, source: str, width: int, height: int, color: str, *, first: bool) -> _Out:
-        """A new custom video source of this size: published as the camera, or as a custom "screenVideo" track."""
+        """A new custom video source of this size, as the camera or as the screen share (``screenVideo``).
+
+        Both go through the inputs, each as its own custom track: the screen is a real screen share
+        (``screenVideo``), which Prebuilt and other bots show as one, not a custom track named so.
+        A first screen also starts publishing it (daily-python publishes the camera by default).
+        """
         out = self._new_video_out(self._backend.sdk(), width, height, color)
         self._video_out[source] = out
-        if source == "camera":
-            settings = {"camera": {"isEnabled": True, "settings": {"customTrack": {"id": out.track.id}}}}
-            self._background("update_inputs", lambda done: client.update_inputs(settings, completion=done))
-        elif first:
-            self._background(
-                "add_custom_video_track", lambda done: client.add_custom_video_track(source, out.track, completion=done)
-            )
-        else:
-            self._background(
-                "update_custom_video_track",
-                lambda done: client.update_custom_video_track(source, out.track, completion=done),
-            )
+        settings = {source: {"isEnabled": True, "settings": {"customTrack": {"id": out.track.id}}}}
+        self._background("update_inputs", lambda done: client.update_inputs(settings, completion=done))
+        if source == "screenVideo" and first:
+            publishing = {"screenVideo": {"isPublishing": True}}
+            self._background("update_publishing", lambda done: client.update_publishing(publishing, completion=done))
         return out
 
     async def capture_video(self, participant_id: str, video_source: str, color_format: str) -> None:
@@ -559,6 +705,13 @@ class DailyTransport(Transport):
         # A participant id that is not a UUID would abort the whole process in set_video_renderer.
         pid = self._remote(participant_id)
         key = (pid, video_source)
+        # Receive this source (video is unsubscribed at join); also after the client unsubscribed it.
+        await self._request(
+            "update_subscriptions",
+            lambda done: client.update_subscriptions(
+                {pid: {"media": {video_source: "subscribed"}}}, None, completion=done
+            ),
+        )
         old = self._video_in.pop(key, None)
         if old is not None:
             old.close()
@@ -575,10 +728,17 @@ class DailyTransport(Transport):
             raise command_error("set_video_renderer", exc) from None
 
     async def stop_video_capture(self, participant_id: str, video_source: str) -> None:
-        # daily-python cannot unset a renderer: frames still arrive and are dropped here.
+        # daily-python cannot unset a renderer: unsubscribe the source instead (no more frames are
+        # sent to the bot), and drop any frame still on its way.
         slot = self._video_in.pop((participant_id, video_source), None)
         if slot is not None:
             slot.close()
+        client = self._client
+        if slot is not None and client is not None and self._state is State.JOINED and participant_id in self._others:
+            media = {participant_id: {"media": {video_source: "unsubscribed"}}}
+            self._background(
+                "update_subscriptions", lambda done: client.update_subscriptions(media, None, completion=done)
+            )
 
     def _on_video_frame(self, participant_id: str, frame: Any, video_source: str) -> None:
         """Video renderer: on an SDK thread; the latest frame wins."""
@@ -592,9 +752,9 @@ class DailyTransport(Transport):
         client = self._require_client()
         for pid in remote_participants:
             self._remote(pid, "remote_participants")
+        updates = shapes.remote_participants(remote_participants)  # canSend: true -> [...]: daily-python's shapes
         await self._request(
-            "update_remote_participants",
-            lambda done: client.update_remote_participants(remote_participants, completion=done),
+            "update_remote_participants", lambda done: client.update_remote_participants(updates, completion=done)
         )
 
     async def eject_remote_participants(self, ids: list[str]) -> None:
@@ -608,14 +768,15 @@ class DailyTransport(Transport):
     async def update_inputs(self, input_settings: dict[str, Any]) -> dict[str, Any]:
         client = self._require_client()
         await self._request("update_inputs", lambda done: client.update_inputs(input_settings, completion=done))
-        return self._inputs  # inputs-updated precedes the completion on the emitter thread
+        # Not from inputs-updated: daily-python sends none when nothing changed.
+        return dict(await self._getter("inputs"))
 
     async def update_publishing(self, publishing_settings: dict[str, Any]) -> dict[str, Any]:
         client = self._require_client()
         await self._request(
             "update_publishing", lambda done: client.update_publishing(publishing_settings, completion=done)
         )
-        return self._publishing
+        return dict(await self._getter("publishing"))
 
     async def update_subscriptions(
         self, participant_settings: dict[str, Any] | None, profile_settings: dict[str, Any] | None
@@ -627,7 +788,16 @@ class DailyTransport(Transport):
             "update_subscriptions",
             lambda done: client.update_subscriptions(participant_settings, profile_settings, completion=done),
         )
-        return self._subscriptions
+        # Not from subscriptions-updated: it may come after the completion.
+        return dict(await self._getter("subscriptions"))
+
+    async def update_subscription_profiles(self, profile_settings: dict[str, Any]) -> dict[str, Any]:
+        client = self._require_client()
+        await self._request(
+            "update_subscription_profiles",
+            lambda done: client.update_subscription_profiles(profile_settings, completion=done),
+        )
+        return dict(await self._getter("subscription_profiles"))
 
     async def send_prebuilt_chat_message(self, message: str, user_name: str | None) -> None:
         client = self._require_client()
@@ -749,23 +919,17 @@ class DailyTransport(Transport):
                 self._video_in.pop(key).close()
         return data
 
-    def _on_inputs_updated(self, data: dict[str, Any]) -> dict[str, Any]:
-        self._inputs = data.get("input_settings") or {}
-        return data
-
-    def _on_publishing_updated(self, data: dict[str, Any]) -> dict[str, Any]:
-        self._publishing = data.get("publishing_settings") or {}
-        return data
-
-    def _on_subscriptions_updated(self, data: dict[str, Any]) -> dict[str, Any]:
-        self._subscriptions = data.get("subscriptions") or {}
-        return data
-
     def _on_transcription_started(self, data: dict[str, Any]) -> dict[str, Any]:
         status = data.get("status") or {}
-        for waiter in self._transcription_waiters:
-            if not waiter.done():
-                waiter.set_result(status)
+        started_by = status.get("startedBy") if isinstance(status, dict) else None
+        if started_by is None or started_by == self._participant_id:  # someone else's start is not ours
+            for waiter in self._transcription_waiters:
+                if not waiter.done():
+                    waiter.set_result(status)
+        return data
+
+    def _on_transcription_stopped(self, data: dict[str, Any]) -> dict[str, Any]:
+        self._transcribing = False
         return data
 
     def _on_dialin_ready(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -804,7 +968,7 @@ class DailyTransport(Transport):
         """Render a remote participant's microphone (always) and screenAudio (once it is on)."""
         fmt, client = self.options.audio_in, self._client
         pid = doc.get("id")
-        if fmt is None or client is None or not is_uuid(pid) or pid == self._participant_id:
+        if fmt is None or client is None or self._mixed or not is_uuid(pid) or pid == self._participant_id:
             return
         assert isinstance(pid, str)
         media = doc.get("media") or {}
@@ -857,4 +1021,4 @@ class DailyTransport(Transport):
             inbox.push(audio.audio_frames, audio.sample_rate, audio.num_channels)
 
 
-__all__ = ["AUDIO_SOURCES", "DailyTransport", "State"]
+__all__ = ["AUDIO_SOURCES", "SERVER_REQUESTS", "DailyTransport", "State"]

@@ -141,12 +141,12 @@ class LocalParticipant:
         return {"id": self.id, "info": info, "media": media}
 
 
-_RECEIVE_KEYS = {"audio": ("microphone",), "video": ("camera",), "screenVideo": ("screenVideo",), "screenAudio": ("screenAudio",)}
-"""Daily's ``canReceive`` media keys -> local sources (``customAudio``/``customVideo`` have none)."""
+_RECEIVE_KEYS = {"microphone": ("microphone",), "camera": ("camera",), "screenVideo": ("screenVideo",), "screenAudio": ("screenAudio",)}
+"""Daily's ``canReceive`` media keys (daily-python's names) -> local sources (``customAudio``/``customVideo`` have none)."""
 
 
 def _receive_media(value: Any) -> dict[str, bool]:
-    """One ``canReceive`` level (``true``, ``false`` or ``{audio, video, screenVideo, screenAudio}``) as source -> allowed."""
+    """One ``canReceive`` level (``true``, ``false`` or ``{microphone, camera, screenVideo, screenAudio}``) as source -> allowed."""
     if isinstance(value, bool):
         return dict.fromkeys(SOURCES, value)
     if not isinstance(value, dict):

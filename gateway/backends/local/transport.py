@@ -44,6 +44,12 @@ class LocalTransport(Transport):
         return self._me.id if self._me else None
 
     async def join(self) -> dict[str, Any]:
+        audio_in = (self.options.params or {}).get("audio_in") or {}
+        if audio_in.get("mixed") and not getattr(self, "is_phone", False):
+            raise CommandError(
+                ErrorCode.NOT_SUPPORTED, "join.audio_in.mixed (the room's mix as one track) is Daily only",
+                details={"field": "audio_in.mixed"},
+            )  # fmt: skip
         self.listener.on_event("call-state-updated", {"state": "joining"})
         room = self._server.room(self.options.room_url)
         me = self._make_participant()
@@ -231,8 +237,15 @@ class LocalTransport(Transport):
         room, me = self._joined()
         subs = me.subscriptions
         updates = {pid: self._remote(room, me, pid).id for pid in (participant_settings or {})}
+        profiles = [str(s.get("profile")) for s in (participant_settings or {}).values() if s.get("profile", "base") != "base"]
+        profiles += [name for name in (profile_settings or {}) if name != "base"]
+        if profiles:
+            raise CommandError(
+                ErrorCode.NOT_SUPPORTED, f"local rooms have only the base subscription profile, not {profiles[0]!r}",
+                details={"field": "profile_settings"},
+            )  # fmt: skip
         if profile_settings and "base" in profile_settings:
-            subs.base.update(_media_states(profile_settings["base"]))
+            subs.base.update(_media_states(profile_settings["base"]["media"]))
         for pid in updates:
             media = participant_settings[pid].get("media")  # type: ignore[index]
             if media is not None:
@@ -244,6 +257,14 @@ class LocalTransport(Transport):
         current = subs.describe()
         self.listener.on_event("subscriptions-updated", {"subscriptions": current})
         return current
+
+    async def update_subscription_profiles(self, profile_settings: dict[str, Any]) -> dict[str, Any]:
+        """Local rooms have one profile, ``base`` (everyone): changing it is ``profile_settings.base`` of update-subscriptions."""
+        await self.update_subscriptions(None, {name: {"media": media} for name, media in profile_settings.items()})
+        base = self._joined()[1].subscriptions.base
+        profiles = {"base": {source: {"subscriptionState": base.get(source, "subscribed")} for source in SOURCES}}
+        self.listener.on_event("subscription-profiles-updated", {"subscription_profiles": profiles})
+        return profiles
 
     async def send_prebuilt_chat_message(self, message: str, user_name: str | None) -> None:
         room, me = self._joined()
