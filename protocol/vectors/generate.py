@@ -291,7 +291,9 @@ VAD_DEFAULTS = {
     "stop_ms": 800,
     "min_level": 0,
 }
-AUDIO_IN_DEFAULTS = {"enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}}
+AUDIO_IN_DEFAULTS = {
+    "enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}, "mixed": False,
+}
 AUDIO_OUT_DEFAULTS = {
     "enabled": True,
     "sample_rate": 24000,
@@ -300,6 +302,7 @@ AUDIO_OUT_DEFAULTS = {
     "prebuffer_ms": 0,
     "bitrate": 96000,
     "is_live": False,
+    "auto_silence": True,
     "max_buffer_ms": 120000,
     "high_watermark_ms": 10000,
     "low_watermark_ms": 2000,

@@ -714,6 +714,8 @@ async def test_room_events_are_bounded_when_the_loop_stalls(fake_sdk: FakeSdk, m
     monkeypatch.setattr(media, "EVENT_INBOX_ITEMS", 20)
     transport, listener, control = await joined(fake_sdk)
     monkeypatch.setattr(transport._inbox, "_max", 20)
+    control.drain()  # the join's own late events (the local participant's update) are delivered first,
+    await asyncio.sleep(0.05)  # so that every event counted below is one of the flood
     listener.events.clear()
     future = asyncio.ensure_future(transport.stop_recording(None))
     await asyncio.sleep(0)  # the request is sent; its completion will wait in the inbox

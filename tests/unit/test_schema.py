@@ -117,7 +117,7 @@ def test_join_defaults_are_filled_in_nested_objects() -> None:
     params = validate_request(Request("join", "1", {"room_url": "local://x"}))
     assert params["user_name"] == "gateway-bot" and params["levels_interval_ms"] == 0
     assert params["audio_in"] == {
-        "enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}
+        "enabled": True, "sample_rate": 16000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}, "mixed": False
     }
     assert params["audio_out"]["sample_rate"] == 24000 and params["audio_out"]["channels"] == 1
     assert params["audio_out"]["bitrate"] == 96000 and params["audio_out"]["is_live"] is False
@@ -145,7 +145,7 @@ def test_given_values_are_kept_and_siblings_filled() -> None:
         )
     )
     assert params["audio_in"] == {
-        "enabled": False, "sample_rate": 48000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}
+        "enabled": False, "sample_rate": 48000, "channels": 1, "frame_ms": 20, "filter": {"type": "none"}, "mixed": False
     }
     assert params["vad"]["stop_ms"] == 300 and params["vad"]["start_ms"] == 200
     assert params["user_name"] == "bot"

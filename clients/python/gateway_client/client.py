@@ -166,7 +166,7 @@ class GatewayClient:
         self.close_reason = ""
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._sent: dict[str, str] = {}
+        self._sent: dict[str, bytes] = {}
         """Each pending request's text, to send again if it was lost in a drop (PROTOCOL.md section 14)."""
         self._resend: tuple[int, list[str]] | None = None
         """After a resume: (the last replayed seq, ids to send again once it is read unless answered)."""
@@ -566,7 +566,7 @@ class GatewayClient:
         if texts:
             asyncio.get_running_loop().create_task(self._send_again(self.ws, texts))
 
-    async def _send_again(self, ws: ClientConnection, texts: list[str]) -> None:
+    async def _send_again(self, ws: ClientConnection, texts: list[bytes]) -> None:
         for text in texts:
             try:
                 await ws.send(text, text=True)
