@@ -104,6 +104,9 @@ class Receiver:
             self.track = InboundTrack(16, participant_id, source, self.out, 20, self.outbox.media, vad=self.vad)
         self.track.push(pcm, sample_rate, channels)
 
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None:
+        pass
+
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         pass
 

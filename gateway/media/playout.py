@@ -108,6 +108,10 @@ class FrameClock:
         """Move the schedule ``ticks`` periods later (give up catching those up)."""
         self._origin += ticks * self.period_s
 
+    def skip(self, ticks: int) -> None:
+        """Move past ``ticks`` ticks without serving them (the schedule stays where it is)."""
+        self._n += ticks
+
     def pull(self, seconds: float) -> None:
         """Move the schedule ``seconds`` earlier (less than a period: no tick is skipped)."""
         self._origin -= seconds
@@ -417,6 +421,20 @@ class PlayoutBuffer:
             self._check_low()
         return chunk
 
+    def skip_empty(self, slots: int) -> None:
+        """Count ``slots`` slots of the idle grace as gone by unplayed (the runner waited for audio in them).
+
+        Only while playing with nothing buffered; :meth:`next_frame` then ends the span once the
+        grace is used up, so the wait counts towards ``idle_grace_ms`` instead of adding to it.
+        """
+        if self.playing and not self._buffer:
+            self._empty_slots += slots
+
+    @property
+    def in_grace(self) -> bool:
+        """Playing, and the slots since the buffer ran dry have begun to use up the idle grace."""
+        return self.playing and self._empty_slots > 0
+
     # ------------------------------------------------------------------ internals
 
     def _resolve_played(self) -> None:
@@ -594,6 +612,7 @@ class AudioPlayout(PlayoutBuffer):
         self,
         write: Callable[[bytes], None],
         *,
+        flush: Callable[[], None] | None = None,
         prebuffer_ms: int = 0,
         max_catchup_ms: int = MAX_CATCHUP_MS,
         sample_rate: int,
@@ -612,10 +631,13 @@ class AudioPlayout(PlayoutBuffer):
             idle_grace_ms=idle_grace_ms, on_event=on_event,
         )
         self._write = write
+        self._flush = flush
         self.prebuffer_ms = prebuffer_ms
         self._prebuffer_bytes = self._bytes(prebuffer_ms)
         self.max_catchup_frames = max(1, round(max_catchup_ms / (1000 * self.period_s)))
-        self._late_wait_s = self.max_catchup_frames * self.period_s
+        self._late_wait_s = min(self.max_catchup_frames, self.grace_frames) * self.period_s
+        """How long the first dry slot of a span waits for audio: ``max_catchup_ms``, or the idle
+        grace if shorter (the wait is part of the grace, never added to it)."""
         self._delay_slots = 0
         """Slots of delay this span added to the stream and has not given back yet: the
         schedule moved after stalls, and silence padded while dry (the audio after it plays
@@ -742,13 +764,14 @@ class AudioPlayout(PlayoutBuffer):
                     # complete it before padding. Lateness is caught up by the clock.
                     wait = self._wait = _Wait.PARTIAL
                     self._deadline = now + self.period_s
-                elif not buf and self.playing:
+                elif not buf and self.playing and not self.in_grace:
                     # Dry at a slot while playing: a real-time sender's next frame is usually
                     # just late (network jitter, or this loop served the slot before reading
-                    # the socket). Wait for it, up to the catch-up bound past the slot, before
-                    # the core plays grace silence; the clock then catches up, so lateness
-                    # delays that frame alone. Playing silence at once would leave every later
-                    # frame a slot behind for the rest of the span: latency that ratchets up.
+                    # the socket). Wait for it, up to the catch-up bound past the slot (or the
+                    # grace, if shorter), before the core plays grace silence; the clock then
+                    # catches up, so lateness delays that frame alone. Playing silence at once
+                    # would leave every later frame a slot behind for the rest of the span:
+                    # latency that ratchets up. Once the grace has begun, silence is on time.
                     wait = self._wait = _Wait.DRY
                     self._deadline = clock.due + self._late_wait_s
             if wait is not _Wait.NONE:
@@ -764,6 +787,16 @@ class AudioPlayout(PlayoutBuffer):
                         self._looked = True
                         self._at(now + LOOK_AGAIN_S)
                         return
+                    if wait is _Wait.DRY:
+                        # No audio came: the slots the wait spanned were the first of the idle
+                        # grace, gone by unplayed. They are not written late (a burst of stale
+                        # silence); the grace goes on from the slot due now, on time, and they
+                        # count as delay like the silent ones (repaid if a backlog arrives).
+                        skipped = clock.behind(now)
+                        if skipped:
+                            clock.skip(skipped)
+                            self.skip_empty(skipped)
+                            self._delay_slots += skipped
                 self._looked = False
             self._wait = _Wait.NONE
             if self._refilled_at is not None:
@@ -787,6 +820,16 @@ class AudioPlayout(PlayoutBuffer):
             if due > now:
                 self._at(due)
                 return
+
+    def _end_span(self, reason: str) -> None:
+        super()._end_span(reason)
+        if self._flush is not None:
+            # The room's receivers hold the last few ms of the span (resampler delay, a partial
+            # frame): they get it now, not at the start of the next span.
+            try:
+                self._flush()
+            except Exception:
+                log.exception("playout flush failed")
 
     def _begin_span(self) -> None:
         self._phase = _Phase.PLAYING
