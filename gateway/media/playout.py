@@ -431,6 +431,11 @@ class PlayoutBuffer:
             self._empty_slots += slots
 
     @property
+    def ends_at_mark(self) -> bool:
+        """Playing, nothing buffered, and a mark sits after the last audio pushed (the client's end of an utterance)."""
+        return self.playing and not self._buffer and self._segment_start == self._tail
+
+    @property
     def in_grace(self) -> bool:
         """Playing, and the slots since the buffer ran dry have begun to use up the idle grace."""
         return self.playing and self._empty_slots > 0
@@ -774,6 +779,11 @@ class AudioPlayout(PlayoutBuffer):
                     # latency that ratchets up. Once the grace has begun, silence is on time.
                     wait = self._wait = _Wait.DRY
                     self._deadline = clock.due + self._late_wait_s
+                    if self.ends_at_mark:
+                        # The client marked the end of what it sent: receivers get the last of
+                        # it now, on time, not when the next slot is written (up to the wait
+                        # later); audio that still comes starts afresh for them.
+                        self._flush_receivers()
             if wait is not _Wait.NONE:
                 if (0 < len(buf) < frame_bytes) if wait is _Wait.PARTIAL else (not buf and self.playing):
                     if now < self._deadline:
@@ -823,9 +833,12 @@ class AudioPlayout(PlayoutBuffer):
 
     def _end_span(self, reason: str) -> None:
         super()._end_span(reason)
+        # The room's receivers hold the last few ms of the span (resampler delay, a partial
+        # frame): they get it now, not at the start of the next span.
+        self._flush_receivers()
+
+    def _flush_receivers(self) -> None:
         if self._flush is not None:
-            # The room's receivers hold the last few ms of the span (resampler delay, a partial
-            # frame): they get it now, not at the start of the next span.
             try:
                 self._flush()
             except Exception:
