@@ -49,6 +49,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "clients" / "python"))
+sys.path.insert(0, str(BENCH))
 
 import numpy as np  # noqa: E402
 import soxr  # noqa: E402

@@ -43,7 +43,7 @@ import webrtcvad
 from gateway.media.extras import require_extra
 from gateway.media.framing import Framer, frame_bytes
 from gateway.media.level import rms_level
-from gateway.media.resample import SUPPORTED_RATES, Resampler, convert_channels
+from gateway.media.resample import SUPPORTED_RATES, StreamResampler, convert_channels, live_resampler
 from protocol.errors import CommandError, ErrorCode
 
 __all__ = ["ANALYZERS", "FRAME_MS", "VadParams", "VadTransition", "VoiceActivityDetector", "vad_from_request"]
@@ -217,8 +217,9 @@ class VoiceActivityDetector:
         self._analyzer = _classifier(params, sample_rate, frame_ms)
         self._vad_rate = self._analyzer.rate
         self._frame_ms = self._analyzer.frame_ms
-        self._resampler = (
-            Resampler(sample_rate, self._vad_rate) if self._vad_rate != sample_rate else None
+        # The live resampler: soxr would hold 40 ms of a 24 kHz track back from the analyzer.
+        self._resampler: StreamResampler | None = (
+            live_resampler(sample_rate, self._vad_rate) if self._vad_rate != sample_rate else None
         )
         self._input_frame = 2 * channels
         self._carry = b""
