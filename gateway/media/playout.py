@@ -35,12 +35,20 @@ that delay is given back one slot at a time (two frames in a period) while a
 backlog is queued, so a stall does not stay in the latency for the rest of the
 call; grace silence played inside a span is owed back the same way. A slot that
 finds the buffer dry while playing waits for audio up to ``max_catchup_ms`` past
-its due time before playing grace silence: a real-time
-sender's frame is usually just late, and silence would push every later frame
-a slot back (latency that ratchets up over a call; bench/README.md). If the loop
-only reaches that slot after the wait has run out (it stalled), the slot looks
-once more after the loop's next I/O before padding, since the frame may be
-sitting unread in the socket.
+its due time (or the idle grace, if shorter) before playing grace silence: a
+real-time sender's frame is usually just late, and silence would push every
+later frame a slot back (latency that ratchets up over a call; bench/README.md).
+If no audio comes, the wait was the start of the idle grace: its slots are
+counted as empty, not written late, and owed back like padded silence if a
+backlog arrives; ``playout-idle`` comes ``idle_grace_ms`` after the buffer ran
+dry. If the loop only reaches that slot after the wait has run out (it stalled),
+the slot looks once more after the loop's next I/O before padding, since the
+frame may be sitting unread in the socket.
+
+When a span ends (clear, drained, stopped), and at the first dry slot after a
+mark that ends the buffer, the ``flush`` sink tells the room's receivers to give
+out what they still hold of the audio (``Transport.flush_audio``): a resampler's
+delayed tail, a partial frame.
 """
 
 from __future__ import annotations
@@ -605,6 +613,8 @@ class AudioPlayout(PlayoutBuffer):
 
     Args:
         write: the sink (``Transport.write_audio``).
+        flush: called when the played stream pauses (a span ends, or the buffer runs dry after
+            a mark that ends it): ``Transport.flush_audio``, so receivers deliver what they hold.
         prebuffer_ms: when audio starts after idle, wait until this much is queued (or this
             long has passed) before the first frame: a jitter allowance for senders that
             stream at exactly real time. 0 starts at once.
