@@ -43,7 +43,7 @@ import webrtcvad
 from gateway.media.extras import require_extra
 from gateway.media.framing import Framer, frame_bytes
 from gateway.media.level import rms_level
-from gateway.media.resample import SUPPORTED_RATES, StreamResampler, convert_channels, live_resampler
+from gateway.media.resample import SUPPORTED_RATES, Resampler, convert_channels
 from protocol.errors import CommandError, ErrorCode
 
 __all__ = ["ANALYZERS", "FRAME_MS", "VadParams", "VadTransition", "VoiceActivityDetector", "vad_from_request"]
@@ -217,9 +217,10 @@ class VoiceActivityDetector:
         self._analyzer = _classifier(params, sample_rate, frame_ms)
         self._vad_rate = self._analyzer.rate
         self._frame_ms = self._analyzer.frame_ms
-        # The live resampler: soxr would hold 40 ms of a 24 kHz track back from the analyzer.
-        self._resampler: StreamResampler | None = (
-            live_resampler(sample_rate, self._vad_rate) if self._vad_rate != sample_rate else None
+        # soxr, not the live tracks' low-delay filter: at 24 kHz it holds ~40 ms back from the
+        # analyzer (speech events that much later), at a third of the CPU (bench/results/micro-resampler.md).
+        self._resampler = (
+            Resampler(sample_rate, self._vad_rate) if self._vad_rate != sample_rate else None
         )
         self._input_frame = 2 * channels
         self._carry = b""
