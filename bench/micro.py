@@ -197,7 +197,7 @@ def run(frames_n: int) -> list[tuple[str, float, str]]:
         rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz, soxr HQ", best_us(resample, frames_n),
                      "gateway.media.resample.Resampler (recordings; live tracks before issue 19)"))
         rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz, live", best_us(live, frames_n),
-                     "gateway.media.resample.live_resampler (polyphase FIR, as tracks and VAD use it)"))
+                     "gateway.media.resample.live_resampler (polyphase FIR, as tracks use it)"))
 
     for frame_ms in (None, 20):
         def vad(n: int, frame_ms: int | None = frame_ms) -> None:
