@@ -137,7 +137,6 @@ class PolyphaseResampler:
         self.taps = taps
         """Taps of the prototype filter (at ``L x in_rate``)."""
         self._coefficients = coefficients
-        self._history_len = coefficients.shape[0] - self._down
         self._frame_size = 2 * channels
         self._rows = coefficients.shape[0]
         """Input samples one output block depends on (whole blocks, oldest first)."""
@@ -226,7 +225,6 @@ class PolyphaseResampler:
         np.minimum(out, 32767.0, out=out)  # the ufuncs: np.clip's Python wrapper costs more than the filter's tail
         np.maximum(out, -32768.0, out=out)
         return out.astype("<i2").tobytes()
-
 
     @staticmethod
     def _windows(samples: np.ndarray, shape: tuple[int, int], strides: tuple[int, int]) -> np.ndarray:
