@@ -37,7 +37,7 @@ from gateway.backends.base import AudioFormat  # noqa: E402
 from gateway.backends.local.room import LocalParticipant, LocalRoom  # noqa: E402
 from gateway.media.level import LevelMeter, rms_level  # noqa: E402
 from gateway.media.playout import AudioPlayout  # noqa: E402
-from gateway.media.resample import Resampler  # noqa: E402
+from gateway.media.resample import Resampler, live_resampler  # noqa: E402
 from gateway.media.vad import VadParams, VoiceActivityDetector  # noqa: E402
 from gateway.outbox import Outbox  # noqa: E402
 from gateway.tracks import InboundTrack  # noqa: E402
@@ -103,6 +103,9 @@ class Receiver:
         if self.track is None:
             self.track = InboundTrack(16, participant_id, source, self.out, 20, self.outbox.media, vad=self.vad)
         self.track.push(pcm, sample_rate, channels)
+
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None:
+        pass
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         pass
@@ -177,14 +180,24 @@ def run(frames_n: int) -> list[tuple[str, float, str]]:
 
     rows.append(("decode binary frame (668 B)", best_us(decode, frames_n), "protocol.media.decode_frame"))
     rows.append(("encode binary frame (668 B)", best_us(encode, frames_n), "protocol.media.encode_audio"))
-    for out_rate in (24000, 16000):
+    for out_rate in (24000, 8000, 16000):
         def resample(n: int, out_rate: int = out_rate) -> None:
             r = Resampler(RATE, out_rate)
             for f in frames[:n]:
                 r.process(f)
 
-        rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz", best_us(resample, frames_n),
-                     "gateway.media.resample.Resampler (soxr HQ)" if out_rate != RATE else "pass-through"))
+        def live(n: int, out_rate: int = out_rate) -> None:
+            r = live_resampler(RATE, out_rate)
+            for f in frames[:n]:
+                r.process(f)
+
+        if out_rate == RATE:
+            rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz", best_us(resample, frames_n), "pass-through"))
+            continue
+        rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz, soxr HQ", best_us(resample, frames_n),
+                     "gateway.media.resample.Resampler (recordings; live tracks before issue 19)"))
+        rows.append((f"resample 16 kHz -> {out_rate // 1000} kHz, live", best_us(live, frames_n),
+                     "gateway.media.resample.live_resampler (polyphase FIR, as tracks use it)"))
 
     for frame_ms in (None, 20):
         def vad(n: int, frame_ms: int | None = frame_ms) -> None:

@@ -73,5 +73,8 @@ class DemoTalker:
     def deliver_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         pass
 
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None:
+        pass
+
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         pass

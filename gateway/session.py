@@ -569,6 +569,19 @@ class Session:
                 {"code": ErrorCode.INTERNAL.value, "message": f"relaying {participant_id}'s {source} failed; track stopped"},
             )
 
+    def on_audio_flush(self, participant_id: str, source: str) -> None:
+        track = self._tracks.get((participant_id, source))
+        if track is not None:
+            try:
+                track.flush()
+            except Exception:
+                log.exception("flushing %s/%s to %s failed", participant_id, source, self.id[:8])
+                self._stop_track((participant_id, source))
+                self.outbox.event(
+                    "error",
+                    {"code": ErrorCode.INTERNAL.value, "message": f"relaying {participant_id}'s {source} failed; track stopped"},
+                )
+
     def on_track_ended(self, participant_id: str, source: str) -> None:
         self._stop_track((participant_id, source))
 
@@ -733,6 +746,7 @@ class Session:
         if options.audio_out is not None and playout_options is not None:
             self.playout = AudioPlayout(
                 transport.write_audio,
+                flush=transport.flush_audio,
                 sample_rate=options.audio_out.sample_rate,
                 channels=options.audio_out.channels,
                 max_buffer_ms=playout_options.max_buffer_ms,

@@ -21,7 +21,7 @@ from .backends.base import AudioFormat, RawVideoFrame
 from .media.filters import FilterSpec, NoiseReduceFilter, make_filter
 from .media.framing import Framer, frame_bytes
 from .media.level import LevelMeter
-from .media.resample import Resampler, convert_channels
+from .media.resample import StreamResampler, convert_channels, live_resampler
 from .media.vad import VadParams, VadTransition, VoiceActivityDetector
 from .media.video import VideoFormatError, convert_frame
 
@@ -62,7 +62,7 @@ class InboundTrack:
         self.frame_ms = frame_ms
         self._send = send
         self._framer = Framer(frame_bytes(out.sample_rate, out.channels, frame_ms))
-        self._resampler: Resampler | None = None
+        self._resampler: StreamResampler | None = None
         self._in: tuple[int, int] | None = None
         self._vad = (
             VoiceActivityDetector(out.sample_rate, out.channels, vad, frame_ms=frame_ms) if vad is not None else None
@@ -117,15 +117,45 @@ class InboundTrack:
 
     def push(self, pcm: bytes, sample_rate: int, channels: int) -> None:
         """Take a chunk at the source format; send every whole frame it completes."""
+        out_channels = self.out.channels
         if self._in != (sample_rate, channels):
             self._in = (sample_rate, channels)
-            self._resampler = Resampler(sample_rate, self.out.sample_rate, self.out.channels)
-        if channels != self.out.channels:
-            pcm = convert_channels(pcm, channels, self.out.channels)
+            # Downmixed before and upmixed after resampling: the filter runs on as few channels as it can.
+            self._resampler = live_resampler(sample_rate, self.out.sample_rate, min(channels, out_channels))
+        if channels > out_channels:
+            pcm = convert_channels(pcm, channels, out_channels)
         assert self._resampler is not None
         data = self._resampler.process(pcm)
         if not data:
             return
+        if channels < out_channels:
+            data = convert_channels(data, channels, out_channels)
+        self._deliver(data)
+
+    def flush(self) -> None:
+        """The publisher's audio stopped (its playout span ended: ``clear-audio``, drained, stopped).
+
+        What the resampler still holds (its delayed tail) and the framer's partial frame go out
+        now, padded with silence to a whole frame, so nothing of that audio comes out later, at
+        the start of the next utterance (PROTOCOL.md, "Publishing audio"). A frame that would
+        hold only digital silence is not sent. With an input filter the tail goes through it,
+        and what the filter holds comes out with the next audio (9.4).
+        """
+        data = self._resampler.flush() if self._resampler is not None else b""
+        if data and self._in is not None and self._in[1] < self.out.channels:
+            data = convert_channels(data, self._in[1], self.out.channels)
+        if self._filter is not None:
+            if data:
+                self._deliver(data)
+            return
+        if data:
+            self._emit(data)
+        rest = self._framer.flush(pad=True)
+        if rest is not None and any(rest):
+            self._send_frame(rest, time.time_ns() // 1000)
+
+    def _deliver(self, data: bytes) -> None:
+        """Resampled audio in the client's format: through the input filter if any, else framed and sent."""
         if self._filter is not None:
             self._filter_in += data
             excess = len(self._filter_in) - self._backlog_bytes
@@ -165,16 +195,19 @@ class InboundTrack:
     def _emit(self, data: bytes) -> None:
         """Frame, send, meter and VAD audio in the client's format."""
         timestamp_us = time.time_ns() // 1000
-        out = self.out
         for frame in self._framer.push(data):
-            self.seq += 1
-            self.frames += 1
-            self._send(encode_audio(self.track_id, self.seq, timestamp_us, out.sample_rate, out.channels, frame))
-            self.meter.push(frame)
-            if self._vad is not None:
-                for transition in self._vad.process(frame):
-                    if self._on_speech is not None:
-                        self._on_speech(self, transition)
+            self._send_frame(frame, timestamp_us)
+
+    def _send_frame(self, frame: bytes, timestamp_us: int) -> None:
+        out = self.out
+        self.seq += 1
+        self.frames += 1
+        self._send(encode_audio(self.track_id, self.seq, timestamp_us, out.sample_rate, out.channels, frame))
+        self.meter.push(frame)
+        if self._vad is not None:
+            for transition in self._vad.process(frame):
+                if self._on_speech is not None:
+                    self._on_speech(self, transition)
 
 
 VIDEO_QUEUE_LIMIT = 4

@@ -71,6 +71,9 @@ class TransportListener(Protocol):
     def on_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         """A chunk of a participant's audio (any size; the session reframes it)."""
 
+    def on_audio_flush(self, participant_id: str, source: str) -> None:
+        """A participant's paced audio paused (its playout span ended): deliver what is still held for it."""
+
     def on_track_ended(self, participant_id: str, source: str) -> None:
         """A participant stopped publishing ``source`` (muted, unpublished or left)."""
 
@@ -115,6 +118,13 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def write_audio(self, pcm: bytes) -> None:
         """Publish one paced chunk of audio in ``options.audio_out`` format; never blocks."""
+
+    def flush_audio(self) -> None:
+        """The published audio paused (a playout span ended: clear, drained, stopped).
+
+        Receivers in this process then get what they still hold of it (resampler delay, a
+        partial frame) at once (PROTOCOL.md 8.4). Nothing to do where receivers are remote.
+        """
 
     @abc.abstractmethod
     async def send_app_message(self, message: Any, participant_id: str | None, urgent: bool) -> None:

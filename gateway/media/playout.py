@@ -35,12 +35,20 @@ that delay is given back one slot at a time (two frames in a period) while a
 backlog is queued, so a stall does not stay in the latency for the rest of the
 call; grace silence played inside a span is owed back the same way. A slot that
 finds the buffer dry while playing waits for audio up to ``max_catchup_ms`` past
-its due time before playing grace silence: a real-time
-sender's frame is usually just late, and silence would push every later frame
-a slot back (latency that ratchets up over a call; bench/README.md). If the loop
-only reaches that slot after the wait has run out (it stalled), the slot looks
-once more after the loop's next I/O before padding, since the frame may be
-sitting unread in the socket.
+its due time (or the idle grace, if shorter) before playing grace silence: a
+real-time sender's frame is usually just late, and silence would push every
+later frame a slot back (latency that ratchets up over a call; bench/README.md).
+If no audio comes, the wait was the start of the idle grace: its slots are
+counted as empty, not written late, and owed back like padded silence if a
+backlog arrives; ``playout-idle`` comes ``idle_grace_ms`` after the buffer ran
+dry. If the loop only reaches that slot after the wait has run out (it stalled),
+the slot looks once more after the loop's next I/O before padding, since the
+frame may be sitting unread in the socket.
+
+When a span ends (clear, drained, stopped), and at the first dry slot after a
+mark that ends the buffer, the ``flush`` sink tells the room's receivers to give
+out what they still hold of the audio (``Transport.flush_audio``): a resampler's
+delayed tail, a partial frame.
 """
 
 from __future__ import annotations
@@ -107,6 +115,10 @@ class FrameClock:
     def slip(self, ticks: int) -> None:
         """Move the schedule ``ticks`` periods later (give up catching those up)."""
         self._origin += ticks * self.period_s
+
+    def skip(self, ticks: int) -> None:
+        """Move past ``ticks`` ticks without serving them (the schedule stays where it is)."""
+        self._n += ticks
 
     def pull(self, seconds: float) -> None:
         """Move the schedule ``seconds`` earlier (less than a period: no tick is skipped)."""
@@ -419,6 +431,25 @@ class PlayoutBuffer:
             self._check_low()
         return chunk
 
+    def skip_empty(self, slots: int) -> None:
+        """Count ``slots`` slots of the idle grace as gone by unplayed (the runner waited for audio in them).
+
+        Only while playing with nothing buffered; :meth:`next_frame` then ends the span once the
+        grace is used up, so the wait counts towards ``idle_grace_ms`` instead of adding to it.
+        """
+        if self.playing and not self._buffer:
+            self._empty_slots += slots
+
+    @property
+    def ends_at_mark(self) -> bool:
+        """Playing, nothing buffered, and a mark sits after the last audio pushed (the client's end of an utterance)."""
+        return self.playing and not self._buffer and self._segment_start == self._tail
+
+    @property
+    def in_grace(self) -> bool:
+        """Playing, and the slots since the buffer ran dry have begun to use up the idle grace."""
+        return self.playing and self._empty_slots > 0
+
     # ------------------------------------------------------------------ internals
 
     def _resolve_played(self) -> None:
@@ -584,6 +615,8 @@ class AudioPlayout(PlayoutBuffer):
 
     Args:
         write: the sink (``Transport.write_audio``).
+        flush: called when the played stream pauses (a span ends, or the buffer runs dry after
+            a mark that ends it): ``Transport.flush_audio``, so receivers deliver what they hold.
         prebuffer_ms: when audio starts after idle, wait until this much is queued (or this
             long has passed) before the first frame: a jitter allowance for senders that
             stream at exactly real time. 0 starts at once.
@@ -596,6 +629,7 @@ class AudioPlayout(PlayoutBuffer):
         self,
         write: Callable[[bytes], None],
         *,
+        flush: Callable[[], None] | None = None,
         prebuffer_ms: int = 0,
         max_catchup_ms: int = MAX_CATCHUP_MS,
         sample_rate: int,
@@ -614,10 +648,13 @@ class AudioPlayout(PlayoutBuffer):
             idle_grace_ms=idle_grace_ms, on_event=on_event,
         )
         self._write = write
+        self._flush = flush
         self.prebuffer_ms = prebuffer_ms
         self._prebuffer_bytes = self._bytes(prebuffer_ms)
         self.max_catchup_frames = max(1, round(max_catchup_ms / (1000 * self.period_s)))
-        self._late_wait_s = self.max_catchup_frames * self.period_s
+        self._late_wait_s = min(self.max_catchup_frames, self.grace_frames) * self.period_s
+        """How long the first dry slot of a span waits for audio: ``max_catchup_ms``, or the idle
+        grace if shorter (the wait is part of the grace, never added to it)."""
         self._delay_slots = 0
         """Slots of delay this span added to the stream and has not given back yet: the
         schedule moved after stalls, and silence padded while dry (the audio after it plays
@@ -744,15 +781,21 @@ class AudioPlayout(PlayoutBuffer):
                     # complete it before padding. Lateness is caught up by the clock.
                     wait = self._wait = _Wait.PARTIAL
                     self._deadline = now + self.period_s
-                elif not buf and self.playing:
+                elif not buf and self.playing and not self.in_grace:
                     # Dry at a slot while playing: a real-time sender's next frame is usually
                     # just late (network jitter, or this loop served the slot before reading
-                    # the socket). Wait for it, up to the catch-up bound past the slot, before
-                    # the core plays grace silence; the clock then catches up, so lateness
-                    # delays that frame alone. Playing silence at once would leave every later
-                    # frame a slot behind for the rest of the span: latency that ratchets up.
+                    # the socket). Wait for it, up to the catch-up bound past the slot (or the
+                    # grace, if shorter), before the core plays grace silence; the clock then
+                    # catches up, so lateness delays that frame alone. Playing silence at once
+                    # would leave every later frame a slot behind for the rest of the span:
+                    # latency that ratchets up. Once the grace has begun, silence is on time.
                     wait = self._wait = _Wait.DRY
                     self._deadline = clock.due + self._late_wait_s
+                    if self.ends_at_mark:
+                        # The client marked the end of what it sent: receivers get the last of
+                        # it now, on time, not when the next slot is written (up to the wait
+                        # later); audio that still comes starts afresh for them.
+                        self._flush_receivers()
             if wait is not _Wait.NONE:
                 if (0 < len(buf) < frame_bytes) if wait is _Wait.PARTIAL else (not buf and self.playing):
                     if now < self._deadline:
@@ -766,6 +809,16 @@ class AudioPlayout(PlayoutBuffer):
                         self._looked = True
                         self._at(now + LOOK_AGAIN_S)
                         return
+                    if wait is _Wait.DRY:
+                        # No audio came: the slots the wait spanned were the first of the idle
+                        # grace, gone by unplayed. They are not written late (a burst of stale
+                        # silence); the grace goes on from the slot due now, on time, and they
+                        # count as delay like the silent ones (repaid if a backlog arrives).
+                        skipped = clock.behind(now)
+                        if skipped:
+                            clock.skip(skipped)
+                            self.skip_empty(skipped)
+                            self._delay_slots += skipped
                 self._looked = False
             self._wait = _Wait.NONE
             if self._refilled_at is not None:
@@ -789,6 +842,19 @@ class AudioPlayout(PlayoutBuffer):
             if due > now:
                 self._at(due)
                 return
+
+    def _end_span(self, reason: str) -> None:
+        super()._end_span(reason)
+        # The room's receivers hold the last few ms of the span (resampler delay, a partial
+        # frame): they get it now, not at the start of the next span.
+        self._flush_receivers()
+
+    def _flush_receivers(self) -> None:
+        if self._flush is not None:
+            try:
+                self._flush()
+            except Exception:
+                log.exception("playout flush failed")
 
     def _begin_span(self) -> None:
         self._phase = _Phase.PLAYING

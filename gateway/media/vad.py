@@ -217,6 +217,8 @@ class VoiceActivityDetector:
         self._analyzer = _classifier(params, sample_rate, frame_ms)
         self._vad_rate = self._analyzer.rate
         self._frame_ms = self._analyzer.frame_ms
+        # soxr, not the live tracks' low-delay filter: at 24 kHz it holds ~40 ms back from the
+        # analyzer (speech events that much later), at a third of the CPU (bench/results/micro-resampler.md).
         self._resampler = (
             Resampler(sample_rate, self._vad_rate) if self._vad_rate != sample_rate else None
         )

@@ -753,3 +753,86 @@ def test_runner_after_a_stall_reads_the_socket_before_padding_a_dry_slot():
     assert playout.silence_frames == 0, f"{playout.silence_frames} slots padded with silence after the stall"
     delays = sorted(written[k] - pushed[k] for k in range(40, frames))
     assert delays[len(delays) // 2] < 0.012, f"median delay {delays[len(delays) // 2] * 1000:.1f} ms after the stall"
+
+
+# ---------------------------------------------------------------------------- the underrun wait and the idle grace
+
+
+async def _drain_with_grace(grace_ms: int) -> tuple[Sink, float, float, AudioPlayout]:
+    """Ten frames at once, then nothing: (sink, time of the last audio write, time of playout-idle, playout)."""
+    sink, events = Sink(), []
+    idle_at: list[float] = []
+
+    def on_event(name: str, data: dict[str, Any]) -> None:
+        events.append((name, data))
+        if name == "playout-idle":
+            idle_at.append(time.monotonic())
+
+    playout = AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=grace_ms, on_event=on_event)
+    playout.start()
+    playout.push(ramp(0, 10 * FRAME))
+    await _play_until_idle(playout, events, 5)
+    await playout.stop()
+    last_audio = max(t for t, chunk in sink.writes if any(chunk))
+    return sink, last_audio, idle_at[0], playout
+
+
+@pytest.mark.parametrize(("grace_ms", "silent_slots"), [(0, 0), (60, 0), (200, 5), (400, 15)])
+async def test_runner_goes_idle_when_the_grace_ends_the_underrun_wait_included(grace_ms, silent_slots):
+    """playout-idle comes idle_grace_ms after the buffer ran dry (the end of the last audio slot), not 100 ms later;
+    the wait for audio (100 ms, or the grace if shorter) is its first part and writes nothing, the rest is silence."""
+    sink, last_audio, idle_at, playout = await _drain_with_grace(grace_ms)
+    dry_at = last_audio + 0.02
+    assert -0.005 < idle_at - dry_at - grace_ms / 1000 < 0.035, (
+        f"idle {1000 * (idle_at - dry_at):.0f} ms after the buffer ran dry, grace {grace_ms} ms"
+    )
+    assert playout.silence_frames == silent_slots
+    silence = [t for t, chunk in sink.writes if not any(chunk)]
+    if silence:
+        assert silence[0] - dry_at > 0.09, "silence was written before the underrun wait ended"
+        gaps = np.diff(silence)
+        assert gaps.min() > 0.01, "grace silence was written in a burst"
+
+
+async def test_runner_repays_a_short_dry_gap_one_extra_frame_every_other_slot():
+    """After a 150 ms gap within the grace, a burst plays with no more than two frames in a period, and the
+    slots of the whole gap (wait and silence) are what is given back: no catch-up burst of stale slots."""
+    sink = Sink()
+    playout = AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=300)
+    playout.start()
+    playout.push(ramp(0, 10 * FRAME))
+    await asyncio.sleep(0.2 + 0.15)  # ten slots, then 150 ms dry
+    resumed = time.monotonic()
+    playout.push(ramp(10 * FRAME, 60 * FRAME))
+    await asyncio.sleep(1.6)
+    await playout.stop()
+    audio = [t for t, chunk in sink.writes if any(chunk) and t >= resumed]
+    assert len(audio) == 60
+    within = [np.searchsorted(audio, t + 0.015, side="right") - i for i, t in enumerate(audio)]
+    assert max(within) <= 2, f"{max(within)} frames written within 15 ms: a catch-up burst"
+    doubles = sum(1 for a, b in zip(audio, audio[1:], strict=False) if b - a < 0.008)
+    gap_slots = 8  # the dry slot at +200 ms to the slot after the audio came (+360 ms): 5 waited, 3 silent
+    assert abs(doubles - gap_slots) <= 1, f"{doubles} slots repaid, the gap was {gap_slots}"
+
+
+async def test_runner_flushes_its_sink_when_a_span_ends_or_the_client_marked_the_end():
+    """The flush sink runs when the span ends (drained, cleared, stopped) and at the first dry slot after a mark."""
+    flushed: list[float] = []
+    sink = Sink()
+    playout = AudioPlayout(sink, flush=lambda: flushed.append(time.monotonic()), sample_rate=RATE, idle_grace_ms=200)
+    playout.start()
+    playout.push(ramp(0, 5 * FRAME))
+    playout.mark("end")
+    await asyncio.sleep(0.15)
+    assert len(flushed) == 1, "no flush at the dry slot after the mark"
+    assert abs(flushed[0] - (sink.writes[4][0] + 0.02)) < 0.01, "the flush was not at the dry slot's time"
+    await asyncio.sleep(0.25)
+    assert len(flushed) == 2, "no flush when the span drained"
+    playout.push(ramp(0, 50 * FRAME))
+    await asyncio.sleep(0.1)
+    playout.clear()
+    assert len(flushed) == 3, "no flush at clear"
+    playout.push(ramp(0, 50 * FRAME))
+    await asyncio.sleep(0.1)
+    await playout.stop()
+    assert len(flushed) == 4, "no flush at stop"

@@ -48,6 +48,12 @@ class LocalObservation(Observation):
         except Exception as exc:
             delivery_failed(self.listener, f"{participant_id}'s {source} audio", exc)
 
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None:
+        try:
+            self.listener.on_audio_flush(participant_id, source)
+        except Exception as exc:
+            delivery_failed(self.listener, f"the end of {participant_id}'s {source} audio", exc)
+
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         try:
             self.listener.on_track_ended(participant_id, source)

@@ -44,6 +44,8 @@ class RoomMember(Protocol):
 
     def deliver_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None: ...
 
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None: ...
+
     def deliver_track_ended(self, participant_id: str, source: str) -> None: ...
 
 
@@ -388,6 +390,14 @@ class LocalRoom:
                 observer.deliver_audio(participant_id, source, pcm, sample_rate, channels)
         if source == "microphone":
             self._track_speaker(participant_id, pcm)
+
+    def flush_audio(self, participant_id: str, source: str) -> None:
+        """``participant_id``'s ``source`` paused: every receiver delivers what it still holds of it now."""
+        for other in self._others(participant_id):
+            other.member.deliver_audio_flush(participant_id, source)
+        if self.observers:
+            for observer in list(self.observers.values()):
+                observer.deliver_audio_flush(participant_id, source)
 
     def send_app_message(self, sender_id: str, message: Any, to: str | None = None) -> None:
         """Deliver to one participant or to everyone but the sender, with the sender's id."""

@@ -419,6 +419,12 @@ class AutoPhone:
         if me is not None:
             self.call.room.publish_audio(me.id, "microphone", pcm, sample_rate, channels)
 
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None:
+        me = self.call.participant
+        sender = self.call.room.participants.get(participant_id)
+        if self.echo and source == "microphone" and me is not None and sender is not None and sender.phone is None:
+            self.call.room.flush_audio(me.id, "microphone")  # the echo pauses with what it echoes
+
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         pass
 

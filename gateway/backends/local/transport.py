@@ -105,6 +105,10 @@ class LocalTransport(Transport):
             self.network.audio_sent += len(pcm)
             self._room.publish_audio(self._me.id, "microphone", pcm, fmt.sample_rate, fmt.channels)
 
+    def flush_audio(self) -> None:
+        if self._room is not None and self._me is not None:
+            self._room.flush_audio(self._me.id, "microphone")
+
     async def send_app_message(self, message: Any, participant_id: str | None, urgent: bool) -> None:
         room, me = self._joined()
         room.send_app_message(me.id, message, participant_id)
@@ -378,6 +382,13 @@ class LocalTransport(Transport):
                 self.listener.on_audio(participant_id, source, pcm, sample_rate, channels)
             except Exception as exc:
                 delivery_failed(self.listener, f"{participant_id}'s {source} audio", exc)
+
+    def deliver_audio_flush(self, participant_id: str, source: str) -> None:
+        if self.options.audio_in is not None:
+            try:
+                self.listener.on_audio_flush(participant_id, source)
+            except Exception as exc:
+                delivery_failed(self.listener, f"the end of {participant_id}'s {source} audio", exc)
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         try:
