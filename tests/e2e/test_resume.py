@@ -68,7 +68,9 @@ async def test_drop_mid_stream_resumes_with_no_event_lost_and_media_going_on(con
     assert app_numbers(a) == list(range(1, 31)), "an event was lost or repeated"
     assert a.seq_gaps == [], f"text frames missing: {a.seq_gaps}"
     assert result["session_id"] == a.session_id and result["state"] == "joined"
-    assert result["replayed"] >= 20
+    # What A missed came as replayed frames (how many depends on when it reconnected; the order and
+    # completeness of the whole sequence is checked above).
+    assert result["replayed"] >= 1
     await a.wait_for("participant-joined", lambda d: d["participant"]["id"] == jc["participant_id"])
     # The room never saw A leave, and A's audio goes on.
     assert not [e for e in b.event_log if e.event == "participant-left"]

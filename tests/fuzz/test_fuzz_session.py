@@ -149,7 +149,8 @@ async def one_example(url: str, joined: bool, sequence: list[tuple[str, bytes]])
                 assert pong["ok"], pong
                 stats = await request(ws, "get-stats", seen)
                 assert stats is not None and stats["ok"]
-                assert stats["result"]["state"] in ("open", "joined", "observing", "left"), stats
+                # A valid join among the frames may still be running (requests run concurrently).
+                assert stats["result"]["state"] in ("open", "joining", "joined", "observing", "left"), stats
             check_messages(seen)
         # The well-behaved session never noticed, and the fuzzed one left no ghost once closed.
         pong = await request(witness, "ping", witness_seen)
