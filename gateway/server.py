@@ -41,8 +41,8 @@ from .auth import (
     credential,
 )
 from .backends import Backend, BackendRegistry
-from .budget import ReceiveBudget
 from .backends.local import LocalBackend
+from .budget import ReceiveBudget
 from .config import Config
 from .connection import GatewayConnection
 from .demo import DemoTalker

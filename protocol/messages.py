@@ -143,17 +143,17 @@ def decode_request(data: str | bytes | bytearray | memoryview, *, max_bytes: int
     obj = _loads(data, max_bytes)
     if not isinstance(obj, dict):
         raise NotAnObject(f"a request must be a JSON object, got {type(obj).__name__}")
-    rid = obj.get("id")
-    if isinstance(rid, int) and not isinstance(rid, bool):
-        rid = str(rid)
-    valid_id = isinstance(rid, str) and 0 < len(rid) <= MAX_ID_LENGTH
-    _check_depth(data, obj, rid if valid_id else None, max_depth)
+    raw_id: Any = obj.get("id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    # Answer with a reply only when the id is one the client could have sent validly.
+    rid: str | None = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= MAX_ID_LENGTH else None
+    _check_depth(data, obj, rid, max_depth)
     rtype = obj.pop("type", None)
     obj.pop("id", None)
     if not isinstance(rtype, str) or not rtype:
-        # Answer with a reply only when the id is one the client could have sent validly.
-        raise NotAnObject("a request needs a non-empty string 'type'", request_id=rid if valid_id else None)
-    if not valid_id:
+        raise NotAnObject("a request needs a non-empty string 'type'", request_id=rid)
+    if rid is None:
         raise InvalidParams(
             f"request '{rtype}' needs an 'id': a non-empty string of at most {MAX_ID_LENGTH} characters",
             details={"field": "id"},
