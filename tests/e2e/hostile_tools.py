@@ -85,12 +85,13 @@ def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
     return frame_head(opcode, len(payload), fin=fin) + payload
 
 
-async def send_quietly(writer: asyncio.StreamWriter, data: bytes, *, chunk: int = MIB) -> int:
-    """Write ``data`` in chunks until done or the gateway closes; returns the bytes written."""
+async def send_quietly(writer: asyncio.StreamWriter, data: bytes, *, chunk: int = MIB,
+                       until: asyncio.Future[Any] | None = None) -> int:
+    """Write ``data`` in chunks until done, the gateway closes, or ``until`` is done; returns the bytes written."""
     sent = 0
     view = memoryview(data)
     try:
-        while sent < len(data):
+        while sent < len(data) and not (until is not None and until.done()):
             writer.write(view[sent : sent + chunk])
             await asyncio.wait_for(writer.drain(), 10)
             sent = min(len(data), sent + chunk)

@@ -64,8 +64,13 @@ async def partial_frame_attack(url: str, announced: int, sent: int) -> tuple[int
     """Open a connection, announce a binary frame of ``announced`` bytes, send ``sent`` of them and hold: (close code, bytes sent)."""
     reader, writer = await upgraded(url)
     OPEN_SOCKETS.append(writer)
-    written = await send_quietly(writer, frame_head(2, announced) + bytes(sent))
-    code, _ = await read_close(reader, timeout=0.5)
+    closed = asyncio.ensure_future(read_close(reader, timeout=60))
+    written = await send_quietly(writer, frame_head(2, announced) + bytes(sent), until=closed)  # stop once refused
+    try:
+        code, _ = await asyncio.wait_for(asyncio.shield(closed), 0.5)
+    except TimeoutError:
+        closed.cancel()
+        code = None
     return code, written
 
 
