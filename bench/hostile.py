@@ -242,10 +242,16 @@ async def attack_http(url: str, rounds: int) -> Tally:
     return tally
 
 
+def round_keys(rounds: int) -> list[str]:
+    """One API key per round (``ops<r>:<secret>``): a round's detached session must not fill the next round's key."""
+    return [f"ops{r}:{KEY}-{r}" for r in range(rounds)]
+
+
 async def attack_auth(url: str, rounds: int) -> Tally:
     tally = Tally("auth")
-    signer = Authenticator(parse_api_keys([f"ops:{KEY}"]))
-    for r in range(rounds):
+    for r, entry in enumerate(round_keys(rounds)):
+        secret = entry.split(":", 1)[1]
+        signer = Authenticator(parse_api_keys([entry]))
         short, claims = signer.mint(sub=f"short-{r}", room="*", role="admin", ttl_s=60)
         admin = await GatewayClient.connect(url, token=short)
         minted = await admin.request("mint-token", {"room": "*", "role": "admin", "ttl_s": 604800})
@@ -254,9 +260,10 @@ async def attack_auth(url: str, rounds: int) -> Tally:
             tally.wrong += 1
             tally.notes.append("a minted token outlives its minter")
         await admin.close()
+        await asyncio.sleep(0.3)
         # Resume-only flood: the key at its limit (2) with one detached session, then 20 more connections
         # of that session's principal: one may come in to resume, the rest get 4029.
-        holder = await GatewayClient.connect(url, api_key=KEY)
+        holder = await GatewayClient.connect(url, api_key=secret)
         bot_token, _ = signer.mint(sub=f"shared-{r}", room=f"local://hostile-auth-{r}", role="bot")
         dropped = await GatewayClient.connect(url, token=bot_token)
         await dropped.join(f"local://hostile-auth-{r}")
@@ -345,14 +352,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     name = args.name or f"hostile-{datetime.now(UTC):%Y-%m-%d}"
     log_dir = args.output / "logs"
-    open_gw = start_gateway("--demo", name=f"{name}-open", log_path=log_dir / f"{name}-open.log",
-                            env={"GATEWAY_LOG_LEVEL": "info"})
+    open_gw = start_gateway("--demo", name=f"{name}-open", log_path=log_dir / f"{name}-open.log")
     keyed = start_gateway("--max-sessions-per-key", "2", name=f"{name}-keyed", log_path=log_dir / f"{name}-keyed.log",
-                          env={"GATEWAY_API_KEYS": f"ops:{KEY}"})
+                          env={"GATEWAY_API_KEYS": ",".join(round_keys(args.rounds))})
+    victim = Victim(open_gw.url, log_dir / f"{name}-victim.json")
+    try:
+        return await attack_all(args, rng, name, open_gw, keyed, victim)
+    finally:
+        if victim.process is not None and victim.process.returncode is None:
+            victim.process.kill()
+        for gw in (open_gw, keyed):
+            if gw.process.poll() is None:
+                gw.process.kill()
+
+
+async def attack_all(args: argparse.Namespace, rng: random.Random, name: str, open_gw: GatewayProcess,
+                     keyed: GatewayProcess, victim: Victim) -> dict[str, Any]:
     probe = await GatewayClient.connect(open_gw.url)
     limits = probe.limits
     await probe.close()
-    victim = Victim(open_gw.url, log_dir / f"{name}-victim.json")
     await victim.start()
     baseline, _ = rss_bytes(open_gw.process.pid)
     started = time.monotonic()

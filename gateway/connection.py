@@ -379,6 +379,12 @@ class GatewayConnection(ServerConnection):
         self._resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # Free what was held now: the connection object itself may live on until a cycle collection.
+        self._held = bytearray()
+        self._fragments = []
+        self._fragment_bytes = 0
+        self._waiting = b""
+        self._early = []
         self.budget.release()
         self._holding = 0
         super().connection_lost(exc)
