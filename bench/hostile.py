@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
 from gateway_client import GatewayClient, GatewayError  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from gateway.auth import Authenticator, parse_api_keys  # noqa: E402
 from gateway.budget import ALLOWANCE_BYTES  # noqa: E402
@@ -138,6 +139,12 @@ async def attack_json(url: str, rounds: int, rng: random.Random) -> Tally:
             tally.wrong += exc.code != "invalid_params"
         except TimeoutError:
             tally.unanswered += 1
+        except (ConnectionError, ConnectionClosed):  # the gateway closed instead of answering
+            tally.unanswered += 1
+            tally.closes[attacker.close_code or 1006] += 1
+            tally.notes.append(f"{rtype} nested {levels} deep: connection closed ({attacker.close_code}), no reply")
+            attacker = await GatewayClient.connect(url)
+            await attacker.join(room)
         if tally.attempts % 5 == 0:  # a valid request resets max_consecutive_errors, as a real client would
             await attacker.request("ping")
     try:

@@ -160,3 +160,16 @@ async def test_many_poisoned_requests_each_get_exactly_one_reply(connect, room):
     assert all(isinstance(r, GatewayError) and r.code == "invalid_params" for r in results), results
     assert (await client.request("ping"))["time_ms"] > 0
     assert client.seq_gaps == []
+
+
+@pytest.mark.parametrize("rtype", ["send-app-message", "start-recording", "ping"])
+async def test_a_request_nested_1000_deep_is_answered_not_closed(connect, room, rtype):
+    """Nesting near the parser's own limit (1000) gets an invalid_params reply, not a 1011 close (validation used to recurse)."""
+    client = await connect()
+    await client.join(room)
+    field = {"send-app-message": "message", "start-recording": "streaming_settings", "ping": "pad"}[rtype]
+    text = '{"type": "%s", "id": "deep", "%s": %s}' % (rtype, field, "[" * 1000 + "]" * 1000)
+    await client.send_raw(text)
+    error = await client.next_protocol_error(timeout=5)
+    assert error.code == "invalid_params" and error.details["field"] == field
+    assert (await client.request("ping"))["time_ms"] > 0 and client.close_code is None
