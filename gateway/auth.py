@@ -40,7 +40,10 @@ LEEWAY_S = 30
 MIN_SECRET_CHARS = 16
 """API keys and the token secret shorter than this are refused at start (guessable)."""
 MAX_TTL_S = 7 * 24 * 3600
-"""Longest token lifetime that can be minted: tokens are meant to be short-lived."""
+"""Longest token lifetime that can be minted: tokens are meant to be short-lived. A token minted by
+a token never outlives it either (:meth:`Authenticator.mint`, ``not_after``)."""
+MINTED_SUB_PREFIX = "minted-"
+"""A token minted without ``sub`` gets ``minted-<jti>``: no two such tokens share a principal."""
 ROLES = ("observer", "bot", "admin")
 """Roles, weakest first; a token may only mint tokens of its own role or weaker."""
 OBSERVER_REQUESTS = frozenset({"ping", "get-stats", "list-rooms", "observe", "get-participants", "leave", "resume"})
@@ -199,6 +202,16 @@ class Principal:
     expires_at: float | None = None
     """A token's ``exp`` (Unix seconds); None for API keys."""
 
+    def same_holder(self, other: Principal | None) -> bool:
+        """Whether ``other`` is this principal for a resume: same name, key, role, rooms and commands.
+
+        Only the expiry may differ (a client resumes with a fresher token of the same grant);
+        matching the subject alone let a token of another role or room take a session over.
+        """
+        return other is not None and (self.name, self.scope, self.limit_key, self.key_id) == (
+            other.name, other.scope, other.limit_key, other.key_id
+        )
+
 
 # ---------------------------------------------------------------------- authenticator
 
@@ -322,15 +335,17 @@ class Authenticator:
 
     # ------------------------------------------------------------------ minting
 
-    def mint(self, *, sub: str, room: str, role: str, commands: Sequence[str] | None = None,
-             ttl_s: float = 300, key_id: str | None = None) -> tuple[str, dict[str, Any]]:
+    def mint(self, *, sub: str | None, room: str, role: str, commands: Sequence[str] | None = None,
+             ttl_s: float = 300, key_id: str | None = None, not_after: float | None = None) -> tuple[str, dict[str, Any]]:
         """A signed token and its claims.
 
-        ``key_id`` names the API key that signs (and is counted for the token's sessions);
-        without a token secret it defaults to the first key.
+        ``sub`` None gives a unique subject (``minted-<jti>``). ``key_id`` names the API key that
+        signs (and is counted for the token's sessions); without a token secret it defaults to
+        the first key. ``not_after`` (Unix seconds): the token expires then at the latest,
+        whatever ``ttl_s`` asks (the expiry of the token minting it).
 
         Raises:
-            ConfigError: auth is off, ``key_id`` is unknown, role or ttl out of range.
+            ConfigError: auth is off, ``key_id`` is unknown, role or ttl out of range, ``not_after`` passed.
         """
         if not self.enabled:
             raise ConfigError("no API keys or token secret are configured: nothing to sign tokens with")
@@ -343,8 +358,14 @@ class Authenticator:
         if key_id is None and self._token_secret is None:
             key_id = self.keys[0].id
         now = int(self._clock())
-        claims: dict[str, Any] = {"sub": sub, "room": room, "role": role, "iat": now, "exp": now + int(ttl_s),
-                                  "jti": secrets.token_urlsafe(9)}
+        exp = now + int(ttl_s)
+        if not_after is not None:
+            if int(not_after) <= now:
+                raise ConfigError("the credential minting this token has expired")
+            exp = min(exp, int(not_after))
+        jti = secrets.token_urlsafe(9)
+        claims: dict[str, Any] = {"sub": sub or f"{MINTED_SUB_PREFIX}{jti}", "room": room, "role": role, "iat": now,
+                                  "exp": exp, "jti": jti}
         if commands is not None:
             claims["cmd"] = sorted(set(commands))
         if key_id is not None:
@@ -417,6 +438,32 @@ def check_origin(origin: str | None, host: str | None, allowed: Sequence[str]) -
     raise Denied(CloseCode.FORBIDDEN_ORIGIN, f"origin {origin[:60]} is not allowed (allowed_origins)")
 
 
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header, lower-cased, without port or IPv6 brackets (``[::1]:8765`` -> ``::1``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    name, sep, port = host.rpartition(":")
+    return name if sep and port.isdigit() and ":" not in name else host
+
+
+def check_host(host: str | None, allowed: Sequence[str], auth_enabled: bool) -> str | None:
+    """Why a request for ``host`` is refused (403), or None (PROTOCOL.md, "Security").
+
+    Loopback names (``localhost``, ``127.0.0.1``, ``[::1]``, any port) and ``allowed`` ones are
+    served. Without API keys nothing else is: a page whose DNS name was rebound to 127.0.0.1 sends
+    its own name as ``Host`` (and an ``Origin`` matching it), so the same-origin check alone would
+    let it in. With keys any host is served unless ``allowed`` names some.
+    """
+    if "*" in allowed or (auth_enabled and not allowed):
+        return None
+    name = host_name(host) if host else ""
+    if name and (is_loopback(name) or name in {a.strip().lower() for a in allowed}):
+        return None
+    shown = name[:60] or "(none)"
+    return f"host {shown} is not allowed (allowed_hosts; without API keys only loopback names are served)"
+
+
 def is_loopback(host: str) -> bool:
     """Whether binding ``host`` exposes the gateway to this machine only."""
     if host.lower() == "localhost":
@@ -447,5 +494,5 @@ def admin_requests(handlers: Mapping[str, Callable[..., Any]]) -> frozenset[str]
 
 __all__ = [
     "ADMIN_SCOPE", "ApiKey", "Authenticator", "ConfigError", "Denied", "Principal", "Scope", "admin_requests",
-    "check_exposure", "check_origin", "credential", "is_loopback", "parse_api_keys",
+    "check_exposure", "check_host", "check_origin", "credential", "host_name", "is_loopback", "parse_api_keys",
 ]

@@ -105,7 +105,7 @@ def mint_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--room", required=True, help='room URL, a prefix ending in * (local://team-*), or * for any')
     parser.add_argument("--role", choices=ROLES, default="bot", help="observer, bot or admin (default: bot)")
-    parser.add_argument("--sub", default="cli", help="who the token is for, shown in logs (default: cli)")
+    parser.add_argument("--sub", default=None, help="who the token is for, shown in logs (default: unique, minted-<jti>)")
     parser.add_argument("--commands", type=lambda s: [p.strip() for p in s.split(",") if p.strip()],
                         help="comma-separated request types, narrowing the role's (default: the role's)")
     parser.add_argument("--ttl", type=float, default=300, help="lifetime in seconds (default: 300)")

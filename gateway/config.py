@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol.constants import DEFAULT_LIMITS
+from protocol.constants import DEFAULT_LIMITS, MAX_JSON_DEPTH
 
 ENV_PREFIX = "GATEWAY_"
 
@@ -38,7 +38,11 @@ class Config:
     max_message_bytes: int = DEFAULT_LIMITS["max_message_bytes"]
     """Largest text frame answered with a typed error rather than read (too_large)."""
     max_frame_bytes: int = DEFAULT_LIMITS["max_frame_bytes"]
-    """Largest binary frame; frames over 4x this close the connection (1009)."""
+    """Largest binary frame (a 1280x720 RGBA or 1920x1080 I420 video frame fits); larger ones are skipped unread (too_large), over 4x this close the connection (1009)."""
+    max_receive_buffer_bytes: int = 0
+    """Bytes one connection may hold received but not yet handled (a partial frame, a fragmented message); more closes it with 1009. 0: twice the larger of max_frame_bytes and max_message_bytes."""
+    max_receive_buffer_bytes_total: int = 128 * 1024 * 1024
+    """Bytes all connections together may hold received but not yet handled, beyond 64 KiB each; a connection needing more is closed with 1013. 0: no bound."""
     max_app_message_bytes: int = DEFAULT_LIMITS["max_app_message_bytes"]
     """Largest serialized app message."""
     max_consecutive_errors: int = DEFAULT_LIMITS["max_consecutive_errors"]
@@ -87,14 +91,20 @@ class Config:
     """Secret signing access tokens (16+ characters); without it tokens are signed with a key derived from an API key."""
     allowed_origins: tuple[str, ...] = ()
     """Browser origins allowed to connect besides the gateway's own (e.g. https://app.example.com); * allows any."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (the HTTP Host header, port aside) served besides loopback ones; without API keys only loopback names are served (DNS rebinding). * allows any."""
     tls_cert: str | None = None
     """PEM certificate chain: serve wss:// and https:// (with tls_key)."""
     tls_key: str | None = None
     """PEM private key of tls_cert (default: tls_cert itself)."""
 
     def limits(self) -> dict[str, int]:
-        """The ``limits`` object of the hello message."""
-        return {name: int(getattr(self, name)) for name in DEFAULT_LIMITS}
+        """The ``limits`` object of the hello message (``max_json_depth`` is the protocol's, not a setting)."""
+        return {**{name: int(getattr(self, name)) for name in DEFAULT_LIMITS}, "max_json_depth": MAX_JSON_DEPTH}
+
+    def receive_buffer_bytes(self) -> int:
+        """``max_receive_buffer_bytes``, or its default: two of the largest frame a client may send."""
+        return self.max_receive_buffer_bytes or 2 * max(self.max_frame_bytes, self.max_message_bytes)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Config:

@@ -20,6 +20,20 @@ paths for the common case:
   it is (the session's outbox queues in between).
 
 Both paths are byte-for-byte RFC 6455: tests compare them with websockets' own.
+
+Hostile input (PROTOCOL.md, "Security"):
+
+- **Before the upgrade** the request head goes through :class:`gateway.handshake.RequestScreen`
+  first: what websockets would drop silently (another method, a body, a pipelined request) gets
+  a 4xx response.
+- **Before it is served** (the gateway admits a connection, then calls :meth:`serve`) nothing is
+  read past the handshake: one read is held, and reading pauses. A refused connection is failed
+  with :meth:`deny` and what it sent is never parsed.
+- **Oversize frames** (over ``max_text_bytes`` / ``max_binary_bytes``, set with :meth:`set_limits`)
+  are skipped as their bytes arrive, never held, and reported to the ``on_oversize`` handler.
+- **What a connection holds** unread (a partial frame, fragments, the held read) is reported
+  to its :class:`gateway.budget.ConnectionBudget`; past the budget the connection is closed
+  (1009, or 1013 when the gateway-wide pool is spent).
 """
 
 from __future__ import annotations
@@ -36,14 +50,17 @@ from websockets.streams import StreamReader
 
 from protocol.constants import CloseCode
 
+from .budget import UNBOUNDED, ConnectionBudget, Refusal
+from .handshake import Rejected, RequestScreen
+
 log = logging.getLogger("gateway.connection")
 
 Handler = Callable[[str | bytes], None]
-
-EARLY_MESSAGES_PAUSE = 64
-"""Messages held before a handler is set (client sent before its session started) past which reading pauses."""
+OversizeHandler = Callable[[bool, int], None]
+"""Told of each frame skipped unread for its size: (text, length in bytes)."""
 
 _OPEN = State.OPEN
+_CONNECTING = State.CONNECTING
 _TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
 _AT_EOF = StreamReader.at_eof.__code__
 _HEADER_16 = struct.Struct("!BBH")
@@ -68,32 +85,118 @@ class GatewayConnection(ServerConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._handler: Handler | None = None
+        self._on_oversize: OversizeHandler | None = None
         self._early: list[str | bytes] = []
-        self._early_paused = False
+        """Messages websockets parsed before :meth:`serve` (none once the screen refuses early frames)."""
+        self._waiting = b""
+        """What was read after the upgrade, before :meth:`serve`; not parsed until then."""
+        self._reading_paused = False
+        self._screen: RequestScreen | None = RequestScreen()
         self._fragments: list[bytes] = []
+        self._fragment_bytes = 0
         self._fragment_text = False
         self._fast = False
         """Parsing frames here (open, and websockets' parser at a frame boundary)."""
         self._held = bytearray()
         """Bytes of an incomplete frame, while parsing here."""
+        self._skip = 0
+        """Bytes of an oversize frame still to drop as they arrive."""
+        self._skip_text = False
+        self._skip_length = 0
+        self.max_text_bytes = 0
+        """Text frames longer than this are skipped unread (0: read every frame websockets' max_size allows)."""
+        self.max_binary_bytes = 0
+        """Binary frames longer than this are skipped unread (0: as above)."""
+        self.budget: ConnectionBudget = UNBOUNDED.account()
+        self._holding = 0
+        """Bytes last reported to :attr:`budget`."""
 
-    # ------------------------------------------------------------------ receiving
+    # ------------------------------------------------------------------ admission
 
-    def serve(self, handler: Handler) -> None:
-        """Deliver every message to ``handler`` from now on, after those that arrived before.
+    def set_limits(self, budget: ConnectionBudget, *, max_text_bytes: int, max_binary_bytes: int) -> None:
+        """The receive budget and frame limits of this connection (the gateway sets them before serving it)."""
+        self.budget.release()
+        self.budget = budget
+        self._holding = 0
+        self.max_text_bytes = max_text_bytes
+        self.max_binary_bytes = max_binary_bytes
+        self._account()
 
-        ``handler`` runs inside the transport's ``data_received``: it must not block, and an
-        exception in it fails the connection with 1011 (it is logged).
+    def serve(self, handler: Handler, on_oversize: OversizeHandler | None = None) -> None:
+        """Start reading: deliver every message to ``handler`` from now on, and skipped frames to ``on_oversize``.
+
+        Nothing past the handshake is read before this is called (the gateway calls it once the
+        connection is admitted). ``handler`` runs inside the transport's ``data_received``: it
+        must not block, and an exception in it fails the connection with 1011 (it is logged).
         """
         self._handler = handler
+        self._on_oversize = on_oversize
         early, self._early = self._early, []
         for message in early:
             self._deliver(message)
-        if self._early_paused:
-            self._early_paused = False
+        waiting, self._waiting = self._waiting, b""
+        self._resume_reading()
+        if waiting:
+            self.data_received(waiting)
+
+    def deny(self, code: int, reason: str) -> None:
+        """Refuse a connection before serving it: a close frame, then the TCP connection closes; nothing it sent is parsed."""
+        self._waiting = b""
+        self._fail(code, reason)  # websockets now discards whatever arrives, until the peer goes
+        self._resume_reading()
+        self._account()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused:
+            self._reading_paused = False
             self.transport.resume_reading()
 
+    # ------------------------------------------------------------------ receiving
+
     def data_received(self, data: bytes) -> None:
+        state = self.protocol.state
+        if state is _CONNECTING:
+            self._screen_request(data)
+            return
+        if self._handler is None and state is _OPEN:
+            # Upgraded, not admitted yet: keep this one read, read no more until serve() or deny().
+            self._waiting += data
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+            self._account()
+            return
+        if self._skip:
+            if len(data) < self._skip:
+                self._skip -= len(data)
+                return
+            data = data[self._skip:]
+            self._skip = 0
+            self._skipped()
+            if not data:
+                self._account()
+                return
+        self._receive(data)
+        self._account()
+
+    def _screen_request(self, data: bytes) -> None:
+        """The opening handshake: the request head is checked (gateway.handshake) before websockets reads it."""
+        screen = self._screen
+        if screen is None or (screen.passed and self.response is not None):
+            super().data_received(data)  # answered already (not with 101): websockets discards the rest
+            return
+        try:
+            head = screen.feed(data)
+        except Rejected as exc:
+            log.warning("= refused HTTP request from %s: %d %s", self.remote_address, exc.status.value, exc.message)
+            self._screen = None
+            self.transport.write(exc.response())
+            self.transport.close()
+            return
+        if head is not None:
+            super().data_received(head)
+
+    def _receive(self, data: bytes) -> None:
         if not self._fast:
             if self.protocol.state is not _OPEN or not self._at_frame_boundary():
                 super().data_received(data)
@@ -129,9 +232,29 @@ class GatewayConnection(ServerConnection):
                     pos = end
                     break
                 stop = start + 4 + length
+                opcode = first & 0x0F
+                if (
+                    first & 0x80
+                    and (opcode == 1 or opcode == 2)
+                    and length > (self.max_text_bytes if opcode == 1 else self.max_binary_bytes) > 0
+                    and self.protocol.current_size is None
+                ):
+                    # Over its limit (PROTOCOL.md, "Security"): dropped as it arrives, never held; too_large.
+                    self._skip_text = opcode == 1
+                    self._skip_length = length
+                    if stop > end:
+                        self._skip = stop - end
+                        pos = end
+                        break
+                    pos = stop
+                    self._skipped()
+                    if self.protocol.state is not _OPEN:
+                        self._to_websockets(bytes(view[pos:]))
+                        pos = end
+                        break
+                    continue
                 if stop > end:
                     break
-                opcode = first & 0x0F
                 if first & 0x80 and (opcode == 1 or opcode == 2) and self.protocol.current_size is None:
                     mask = bytes(view[start : start + 4])
                     # No named slice of view: one alive after the loop would pin the held buffer.
@@ -191,11 +314,14 @@ class GatewayConnection(ServerConnection):
         if event.opcode is not _CONT:
             self._fragment_text = event.opcode is _TEXT
             self._fragments = []
+            self._fragment_bytes = 0
         self._fragments.append(bytes(event.data))
+        self._fragment_bytes += len(event.data)
         if not event.fin:
             return
         data = b"".join(self._fragments)
         self._fragments = []
+        self._fragment_bytes = 0
         if self._fragment_text:
             try:
                 self._deliver(data.decode())
@@ -208,15 +334,60 @@ class GatewayConnection(ServerConnection):
         handler = self._handler
         if handler is None:
             self._early.append(message)
-            if len(self._early) >= EARLY_MESSAGES_PAUSE and not self._early_paused:
-                self._early_paused = True
-                self.transport.pause_reading()
             return
         try:
             handler(message)
         except Exception:
             log.exception("handling a message failed; closing the connection")
             self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _skipped(self) -> None:
+        """The oversize frame just skipped is over: tell the handler (it answers too_large)."""
+        handler = self._on_oversize
+        if handler is None:
+            return
+        try:
+            handler(self._skip_text, self._skip_length)
+        except Exception:
+            log.exception("handling an oversize frame failed; closing the connection")
+            self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+
+    # ------------------------------------------------------------------ receive budget
+
+    def _account(self) -> None:
+        """Report what this connection holds unread to its budget; past it, close (1009 or 1013)."""
+        held = len(self._held) + self._fragment_bytes + len(self._waiting)
+        if not self._fast and self.protocol.state is _OPEN:
+            held += len(self.protocol.reader.buffer)
+        if held == self._holding:
+            return
+        refusal = self.budget.hold(held)
+        if refusal is None:
+            self._holding = held
+        else:
+            self._refuse(refusal)
+
+    def _refuse(self, refusal: Refusal) -> None:
+        log.warning("= closing %s: %s (receive budget)", self.remote_address, refusal.reason)
+        self._held = bytearray()
+        self._fragments = []
+        self._fragment_bytes = 0
+        self._waiting = b""
+        self.budget.release()
+        self._holding = 0
+        self._fail(refusal.code, refusal.reason)
+        self._resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Free what was held now: the connection object itself may live on until a cycle collection.
+        self._held = bytearray()
+        self._fragments = []
+        self._fragment_bytes = 0
+        self._waiting = b""
+        self._early = []
+        self.budget.release()
+        self._holding = 0
+        super().connection_lost(exc)
 
     def _fail(self, code: int, reason: str) -> None:
         """Fail the connection (close frame, then the TCP connection), as websockets does on bad input."""

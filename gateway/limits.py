@@ -1,7 +1,8 @@
-"""Gateway-wide limits: sessions per key, rooms, and the idle watchdog (PROTOCOL.md, "Hello").
+"""Gateway-wide limits: sessions per key, rooms, and the timers that close connections (PROTOCOL.md, "Hello").
 
 The per-request rate, message and frame sizes are checked where the input is
 read (``session.py``); what needs state across sessions or a timer lives here.
+The memory budget for received bytes is ``budget.py``.
 """
 
 from __future__ import annotations
@@ -100,3 +101,22 @@ async def idle_watchdog(session: Session, idle_timeout_ms: int, ping_interval_ms
             except ConnectionClosed:
                 return
             waiter.add_done_callback(on_pong)
+
+
+RESUME_ONLY_TIMEOUT_S = 5.0
+"""How long a connection let in over ``max_sessions_per_key`` (to resume only) may take to resume."""
+
+
+async def close_unless_resumed(session: Session, timeout_s: float = RESUME_ONLY_TIMEOUT_S) -> None:
+    """Close a resume-only connection (4029) that has not resumed within ``timeout_s``.
+
+    Such a connection exists only to take back a detached session of its principal; left open it
+    would hold a slot past ``max_sessions_per_key`` for nothing (PROTOCOL.md, "Resume").
+    """
+    await asyncio.sleep(timeout_s)
+    if session.resume_only and session.resumed is None:
+        log.info("= %s did not resume within %g s (admitted over max_sessions_per_key to resume only): closing 4029",
+                 session.id[:8], timeout_s)
+        await session.close(CloseCode.RATE_LIMITED,
+                            f"limit_reached: did not resume within {timeout_s:g} s (max_sessions_per_key)",
+                            cause="disconnected")

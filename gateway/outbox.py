@@ -150,10 +150,11 @@ class Outbox:
 
         The writer stops; nothing more is queued here.
         """
-        seq = self._next()
+        frame = messages.encode_result(self.seq + 1, request_id, result)
+        self._next()
         self.detach()
         self._closed = True
-        return messages.encode_result(seq, request_id, result)
+        return frame
 
     def can_replay(self, last_seq: int) -> bool:
         """Whether the frames after ``last_seq`` are all still held (``last_seq`` no newer than the last sent)."""
@@ -180,33 +181,38 @@ class Outbox:
         self.seq += 1
         return self.seq
 
+    # Each producer encodes with the next seq before taking it: a frame the encoder refuses
+    # (it raises, e.g. data nested past its limit) uses no number, so ``seq`` never skips.
+
     def hello(self, **fields: Any) -> None:
-        seq = self._next()
-        self._text_frame(seq, messages.encode_hello(seq, **fields))
+        frame = messages.encode_hello(self.seq + 1, **fields)
+        self._text_frame(self._next(), frame)
 
     def result(self, request_id: str, result: dict[str, Any] | None = None) -> None:
-        seq = self._next()
-        self._text_frame(seq, messages.encode_result(seq, request_id, result))
+        """A request's success reply (raises, numbering nothing, when ``result`` cannot be encoded)."""
+        frame = messages.encode_result(self.seq + 1, request_id, result)
+        self._text_frame(self._next(), frame)
 
     def failure(self, request_id: str | None, error: ProtocolError) -> None:
-        seq = self._next()
-        self._text_frame(seq, messages.encode_failure(seq, request_id, error))
+        frame = messages.encode_failure(self.seq + 1, request_id, error)
+        self._text_frame(self._next(), frame)
 
     def event(self, name: str, data: dict[str, Any] | None = None) -> None:
-        seq = self._next()
-        self._text_frame(seq, messages.encode_event(seq, name, data))
+        """An event (raises, numbering nothing, when ``data`` cannot be encoded)."""
+        frame = messages.encode_event(self.seq + 1, name, data)
+        self._text_frame(self._next(), frame)
 
     def event_after_media(self, name: str, data: dict[str, Any] | None = None) -> None:
         """An event written only after every media frame queued before it (e.g. track-stopped).
 
         Text queued after it waits behind it, so ``seq`` order on the wire is kept.
         """
-        seq = self._next()
-        self._text_frame(seq, messages.encode_event(seq, name, data), self._media_queued_total)
+        frame = messages.encode_event(self.seq + 1, name, data)
+        self._text_frame(self._next(), frame, self._media_queued_total)
 
     def error(self, error: ProtocolError) -> None:
-        seq = self._next()
-        self._text_frame(seq, messages.encode_error(seq, error))
+        frame = messages.encode_error(self.seq + 1, error)
+        self._text_frame(self._next(), frame)
 
     def media(self, frame: bytes) -> None:
         if self._closed:

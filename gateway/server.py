@@ -29,14 +29,25 @@ from protocol.errors import CommandError, ErrorCode
 from protocol.schema import event_names, request_types
 
 from . import build_info, compiled
-from .auth import Authenticator, Denied, Principal, admin_requests, check_exposure, check_origin, credential
+from .auth import (
+    Authenticator,
+    ConfigError,
+    Denied,
+    Principal,
+    admin_requests,
+    check_exposure,
+    check_host,
+    check_origin,
+    credential,
+)
 from .backends import Backend, BackendRegistry
 from .backends.local import LocalBackend
+from .budget import ReceiveBudget
 from .config import Config
 from .connection import GatewayConnection
 from .demo import DemoTalker
 from .handlers import HANDLERS
-from .limits import KeySessions, check_new_room
+from .limits import KeySessions, check_new_room, close_unless_resumed
 from .session import Session
 from .static import StaticFiles, redirect
 
@@ -93,7 +104,17 @@ class Gateway:
         """Request types only the admin role may send."""
         self.key_sessions = KeySessions(config.max_sessions_per_key)
         self.principals: dict[Session, Principal] = {}
-        """Who each authenticated session is (the admin requests sign with its key)."""
+        """The authenticated sessions that hold a slot of their key's ``max_sessions_per_key``."""
+        largest_frame = max(config.max_frame_bytes, config.max_message_bytes) + 14
+        if config.max_receive_buffer_bytes and config.max_receive_buffer_bytes < largest_frame:
+            raise ConfigError(
+                f"max_receive_buffer_bytes {config.max_receive_buffer_bytes} cannot hold one frame of max_frame_bytes / "
+                f"max_message_bytes ({largest_frame} with its header); raise it or leave it 0 (automatic)"
+            )
+        self.receive_budget = ReceiveBudget(
+            total=config.max_receive_buffer_bytes_total, per_connection=config.receive_buffer_bytes()
+        )
+        """Bytes received and not yet handled, per connection and gateway-wide (PROTOCOL.md, "Security")."""
 
     # ------------------------------------------------------------------ life cycle
 
@@ -210,22 +231,30 @@ class Gateway:
     async def _handle(self, connection: ServerConnection) -> None:
         ws = connection
         assert isinstance(ws, GatewayConnection)
+        # Nothing past the handshake is read until the session serves the connection (gateway.connection).
+        ws.set_limits(self.receive_budget.account(), max_text_bytes=self.config.max_message_bytes,
+                      max_binary_bytes=self.config.max_frame_bytes)
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
         if offered and ws.subprotocol is None:
-            await ws.close(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
+            ws.deny(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
+            await ws.wait_closed()
             return
         try:
             principal, resume_only = self._admit(ws)
         except Denied as exc:
-            # The upgrade completed so that browsers, which cannot read an HTTP status, see the code.
+            # The upgrade completed so that browsers, which cannot read an HTTP status, see the code;
+            # what the client sent after it is never read (deny).
             log.warning("= denied connection from %s: %s", ws.remote_address, exc.close_reason)
-            await ws.close(exc.close_code, exc.close_reason)
+            ws.deny(exc.close_code, exc.close_reason)
+            await ws.wait_closed()
             return
         session = Session(self, ws)
         if principal is not None:
-            session.principal, session.scope = principal.name, principal.scope
+            session.principal, session.scope, session.credential = principal.name, principal.scope, principal
             session.resume_only = resume_only
             self.principals[session] = principal
+            if resume_only:
+                session.spawn(close_unless_resumed(session), "resume-only")
         self.sessions.add(session)
         task = asyncio.current_task()
         if task is not None:
@@ -263,11 +292,24 @@ class Gateway:
             try:
                 self.key_sessions.acquire(principal.limit_key)
             except Denied:
-                if not any(s.detached and s.principal == principal.name for s in self.sessions):
+                if not self._awaits_resume(principal):
                     raise
                 self.key_sessions.acquire(principal.limit_key, force=True)
                 resume_only = True
         return principal, resume_only
+
+    def _awaits_resume(self, principal: Principal) -> bool:
+        """Whether ``principal`` has a detached session that no resume-only connection of it is there for yet.
+
+        Bounds connections over ``max_sessions_per_key`` to one per such session: past that the
+        key's limit holds (the hostile review kept 50 extra connections open on one detached session).
+        """
+        detached = waiting = 0
+        for s in self.sessions:
+            if principal.same_holder(s.credential):
+                detached += s.detached
+                waiting += s.resume_only
+        return detached > waiting
 
     def release_key_slot(self, session: Session) -> None:
         """``session`` no longer counts against its key's ``max_sessions_per_key`` (idempotent).
@@ -331,22 +373,31 @@ class Gateway:
     # ------------------------------------------------------------------ HTTP
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        headers = request.headers
+        # The screen (gateway.handshake) already refused a second Host: get_all sees at most one.
+        refused = check_host(next(iter(headers.get_all("Host")), None), self.config.allowed_hosts, self.auth.enabled)
+        if refused:
+            log.warning("= refused HTTP request from %s: 403 %s", connection.remote_address, refused)
+            return json_response(HTTPStatus.FORBIDDEN, {"error": refused})
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return json_response(HTTPStatus.OK, self.health())
         if self.static.handles(path):
-            return self.static.respond(path, request.headers.get("Origin"))
+            try:
+                return self.static.respond(path, request.headers.get("Origin"))
+            except OSError:  # a name the file system refuses (too long...): nothing there
+                return json_response(HTTPStatus.NOT_FOUND, {"error": "not found"})
+        upgrade = ", ".join(headers.get_all("Upgrade")).lower()
         if path in ("/", constants.WS_PATH):
-            if path == "/" and "text/html" in request.headers.get("Accept", "") and \
-                    request.headers.get("Upgrade", "").lower() != "websocket":
+            if path == "/" and "text/html" in ", ".join(headers.get_all("Accept")) and upgrade != "websocket":
                 return redirect("/dashboard/")  # a browser opened the gateway's address
-            if request.headers.get("Upgrade", "").lower() != "websocket":
+            if upgrade != "websocket":
                 return json_response(
                     HTTPStatus.UPGRADE_REQUIRED,
                     {"error": f"this is a WebSocket endpoint; connect with subprotocol {constants.SUBPROTOCOL}"},
                 )
             return None
-        return json_response(HTTPStatus.NOT_FOUND, {"error": f"no route for {path}"})
+        return json_response(HTTPStatus.NOT_FOUND, {"error": f"no route for {path[:200]}"})
 
     def health(self) -> dict[str, Any]:
         return {

@@ -50,7 +50,7 @@ from .resume import ended_on_purpose, new_token, token_matches, token_session_id
 from .tracks import FIRST_TRACK_ID, VIDEO_QUEUE_LIMIT, InboundTrack, VideoTrack
 
 if TYPE_CHECKING:
-    from .auth import Scope
+    from .auth import Principal, Scope
     from .handlers import Handler
     from .server import Gateway
 
@@ -128,8 +128,10 @@ class Session:
         self.started = time.time()
         self.principal: str | None = None
         """Who connected (``key:<id>`` or ``token:<sub>``, PROTOCOL.md "Authentication"); None when auth is off."""
+        self.credential: Principal | None = None
+        """The whole principal the connection authenticated as (a resume must match it); None when auth is off."""
         self.resume_only = False
-        """Admitted over ``max_sessions_per_key`` to resume a detached session of its key: nothing else."""
+        """Admitted over ``max_sessions_per_key`` to resume a detached session of its principal: nothing else."""
         self.scope: Scope | None = None
         """The principal's role, room and commands, checked on every request; None when auth is off."""
         self.last_seen = time.monotonic()
@@ -174,10 +176,17 @@ class Session:
             else:
                 target._on_text(message)  # type: ignore[arg-type]
 
+        def on_oversize(text: bool, length: int) -> None:
+            self.last_seen = time.monotonic()
+            target = self.resumed or self
+            if target.connection is ws:
+                target.last_seen = self.last_seen
+                target._on_oversize(text, length)
+
         try:
             # Messages are handled as they arrive, inside the connection's data_received
             # (gateway.connection): no queue and no task switch per frame.
-            ws.serve(on_message)
+            ws.serve(on_message, on_oversize)
             await ws.wait_closed()
         except ConnectionClosed:
             pass
@@ -271,8 +280,8 @@ class Session:
         if target is None or target is self or not token_matches(token, target.resume_token) \
                 or not target._resumable():
             raise _resume_failed("unknown_session", "no session to resume with this token (unknown, ended, or its grace period is over); join again")
-        if self.principal != target.principal:
-            raise _resume_failed("principal", "the session was opened with other credentials")
+        if not _same_principal(self.credential, target.credential):
+            raise _resume_failed("principal", "the session was opened with other credentials (key, subject, role, rooms or commands)")
         if not target.outbox.can_replay(last_seq):
             first = target.outbox.replay.first_seq
             raise _resume_failed(
@@ -337,6 +346,24 @@ class Session:
         except ProtocolError as exc:
             self._protocol_error(exc)
             return
+        try:
+            self._dispatch(request)
+        except Exception as exc:  # a bug between reading a request and running it: still its one reply
+            self._request_failed(request.type, request.id, exc)
+
+    def _on_oversize(self, text: bool, length: int) -> None:
+        """A frame over its limit that the connection skipped unread (PROTOCOL.md, "Security"): ``too_large``."""
+        if text:
+            limit = self.config.max_message_bytes
+            self._protocol_error(TooLarge(f"text frame of {length} bytes exceeds max_message_bytes {limit}"))
+            return
+        self.frames_in += 1
+        self.bytes_in += length
+        limit = self.config.max_frame_bytes
+        self._protocol_error(TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}"))
+
+    def _dispatch(self, request: messages.Request) -> None:
+        """Validate, admit and start one decoded request; every path ends in exactly one reply."""
         if self._rate_limited():
             self._protocol_error(
                 CommandError(
@@ -381,7 +408,7 @@ class Session:
             return
         self._running.discard(rid)
         if self.resumed is None:  # a resume's reply went out with the hand-over
-            self.outbox.result(rid, result)
+            self._reply(rtype, rid, result)
 
     def _run_in_order(self, handler: Any, rtype: str, rid: str, params: dict[str, Any]) -> None:
         """Run a synchronous handler now: a task would start only after later frames were read."""
@@ -390,7 +417,14 @@ class Session:
         except Exception as exc:
             self._request_failed(rtype, rid, exc)
             return
-        self.outbox.result(rid, result)
+        self._reply(rtype, rid, result)
+
+    def _reply(self, rtype: str, rid: str, result: dict[str, Any] | None) -> None:
+        """The success reply; a result the encoder refuses is answered ``internal`` instead (still one reply)."""
+        try:
+            self.outbox.result(rid, result)
+        except Exception as exc:
+            self._request_failed(rtype, rid, exc)
 
     def _request_failed(self, rtype: str, rid: str, exc: Exception) -> None:
         """The one error reply of a request: its typed error, or ``internal`` for a bug (logged)."""
@@ -398,7 +432,12 @@ class Session:
             log.exception("request %s failed", rtype, exc_info=exc)
             exc = CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}")
         exc.request_id = rid
-        self.outbox.failure(rid, exc)
+        try:
+            self.outbox.failure(rid, exc)
+        except Exception:  # details the encoder refuses: the reply still goes out, without them
+            log.exception("encoding the error reply of %s failed", rtype)
+            self.outbox.failure(rid, CommandError(exc.code, f"{rtype} failed (its error details could not be encoded)",
+                                                  request_id=rid))
 
     def _rate_limited(self) -> bool:
         now = time.monotonic()
@@ -511,11 +550,21 @@ class Session:
         except Exception as exc:
             # Backends call this from their callbacks: a failure here must not unwind into
             # the backend (the room's fan-out, an SDK callback). The event is lost; say so.
-            log.exception("= %s handling the %s event failed", self.id[:8], name)
-            self.outbox.event(
-                "error",
-                {"code": ErrorCode.INTERNAL.value, "message": f"handling the {name} event failed ({type(exc).__name__}); it was lost"},
-            )
+            self._event_lost(name, exc)
+
+    def _room_event(self, name: str, data: dict[str, Any]) -> None:
+        """An event carrying room data (another member's user_data...): one that cannot be encoded is reported, not raised."""
+        try:
+            self.outbox.event(name, data)
+        except Exception as exc:
+            self._event_lost(name, exc)
+
+    def _event_lost(self, name: str, exc: Exception) -> None:
+        log.exception("= %s handling the %s event failed", self.id[:8], name, exc_info=exc)
+        self.outbox.event(
+            "error",
+            {"code": ErrorCode.INTERNAL.value, "message": f"handling the {name} event failed ({type(exc).__name__}); it was lost"},
+        )
 
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
         if name in _CALL_EVENTS:
@@ -760,7 +809,7 @@ class Session:
         if params["levels_interval_ms"] > 0:
             self.spawn(self._levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
         self.gateway.session_joined(self)
-        self.outbox.event("joined", data)
+        self._room_event("joined", data)
         transcription = params.get("transcription") or {}
         if transcription.get("enabled"):
             self.spawn(self._transcribe_from_join(transport, transcription.get("settings")), "transcription-at-join")
@@ -979,6 +1028,13 @@ async def _abandon_join(transport: Transport) -> None:
 
 ABANDON_JOIN_TIMEOUT_S = 5.0
 """How long a failed join's clean-up leave may take."""
+
+
+def _same_principal(mine: Principal | None, theirs: Principal | None) -> bool:
+    """Both unauthenticated (auth off), or the same whole principal (PROTOCOL.md, "Resume")."""
+    if mine is None or theirs is None:
+        return mine is None and theirs is None
+    return mine.same_holder(theirs)
 
 
 def _resume_failed(reason: str, message: str, **details: Any) -> CommandError:

@@ -24,12 +24,17 @@ class CloseCode(enum.IntEnum):
     """The client asked to close, or left and closed."""
     GOING_AWAY = 1001
     """The gateway is shutting down; the room session was left."""
+    PROTOCOL_ERROR = 1002
+    """A framing violation (unmasked or reserved-bit frame, bad opcode or continuation), closed by the WebSocket layer."""
     INVALID_DATA = 1007
     """A text frame was not valid UTF-8 (closed by the WebSocket layer, RFC 6455 section 8.1); nothing is answered."""
     MESSAGE_TOO_BIG = 1009
-    """A frame exceeded the hard size limit (``limits.max_frame_bytes`` x 4); cannot be read, so cannot be answered."""
+    """A frame over the hard size limit (``limits.max_frame_bytes`` x 4), or more held from one connection than its
+    receive budget (a fragmented message); cannot be read, so cannot be answered."""
     INTERNAL_ERROR = 1011
     """Unexpected server failure; reconnect."""
+    TRY_AGAIN_LATER = 1013
+    """The gateway-wide receive budget is spent (many large frames arriving at once): this connection's frame was not read."""
     BAD_SUBPROTOCOL = 4000
     """The client offered no supported subprotocol (version mismatch)."""
     UNAUTHORIZED = 4001
@@ -103,6 +108,11 @@ OUTBOUND_TRACK_SOURCE = {
     OutboundTrack.SCREEN_AUDIO: Source.SCREEN_AUDIO,
 }
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects in a request (the request object is level 1), advertised as
+``hello.limits.max_json_depth``. Far below the JSON encoder's own limit (254) so that whatever the
+gateway accepts it can send again, wrapped in events and replies."""
+
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 48000
 CHANNELS = (1, 2)
@@ -111,7 +121,7 @@ MAX_FRAME_MS = 100
 
 DEFAULT_LIMITS = {
     "max_message_bytes": 256 * 1024,
-    "max_frame_bytes": 8 * 1024 * 1024,
+    "max_frame_bytes": 4 * 1024 * 1024,
     "max_app_message_bytes": 4096,
     "max_consecutive_errors": 50,
     "max_requests_per_second": 100,

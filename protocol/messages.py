@@ -10,6 +10,10 @@ Wire shapes (PROTOCOL.md, "Text frames")::
     error    {"type": "error", "seq": n, "error": {...}}      an error not tied to a request (bad binary frame, bad JSON)
 
 Every gateway -> client text frame carries ``seq``, increasing by one per frame from 1 (the hello).
+
+Requests nest at most :data:`~protocol.constants.MAX_JSON_DEPTH` levels (PROTOCOL.md, "Security"): the
+JSON parser would take 1024, but the encoder writes only 254, and a value accepted here is sent on
+to others wrapped in events and replies, so it must always encode again.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from .constants import MAX_JSON_DEPTH
 from .errors import InvalidParams, MalformedJSON, NotAnObject, ProtocolError, TooLarge
 
 MAX_ID_LENGTH = 128
@@ -94,27 +99,64 @@ def _loads(data: str | bytes | bytearray | memoryview, max_bytes: int | None) ->
         raise MalformedJSON(f"text frame is not valid JSON: {exc}") from None
 
 
-def decode_request(data: str | bytes | bytearray | memoryview, *, max_bytes: int | None = None) -> Request:
+def nesting_overflow(obj: dict[str, Any], max_depth: int) -> str | None:
+    """The top-level key of ``obj`` under which arrays and objects nest deeper than ``max_depth`` (``obj`` is level 1).
+
+    Iterative, so a hostile depth costs no recursion; None when everything fits.
+    """
+    for key, value in obj.items():
+        if not isinstance(value, dict | list):
+            continue
+        stack: list[tuple[Any, int]] = [(value, 2)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > max_depth:
+                return key
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return None
+
+
+def _check_depth(data: str | bytes | bytearray | memoryview, obj: dict[str, Any], rid: str | None,
+                 max_depth: int) -> None:
+    # Fewer opening brackets than the limit (counted in C, strings included) cannot nest past it.
+    raw = data if isinstance(data, str | bytes) else bytes(data)
+    brackets = raw.count("[") + raw.count("{") if isinstance(raw, str) else raw.count(b"[") + raw.count(b"{")
+    if brackets < max_depth:
+        return
+    key = nesting_overflow(obj, max_depth)
+    if key is not None:
+        raise InvalidParams(
+            f"{key} nests arrays and objects deeper than {max_depth} levels (max_json_depth)",
+            details={"field": key, "max_depth": max_depth}, request_id=rid,
+        )
+
+
+def decode_request(data: str | bytes | bytearray | memoryview, *, max_bytes: int | None = None,
+                   max_depth: int = MAX_JSON_DEPTH) -> Request:
     """Parse a client text frame into a :class:`Request` (envelope only; see ``schema.validate_request``).
 
     Raises:
         TooLarge: over ``max_bytes``.
         MalformedJSON: not JSON.
         NotAnObject: not an object, or no string ``type``.
-        InvalidParams: missing or bad ``id`` (``request_id`` is None then).
+        InvalidParams: missing or bad ``id`` (``request_id`` is None then); arrays and objects nested
+            deeper than ``max_depth`` (``details.field``: the top-level field holding them).
     """
     obj = _loads(data, max_bytes)
     if not isinstance(obj, dict):
         raise NotAnObject(f"a request must be a JSON object, got {type(obj).__name__}")
+    raw_id: Any = obj.get("id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    # Answer with a reply only when the id is one the client could have sent validly.
+    rid: str | None = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= MAX_ID_LENGTH else None
+    _check_depth(data, obj, rid, max_depth)
     rtype = obj.pop("type", None)
-    rid = obj.pop("id", None)
-    if isinstance(rid, int) and not isinstance(rid, bool):
-        rid = str(rid)
-    valid_id = isinstance(rid, str) and 0 < len(rid) <= MAX_ID_LENGTH
+    obj.pop("id", None)
     if not isinstance(rtype, str) or not rtype:
-        # Answer with a reply only when the id is one the client could have sent validly.
-        raise NotAnObject("a request needs a non-empty string 'type'", request_id=rid if valid_id else None)
-    if not valid_id:
+        raise NotAnObject("a request needs a non-empty string 'type'", request_id=rid)
+    if rid is None:
         raise InvalidParams(
             f"request '{rtype}' needs an 'id': a non-empty string of at most {MAX_ID_LENGTH} characters",
             details={"field": "id"},

@@ -7,6 +7,7 @@ an API key, or a token minted with role admin.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
@@ -22,7 +23,7 @@ log = logging.getLogger("gateway.auth")
 
 @handler("mint-token")
 async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Sign a token no stronger than the requester's own credential."""
+    """Sign a token no stronger than the requester's own credential, expiring no later than it."""
     gateway = session.gateway
     if not gateway.auth.enabled or session.scope is None:
         raise CommandError(
@@ -41,11 +42,15 @@ async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict
             ErrorCode.UNAUTHORIZED, "a token may not grant more than the credential minting it (role, room, commands)",
             details={"scope": "mint"},
         )
-    principal = gateway.principals.get(session)
+    principal = session.credential
+    not_after = principal.expires_at if principal else None
+    if not_after is not None and not_after <= time.time():
+        raise CommandError(ErrorCode.UNAUTHORIZED, "the token of this session has expired: it can mint no more tokens",
+                           details={"scope": "mint"})
     try:
         token, claims = gateway.auth.mint(
-            sub=params["sub"], room=params["room"], role=params["role"], commands=commands,
-            ttl_s=params["ttl_s"], key_id=principal.key_id if principal else None,
+            sub=params.get("sub"), room=params["room"], role=params["role"], commands=commands,
+            ttl_s=params["ttl_s"], key_id=principal.key_id if principal else None, not_after=not_after,
         )
     except ConfigError as exc:
         raise CommandError(ErrorCode.INVALID_PARAMS, str(exc)) from None

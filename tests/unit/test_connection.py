@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from gateway.connection import EARLY_MESSAGES_PAUSE, GatewayConnection, frame_header
+from gateway.connection import GatewayConnection, frame_header
 
 
 class Harness:
@@ -190,15 +190,15 @@ async def test_bad_frames_close_with_the_rfc_code(harness: Harness, frame: bytes
     assert harness.received == [b"ok"]
 
 
-async def test_messages_before_serve_are_delivered_first_and_reading_pauses(harness: Harness):
-    """What a client sends before the handler is set is held (reading paused past a bound) and delivered in order."""
+async def test_nothing_is_read_before_serve_then_every_message_arrives_in_order(harness: Harness):
+    """Before the handler is set, reading is paused after one read (nothing parsed); after serve() all arrive in order."""
     harness.serve_after = 0.3
-    count = EARLY_MESSAGES_PAUSE + 20
+    count = 200
     async with connect(f"ws://127.0.0.1:{harness.port}", compression=None) as ws:
         for i in range(count):
             await ws.send(i.to_bytes(2, "big"))
-        await wait_for(lambda: bool(harness.connections) and harness.connections[0]._early_paused)
-        assert harness.received == []
+        await wait_for(lambda: bool(harness.connections) and harness.connections[0]._reading_paused)
+        assert harness.received == [] and harness.connections[0]._early == []
         await wait_for(lambda: len(harness.received) == count)
     assert harness.received == [i.to_bytes(2, "big") for i in range(count)]
 

@@ -18,6 +18,8 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The gateway is shutting down; the room session was left. */
   GOING_AWAY: 1001,
+  /** A framing violation (unmasked or reserved-bit frame, bad opcode or continuation); the gateway's WebSocket layer. */
+  PROTOCOL_ERROR: 1002,
   /** No close frame was received (the connection dropped); set by WebSocket implementations. */
   ABNORMAL: 1006,
   /** A text frame was not valid UTF-8 (the gateway's WebSocket layer). */
@@ -26,6 +28,8 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
   /** Unexpected server failure; reconnect. */
   INTERNAL_ERROR: 1011,
+  /** The gateway's receive budget is spent (many large frames at once); reconnect after a delay. */
+  TRY_AGAIN_LATER: 1013,
   /** The client offered no supported subprotocol (version mismatch). */
   BAD_SUBPROTOCOL: 4000,
   /** No valid credential at the handshake (missing, unknown key, bad or expired token). */
