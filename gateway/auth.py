@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -46,12 +46,33 @@ MINTED_SUB_PREFIX = "minted-"
 """A token minted without ``sub`` gets ``minted-<jti>``: no two such tokens share a principal."""
 ROLES = ("observer", "bot", "admin")
 """Roles, weakest first; a token may only mint tokens of its own role or weaker."""
-OBSERVER_REQUESTS = frozenset({"ping", "get-stats", "list-rooms", "observe", "get-participants", "leave", "resume"})
-"""What an observer may do by default: read the room, never act in it."""
-UNSCOPED_ROOM_REQUESTS = frozenset({"register-phone", "answer-call", "dial"})
-"""Requests that enter a room the request does not name (a call's room): only for tokens of room ``*``."""
-ADMIN_HANDLER_MODULES = ("gateway.handlers.admin", "gateway.handlers.daily_rest")
-"""Handlers in these modules (mint-token, Daily REST commands) are for the admin role only."""
+
+
+class RequestRule(Protocol):
+    """What a request type asks of a credential: declared where its handler is registered.
+
+    ``gateway.handlers.RequestHandler`` is one (``@handler("mint-token", role="admin")``); the
+    registry is the role table, so moving a handler to another module changes nothing here.
+    """
+
+    @property
+    def role(self) -> str:
+        """The weakest role that may send it: ``observer`` (reads the room), ``bot`` (acts in it), ``admin``."""
+        ...
+
+    @property
+    def every_room(self) -> bool:
+        """It enters a room it does not name (a call's room): only credentials of room ``*`` may send it."""
+        ...
+
+
+Rules = Mapping[str, RequestRule]
+"""Request type -> its rule (``gateway.handlers.HANDLERS``). A type not listed needs role ``bot``."""
+
+
+def may_send(role: str, rule: RequestRule | None) -> bool:
+    """Whether ``role`` is at least the role ``rule`` asks for (``bot`` for a type without a rule)."""
+    return ROLES.index(role) >= ROLES.index(rule.role if rule is not None else "bot")
 
 
 class Denied(Exception):
@@ -142,22 +163,16 @@ class Scope:
             return self.room.endswith("*") and pattern[:-1].startswith(self.room[:-1])
         return self.allows_room(pattern)
 
-    def allows_command(self, rtype: str, admin_requests: frozenset[str]) -> bool:
-        if self.role == "observer":
-            allowed = rtype in OBSERVER_REQUESTS
-        elif self.role == "bot":
-            allowed = rtype not in admin_requests
-        else:
-            allowed = True
-        return allowed and (self.commands is None or rtype in self.commands)
+    def allows_command(self, rtype: str, rules: Rules) -> bool:
+        return may_send(self.role, rules.get(rtype)) and (self.commands is None or rtype in self.commands)
 
-    def check(self, rtype: str, params: Mapping[str, Any], admin_requests: frozenset[str]) -> None:
+    def check(self, rtype: str, params: Mapping[str, Any], rules: Rules) -> None:
         """Raise ``unauthorized`` when the request is outside this scope.
 
         Raises:
             CommandError: ``unauthorized`` with ``details.scope`` ``command`` or ``room``.
         """
-        if not self.allows_command(rtype, admin_requests):
+        if not self.allows_command(rtype, rules):
             raise CommandError(
                 ErrorCode.UNAUTHORIZED,
                 f"{rtype} is not allowed for this credential (role {self.role})",
@@ -169,18 +184,19 @@ class Scope:
                 ErrorCode.UNAUTHORIZED, f"this credential is not valid for room {room_url}",
                 details={"scope": "room", "field": "room_url"},
             )
-        if rtype in UNSCOPED_ROOM_REQUESTS and self.room != "*":
+        rule = rules.get(rtype)
+        if rule is not None and rule.every_room and self.room != "*":
             raise CommandError(
                 ErrorCode.UNAUTHORIZED, f"{rtype} needs a credential valid for every room (room \"*\")",
                 details={"scope": "room"},
             )
 
-    def covers(self, other: Scope, admin_requests: frozenset[str], all_requests: Iterable[str]) -> bool:
+    def covers(self, other: Scope, rules: Rules) -> bool:
         """Whether ``other`` grants nothing this scope lacks (a token may not mint a stronger one)."""
         if ROLES.index(other.role) > ROLES.index(self.role) or not self.covers_room(other.room):
             return False
-        granted = [r for r in all_requests if other.allows_command(r, admin_requests)]
-        return all(self.allows_command(r, admin_requests) for r in granted)
+        granted = [r for r in rules if other.allows_command(r, rules)]
+        return all(self.allows_command(r, rules) for r in granted)
 
 
 ADMIN_SCOPE = Scope("admin")
@@ -487,12 +503,7 @@ def check_exposure(host: str, auth: Authenticator) -> None:
         )
 
 
-def admin_requests(handlers: Mapping[str, Callable[..., Any]]) -> frozenset[str]:
-    """The request types only the admin role may send (handlers in :data:`ADMIN_HANDLER_MODULES`)."""
-    return frozenset(t for t, h in handlers.items() if getattr(h, "__module__", "") in ADMIN_HANDLER_MODULES)
-
-
 __all__ = [
-    "ADMIN_SCOPE", "ApiKey", "Authenticator", "ConfigError", "Denied", "Principal", "Scope", "admin_requests",
+    "ADMIN_SCOPE", "ApiKey", "Authenticator", "ConfigError", "Denied", "Principal", "RequestRule", "Rules", "Scope", "may_send",
     "check_exposure", "check_host", "check_origin", "credential", "host_name", "is_loopback", "parse_api_keys",
 ]

@@ -1,8 +1,8 @@
 """The gateway process: WebSocket + HTTP on one port, sessions, backends, shutdown.
 
-Life cycle (read top to bottom): :meth:`Gateway.start` starts backends, the
-listener and the demo talker; :meth:`Gateway.serve_forever` waits for a stop
-request; :meth:`Gateway.shutdown` stops accepting, closes every session with
+Life cycle (read top to bottom): :meth:`Gateway.start` starts the backends (the
+local one starts its demo talker) and the listener; :meth:`Gateway.serve_forever`
+waits for a stop request; :meth:`Gateway.shutdown` stops accepting, closes every session with
 1001 going-away (each leaves its room first), waits ``shutdown_timeout`` and
 cancels what is left.
 """
@@ -34,18 +34,15 @@ from .auth import (
     ConfigError,
     Denied,
     Principal,
-    admin_requests,
     check_exposure,
     check_host,
     check_origin,
     credential,
 )
-from .backends import Backend, BackendRegistry
-from .backends.local import LocalBackend
+from .backends import Backend, BackendRegistry, build_backends
 from .budget import ReceiveBudget
 from .config import Config
 from .connection import GatewayConnection
-from .demo import DemoTalker
 from .handlers import HANDLERS
 from .limits import KeySessions, check_new_room, close_unless_resumed
 from .session import Session
@@ -57,26 +54,6 @@ SHUTDOWN_REASON = "gateway shutting down"
 """The reason of the 1001 close every client gets on shutdown."""
 SHUTDOWN_STEP_S = 1.0
 """Bound of each shutdown step after the sessions' ``shutdown_timeout`` (closing stuck connections, handlers)."""
-
-
-def build_backends(config: Config) -> list[Backend]:
-    """The backends named in ``config.backends`` that this build provides."""
-    out: list[Backend] = []
-    for name in config.backends:
-        if name == "local":
-            out.append(
-                LocalBackend(recordings_dir=config.recordings_dir, transcription_workers=config.transcription_workers)
-            )
-        elif name == "daily":
-            try:
-                from .backends.daily import DailyBackend
-            except ImportError:
-                log.warning("daily backend is not available in this build; continuing without it")
-                continue
-            out.append(DailyBackend(config))
-        else:
-            raise ValueError(f"unknown backend {name!r} in config.backends")
-    return out
 
 
 class Gateway:
@@ -96,12 +73,9 @@ class Gateway:
         self.started = time.time()
         self._server: Server | None = None
         self._stop = asyncio.Event()
-        self._demo: DemoTalker | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self.static = StaticFiles(cors_origins=config.allowed_origins)
         """The dashboard (/dashboard/) and the built JS SDK (/sdk/) over HTTP."""
-        self.admin_requests = admin_requests(HANDLERS)
-        """Request types only the admin role may send."""
         self.key_sessions = KeySessions(config.max_sessions_per_key)
         self.principals: dict[Session, Principal] = {}
         """The authenticated sessions that hold a slot of their key's ``max_sessions_per_key``."""
@@ -137,13 +111,6 @@ class Gateway:
             server_header=f"daily-ws-gateway/{build_info.version()}",
             create_connection=GatewayConnection,
         )
-        if self.config.demo:
-            local = next((b for b in self.backends if isinstance(b, LocalBackend)), None)
-            if local is None:
-                log.warning("demo talker needs the local backend; not started")
-            else:
-                self._demo = DemoTalker(local.server, self.config.demo_room, self.config.demo_wav)
-                self._demo.start()
         if not self.auth.enabled:
             log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
         log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
@@ -209,8 +176,6 @@ class Gateway:
                         [asyncio.create_task(c.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)) for c in connections],
                         timeout=SHUTDOWN_STEP_S,
                     )
-        if self._demo is not None:
-            await self._demo.stop()
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=SHUTDOWN_STEP_S)
         if self._server is not None:
@@ -335,7 +300,7 @@ class Gateway:
                     details={"limit": "max_sessions_per_key"},
                 )
             if session.scope is not None:
-                session.scope.check(rtype, params, self.admin_requests)
+                session.scope.check(rtype, params, HANDLERS)
             if rtype in ("join", "observe"):
                 check_new_room(self.backends, params["room_url"], self.config.max_rooms)
         except CommandError as exc:

@@ -26,7 +26,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
@@ -39,6 +39,7 @@ from protocol.schema import validate_request
 
 from . import build_info
 from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
+from .backends.capabilities import RoomObserving, Transcription, VideoCapture, VideoPublishing, require
 from .connection import GatewayConnection
 from .handlers import HANDLERS
 from .limits import idle_watchdog
@@ -51,10 +52,12 @@ from .tracks import FIRST_TRACK_ID, VIDEO_QUEUE_LIMIT, InboundTrack, VideoTrack
 
 if TYPE_CHECKING:
     from .auth import Principal, Scope
-    from .handlers import Handler
+    from .handlers import Handler, InOrderHandler
     from .server import Gateway
 
 log = logging.getLogger("gateway.session")
+
+C = TypeVar("C")
 
 
 class SessionState(enum.Enum):
@@ -373,10 +376,10 @@ class Session:
                 )
             )
             return
-        handler = HANDLERS.get(request.type)
+        entry = HANDLERS.get(request.type)
         try:
             params = validate_request(request, limits=self.config.limits())
-            if handler is None:
+            if entry is None:
                 raise CommandError(ErrorCode.NOT_SUPPORTED, f"{request.type} is not implemented by this gateway")
         except ProtocolError as exc:
             exc.request_id = request.id
@@ -390,12 +393,12 @@ class Session:
         except ProtocolError as exc:
             self._request_failed(request.type, request.id, exc)
             return
-        if getattr(handler, "in_order", False):
+        if entry.in_order:
             # clear-audio, mark-audio...: act between the binary frames read before and after them.
-            self._run_in_order(handler, request.type, request.id, params)
+            self._run_in_order(entry.run, request.type, request.id, params)
             return
         self._running.add(request.id)
-        task = asyncio.create_task(self._run_request(handler, request.type, request.id, params))
+        task = asyncio.create_task(self._run_request(entry.run, request.type, request.id, params))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -410,7 +413,7 @@ class Session:
         if self.resumed is None:  # a resume's reply went out with the hand-over
             self._reply(rtype, rid, result)
 
-    def _run_in_order(self, handler: Any, rtype: str, rid: str, params: dict[str, Any]) -> None:
+    def _run_in_order(self, handler: InOrderHandler, rtype: str, rid: str, params: dict[str, Any]) -> None:
         """Run a synchronous handler now: a task would start only after later frames were read."""
         try:
             result = handler(self, rid, params)
@@ -537,7 +540,8 @@ class Session:
             raise CommandError(
                 ErrorCode.NOT_JOINED, "join a room before sending video", details={"track": frame.track, "seq": frame.seq}
             )
-        self.transport.write_video(
+        video_out = require(self.transport, VideoPublishing, self.transport.backend)
+        video_out.write_video(
             OUTBOUND_TRACK_SOURCE[OutboundTrack(frame.track)].value,
             RawVideoFrame(frame.payload, frame.width, frame.height, frame.color_format.name, frame.timestamp_us),
         )
@@ -736,6 +740,11 @@ class Session:
 
     # ------------------------------------------------------------------ room
 
+    async def require(self, capability: type[C], *, wait: bool = False) -> C:
+        """The joined transport as ``capability``: ``not_joined`` first, then ``not_supported`` (one place)."""
+        transport = await self.require_room(wait=wait)
+        return require(transport, capability, transport.backend)
+
     async def require_room(self, *, wait: bool = False) -> Transport:
         """The joined transport; with ``wait``, first wait for a join in progress."""
         if wait and self.state is SessionState.JOINING and self._join_done is not None:
@@ -823,7 +832,7 @@ class Session:
         request it stands for (PROTOCOL.md, "Join parameters of Daily's transport").
         """
         try:
-            await self.start_transcription(transport, settings)
+            await self.start_transcription(require(transport, Transcription, transport.backend), settings)
         except Exception as exc:
             if not isinstance(exc, ProtocolError):
                 log.exception("starting transcription at join failed")
@@ -832,7 +841,7 @@ class Session:
             error["details"] = {**exc.details, "request": "start-transcription"}
             self.outbox.event("error", error)
 
-    async def start_transcription(self, transport: Transport, settings: dict[str, Any] | None) -> dict[str, Any]:
+    async def start_transcription(self, transport: Transcription, settings: dict[str, Any] | None) -> dict[str, Any]:
         """Start transcribing; then narrow it to the captured participants, if any and ``settings`` names none.
 
         The reference DailyTransport does the same with ``capture_participant_transcription``
@@ -893,7 +902,7 @@ class Session:
         self.state = SessionState.JOINING  # a second observe or join meanwhile is refused
         try:
             vad_params = await vad_from_request(vad, daily_sdk=self.config.daily_sdk) if mode != "none" else None
-            observation = await backend.observe(params["room_url"], self)
+            observation = await require(backend, RoomObserving, backend.name).observe(params["room_url"], self)
         except BaseException:
             self.state = SessionState.OPEN
             raise
@@ -947,8 +956,8 @@ class Session:
 
     def _backend_stats(self) -> dict[str, Any]:
         """The backend's own counters, when it keeps some (Daily: drops between daily-python and the loop)."""
-        stats = getattr(self.transport, "stats", None)
-        return {"backend_stats": stats()} if callable(stats) else {}
+        stats = self.transport.stats() if self.transport is not None else None
+        return {"backend_stats": stats} if stats is not None else {}
 
     # ------------------------------------------------------------------ video capture
 
@@ -960,7 +969,7 @@ class Session:
         Capturing the same participant and source again replaces the capture: its track
         stops and a new one starts with the new settings.
         """
-        transport = await self.require_room()
+        capture = await self.require(VideoCapture)
         key = (participant_id, video_source)
         self._stop_track(key)
         track = VideoTrack(
@@ -975,7 +984,7 @@ class Session:
         self._video[key] = track
         self._resize_media_queue()
         try:
-            await transport.capture_video(participant_id, video_source, color_format)
+            await capture.capture_video(participant_id, video_source, color_format)
         except BaseException:
             if self._video.get(key) is track:
                 del self._video[key]
@@ -989,9 +998,9 @@ class Session:
 
     async def stop_video_capture(self, participant_id: str, video_source: str) -> dict[str, Any]:
         """Stop relaying a participant's video; ``not_found`` if it is not captured."""
-        transport = await self.require_room()
+        capture = await self.require(VideoCapture)
         track = self._captured(participant_id, video_source)
-        await transport.stop_video_capture(participant_id, video_source)
+        await capture.stop_video_capture(participant_id, video_source)
         self._stop_track((participant_id, video_source))
         return {"track": track.track_id}
 

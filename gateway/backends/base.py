@@ -5,6 +5,10 @@ places in a room. The transport reports what happens in the room to a
 :class:`TransportListener` (the session), always on the event loop's thread, and
 carries the session's commands into the room. Events use the protocol's names and
 data shapes (PROTOCOL.md, "Events"), so sessions never translate per backend.
+
+This is the core every backend has; what only some have (recording, telephony, video,
+observing...) are the capabilities of ``backends.capabilities``, and the backends are
+found by name in ``backends.registry``.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from protocol.errors import CommandError, ErrorCode
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,15 @@ class TransportListener(Protocol):
 
 
 class Transport(abc.ABC):
-    """One participant in one room, controlled by one session.
+    """One participant in one room, controlled by one session: the core every backend has.
 
-    Methods that a backend does not support raise ``CommandError(NOT_SUPPORTED)``
-    (the default for every optional command); the session turns that into a reply.
+    Anything more (recording, transcription, video, telephony, remote control...) is a
+    capability the transport's class also inherits (``backends.capabilities``); a request
+    for one it lacks is answered ``not_supported`` by ``capabilities.require``.
     """
+
+    backend: str = ""
+    """The backend's name, for messages (``not_supported`` names it)."""
 
     def __init__(self, options: JoinOptions, listener: TransportListener) -> None:
         self.options = options
@@ -134,140 +140,9 @@ class Transport(abc.ABC):
     def participants(self) -> dict[str, dict[str, Any]]:
         """Everyone in the room, keyed by id, including this participant (``info.isLocal``)."""
 
-    # Room state and network (PROTOCOL.md, "Room state and network"): daily-python's getters of the
-    # same names. Async, so a backend whose getter blocks (daily-python's wait behind a pending
-    # join) can run it off the event loop.
-
-    async def participant_counts(self) -> dict[str, int]:
-        """``{"present", "hidden"}`` (``CallClient.participant_counts``): this participant counts too."""
-        raise _unsupported("get-participant-counts")
-
-    async def active_speaker(self) -> dict[str, Any] | None:
-        """The active speaker's participant (Daily's shape), or None (``CallClient.active_speaker``)."""
-        raise _unsupported("get-active-speaker")
-
-    async def get_network_stats(self) -> dict[str, Any]:
-        """This participant's network stats (``CallClient.get_network_stats``): ``stats``, ``threshold``, ``quality``..."""
-        raise _unsupported("get-network-stats")
-
-    async def command(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Run a backend command (recording, dial-out, ...). Default: not supported."""
-        raise CommandError(ErrorCode.NOT_SUPPORTED, f"{name} is not supported by this backend")
-
-    # Recording, transcription and video: one method per daily-python CallClient method, same
-    # arguments (PROTOCOL.md, "Recording", "Transcription", "Video"). The room reports the outcome
-    # with events in daily-python's shape (recording-started {status}, ...) to every participant.
-
-    async def start_recording(
-        self, streaming_settings: dict[str, Any] | None, stream_id: str | None, force_new: bool
-    ) -> dict[str, Any]:
-        """Start recording the room (``CallClient.start_recording``); returns at least ``{"stream_id"}``.
-
-        Raises ``wrong_state`` if ``stream_id`` is already recording and not ``force_new``.
-        """
-        raise _unsupported("start-recording")
-
-    async def stop_recording(self, stream_id: str | None) -> None:
-        """Stop a recording (``CallClient.stop_recording``); ``not_found`` if it is not running."""
-        raise _unsupported("stop-recording")
-
-    async def update_recording(self, update_settings: dict[str, Any], stream_id: str | None) -> None:
-        """Change a running recording's settings, e.g. its layout (``CallClient.update_recording``)."""
-        raise _unsupported("update-recording")
-
-    async def start_transcription(self, settings: dict[str, Any] | None) -> dict[str, Any]:
-        """Start transcribing the room (``CallClient.start_transcription``); returns at least ``{"instance_id"}``."""
-        raise _unsupported("start-transcription")
-
-    async def stop_transcription(self, instance_id: str | None) -> None:
-        """Stop a transcription instance (``CallClient.stop_transcription``); ``not_found`` if not running."""
-        raise _unsupported("stop-transcription")
-
-    async def update_transcription(self, participants: list[str] | None, instance_id: str | None) -> None:
-        """Transcribe only ``participants`` (None: everyone) from now on (``CallClient.update_transcription``)."""
-        raise _unsupported("update-transcription")
-
-    def write_video(self, source: str, frame: RawVideoFrame) -> None:
-        """Publish one video frame as ``source`` (camera or screenVideo); never blocks.
-
-        Raises ``CommandError`` (``not_supported``) when the backend cannot publish video.
-        """
-        raise _unsupported("publishing video")
-
-    async def capture_video(self, participant_id: str, video_source: str, color_format: str) -> None:
-        """Deliver ``participant_id``'s ``video_source`` frames to ``listener.on_video`` (``set_video_renderer``).
-
-        ``color_format`` is a hint: the session converts whatever arrives. Capturing again replaces
-        the capture. Raises ``not_found`` for a participant not in the room.
-        """
-        raise _unsupported("capture-participant-video")
-
-    async def stop_video_capture(self, participant_id: str, video_source: str) -> None:
-        """Stop delivering a participant's frames (idempotent)."""
-        raise _unsupported("stop-capture-participant-video")
-
-    # Remote control, inputs, publishing, subscriptions (PROTOCOL.md, "Permissions and remote control",
-    # "Subscriptions and publishing"): daily-python's CallClient methods of the same names. Each
-    # answers once the room applied the change; the room reports it with events.
-
-    async def update_remote_participants(self, remote_participants: dict[str, Any]) -> None:
-        """Change others' ``permissions`` and ``inputsEnabled`` (admins only: ``not_allowed``; unknown ids: ``not_found``)."""
-        raise _unsupported("update-remote-participants")
-
-    async def eject_remote_participants(self, ids: list[str]) -> None:
-        """Remove participants from the room (admins only)."""
-        raise _unsupported("eject-remote-participants")
-
-    async def update_inputs(self, input_settings: dict[str, Any]) -> dict[str, Any]:
-        """Turn this participant's inputs on or off; returns the resulting input settings (``inputs-updated``)."""
-        raise _unsupported("update-inputs")
-
-    async def update_publishing(self, publishing_settings: dict[str, Any]) -> dict[str, Any]:
-        """Start or stop publishing sources; returns the resulting publishing settings (``publishing-updated``)."""
-        raise _unsupported("update-publishing")
-
-    async def update_subscriptions(
-        self, participant_settings: dict[str, Any] | None, profile_settings: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """Change what this participant receives; returns the resulting subscriptions (``subscriptions-updated``)."""
-        raise _unsupported("update-subscriptions")
-
-    async def update_subscription_profiles(self, profile_settings: dict[str, Any]) -> dict[str, Any]:
-        """Define or change subscription profiles; returns every profile (``subscription-profiles-updated``)."""
-        raise _unsupported("update-subscription-profiles")
-
-    async def send_prebuilt_chat_message(self, message: str, user_name: str | None) -> None:
-        """Post to Daily Prebuilt's chat (an app message in Prebuilt's chat shape)."""
-        raise _unsupported("send-prebuilt-chat-message")
-
-    # Telephony (PROTOCOL.md, "Telephony"): dial-out, DTMF, SIP transfer and refer.
-
-    async def start_dialout(self, settings: dict[str, Any], *, ring_timeout_s: float | None = None) -> dict[str, Any]:
-        """Call a phone number or SIP URI into the room; returns ``{"session_id"}`` (``dialout-*`` events follow).
-
-        ``ring_timeout_s`` (local rooms only; Daily has no such setting) bounds the ringing.
-        """
-        raise _unsupported("start-dialout")
-
-    async def stop_dialout(self, participant_id: str) -> None:
-        """Hang up a dial-out call (``participant_id`` is its session id); ``not_found`` without such a call."""
-        raise _unsupported("stop-dialout")
-
-    async def send_dtmf(self, settings: dict[str, Any]) -> None:
-        """Send DTMF tones to a phone participant (``settings.sessionId`` filled in by the session)."""
-        raise _unsupported("send-dtmf")
-
-    async def sip_call_transfer(self, settings: dict[str, Any]) -> None:
-        """Move a phone call to another endpoint (``settings.sessionId``, ``settings.toEndPoint``)."""
-        raise _unsupported("sip-call-transfer")
-
-    async def sip_refer(self, settings: dict[str, Any]) -> None:
-        """Ask the phone's side to call another endpoint (SIP REFER; ``sessionId``, ``toEndPoint``)."""
-        raise _unsupported("sip-refer")
-
-
-def _unsupported(what: str) -> CommandError:
-    return CommandError(ErrorCode.NOT_SUPPORTED, f"{what} is not supported by this backend")
+    def stats(self) -> dict[str, Any] | None:
+        """The backend's own counters for ``get-stats`` (Daily: drops between daily-python and the loop), or None."""
+        return None
 
 
 class Observation(abc.ABC):
@@ -314,7 +189,3 @@ class Backend(abc.ABC):
     def rooms(self) -> list[dict[str, Any]]:
         """Rooms this gateway is in on this backend (for listing); empty by default."""
         return []
-
-    async def observe(self, room_url: str, listener: TransportListener) -> Observation:
-        """Attach ``listener`` to ``room_url`` read-only (the ``observe`` request). Default: not supported."""
-        raise CommandError(ErrorCode.NOT_SUPPORTED, f"observing rooms is not supported by the {self.name} backend")

@@ -1,7 +1,7 @@
 """Admin requests: mint-token (PROTOCOL.md, "Authentication").
 
-Only the admin role reaches these handlers (``gateway.auth.ADMIN_HANDLER_MODULES``):
-an API key, or a token minted with role admin.
+Only the admin role reaches this handler (``role="admin"``): an API key, or a token minted
+with role admin.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.auth")
 
 
-@handler("mint-token")
+@handler("mint-token", role="admin")
 async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Sign a token no stronger than the requester's own credential, expiring no later than it."""
     gateway = session.gateway
@@ -35,7 +35,7 @@ async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict
         raise CommandError(ErrorCode.INVALID_PARAMS, f"unknown request types in commands: {', '.join(unknown)}",
                            details={"field": "commands"})
     wanted = Scope(params["role"], params["room"], frozenset(commands) if commands is not None else None)
-    if not session.scope.covers(wanted, gateway.admin_requests, HANDLERS):
+    if not session.scope.covers(wanted, HANDLERS):
         log.warning("= %s refused mint-token for %s: a %s token for room %s exceeds its own scope", session.id[:8],
                     session.principal, wanted.role, wanted.room)
         raise CommandError(

@@ -19,7 +19,7 @@ async def join(session: Session, rid: str, params: dict[str, Any]) -> dict[str, 
     return await session.join(params)
 
 
-@handler("leave")
+@handler("leave", role="observer")
 async def leave(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     await session.leave("left")
     return {}
@@ -36,7 +36,7 @@ async def send_app_message(session: Session, rid: str, params: dict[str, Any]) -
     return {}
 
 
-@handler("get-participants")
+@handler("get-participants", role="observer")
 async def get_participants(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     if session.observation is not None:  # observers may read the room too
         return {"participants": session.observation.participants()}
@@ -44,11 +44,11 @@ async def get_participants(session: Session, rid: str, params: dict[str, Any]) -
     return {"participants": transport.participants()}
 
 
-@handler("get-stats")
+@handler("get-stats", role="observer")
 async def get_stats(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return session.stats()
 
 
-@handler("ping")
+@handler("ping", role="observer")
 async def ping(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return {"time_ms": time.time_ns() // 1_000_000}

@@ -88,7 +88,7 @@ def _timeout(params: dict[str, Any]) -> float:
     return params["timeout_ms"] / 1000
 
 
-@handler("create-room")
+@handler("create-room", role="admin")
 async def create_room(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """POST /rooms; the result's ``room`` is Daily's room object (``name``, ``url``, ``config``...)."""
     room = await _rest(
@@ -98,21 +98,21 @@ async def create_room(session: Session, rid: str, params: dict[str, Any]) -> dic
     return {"room": room}
 
 
-@handler("get-room")
+@handler("get-room", role="admin")
 async def get_room(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """GET /rooms/{name}: ``not_found`` when Daily has no such room."""
     room = await _rest(session, lambda c: c.get_room(params["name"], timeout=_timeout(params)))
     return {"room": room}
 
 
-@handler("delete-room")
+@handler("delete-room", role="admin")
 async def delete_room(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """DELETE /rooms/{name}: ``deleted`` false when the room did not exist (not an error)."""
     deleted = await _rest(session, lambda c: c.delete_room(params["name"], timeout=_timeout(params)))
     return {"name": params["name"], "deleted": deleted}
 
 
-@handler("create-meeting-token")
+@handler("create-meeting-token", role="admin")
 async def create_meeting_token(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """POST /meeting-tokens; without ``properties.exp`` the token lives ``expiry_s``."""
     token = await _rest(

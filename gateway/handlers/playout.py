@@ -6,13 +6,13 @@ These act on the playout at the exact point of the stream where they arrive:
 a mark placed between two binary frames sits between their audio, and a clear
 sent before new audio must not drop that audio. A request task would start only
 after the session had read on, possibly past later binary frames, so these are
-plain functions marked :func:`in_order`: the session runs them synchronously
+plain functions marked ``in_order`` (``@handler(..., in_order=True)``): the session runs them synchronously
 when it reads them (they never wait) and queues the reply at once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
 
@@ -21,15 +21,6 @@ from . import handler
 if TYPE_CHECKING:
     from ..media.playout import AudioPlayout
     from ..session import Session
-
-F = TypeVar("F")
-
-
-def in_order(fn: F) -> F:
-    """Mark a synchronous handler to be run as soon as its request is read, between binary frames."""
-    fn.in_order = True  # type: ignore[attr-defined]
-    return fn
-
 
 def _playout(session: Session) -> AudioPlayout:
     from ..session import SessionState
@@ -41,19 +32,16 @@ def _playout(session: Session) -> AudioPlayout:
     return session.playout
 
 
-@handler("clear-audio")  # type: ignore[arg-type]
-@in_order
+@handler("clear-audio", in_order=True)
 def clear_audio(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return _playout(session).clear()
 
 
-@handler("mark-audio")  # type: ignore[arg-type]
-@in_order
+@handler("mark-audio", in_order=True)
 def mark_audio(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return _playout(session).mark(params["name"])
 
 
-@handler("get-audio-buffer")  # type: ignore[arg-type]
-@in_order
+@handler("get-audio-buffer", in_order=True)
 def get_audio_buffer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return _playout(session).snapshot()

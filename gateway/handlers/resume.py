@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 
-@handler("resume")
+@handler("resume", role="observer")
 async def resume(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     # On success the reply is already on its way (Session.resume hands it over with the connection).
     return await session.resume(rid, params)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 
-@handler("list-rooms")
+@handler("list-rooms", role="observer")
 async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Every live room of every enabled backend (or of ``backend``), needing no room of one's own."""
     backends = [session.gateway.backends.get(params["backend"])] if "backend" in params else session.gateway.backends
@@ -21,6 +21,6 @@ async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict
     return {"rooms": rooms}
 
 
-@handler("observe")
+@handler("observe", role="observer")
 async def observe(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return await session.observe(params)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
 
+from ..backends.capabilities import SimulatedPhones, Telephony
 from . import handler
 
 if TYPE_CHECKING:
@@ -44,61 +45,58 @@ async def after_published_audio(session: Session) -> None:
 
 @handler("start-dialout")
 async def start_dialout(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
+    telephony = await session.require(Telephony)
     # ring_timeout_s: local rooms only (Daily's start_dialout has no ring timeout setting).
-    return await transport.start_dialout(params["settings"], ring_timeout_s=params.get("ring_timeout_s"))
+    return await telephony.start_dialout(params["settings"], ring_timeout_s=params.get("ring_timeout_s"))
 
 
 @handler("stop-dialout")
 async def stop_dialout(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
-    await transport.stop_dialout(params["participant_id"])
+    telephony = await session.require(Telephony)
+    await telephony.stop_dialout(params["participant_id"])
     return {}
 
 
 @handler("send-dtmf")
 async def send_dtmf(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
+    telephony = await session.require(Telephony)
     settings = params["settings"]
-    if not getattr(transport, "is_phone", False):  # a phone's keypad needs no session id
+    if not telephony.is_phone:  # a phone's keypad needs no session id
         settings = session.call_session(settings)
     await after_published_audio(session)
-    await transport.send_dtmf(settings)
+    await telephony.send_dtmf(settings)
     return {"session_id": settings.get("sessionId")} if settings.get("sessionId") else {}
 
 
 @handler("sip-call-transfer")
 async def sip_call_transfer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
+    telephony = await session.require(Telephony)
     settings = session.call_session(params["settings"])
     await after_published_audio(session)
-    await transport.sip_call_transfer(settings)
+    await telephony.sip_call_transfer(settings)
     return {}
 
 
 @handler("sip-refer")
 async def sip_refer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
+    telephony = await session.require(Telephony)
     settings = session.call_session(params["settings"])
     await after_published_audio(session)
-    await transport.sip_refer(settings)
+    await telephony.sip_refer(settings)
     return {}
 
 
-@handler("register-phone")
+@handler("register-phone", every_room=True)
 async def register_phone(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    from ..backends.local import LocalBackend
     from ..phone import PhoneRegistration
 
     if session.phone is not None:
         raise CommandError(ErrorCode.WRONG_STATE, f"this session is already the phone {session.phone.number}")
     if session.state.value != "open":
         raise CommandError(ErrorCode.WRONG_STATE, "register a phone on a fresh connection (not joined, not observing)")
-    backend = session.gateway.backends.get("local")
-    if not isinstance(backend, LocalBackend):
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "simulated phones need the local backend")
+    phones = session.gateway.backends.with_capability(SimulatedPhones)
     media: dict[str, Any] = {k: params[k] for k in ("audio_in", "audio_out", "vad") if k in params}
-    session.phone = PhoneRegistration(session, backend.server.switchboard, params["number"], media)
+    session.phone = PhoneRegistration(session, phones.switchboard, params["number"], media)
     return {"number": params["number"]}
 
 
@@ -108,7 +106,7 @@ def _phone(session: Session) -> PhoneRegistration:
     return session.phone
 
 
-@handler("answer-call")
+@handler("answer-call", every_room=True)
 async def answer_call(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return await _phone(session).answer(params["call_id"])
 
@@ -119,6 +117,6 @@ async def reject_call(session: Session, rid: str, params: dict[str, Any]) -> dic
     return {}
 
 
-@handler("dial")
+@handler("dial", every_room=True)
 async def dial(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     return await _phone(session).dial(params["to"], simulate=params.get("simulate"))

@@ -1,7 +1,7 @@
 """Transcription requests: start-, stop-, update-transcription and capture-participant-transcription.
 
 The first three map 1:1 to daily-python's ``CallClient`` method of the same name through
-:class:`~gateway.backends.base.Transport`; the room reports with ``transcription-*`` events.
+:class:`~gateway.backends.capabilities.Transcription`; the room reports with ``transcription-*`` events.
 ``capture-participant-transcription`` is the reference DailyTransport's method: it adds one
 participant to the set this session has transcribed, now if transcription runs, else once it starts.
 """
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
 
+from ..backends.capabilities import Transcription, require
 from . import handler
 
 if TYPE_CHECKING:
@@ -20,27 +21,28 @@ if TYPE_CHECKING:
 
 @handler("start-transcription")
 async def start_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
-    return await session.start_transcription(transport, params.get("settings"))
+    transcription = await session.require(Transcription)
+    return await session.start_transcription(transcription, params.get("settings"))
 
 
 @handler("stop-transcription")
 async def stop_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
-    await transport.stop_transcription(params.get("instance_id"))
+    transcription = await session.require(Transcription)
+    await transcription.stop_transcription(params.get("instance_id"))
     return {}
 
 
 @handler("update-transcription")
 async def update_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    transport = await session.require_room()
-    await transport.update_transcription(params.get("participants"), params.get("instance_id"))
+    transcription = await session.require(Transcription)
+    await transcription.update_transcription(params.get("participants"), params.get("instance_id"))
     return {}
 
 
 @handler("capture-participant-transcription")
 async def capture_participant_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     transport = await session.require_room()
+    transcription = require(transport, Transcription, transport.backend)
     participant_id = params["participant_id"]
     present = transport.participants()
     if participant_id not in present:
@@ -51,7 +53,7 @@ async def capture_participant_transcription(session: Session, rid: str, params: 
     if participant_id not in session.transcribed:
         session.transcribed.append(participant_id)
     try:
-        await transport.update_transcription(list(session.transcribed), params.get("instance_id"))
+        await transcription.update_transcription(list(session.transcribed), params.get("instance_id"))
     except CommandError as exc:
         if exc.code in (ErrorCode.NOT_ALLOWED, ErrorCode.NOT_SUPPORTED, ErrorCode.TIMEOUT):
             raise

@@ -19,14 +19,14 @@ from gateway.auth import (
     is_loopback,
     parse_api_keys,
 )
+from gateway.handlers import HANDLERS
 from protocol.constants import CloseCode
 from protocol.errors import CommandError, ErrorCode
 
 KEY = "ops:0123456789abcdef-ops"
 OTHER = "ci:fedcba9876543210-ci"
-ADMIN_ONLY = frozenset({"mint-token", "create-room"})
-ALL = ("join", "leave", "observe", "ping", "get-stats", "list-rooms", "get-participants", "send-app-message",
-       "mint-token", "create-room", "dial")
+RULES = HANDLERS
+"""The role table: each request's role and room rule, as its handler declares them (@handler)."""
 
 
 class Clock:
@@ -173,7 +173,7 @@ def test_scope_rooms():
 
 def _code(scope: Scope, rtype: str, params: dict[str, object]) -> str | None:
     try:
-        scope.check(rtype, params, ADMIN_ONLY)
+        scope.check(rtype, params, RULES)
     except CommandError as exc:
         assert exc.code is ErrorCode.UNAUTHORIZED
         return str(exc.details["scope"])
@@ -199,14 +199,14 @@ def test_scope_roles_and_commands():
 def test_scope_covers_for_minting():
     """A scope covers a weaker or equal one inside its rooms, never a stronger role, wider room or extra command."""
     admin_a = Scope("admin", "local://team-*")
-    assert admin_a.covers(Scope("bot", "local://team-1"), ADMIN_ONLY, ALL)
-    assert admin_a.covers(Scope("observer", "local://team-x*"), ADMIN_ONLY, ALL)
-    assert not admin_a.covers(Scope("bot", "*"), ADMIN_ONLY, ALL)
-    assert not admin_a.covers(Scope("bot", "local://other"), ADMIN_ONLY, ALL)
-    assert not Scope("bot").covers(Scope("admin"), ADMIN_ONLY, ALL)
-    assert not Scope("admin", "*", frozenset({"mint-token", "join"})).covers(Scope("bot"), ADMIN_ONLY, ALL)
+    assert admin_a.covers(Scope("bot", "local://team-1"), RULES)
+    assert admin_a.covers(Scope("observer", "local://team-x*"), RULES)
+    assert not admin_a.covers(Scope("bot", "*"), RULES)
+    assert not admin_a.covers(Scope("bot", "local://other"), RULES)
+    assert not Scope("bot").covers(Scope("admin"), RULES)
+    assert not Scope("admin", "*", frozenset({"mint-token", "join"})).covers(Scope("bot"), RULES)
     assert Scope("admin", "*", frozenset({"mint-token", "join"})).covers(
-        Scope("bot", "*", frozenset({"join"})), ADMIN_ONLY, ALL
+        Scope("bot", "*", frozenset({"join"})), RULES
     )
 
 

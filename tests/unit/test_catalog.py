@@ -1,4 +1,4 @@
-"""The catalog agrees with itself: schemas, handlers, PROTOCOL.md tables, error codes and close codes.
+"""The catalog agrees with itself: schemas, handlers, roles, PROTOCOL.md tables, JS types, error and close codes.
 
 Adding a request, event, error code or close code means touching several places
 (docs/ARCHITECTURE.md, "Rules"); these tests fail when one of them is forgotten.
@@ -6,6 +6,7 @@ Adding a request, event, error code or close code means touching several places
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 import gateway.handlers
 import protocol
+from gateway.auth import ROLES
 from protocol.constants import DEFAULT_LIMITS, CloseCode
 from protocol.errors import ErrorCode
 from protocol.schema import event_names, load_schema, request_types
@@ -21,6 +23,8 @@ from protocol.schema import event_names, load_schema, request_types
 SPEC_PATH = Path(protocol.__file__).resolve().parent / "PROTOCOL.md"
 SPEC = SPEC_PATH.read_text("utf-8")
 NAME = re.compile(r"^`([^`]+)`$")
+WIRE_TS = SPEC_PATH.parents[1] / "clients" / "js" / "src" / "wire.ts"
+HANDLERS = gateway.handlers.HANDLERS
 
 
 def table(header: str) -> list[list[str]]:
@@ -48,7 +52,54 @@ def names(rows: list[list[str]]) -> list[str]:
 
 def test_every_request_schema_has_a_handler_and_back():
     """The request types with a schema file are exactly the types with a handler in gateway.handlers.HANDLERS."""
-    assert set(request_types()) == set(gateway.handlers.HANDLERS)
+    assert set(request_types()) == set(HANDLERS)
+
+
+def test_handlers_are_found_in_every_module_of_the_package():
+    """Discovery imports every module of gateway/handlers: each one registers at least one request, none is missed."""
+    folder = Path(gateway.handlers.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    registering = {h.run.__module__.rsplit(".", 1)[1] for h in HANDLERS.values()}
+    assert registering == modules
+
+
+def test_each_handler_is_declared_as_it_runs():
+    """A handler declares a known role; in_order handlers are plain functions, the others coroutine functions."""
+    for rtype, entry in HANDLERS.items():
+        assert entry.type == rtype and entry.role in ROLES, rtype
+        assert inspect.iscoroutinefunction(entry.run) is not entry.in_order, rtype
+
+
+def _backticked(text: str) -> list[str]:
+    return re.findall(r"`([a-z][a-z-]*)`", text)
+
+
+def test_role_table_of_the_spec_is_the_registry():
+    """PROTOCOL.md's role claim row lists the observer's and the admin's requests exactly as the handlers declare them."""
+    rows = {row[0]: row[1] for row in table("| Claim | Meaning |")}
+    observer, rest = rows["`role`"].split("`bot`", 1)
+    _, admin = rest.split("`admin`", 1)
+    by_role = {role: sorted(t for t, h in HANDLERS.items() if h.role == role) for role in ROLES}
+    assert sorted(_backticked(observer.split("`observer`", 1)[1])) == by_role["observer"]
+    assert sorted(_backticked(admin)) == by_role["admin"]
+
+
+def test_every_room_requests_of_the_spec_are_the_registry():
+    """PROTOCOL.md 13.2 names exactly the requests whose handler needs a credential for every room (room *)."""
+    sentence = re.search(r"`room_url` is outside `room`; (.*?) unless `room` is `\*`", SPEC, re.S)
+    assert sentence, "PROTOCOL.md 13.2 no longer says which requests need room *"
+    assert sorted(_backticked(sentence.group(1))) == sorted(t for t, h in HANDLERS.items() if h.every_room)
+
+
+def test_generated_js_types_know_every_request():
+    """The JS SDK's generated wire.ts maps exactly the registered request types (RequestParamsMap, KNOWN_REQUESTS)."""
+    wire = WIRE_TS.read_text("utf-8")
+    body = re.search(r"export interface RequestParamsMap \{(.*?)\n\}", wire, re.S)
+    known = re.search(r"KNOWN_REQUESTS: readonly RequestType\[\] = \[(.*?)\];", wire, re.S)
+    assert body and known, "wire.ts has no RequestParamsMap or KNOWN_REQUESTS: regenerate it (make js-types)"
+    mapped = re.findall(r"^\s+'?([a-z][a-z-]*)'?: \w+Params;", body.group(1), re.M)
+    assert sorted(mapped) == sorted(HANDLERS)
+    assert sorted(re.findall(r"'([a-z][a-z-]*)'", known.group(1))) == sorted(HANDLERS)
 
 
 def test_requests_table_lists_every_request_once():

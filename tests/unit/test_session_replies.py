@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -44,7 +45,7 @@ def broken_ping() -> Iterator[dict[str, Any]]:
     async def ping(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
         return holder["result"]  # type: ignore[no-any-return]
 
-    HANDLERS["ping"] = ping
+    HANDLERS["ping"] = dataclasses.replace(original, run=ping)
     yield holder
     HANDLERS["ping"] = original
 

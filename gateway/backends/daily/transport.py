@@ -30,6 +30,17 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import CommandError, ErrorCode
 
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
+from ..capabilities import (
+    MediaSettings,
+    PrebuiltChat,
+    Recording,
+    RemoteControl,
+    RoomState,
+    Telephony,
+    Transcription,
+    VideoCapture,
+    VideoPublishing,
+)
 from . import shapes
 from .errors import command_error, is_uuid, unknown_participant
 from .events import participant, plain, to_event
@@ -87,7 +98,18 @@ class _Out:
         self.track = track
 
 
-class DailyTransport(Transport):
+class DailyTransport(
+    Transport,
+    RoomState,
+    Recording,
+    Transcription,
+    VideoPublishing,
+    VideoCapture,
+    RemoteControl,
+    MediaSettings,
+    PrebuiltChat,
+    Telephony,
+):
     """Joins a Daily room as one participant with its own ``CallClient`` and relays it to the session.
 
     Args:
@@ -95,6 +117,8 @@ class DailyTransport(Transport):
         options: the session's join options; ``options.params`` is the whole ``join`` request.
         listener: the session.
     """
+
+    backend = "daily"
 
     def __init__(self, backend: DailyBackend, options: JoinOptions, listener: TransportListener) -> None:
         super().__init__(options, listener)

@@ -2,28 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..base import Backend, JoinOptions, Observation, Transport, TransportListener
+from ..capabilities import RoomObserving, SimulatedPhones
 from .observer import LocalObservation
 from .room import LocalParticipant, LocalRoom, LocalRoomServer
+from .telephony import Switchboard
 from .transport import LocalTransport, PhoneTransport
 
+if TYPE_CHECKING:
+    from ...demo import DemoTalker
 
-class LocalBackend(Backend):
+
+class LocalBackend(Backend, RoomObserving, SimulatedPhones):
     name = "local"
     schemes = ("local",)
 
-    def __init__(self, *, recordings_dir: str = "./recordings", transcription_workers: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        recordings_dir: str = "./recordings",
+        transcription_workers: int = 1,
+        demo: tuple[str, str | None] | None = None,
+    ) -> None:
         from .transcription import TranscriptionEngine
 
         # The engine starts its recognition processes on the first start-transcription only.
         self.server = LocalRoomServer(
             recordings_dir=recordings_dir, transcription=TranscriptionEngine(workers=transcription_workers)
         )
+        self.demo = demo
+        """``(room URL, WAV path or None)`` of the demo talker (``--demo``), started with the backend."""
+        self._demo_talker: DemoTalker | None = None
+
+    async def start(self) -> None:
+        if self.demo is not None:
+            from ...demo import DemoTalker
+
+            self._demo_talker = DemoTalker(self.server, *self.demo)
+            self._demo_talker.start()
 
     async def close(self) -> None:
+        if self._demo_talker is not None:
+            await self._demo_talker.stop()
         await self.server.close()
+
+    @property
+    def switchboard(self) -> Switchboard:
+        return self.server.switchboard
 
     def check_room_url(self, room_url: str) -> None:
         self.server.room_name(room_url)

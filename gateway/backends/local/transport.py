@@ -11,6 +11,17 @@ from protocol.errors import CommandError, ErrorCode
 
 from ...tasks import cancel_and_wait
 from ..base import JoinOptions, RawVideoFrame, Transport, TransportListener
+from ..capabilities import (
+    MediaSettings,
+    PrebuiltChat,
+    Recording,
+    RemoteControl,
+    RoomState,
+    Telephony,
+    Transcription,
+    VideoCapture,
+    VideoPublishing,
+)
 from .faults import DROP_AFTER_S, InjectedFault, fault_of
 from .network import NetworkCounters
 from .recording import RoomRecorder
@@ -25,8 +36,21 @@ OWNER_TOKEN = "owner"
 meeting tokens, and bind to loopback; PROTOCOL.md, "Permissions and remote control"."""
 
 
-class LocalTransport(Transport):
+class LocalTransport(
+    Transport,
+    RoomState,
+    Recording,
+    Transcription,
+    VideoPublishing,
+    VideoCapture,
+    RemoteControl,
+    MediaSettings,
+    PrebuiltChat,
+    Telephony,
+):
     """Joins a :class:`LocalRoom` as one participant and relays it to the session."""
+
+    backend = "local"
 
     def __init__(self, server: LocalRoomServer, options: JoinOptions, listener: TransportListener) -> None:
         super().__init__(options, listener)
@@ -45,7 +69,7 @@ class LocalTransport(Transport):
 
     async def join(self) -> dict[str, Any]:
         audio_in = (self.options.params or {}).get("audio_in") or {}
-        if audio_in.get("mixed") and not getattr(self, "is_phone", False):
+        if audio_in.get("mixed") and not self.is_phone:
             raise CommandError(
                 ErrorCode.NOT_SUPPORTED, "join.audio_in.mixed (the room's mix as one track) is Daily only",
                 details={"field": "audio_in.mixed"},
@@ -423,6 +447,7 @@ class PhoneTransport(LocalTransport):
     """A registered phone's session in a call: a participant whose id is the call's ``sessionId``."""
 
     is_phone = True
+    """Its ``send-dtmf`` presses this phone's keypad (``Telephony.is_phone``)."""
 
     def __init__(self, server: LocalRoomServer, options: JoinOptions, listener: TransportListener) -> None:
         super().__init__(server, options, listener)
