@@ -39,11 +39,14 @@ HOT_MODULES = (
     "gateway.backends.local.room",
     "gateway.backends.local.transport",
     "gateway.connection",
-    "gateway.session",
+    "gateway.session.link",
+    "gateway.session.session",
+    "gateway.session.receiver",
 )
-"""The per-frame path, end to end: the connection's frame parser and writer, the session's
-media handlers, frame encode / decode, playout pacing, the local room's fan-out and transport,
-per-client tracks (framing, level, VAD) and the outbox."""
+"""The per-frame path, end to end: the connection's frame parser and writer, the link (decode,
+dispatch), the session's published and received media (its receiver's tracks), frame encode /
+decode, playout pacing, the local room's fan-out and transport, per-client tracks (framing, level,
+VAD) and the outbox. Cold code (joining, observing, capture and phone requests, stats) is plain Python."""
 
 
 def module_source(name: str) -> Path:

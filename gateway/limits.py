@@ -20,10 +20,12 @@ from protocol.constants import CloseCode
 from protocol.errors import CommandError, ErrorCode
 
 from .auth import Denied
+from .session.state import SessionState
 
 if TYPE_CHECKING:
     from .backends import Backend
     from .session import Session
+    from .session.link import Link
 
 log = logging.getLogger("gateway.limits")
 
@@ -69,12 +71,12 @@ def check_new_room(backends: Iterable[Backend], room_url: str, max_rooms: int) -
         )
 
 
-async def idle_watchdog(session: Session, idle_timeout_ms: int, ping_interval_ms: int) -> None:
+async def idle_watchdog(link: Link, idle_timeout_ms: int, ping_interval_ms: int) -> None:
     """Ping every ``ping_interval_ms``; close with 4009 after ``idle_timeout_ms`` with nothing received.
 
-    ``session.last_seen`` is moved on by every message the session reads and by every pong
-    here, so a client that only listens stays connected as long as it answers pings; a
-    dead peer or a stuck one (not reading its socket, so not answering) is closed.
+    ``link.last_seen`` is moved on by every message the link reads and by every pong here,
+    so a client that only listens stays connected as long as it answers pings; a dead peer
+    or a stuck one (not reading its socket, so not answering) is closed.
     """
     idle_s, interval_s = idle_timeout_ms / 1000, ping_interval_ms / 1000
     if not idle_s and not interval_s:
@@ -83,21 +85,20 @@ async def idle_watchdog(session: Session, idle_timeout_ms: int, ping_interval_ms
 
     def on_pong(waiter: asyncio.Future[Any]) -> None:
         if not waiter.cancelled() and waiter.exception() is None:
-            session.last_seen = time.monotonic()
+            link.last_seen = time.monotonic()
 
     while True:
-        deadline = session.last_seen + idle_s if idle_s else float("inf")
+        deadline = link.last_seen + idle_s if idle_s else float("inf")
         await asyncio.sleep(max(0.0, min(deadline, next_ping) - time.monotonic()))
         now = time.monotonic()
-        if idle_s and now - session.last_seen >= idle_s:
-            log.info("= %s idle for %d ms: closing (4009)", session.id[:8], int((now - session.last_seen) * 1000))
-            await session.close(CloseCode.IDLE_TIMEOUT, f"idle for {idle_timeout_ms} ms (idle_timeout_ms)",
-                                cause="disconnected")
+        if idle_s and now - link.last_seen >= idle_s:
+            log.info("= %s idle for %d ms: closing (4009)", link.session.id[:8], int((now - link.last_seen) * 1000))
+            await link.close(CloseCode.IDLE_TIMEOUT, f"idle for {idle_timeout_ms} ms (idle_timeout_ms)")
             return
         if interval_s and now >= next_ping:
             next_ping = now + interval_s
             try:
-                waiter = asyncio.ensure_future(await session.ws.ping())
+                waiter = asyncio.ensure_future(await link.ws.ping())
             except ConnectionClosed:
                 return
             waiter.add_done_callback(on_pong)
@@ -114,7 +115,7 @@ async def close_unless_resumed(session: Session, timeout_s: float = RESUME_ONLY_
     would hold a slot past ``max_sessions_per_key`` for nothing (PROTOCOL.md, "Resume").
     """
     await asyncio.sleep(timeout_s)
-    if session.resume_only and session.resumed is None:
+    if session.state is not SessionState.CLOSED:  # a resume ends it (and this task) at once
         log.info("= %s did not resume within %g s (admitted over max_sessions_per_key to resume only): closing 4029",
                  session.id[:8], timeout_s)
         await session.close(CloseCode.RATE_LIMITED,

@@ -1,14 +1,16 @@
 """A session registered as a simulated phone (``register-phone``; PROTOCOL.md, "Telephony").
 
-The phone is rung with ``phone-ringing``; ``answer-call`` joins the call's local room through
-``Session.join`` with a :class:`~gateway.backends.local.transport.PhoneTransport`, so the phone
-talks and listens with binary audio exactly like a participant; ``leave`` hangs up and the
-session is back on the hook (state ``open``), ready for the next call.
+The phone is rung with ``phone-ringing``; ``answer-call`` joins the call's local room as the
+session's ``join`` would, with a :class:`~gateway.backends.local.transport.PhoneTransport`, so the
+phone talks and listens with binary audio exactly like a participant; ``leave`` hangs up and the
+session is back on the hook (state ``open``), ready for the next call. The line knows its session
+only through the three callbacks it is given (events to the client, join, hung up).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
@@ -17,7 +19,6 @@ from protocol.schema import validate_request
 
 if TYPE_CHECKING:
     from .backends.local.telephony import PhoneCall, Switchboard
-    from .session import Session
 
 log = logging.getLogger("gateway.phone")
 
@@ -25,12 +26,26 @@ log = logging.getLogger("gateway.phone")
 class PhoneRegistration:
     """One session's phone line on the local switchboard."""
 
-    def __init__(self, session: Session, switchboard: Switchboard, number: str, media: dict[str, Any]) -> None:
-        self.session = session
+    def __init__(
+        self,
+        switchboard: Switchboard,
+        number: str,
+        media: dict[str, Any],
+        *,
+        notify: Callable[[str, dict[str, Any]], None],
+        join: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+        hung_up: Callable[[], None],
+    ) -> None:
         self.switchboard = switchboard
         self.number = number
         self.media = media
         """``audio_in``, ``audio_out``, ``vad`` of ``register-phone``, used for every call."""
+        self._notify = notify
+        """Sends an event to the phone's client."""
+        self._join = join
+        """Joins a call's room as the session (validated ``join`` params)."""
+        self._hung_up = hung_up
+        """The call this phone was in ended: the session leaves its room (``left`` hangup)."""
         self.ringing: dict[str, PhoneCall] = {}
         self.active: PhoneCall | None = None
         switchboard.register(self)
@@ -40,7 +55,7 @@ class PhoneRegistration:
     def ring(self, call: PhoneCall) -> None:
         self.ringing[call.session_id] = call
         other = call.settings.get("callerId") or call.room.url
-        self.session.outbox.event(
+        self._notify(
             "phone-ringing",
             {"call_id": call.session_id, "direction": "incoming" if call.direction == "dialout" else "outgoing",
              "from": other, "to": self.number, "room_url": call.room.url},
@@ -48,13 +63,13 @@ class PhoneRegistration:
 
     def call_ended(self, call: PhoneCall, reason: str) -> None:
         self.ringing.pop(call.session_id, None)
-        self.session.outbox.event("call-ended", {"call_id": call.session_id, "reason": reason})
+        self._notify("call-ended", {"call_id": call.session_id, "reason": reason})
         if self.active is call:
             self.active = None
-            self.session.on_left("hangup")
+            self._hung_up()
 
     def dtmf(self, data: dict[str, Any]) -> None:
-        self.session.outbox.event("dtmf-event", {"data": data})
+        self._notify("dtmf-event", {"data": data})
 
     # Requests.
 
@@ -81,7 +96,7 @@ class PhoneRegistration:
         params["phone_call"] = call
         self.active = call
         try:
-            data = await self.session.join(params)
+            data = await self._join(params)
         except BaseException:
             self.active = None
             self.switchboard.end(call, "failed")

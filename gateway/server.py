@@ -29,6 +29,7 @@ from protocol.errors import CommandError, ErrorCode
 from protocol.schema import event_names, request_types
 
 from . import build_info, compiled
+from .admission import Admission
 from .auth import (
     Authenticator,
     ConfigError,
@@ -46,6 +47,7 @@ from .connection import GatewayConnection
 from .handlers import HANDLERS
 from .limits import KeySessions, check_new_room, close_unless_resumed
 from .session import Session
+from .session.link import Link
 from .static import StaticFiles, redirect
 
 log = logging.getLogger("gateway.server")
@@ -170,7 +172,7 @@ class Gateway:
                 task.cancel()
             if pending:
                 log.warning("%d sessions did not leave within shutdown_timeout; closing their connections", len(pending))
-                connections = [c for c in {getattr(closes[t], "connection", closes[t].ws) for t in pending} if c]
+                connections = [link.ws for link in {closes[t].link for t in pending} if link is not None]
                 if connections:
                     await asyncio.wait(
                         [asyncio.create_task(c.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)) for c in connections],
@@ -205,7 +207,7 @@ class Gateway:
             await ws.wait_closed()
             return
         try:
-            principal, resume_only = self._admit(ws)
+            admission = self._admit(ws)
         except Denied as exc:
             # The upgrade completed so that browsers, which cannot read an HTTP status, see the code;
             # what the client sent after it is never read (deny).
@@ -213,34 +215,31 @@ class Gateway:
             ws.deny(exc.close_code, exc.close_reason)
             await ws.wait_closed()
             return
-        session = Session(self, ws)
-        if principal is not None:
-            session.principal, session.scope, session.credential = principal.name, principal.scope, principal
-            session.resume_only = resume_only
-            self.principals[session] = principal
-            if resume_only:
-                session.spawn(close_unless_resumed(session), "resume-only")
+        session = Session(self, admission)
+        if admission.principal is not None:
+            self.principals[session] = admission.principal
+        if admission.resume_only:
+            session.requests.spawn(close_unless_resumed(session), "resume-only")
         self.sessions.add(session)
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)  # type: ignore[arg-type]
         try:
-            await session.run()
+            await Link(self, ws, session).run()
+            await session.wait_closed()
         except Exception:
             log.exception("session %s crashed", session.id)
         finally:
-            self.release_key_slot(session)
-            self.sessions.discard(session)
-            self.joined.discard(session)
+            self.forget(session)
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
 
-    def _admit(self, ws: ServerConnection) -> tuple[Principal | None, bool]:
+    def _admit(self, ws: ServerConnection) -> Admission:
         """Origin, credential and sessions-per-key checks of a new connection (PROTOCOL.md, "Authentication").
 
-        Returns the principal (None when auth is off) and whether the connection is admitted over
-        ``max_sessions_per_key`` only to resume one of the key's detached sessions: a client that
-        dropped at its limit must be able to come back.
+        The admission names the principal (None when auth is off) and whether the connection is
+        admitted over ``max_sessions_per_key`` only to resume one of the key's detached sessions:
+        a client that dropped at its limit must be able to come back.
 
         Raises:
             Denied: 4003, 4001 or 4029 with a reason free of secrets.
@@ -261,7 +260,7 @@ class Gateway:
                     raise
                 self.key_sessions.acquire(principal.limit_key, force=True)
                 resume_only = True
-        return principal, resume_only
+        return Admission(principal, resume_only)
 
     def _awaits_resume(self, principal: Principal) -> bool:
         """Whether ``principal`` has a detached session that no resume-only connection of it is there for yet.
@@ -271,20 +270,22 @@ class Gateway:
         """
         detached = waiting = 0
         for s in self.sessions:
-            if principal.same_holder(s.credential):
+            if principal.same_holder(s.admission.principal):
                 detached += s.detached
-                waiting += s.resume_only
+                waiting += s.admission.resume_only
         return detached > waiting
 
-    def release_key_slot(self, session: Session) -> None:
-        """``session`` no longer counts against its key's ``max_sessions_per_key`` (idempotent).
+    def forget(self, session: Session) -> None:
+        """``session`` is over, or was discarded by a resume: it no longer counts (idempotent).
 
-        Called when its connection ends, and when the connection resumed another session of the
-        key (that one holds its own slot, so a resumed session counts once).
+        Its key's slot of ``max_sessions_per_key`` is given back: a resumed session holds its own
+        slot already, so a session counts once whichever connection serves it.
         """
         principal = self.principals.pop(session, None)
         if principal is not None:
             self.key_sessions.release(principal.limit_key)
+        self.sessions.discard(session)
+        self.joined.discard(session)
 
     def admit_request(self, session: Session, rtype: str, params: dict[str, Any]) -> None:
         """Whether the session's credential covers this request, and a new room fits under ``max_rooms``.
@@ -293,18 +294,19 @@ class Gateway:
             CommandError: ``unauthorized`` or ``limit_reached``.
         """
         try:
-            if session.resume_only and rtype not in ("resume", "ping"):
+            admission = session.admission
+            if admission.resume_only and rtype not in ("resume", "ping"):
                 raise CommandError(
                     ErrorCode.LIMIT_REACHED,
                     "this key is at max_sessions_per_key: this connection may only resume one of its detached sessions",
                     details={"limit": "max_sessions_per_key"},
                 )
-            if session.scope is not None:
-                session.scope.check(rtype, params, HANDLERS)
+            if admission.scope is not None:
+                admission.scope.check(rtype, params, HANDLERS)
             if rtype in ("join", "observe"):
                 check_new_room(self.backends, params["room_url"], self.config.max_rooms)
         except CommandError as exc:
-            log.warning("= %s refused %s for %s: %s", session.id[:8], rtype, session.principal or "open session", exc)
+            log.warning("= %s refused %s for %s: %s", session.id[:8], rtype, admission.name or "open session", exc)
             raise
 
     def session_by_id(self, session_id: str) -> Session | None:

@@ -48,9 +48,9 @@ def require(provider: object, capability: type[C], backend: str) -> C:
 
 
 def abilities(provider: object) -> list[str]:
-    """The capabilities ``provider`` declares, by ability (logs, tests)."""
-    return sorted(c.ability for c in type(provider).__mro__ if isinstance(c, type) and issubclass(c, Capability)
-                  and c.__dict__.get("ability"))
+    """The abilities a transport or backend (an instance or its class) declares, sorted (logs, tests)."""
+    cls = provider if isinstance(provider, type) else type(provider)
+    return sorted(c.ability for c in cls.__mro__ if issubclass(c, Capability) and c.__dict__.get("ability"))
 
 
 # ---------------------------------------------------------------------- transport capabilities

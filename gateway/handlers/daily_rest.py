@@ -1,4 +1,4 @@
-"""Daily REST through the gateway: create-room, get-room, delete-room, create-meeting-token.
+"""Daily REST (PROTOCOL.md 5.11): create-room, get-room, delete-room, create-meeting-token.
 
 Why here and not in clients: the Daily API key stays in the gateway (``config.daily_api_key``,
 ``DAILY_API_KEY``), so a client in any language can make rooms and tokens without ever holding

@@ -1,4 +1,4 @@
-"""Recording requests: start-recording, stop-recording, update-recording.
+"""Recording (PROTOCOL.md 5.4): start-recording, stop-recording, update-recording.
 
 Each maps 1:1 to daily-python's ``CallClient`` method of the same name through
 :class:`~gateway.backends.capabilities.Recording`; the room reports with ``recording-*`` events.

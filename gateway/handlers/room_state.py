@@ -1,4 +1,4 @@
-"""Room state and network requests: get-participant-counts, get-active-speaker, get-network-stats.
+"""Room state and network (PROTOCOL.md 5.10): get-participant-counts, get-active-speaker, get-network-stats.
 
 Each maps 1:1 to daily-python's ``CallClient`` getter of the same name through
 :class:`~gateway.backends.capabilities.RoomState` (PROTOCOL.md, "Room state and network").

@@ -1,13 +1,41 @@
-"""Room directory and read-only observation: list-rooms, observe."""
+"""Room requests (PROTOCOL.md 5.1, "Room"): join, leave, observe, list-rooms, get-participants, send-app-message.
+
+Joining, observing and leaving move the session through its states; that code is the
+session's (``gateway.session.membership``), shared with a phone answering a call.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from protocol.errors import TooLarge
+
+from ..session import membership
 from . import handler
 
 if TYPE_CHECKING:
     from ..session import Session
+
+
+@handler("join")
+async def join(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Enter the room as a participant; the result is the ``joined`` event's data."""
+    return await membership.join(session, params)
+
+
+@handler("leave", role="observer")
+async def leave(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Leave the room (or stop observing); after a join in progress."""
+    await membership.leave(session, "left")
+    return {}
+
+
+@handler("observe", role="observer")
+async def observe(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Watch a room read-only; the result is its snapshot."""
+    return await membership.observe(session, params)
 
 
 @handler("list-rooms", role="observer")
@@ -15,12 +43,27 @@ async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict
     """Every live room of every enabled backend (or of ``backend``), needing no room of one's own."""
     backends = [session.gateway.backends.get(params["backend"])] if "backend" in params else session.gateway.backends
     rooms = [room for backend in backends for room in backend.rooms()]
-    if session.scope is not None:  # a room-scoped credential sees only its rooms (PROTOCOL.md, "Authentication")
-        rooms = [room for room in rooms if session.scope.allows_room(room["room_url"])]
+    scope = session.admission.scope
+    if scope is not None:  # a room-scoped credential sees only its rooms (PROTOCOL.md, "Authentication")
+        rooms = [room for room in rooms if scope.allows_room(room["room_url"])]
     rooms.sort(key=lambda r: r["room_url"])
     return {"rooms": rooms}
 
 
-@handler("observe", role="observer")
-async def observe(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    return await session.observe(params)
+@handler("get-participants", role="observer")
+async def get_participants(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    if session.observation is not None:  # observers may read the room too
+        return {"participants": session.observation.participants()}
+    transport = await session.require_room()
+    return {"participants": transport.participants()}
+
+
+@handler("send-app-message")
+async def send_app_message(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    size = len(orjson.dumps(params["message"]))
+    limit = session.config.max_app_message_bytes
+    if size > limit:
+        raise TooLarge(f"app message of {size} bytes exceeds max_app_message_bytes {limit}")
+    transport = await session.require_room(wait=True)
+    await transport.send_app_message(params["message"], params.get("participant_id"), params["urgent"])
+    return {}

@@ -1,4 +1,4 @@
-"""Telephony requests (PROTOCOL.md, "Telephony"): start-dialout, stop-dialout, send-dtmf,
+"""Telephony (PROTOCOL.md 5.9, "Telephony"): start-dialout, stop-dialout, send-dtmf,
 sip-call-transfer, sip-refer (daily-python's CallClient methods), and the simulated phone's
 register-phone, answer-call, reject-call, dial (local rooms only).
 
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import CommandError, ErrorCode
 
 from ..backends.capabilities import SimulatedPhones, Telephony
+from ..session import membership
+from ..session.state import SessionState
 from . import handler
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ async def send_dtmf(session: Session, rid: str, params: dict[str, Any]) -> dict[
     telephony = await session.require(Telephony)
     settings = params["settings"]
     if not telephony.is_phone:  # a phone's keypad needs no session id
-        settings = session.call_session(settings)
+        settings = session.calls.fill_in(settings)
     await after_published_audio(session)
     await telephony.send_dtmf(settings)
     return {"session_id": settings.get("sessionId")} if settings.get("sessionId") else {}
@@ -71,7 +73,7 @@ async def send_dtmf(session: Session, rid: str, params: dict[str, Any]) -> dict[
 @handler("sip-call-transfer")
 async def sip_call_transfer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     telephony = await session.require(Telephony)
-    settings = session.call_session(params["settings"])
+    settings = session.calls.fill_in(params["settings"])
     await after_published_audio(session)
     await telephony.sip_call_transfer(settings)
     return {}
@@ -80,7 +82,7 @@ async def sip_call_transfer(session: Session, rid: str, params: dict[str, Any]) 
 @handler("sip-refer")
 async def sip_refer(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     telephony = await session.require(Telephony)
-    settings = session.call_session(params["settings"])
+    settings = session.calls.fill_in(params["settings"])
     await after_published_audio(session)
     await telephony.sip_refer(settings)
     return {}
@@ -88,20 +90,30 @@ async def sip_refer(session: Session, rid: str, params: dict[str, Any]) -> dict[
 
 @handler("register-phone", every_room=True)
 async def register_phone(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Make this session a simulated phone on the local switchboard: rung, answering by joining the call's room."""
     from ..phone import PhoneRegistration
 
     if session.phone is not None:
         raise CommandError(ErrorCode.WRONG_STATE, f"this session is already the phone {session.phone.number}")
-    if session.state.value != "open":
+    if session.state is not SessionState.OPEN:
         raise CommandError(ErrorCode.WRONG_STATE, "register a phone on a fresh connection (not joined, not observing)")
     phones = session.gateway.backends.with_capability(SimulatedPhones)
     media: dict[str, Any] = {k: params[k] for k in ("audio_in", "audio_out", "vad") if k in params}
-    session.phone = PhoneRegistration(session, phones.switchboard, params["number"], media)
+
+    async def join_call(join_params: dict[str, Any]) -> dict[str, Any]:
+        return await membership.join(session, join_params)
+
+    session.phone = PhoneRegistration(
+        phones.switchboard, params["number"], media,
+        notify=session.outbox.event, join=join_call, hung_up=lambda: session.on_left("hangup"),
+    )
     return {"number": params["number"]}
 
 
 def _phone(session: Session) -> PhoneRegistration:
-    if session.phone is None:
+    from ..phone import PhoneRegistration
+
+    if not isinstance(session.phone, PhoneRegistration):
         raise CommandError(ErrorCode.WRONG_STATE, "this session is not a phone: send register-phone first")
     return session.phone
 

@@ -1,4 +1,4 @@
-"""Transcription requests: start-, stop-, update-transcription and capture-participant-transcription.
+"""Transcription (PROTOCOL.md 5.5): start-, stop-, update-transcription and capture-participant-transcription.
 
 The first three map 1:1 to daily-python's ``CallClient`` method of the same name through
 :class:`~gateway.backends.capabilities.Transcription`; the room reports with ``transcription-*`` events.
@@ -20,9 +20,23 @@ if TYPE_CHECKING:
 
 
 @handler("start-transcription")
-async def start_transcription(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+async def start(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     transcription = await session.require(Transcription)
-    return await session.start_transcription(transcription, params.get("settings"))
+    return await start_transcription(session, transcription, params.get("settings"))
+
+
+async def start_transcription(
+    session: Session, transcription: Transcription, settings: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Start transcribing; then narrow it to the captured participants, if any and ``settings`` names none.
+
+    The reference DailyTransport does the same with ``capture_participant_transcription`` ids
+    collected before the transcription started. ``join.transcription`` starts it this way too.
+    """
+    result = await transcription.start_transcription(settings)
+    if session.transcribed and not (settings or {}).get("participants"):
+        await transcription.update_transcription(list(session.transcribed), result.get("instance_id"))
+    return result
 
 
 @handler("stop-transcription")

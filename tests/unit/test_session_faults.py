@@ -6,18 +6,16 @@ import asyncio
 from types import SimpleNamespace
 
 import orjson
-from websockets.server import ServerProtocol
 
+from gateway.admission import Admission
 from gateway.config import Config
-from gateway.connection import GatewayConnection
 from gateway.session import Session
 
 
 def make_session() -> Session:
-    """A session on a connection that never opened (call inside the running loop)."""
+    """A session not served by any connection (call inside the running loop): what it sends stays in its replay buffer."""
     gateway = SimpleNamespace(config=Config())
-    ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]
-    return Session(gateway, ws)  # type: ignore[arg-type]
+    return Session(gateway, Admission())  # type: ignore[arg-type]
 
 
 def queued_events(session: Session) -> list[dict]:
@@ -43,11 +41,10 @@ async def test_dying_background_task_becomes_an_error_event():
     async def boom() -> None:
         raise ValueError("broken loop")
 
-    session.spawn(boom(), "boom")
-    session.spawn(asyncio.sleep(10), "sleeper")
+    session.requests.spawn(boom(), "boom")
+    session.requests.spawn(asyncio.sleep(10), "sleeper")
     await asyncio.sleep(0.01)
-    for task in list(session._tasks):
-        task.cancel()
+    session.requests.cancel()
     await asyncio.sleep(0.01)
     events = queued_events(session)
     assert [e["event"] for e in events] == ["error"]

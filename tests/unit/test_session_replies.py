@@ -12,10 +12,12 @@ import orjson
 import pytest
 from websockets.server import ServerProtocol
 
+from gateway.admission import Admission
 from gateway.config import Config
 from gateway.connection import GatewayConnection
 from gateway.handlers import HANDLERS
 from gateway.session import Session
+from gateway.session.link import Link
 
 
 def nested(levels: int) -> Any:
@@ -25,11 +27,16 @@ def nested(levels: int) -> Any:
     return value
 
 
-def make_session() -> Session:
-    """A session on a connection that never opened; requests are admitted as on an open gateway."""
+def make_link() -> Link:
+    """A link on a connection that never opened, serving a fresh session; requests are admitted as on an open gateway.
+
+    The session is not attached to the connection: what it sends stays in its replay buffer.
+    """
     gateway = SimpleNamespace(config=Config(), admit_request=lambda session, rtype, params: None)
     ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]
-    return Session(gateway, ws)  # type: ignore[arg-type]
+    link = Link(gateway, ws, Session(gateway, Admission()))  # type: ignore[arg-type]
+    link.session.link = link
+    return link
 
 
 def frames(session: Session) -> list[dict[str, Any]]:
@@ -53,12 +60,13 @@ def broken_ping() -> Iterator[dict[str, Any]]:
 @pytest.mark.parametrize("result", [{"deep": nested(300)}, {"not_json": {1, 2}}], ids=["too-deep", "a-set"])
 async def test_a_result_that_cannot_be_encoded_is_answered_internal(broken_ping, result):
     """A handler result the encoder refuses gets one internal reply with the request's id; seq stays gapless."""
-    session = make_session()
+    link = make_link()
+    session = link.session
     broken_ping["result"] = result
-    session._on_text('{"type": "ping", "id": "p1"}')
+    link.on_message('{"type": "ping", "id": "p1"}')
     await asyncio.sleep(0.05)
     broken_ping["result"] = {"fine": True}
-    session._on_text('{"type": "ping", "id": "p2"}')
+    link.on_message('{"type": "ping", "id": "p2"}')
     await asyncio.sleep(0.05)
     replies = [f for f in frames(session) if f["type"] == "reply"]
     assert [(r["id"], r["ok"]) for r in replies] == [("p1", False), ("p2", True)]
@@ -69,7 +77,7 @@ async def test_a_result_that_cannot_be_encoded_is_answered_internal(broken_ping,
 
 async def test_an_event_that_cannot_be_encoded_leaves_no_seq_gap():
     """An event whose data the encoder refuses becomes an error event; the frames keep consecutive seq numbers."""
-    session = make_session()
+    session = make_link().session
     session.on_event("app-message", {"data": nested(300), "from": "p"})
     session.on_event("app-message", {"data": 1, "from": "p"})
     got = frames(session)

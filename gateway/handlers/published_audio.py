@@ -1,4 +1,4 @@
-"""Published audio requests: clear-audio (barge-in), mark-audio, get-audio-buffer.
+"""Publishing audio (PROTOCOL.md 5.3): clear-audio (barge-in), mark-audio, get-audio-buffer.
 
 PROTOCOL.md, "Publishing audio: pacing, clear and marks".
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
 
+from ..session.state import SessionState
 from . import handler
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from ..session import Session
 
 def _playout(session: Session) -> AudioPlayout:
-    from ..session import SessionState
-
     if session.state is not SessionState.JOINED or session.transport is None:
         raise CommandError(ErrorCode.NOT_JOINED, "join a room before controlling published audio")
     if session.playout is None:

@@ -1,7 +1,6 @@
-"""Admin requests: mint-token (PROTOCOL.md, "Authentication").
+"""Minting tokens (PROTOCOL.md 13.3, "Minting tokens"): mint-token.
 
-Only the admin role reaches this handler (``role="admin"``): an API key, or a token minted
-with role admin.
+Only the admin role may send it (``role="admin"``): an API key, or a token minted with role admin.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ log = logging.getLogger("gateway.auth")
 async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Sign a token no stronger than the requester's own credential, expiring no later than it."""
     gateway = session.gateway
-    if not gateway.auth.enabled or session.scope is None:
+    scope, principal = session.admission.scope, session.admission.principal
+    if not gateway.auth.enabled or scope is None:
         raise CommandError(
             ErrorCode.NOT_SUPPORTED, "authentication is off (no api_keys or token_secret): there is nothing to sign with"
         )
@@ -35,14 +35,13 @@ async def mint_token(session: Session, rid: str, params: dict[str, Any]) -> dict
         raise CommandError(ErrorCode.INVALID_PARAMS, f"unknown request types in commands: {', '.join(unknown)}",
                            details={"field": "commands"})
     wanted = Scope(params["role"], params["room"], frozenset(commands) if commands is not None else None)
-    if not session.scope.covers(wanted, HANDLERS):
+    if not scope.covers(wanted, HANDLERS):
         log.warning("= %s refused mint-token for %s: a %s token for room %s exceeds its own scope", session.id[:8],
-                    session.principal, wanted.role, wanted.room)
+                    session.admission.name, wanted.role, wanted.room)
         raise CommandError(
             ErrorCode.UNAUTHORIZED, "a token may not grant more than the credential minting it (role, room, commands)",
             details={"scope": "mint"},
         )
-    principal = session.credential
     not_after = principal.expires_at if principal else None
     if not_after is not None and not_after <= time.time():
         raise CommandError(ErrorCode.UNAUTHORIZED, "the token of this session has expired: it can mint no more tokens",

@@ -1,0 +1,217 @@
+"""Link: one WebSocket connection serving one session at a time.
+
+The link reads what the client sends, in order, inside the connection's ``data_received``
+(no queue, no task switch per frame), and hands it to the session it serves:
+
+- text: decoded, rate-limited (``max_requests_per_second``), validated and admitted, then
+  run by the session's :class:`~gateway.session.requests.RequestRunner` (one reply each);
+- binary: decoded and published (``Session.publish_audio`` / ``publish_video``);
+- a bad message gets its typed error; ``max_consecutive_errors`` of them in a row close the
+  connection with 4002 (PROTOCOL.md, "Errors").
+
+A connection opens a fresh session (its hello); a ``resume`` request makes the link serve
+the resumed session instead (:meth:`Link.hand_over`) and the fresh one ends. The
+link also keeps the connection alive (pings, 4009: ``keepalive``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from websockets.exceptions import ConnectionClosed
+
+from protocol import messages
+from protocol.constants import CloseCode, MediaKind, OutboundTrack
+from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
+from protocol.media import AudioFrame, VideoFrame, decode_frame, frame_position
+from protocol.schema import validate_request
+
+from ..connection import GatewayConnection
+from ..handlers import HANDLERS
+from ..limits import idle_watchdog
+
+if TYPE_CHECKING:
+    from ..server import Gateway
+    from .session import Session
+
+log = logging.getLogger("gateway.session")
+
+
+class Link:
+    """One connection and the session it serves (module docstring)."""
+
+    def __init__(self, gateway: Gateway, ws: GatewayConnection, session: Session) -> None:
+        self.gateway = gateway
+        self.config = gateway.config
+        self.ws = ws
+        self.session = session
+        """The session this connection serves: the one it opened, or the one it resumed."""
+        self.last_seen = time.monotonic()
+        """When the client last sent a message or a pong (``limits.idle_timeout_ms``)."""
+        self._errors_in_row = 0
+        self._rate_window = 0.0
+        self._rate_count = 0
+
+    async def run(self) -> None:
+        """Open the session (hello), serve the connection until it closes, then tell the session it was lost."""
+        ws = self.ws
+        session = self.session
+        session.connect(self)
+        name = session.admission.name
+        log.info("= %s connected from %s%s", session.id[:8], ws.remote_address, f" as {name}" if name else "")
+        # The watchdog belongs to the connection: a detached session has nobody to ping.
+        watchdog = asyncio.create_task(
+            idle_watchdog(self, self.config.idle_timeout_ms, self.config.ping_interval_ms), name="idle"
+        )
+        try:
+            # Messages are handled as they arrive, inside the connection's data_received
+            # (gateway.connection): no queue and no task switch per frame.
+            ws.serve(self.on_message, self.on_oversize)
+            await ws.wait_closed()
+        except ConnectionClosed:
+            pass
+        finally:
+            watchdog.cancel()
+            await self.session.connection_lost(self)
+
+    def hand_over(self, target: Session, last_seq: int, reply: bytes) -> None:
+        """Serve ``target`` from now on (``resume``): ``reply``, the frames after ``last_seq``, live.
+
+        The session this connection opened ends without a word: it never joined, and its
+        key's slot is already held by ``target``.
+        """
+        opened, self.session = self.session, target
+        self.gateway.forget(opened)
+        opened.discard()
+        target.attach(self, last_seq, reply)
+
+    async def close(self, code: int, reason: str, cause: str = "disconnected") -> None:
+        """Close the session this link serves (it leaves its room) and the connection with ``code``."""
+        await self.session.close(code, reason, cause=cause)
+
+    # ------------------------------------------------------------------ incoming, per message
+
+    def on_message(self, message: str | bytes) -> None:
+        """One whole message from the client (called by the connection, in order)."""
+        self.last_seen = time.monotonic()
+        session = self.session
+        if session.link is not self:
+            return  # cut off (4010) or replaced (4011): what is still read here is not the session's
+        if type(message) is bytes:
+            self._on_binary(session, message)
+        else:
+            self._on_text(session, message)  # type: ignore[arg-type]
+
+    def on_oversize(self, text: bool, length: int) -> None:
+        """A frame over its limit that the connection skipped unread (PROTOCOL.md, "Security"): ``too_large``."""
+        self.last_seen = time.monotonic()
+        session = self.session
+        if session.link is not self:
+            return
+        if text:
+            limit = self.config.max_message_bytes
+            self._protocol_error(session, TooLarge(f"text frame of {length} bytes exceeds max_message_bytes {limit}"))
+            return
+        session.frames_in += 1
+        session.bytes_in += length
+        limit = self.config.max_frame_bytes
+        self._protocol_error(session, TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}"))
+
+    def _on_text(self, session: Session, data: str) -> None:
+        try:
+            request = messages.decode_request(data, max_bytes=self.config.max_message_bytes)
+        except ProtocolError as exc:
+            self._protocol_error(session, exc)
+            return
+        try:
+            self._dispatch(session, request)
+        except Exception as exc:  # a bug between reading a request and running it: still its one reply
+            session.requests.failed(request.type, request.id, exc)
+
+    def _dispatch(self, session: Session, request: messages.Request) -> None:
+        """Validate, admit and start one decoded request; every path ends in exactly one reply."""
+        if self._rate_limited():
+            self._protocol_error(
+                session,
+                CommandError(
+                    ErrorCode.RATE_LIMITED,
+                    f"more than {self.config.max_requests_per_second} requests per second",
+                    request_id=request.id,
+                ),
+            )
+            return
+        entry = HANDLERS.get(request.type)
+        try:
+            params = validate_request(request, limits=self.config.limits())
+            if entry is None:
+                raise CommandError(ErrorCode.NOT_SUPPORTED, f"{request.type} is not implemented by this gateway")
+        except ProtocolError as exc:
+            exc.request_id = request.id
+            self._protocol_error(session, exc)
+            return
+        self._errors_in_row = 0
+        session.requests.count += 1
+        log.debug("< %s %s %s", session.id[:8], request.type, request.id)
+        try:
+            self.gateway.admit_request(session, request.type, params)  # scope and max_rooms: a reply, not a protocol error
+        except ProtocolError as exc:
+            session.requests.failed(request.type, request.id, exc)
+            return
+        session.requests.start(entry, request.id, params)
+
+    def _rate_limited(self) -> bool:
+        now = time.monotonic()
+        if now - self._rate_window >= 1.0:
+            self._rate_window, self._rate_count = now, 0
+        self._rate_count += 1
+        return self._rate_count > self.config.max_requests_per_second
+
+    def _on_binary(self, session: Session, data: bytes) -> None:
+        session.frames_in += 1
+        session.bytes_in += len(data)
+        try:
+            if len(data) > self.config.max_frame_bytes:
+                raise TooLarge(
+                    f"binary frame of {len(data)} bytes exceeds max_frame_bytes {self.config.max_frame_bytes}",
+                    details=frame_position(data),
+                )
+            frame = decode_frame(data)
+            if frame.track not in OutboundTrack._value2member_map_:
+                raise CommandError(
+                    ErrorCode.UNKNOWN_TRACK,
+                    f"track {frame.track} is not a publishing track (1 = microphone, 2 = camera, 3 = screenVideo, 4 = screenAudio)",
+                    details={"track": frame.track, "seq": frame.seq},
+                )
+            if isinstance(frame, AudioFrame) and frame.track == OutboundTrack.MICROPHONE:
+                session.publish_audio(frame)
+            elif isinstance(frame, VideoFrame) and frame.track in (OutboundTrack.CAMERA, OutboundTrack.SCREEN_VIDEO):
+                session.publish_video(frame)
+            else:
+                raise CommandError(
+                    ErrorCode.NOT_SUPPORTED,
+                    f"publishing {MediaKind(2 if not isinstance(frame, AudioFrame) else 1).name.lower()} "
+                    f"on track {frame.track} is not supported (audio on 1, video on 2 and 3)",
+                    details={"track": frame.track, "seq": frame.seq},
+                )
+        except ProtocolError as exc:
+            self._protocol_error(session, exc)
+            return
+        self._errors_in_row = 0
+
+    def _protocol_error(self, session: Session, exc: ProtocolError) -> None:
+        """Answer a bad message; close with 4002 after too many in a row (that last error is ``fatal``)."""
+        self._errors_in_row += 1
+        closing = self._errors_in_row >= self.config.max_consecutive_errors
+        exc.fatal = exc.fatal or closing
+        if exc.request_id is not None:
+            session.outbox.failure(exc.request_id, exc)
+        else:
+            session.outbox.error(exc)
+        if closing and self._errors_in_row == self.config.max_consecutive_errors:
+            log.warning("= %s closed after %d protocol errors in a row", session.id[:8], self._errors_in_row)
+            session.requests.spawn_quietly(
+                session.close(CloseCode.PROTOCOL_VIOLATION, "too many protocol errors in a row", cause="disconnected")
+            )
