@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 WEB_FILES = {"dashboard": ROOT / "clients" / "dashboard", "sdk": ROOT / "clients" / "js" / "dist"}
-"""What ``gateway/_web/<name>`` holds in a built package (gateway/static.py serves it)."""
+"""What ``gateway/_web/<name>`` holds in a built package (gateway/http.py serves it)."""
 
 
 def compile_wanted() -> bool:

@@ -47,7 +47,7 @@ from gateway_client import GatewayClient, GatewayError  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from gateway.auth import Authenticator, parse_api_keys  # noqa: E402
-from gateway.budget import ALLOWANCE_BYTES  # noqa: E402
+from gateway.net.budget import ALLOWANCE_BYTES  # noqa: E402
 from protocol.constants import CloseCode  # noqa: E402
 from tests.conftest import GatewayProcess, start_gateway  # noqa: E402
 from tests.e2e.hostile_tools import (  # noqa: E402

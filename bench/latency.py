@@ -89,7 +89,7 @@ def speech(rate: int, seconds: float) -> np.ndarray:
 
 
 def live_resampler(in_rate: int, out_rate: int, channels: int = 1) -> Any:
-    """The resampler a live track uses for this pair (what ``gateway.tracks`` builds)."""
+    """The resampler a live track uses for this pair (what ``gateway.session.tracks`` builds)."""
     factory = getattr(resample, "live_resampler", None)
     if factory is not None:
         return factory(in_rate, out_rate, channels)
@@ -324,7 +324,7 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         f"soxr {q}": (lambda i, o, q=q: resample.Resampler(i, o, quality=q)) for q in resample.QUALITIES
     }
     if getattr(resample, "live_resampler", None) is not None:
-        found["live (gateway.tracks)"] = lambda i, o: live_resampler(i, o)
+        found["live (gateway.session.tracks)"] = lambda i, o: live_resampler(i, o)
     return found
 
 

@@ -39,8 +39,8 @@ from gateway.media.level import LevelMeter, rms_level  # noqa: E402
 from gateway.media.playout import AudioPlayout  # noqa: E402
 from gateway.media.resample import Resampler, live_resampler  # noqa: E402
 from gateway.media.vad import VadParams, VoiceActivityDetector  # noqa: E402
-from gateway.outbox import Outbox  # noqa: E402
-from gateway.tracks import InboundTrack  # noqa: E402
+from gateway.session.outbox import Outbox  # noqa: E402
+from gateway.session.tracks import InboundTrack  # noqa: E402
 from protocol.media import decode_frame, encode_audio  # noqa: E402
 
 RATE = 16000

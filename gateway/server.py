@@ -14,41 +14,26 @@ import logging
 import ssl
 import time
 from collections.abc import Sequence
-from http import HTTPStatus
 from typing import Any
 
-import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from protocol import constants
 from protocol.constants import CloseCode
-from protocol.errors import CommandError, ErrorCode
 from protocol.schema import event_names, request_types
 
-from . import build_info, compiled
-from .admission import Admission
-from .auth import (
-    Authenticator,
-    ConfigError,
-    Denied,
-    Principal,
-    check_exposure,
-    check_host,
-    check_origin,
-    credential,
-)
+from . import build_info
+from .admission import Gatekeeper, close_unless_resumed
+from .auth import Authenticator, ConfigError, Denied, check_exposure
 from .backends import Backend, BackendRegistry, build_backends
-from .budget import ReceiveBudget
 from .config import Config
-from .connection import GatewayConnection
 from .handlers import HANDLERS
-from .limits import KeySessions, check_new_room, close_unless_resumed
+from .http import HttpRoutes
+from .net.budget import ReceiveBudget
+from .net.connection import GatewayConnection
 from .session import Session
 from .session.link import Link
-from .static import StaticFiles, redirect
 
 log = logging.getLogger("gateway.server")
 
@@ -71,16 +56,16 @@ class Gateway:
         """The server TLS context (``tls_cert``)."""
         self.backends = BackendRegistry(backends if backends is not None else build_backends(config))
         self.sessions: set[Session] = set()
+        """Live sessions, connected or detached (``resume`` finds them by id)."""
         self.joined: set[Session] = set()
         self.started = time.time()
         self._server: Server | None = None
         self._stop = asyncio.Event()
         self._handlers: set[asyncio.Task[None]] = set()
-        self.static = StaticFiles(cors_origins=config.allowed_origins)
-        """The dashboard (/dashboard/) and the built JS SDK (/sdk/) over HTTP."""
-        self.key_sessions = KeySessions(config.max_sessions_per_key)
-        self.principals: dict[Session, Principal] = {}
-        """The authenticated sessions that hold a slot of their key's ``max_sessions_per_key``."""
+        self.gatekeeper = Gatekeeper(config, self.auth, self.backends, self.sessions)
+        """Admits connections (origin, credential, per-key slots) and checks each request (role, rooms, max_rooms)."""
+        self.http = HttpRoutes(self)
+        """/healthz, the dashboard and the JS SDK, redirects: HTTP on the WebSocket port."""
         largest_frame = max(config.max_frame_bytes, config.max_message_bytes) + 14
         if config.max_receive_buffer_bytes and config.max_receive_buffer_bytes < largest_frame:
             raise ConfigError(
@@ -103,9 +88,9 @@ class Gateway:
             self.config.port,
             subprotocols=[Subprotocol(constants.SUBPROTOCOL)],
             select_subprotocol=_select_subprotocol,
-            process_request=self._http,
+            process_request=self.http,
             max_size=4 * self.config.max_frame_bytes,
-            # Pings and the idle timeout are the session's (limits.idle_watchdog): it closes with 4009.
+            # Pings and the idle timeout are the link's (net.keepalive): it closes with 4009.
             ping_interval=None,
             ping_timeout=None,
             ssl=self.tls,
@@ -198,7 +183,7 @@ class Gateway:
     async def _handle(self, connection: ServerConnection) -> None:
         ws = connection
         assert isinstance(ws, GatewayConnection)
-        # Nothing past the handshake is read until the session serves the connection (gateway.connection).
+        # Nothing past the handshake is read until the session serves the connection (gateway.net.connection).
         ws.set_limits(self.receive_budget.account(), max_text_bytes=self.config.max_message_bytes,
                       max_binary_bytes=self.config.max_frame_bytes)
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
@@ -206,8 +191,9 @@ class Gateway:
             ws.deny(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
             await ws.wait_closed()
             return
+        assert ws.request is not None
         try:
-            admission = self._admit(ws)
+            admission = self.gatekeeper.admit(ws.request)
         except Denied as exc:
             # The upgrade completed so that browsers, which cannot read an HTTP status, see the code;
             # what the client sent after it is never read (deny).
@@ -216,8 +202,6 @@ class Gateway:
             await ws.wait_closed()
             return
         session = Session(self, admission)
-        if admission.principal is not None:
-            self.principals[session] = admission.principal
         if admission.resume_only:
             session.requests.spawn(close_unless_resumed(session), "resume-only")
         self.sessions.add(session)
@@ -234,80 +218,15 @@ class Gateway:
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
 
-    def _admit(self, ws: ServerConnection) -> Admission:
-        """Origin, credential and sessions-per-key checks of a new connection (PROTOCOL.md, "Authentication").
-
-        The admission names the principal (None when auth is off) and whether the connection is
-        admitted over ``max_sessions_per_key`` only to resume one of the key's detached sessions:
-        a client that dropped at its limit must be able to come back.
-
-        Raises:
-            Denied: 4003, 4001 or 4029 with a reason free of secrets.
-        """
-        request = ws.request
-        assert request is not None
-        headers = request.headers
-        check_origin(headers.get("Origin"), headers.get("Host"), self.config.allowed_origins)
-        principal = self.auth.authenticate(
-            credential(headers.get("Authorization"), request.path, headers.get_all("Sec-WebSocket-Protocol"))
-        )
-        resume_only = False
-        if principal is not None:
-            try:
-                self.key_sessions.acquire(principal.limit_key)
-            except Denied:
-                if not self._awaits_resume(principal):
-                    raise
-                self.key_sessions.acquire(principal.limit_key, force=True)
-                resume_only = True
-        return Admission(principal, resume_only)
-
-    def _awaits_resume(self, principal: Principal) -> bool:
-        """Whether ``principal`` has a detached session that no resume-only connection of it is there for yet.
-
-        Bounds connections over ``max_sessions_per_key`` to one per such session: past that the
-        key's limit holds (the hostile review kept 50 extra connections open on one detached session).
-        """
-        detached = waiting = 0
-        for s in self.sessions:
-            if principal.same_holder(s.admission.principal):
-                detached += s.detached
-                waiting += s.admission.resume_only
-        return detached > waiting
-
     def forget(self, session: Session) -> None:
         """``session`` is over, or was discarded by a resume: it no longer counts (idempotent).
 
         Its key's slot of ``max_sessions_per_key`` is given back: a resumed session holds its own
         slot already, so a session counts once whichever connection serves it.
         """
-        principal = self.principals.pop(session, None)
-        if principal is not None:
-            self.key_sessions.release(principal.limit_key)
+        self.gatekeeper.release(session.admission)
         self.sessions.discard(session)
         self.joined.discard(session)
-
-    def admit_request(self, session: Session, rtype: str, params: dict[str, Any]) -> None:
-        """Whether the session's credential covers this request, and a new room fits under ``max_rooms``.
-
-        Raises:
-            CommandError: ``unauthorized`` or ``limit_reached``.
-        """
-        try:
-            admission = session.admission
-            if admission.resume_only and rtype not in ("resume", "ping"):
-                raise CommandError(
-                    ErrorCode.LIMIT_REACHED,
-                    "this key is at max_sessions_per_key: this connection may only resume one of its detached sessions",
-                    details={"limit": "max_sessions_per_key"},
-                )
-            if admission.scope is not None:
-                admission.scope.check(rtype, params, HANDLERS)
-            if rtype in ("join", "observe"):
-                check_new_room(self.backends, params["room_url"], self.config.max_rooms)
-        except CommandError as exc:
-            log.warning("= %s refused %s for %s: %s", session.id[:8], rtype, admission.name or "open session", exc)
-            raise
 
     def session_by_id(self, session_id: str) -> Session | None:
         """A live session (connected or detached) by id, for ``resume``."""
@@ -337,49 +256,6 @@ class Gateway:
             },
         }
 
-    # ------------------------------------------------------------------ HTTP
-
-    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        headers = request.headers
-        # The screen (gateway.handshake) already refused a second Host: get_all sees at most one.
-        refused = check_host(next(iter(headers.get_all("Host")), None), self.config.allowed_hosts, self.auth.enabled)
-        if refused:
-            log.warning("= refused HTTP request from %s: 403 %s", connection.remote_address, refused)
-            return json_response(HTTPStatus.FORBIDDEN, {"error": refused})
-        path = request.path.split("?", 1)[0]
-        if path == "/healthz":
-            return json_response(HTTPStatus.OK, self.health())
-        if self.static.handles(path):
-            try:
-                return self.static.respond(path, request.headers.get("Origin"))
-            except OSError:  # a name the file system refuses (too long...): nothing there
-                return json_response(HTTPStatus.NOT_FOUND, {"error": "not found"})
-        upgrade = ", ".join(headers.get_all("Upgrade")).lower()
-        if path in ("/", constants.WS_PATH):
-            if path == "/" and "text/html" in ", ".join(headers.get_all("Accept")) and upgrade != "websocket":
-                return redirect("/dashboard/")  # a browser opened the gateway's address
-            if upgrade != "websocket":
-                return json_response(
-                    HTTPStatus.UPGRADE_REQUIRED,
-                    {"error": f"this is a WebSocket endpoint; connect with subprotocol {constants.SUBPROTOCOL}"},
-                )
-            return None
-        return json_response(HTTPStatus.NOT_FOUND, {"error": f"no route for {path[:200]}"})
-
-    def health(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "version": build_info.version(),
-            "hot_path": compiled.summary(),
-            "protocol": constants.SUBPROTOCOL,
-            "uptime_s": round(time.time() - self.started, 1),
-            "sessions": len(self.sessions),
-            "joined": len(self.joined),
-            "detached": sum(1 for s in self.sessions if s.detached),
-            "backends": self.backends.names,
-            "rooms": sum(len(b.rooms()) for b in self.backends),
-        }
-
 
 def _browser_host(host: str) -> str:
     """The host to print in a URL for people: a wildcard bind is reached on loopback."""
@@ -391,16 +267,3 @@ def _browser_host(host: str) -> str:
 def _select_subprotocol(connection: ServerConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:
     """Pick ours; a client that offers none is served as v1, one that offers others is refused (4000)."""
     return Subprotocol(constants.SUBPROTOCOL) if constants.SUBPROTOCOL in subprotocols else None
-
-
-def json_response(status: HTTPStatus, body: dict[str, Any]) -> Response:
-    payload = orjson.dumps(body)
-    headers = Headers(
-        [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(payload))),
-            ("Cache-Control", "no-store"),
-            ("Connection", "close"),
-        ]
-    )
-    return Response(status.value, status.phrase, headers, payload)

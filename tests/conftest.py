@@ -24,9 +24,11 @@ FOLDER_MARKS = {"unit": "unit", "e2e": "e2e", "fuzz": "fuzz", "bench": "bench", 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with its folder's marker, so a part of the suite is one `-m` away."""
+    """Mark every test with its folder's marker (the folder under tests/, subfolders included), so a part of the
+    suite is one `-m` away."""
     for item in items:
-        folder = Path(str(item.fspath)).parent.name
+        path = Path(str(item.fspath))
+        folder = path.relative_to(ROOT / "tests").parts[0] if path.is_relative_to(ROOT / "tests") else ""
         if folder in FOLDER_MARKS:
             item.add_marker(FOLDER_MARKS[folder])
 

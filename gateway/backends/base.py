@@ -55,7 +55,7 @@ class RawVideoFrame:
     """One uncompressed video frame in the room (daily-python's ``VideoFrame`` fields)."""
 
     buffer: bytes | memoryview
-    """The pixels, ``frame_size(width, height, color_format)`` bytes (``gateway.media.video``)."""
+    """The pixels, ``frame_size(width, height, color_format)`` bytes (``gateway.media.colors``)."""
     width: int
     height: int
     color_format: str

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode
 
-from ..resume import token_matches, token_session_id
+from ..session.replay import token_matches, token_session_id
 from ..session.state import SessionState
 from . import handler
 

@@ -20,7 +20,7 @@ from ..session.state import SessionState
 from . import handler
 
 if TYPE_CHECKING:
-    from ..phone import PhoneRegistration
+    from ..backends.local.phone import PhoneRegistration
     from ..session import Session
 
 
@@ -91,7 +91,7 @@ async def sip_refer(session: Session, rid: str, params: dict[str, Any]) -> dict[
 @handler("register-phone", every_room=True)
 async def register_phone(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Make this session a simulated phone on the local switchboard: rung, answering by joining the call's room."""
-    from ..phone import PhoneRegistration
+    from ..backends.local.phone import PhoneRegistration
 
     if session.phone is not None:
         raise CommandError(ErrorCode.WRONG_STATE, f"this session is already the phone {session.phone.number}")
@@ -111,7 +111,7 @@ async def register_phone(session: Session, rid: str, params: dict[str, Any]) -> 
 
 
 def _phone(session: Session) -> PhoneRegistration:
-    from ..phone import PhoneRegistration
+    from ..backends.local.phone import PhoneRegistration
 
     if not isinstance(session.phone, PhoneRegistration):
         raise CommandError(ErrorCode.WRONG_STATE, "this session is not a phone: send register-phone first")

@@ -2,7 +2,7 @@
 
 Publishing video needs no request: binary video frames on track 2 (camera) or 3
 (screenVideo). Capturing is per session: each capture is a video track of its own
-(``gateway.tracks.VideoTrack``: rate-limited, latest frame wins, converted for this client),
+(``gateway.session.tracks.VideoTrack``: rate-limited, latest frame wins, converted for this client),
 held by the session's receiver; the transport's :class:`~gateway.backends.capabilities.VideoCapture`
 delivers the participant's frames.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import CommandError, ErrorCode
 
 from ..backends.capabilities import VideoCapture
-from ..tracks import VIDEO_QUEUE_LIMIT, VideoTrack
+from ..session.tracks import VIDEO_QUEUE_LIMIT, VideoTrack
 from . import handler
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ On speech with white noise at -30 dBFS this keeps the speech (correlation with t
 speech 0.96, up from 0.86) and cuts the noise between sentences by about 25 dB. The output is the
 input delayed by :attr:`NoiseReduceFilter.latency_ms` = ``block_ms`` + one FFT window (about
 32 ms): 132 ms with the defaults. Each block costs one ``reduce_noise`` call (about 10 ms of CPU
-for the default 0.5 s window), so the filter runs in a worker thread (``gateway/tracks.py``), one
+for the default 0.5 s window), so the filter runs in a worker thread (``gateway/session/tracks.py``), one
 call in flight per track.
 """
 

@@ -290,11 +290,13 @@ class VoiceActivityDetector:
         self._hits = 0
 
 
-async def vad_from_request(vad: dict[str, Any], *, daily_sdk: str) -> VadParams | None:
+async def vad_from_request(vad: dict[str, Any], *, native_sdk: Callable[[], Any]) -> VadParams | None:
     """The :class:`VadParams` of a validated ``vad`` request object (``join``, ``observe``), or None.
 
     Loads what the analyzer needs off the event loop (the first ``Daily.init`` or model import
     may take a moment) and answers a missing piece with ``not_supported`` naming ``vad.analyzer``.
+    ``native_sdk`` gives daily-python, initialized (blocking; called only for ``native``): where it
+    comes from is the caller's business (``backends.daily.sdk``), not the VAD's.
     """
     if not vad.get("enabled", True):
         return None
@@ -303,7 +305,7 @@ async def vad_from_request(vad: dict[str, Any], *, daily_sdk: str) -> VadParams 
     sdk = None
     if analyzer == "native":
         try:
-            sdk = await asyncio.to_thread(_native_sdk, daily_sdk)
+            sdk = await asyncio.to_thread(_native_sdk, native_sdk)
         except CommandError as exc:
             raise CommandError(ErrorCode.NOT_SUPPORTED, f"vad.analyzer native: {exc.message}", details=where) from None
     elif analyzer == "silero":
@@ -321,14 +323,13 @@ async def vad_from_request(vad: dict[str, Any], *, daily_sdk: str) -> VadParams 
     )
 
 
-def _native_sdk(spec: str) -> Any:
-    """daily-python (``spec``), initialized, after checking that it makes a native VAD."""
-    from gateway.backends.daily import sdk as daily_sdk  # the SDK is loaded only when asked for
-
-    module = daily_sdk.load(spec)
+def _native_sdk(load: Callable[[], Any]) -> Any:
+    """daily-python from ``load``, after checking that it makes a native VAD."""
     try:
-        daily_sdk.ensure_initialized(module)
+        module = load()
         module.Daily.create_native_vad(NATIVE_RESET_PERIOD_MS, _FALLBACK_RATE, 1)
+    except CommandError:
+        raise  # not installed: said by the loader
     except Exception as exc:  # an SDK without native VAD, or one that fails to start
         raise CommandError(ErrorCode.NOT_SUPPORTED, f"daily-python cannot make a native VAD ({exc})") from None
     return module

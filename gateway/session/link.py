@@ -11,7 +11,7 @@ The link reads what the client sends, in order, inside the connection's ``data_r
 
 A connection opens a fresh session (its hello); a ``resume`` request makes the link serve
 the resumed session instead (:meth:`Link.hand_over`) and the fresh one ends. The
-link also keeps the connection alive (pings, 4009: ``keepalive``).
+link also keeps the connection alive (pings, 4009: ``gateway.net.keepalive``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
 from protocol.media import AudioFrame, VideoFrame, decode_frame, frame_position
 from protocol.schema import validate_request
 
-from ..connection import GatewayConnection
 from ..handlers import HANDLERS
-from ..limits import idle_watchdog
+from ..net.connection import GatewayConnection
+from ..net.keepalive import idle_watchdog
 
 if TYPE_CHECKING:
     from ..server import Gateway
@@ -50,7 +50,7 @@ class Link:
         self.session = session
         """The session this connection serves: the one it opened, or the one it resumed."""
         self.last_seen = time.monotonic()
-        """When the client last sent a message or a pong (``limits.idle_timeout_ms``)."""
+        """When the client last sent a message or a pong (``idle_timeout_ms``, ``net.keepalive``)."""
         self._errors_in_row = 0
         self._rate_window = 0.0
         self._rate_count = 0
@@ -68,7 +68,7 @@ class Link:
         )
         try:
             # Messages are handled as they arrive, inside the connection's data_received
-            # (gateway.connection): no queue and no task switch per frame.
+            # (gateway.net.connection): no queue and no task switch per frame.
             ws.serve(self.on_message, self.on_oversize)
             await ws.wait_closed()
         except ConnectionClosed:
@@ -88,9 +88,14 @@ class Link:
         opened.discard()
         target.attach(self, last_seq, reply)
 
-    async def close(self, code: int, reason: str, cause: str = "disconnected") -> None:
-        """Close the session this link serves (it leaves its room) and the connection with ``code``."""
-        await self.session.close(code, reason, cause=cause)
+    @property
+    def log_id(self) -> str:
+        """The session's short id, as the logs name it."""
+        return self.session.id[:8]
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the session this link serves (it leaves its room, cause ``disconnected``) and the connection."""
+        await self.session.close(code, reason, cause="disconnected")
 
     # ------------------------------------------------------------------ incoming, per message
 
@@ -156,7 +161,7 @@ class Link:
         session.requests.count += 1
         log.debug("< %s %s %s", session.id[:8], request.type, request.id)
         try:
-            self.gateway.admit_request(session, request.type, params)  # scope and max_rooms: a reply, not a protocol error
+            self.gateway.gatekeeper.check_request(session, request.type, params)  # a reply, not a protocol error
         except ProtocolError as exc:
             session.requests.failed(request.type, request.id, exc)
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import CommandError, ErrorCode, ProtocolError
@@ -34,6 +35,17 @@ _CORE_JOIN_FIELDS = {
     "room_url", "backend", "token", "user_name", "user_data", "audio_in", "audio_out", "vad", "levels_interval_ms",
 }
 """``join`` parameters every backend reads; the rest go to the backend as ``JoinOptions.extra``."""
+
+
+def daily_sdk(spec: str) -> Callable[[], Any]:
+    """What gives the native VAD analyzer daily-python (``config.daily_sdk``), loaded only when asked for."""
+
+    def load() -> Any:
+        from ..backends.daily import sdk
+
+        return sdk.initialized(spec)
+
+    return load
 
 
 async def join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +76,7 @@ async def join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     done = session.join_done = asyncio.get_running_loop().create_future()
     try:
         # The VAD analyzer and input filter load what they need (daily-python, models) off the loop.
-        vad_params = await vad_from_request(vad, daily_sdk=config.daily_sdk)
+        vad_params = await vad_from_request(vad, native_sdk=daily_sdk(config.daily_sdk))
         audio_filter = await filter_from_request(audio_in.get("filter")) if audio_in["enabled"] else None
     except BaseException:
         session.state = SessionState.OPEN
@@ -157,7 +169,7 @@ async def observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     audio_in, vad, mode = params["audio_in"], params["vad"], params["audio"]
     session.state = SessionState.JOINING  # a second observe or join meanwhile is refused
     try:
-        vad_params = await vad_from_request(vad, daily_sdk=session.config.daily_sdk) if mode != "none" else None
+        vad_params = await vad_from_request(vad, native_sdk=daily_sdk(session.config.daily_sdk)) if mode != "none" else None
         observation = await require(backend, RoomObserving, backend.name).observe(params["room_url"], session)
     except BaseException:
         session.state = SessionState.OPEN

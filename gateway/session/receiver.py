@@ -1,9 +1,9 @@
 """The room's media on its way to one client: a track per participant source, speech, levels.
 
-Each (participant, source) the session hears gets an :class:`~gateway.tracks.InboundTrack` the
+Each (participant, source) the session hears gets an :class:`~gateway.session.tracks.InboundTrack` the
 first time its audio arrives (``track-started``), in the format the client asked for at
 ``join`` / ``observe``; each participant video it captures (``capture-participant-video``) is
-a :class:`~gateway.tracks.VideoTrack`. Both share one track id space and the outbox's media
+a :class:`~gateway.session.tracks.VideoTrack`. Both share one track id space and the outbox's media
 queue, which holds ``media_queue_ms`` per open track (PROTOCOL.md, "Slow clients").
 """
 
@@ -18,8 +18,8 @@ from protocol.errors import ErrorCode
 from ..backends.base import AudioFormat, RawVideoFrame
 from ..media.filters import FilterSpec
 from ..media.vad import VadParams, VadTransition
-from ..tracks import FIRST_TRACK_ID, InboundTrack, VideoTrack
 from .state import SessionState
+from .tracks import FIRST_TRACK_ID, InboundTrack, VideoTrack
 
 if TYPE_CHECKING:
     from .session import Session

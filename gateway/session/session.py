@@ -32,19 +32,19 @@ from protocol.errors import CommandError, ErrorCode
 from protocol.media import AudioFrame, VideoFrame
 
 from .. import build_info
-from ..admission import Admission
 from ..backends.base import Observation, RawVideoFrame, Transport
 from ..backends.capabilities import VideoPublishing, require
 from ..media.playout import AudioPlayout
-from ..outbox import Outbox
-from ..resume import ended_on_purpose, new_token
 from . import membership
 from .calls import CallSessions
+from .outbox import Outbox
 from .receiver import Receiver
+from .replay import ended_on_purpose, new_token
 from .requests import RequestRunner
 from .state import SessionState
 
 if TYPE_CHECKING:
+    from ..admission import Admission
     from ..server import Gateway
     from .link import Link
 
@@ -54,7 +54,7 @@ C = TypeVar("C")
 
 
 class RegisteredPhone(Protocol):
-    """What a session holds of its phone line after ``register-phone`` (``gateway.phone``)."""
+    """What a session holds of its phone line after ``register-phone`` (``gateway.backends.local.phone``)."""
 
     @property
     def number(self) -> str: ...

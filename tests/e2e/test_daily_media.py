@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gateway_client import GatewayError
 
-from gateway.media.video import convert_frame
+from gateway.media.colors import convert_frame
 from tests.audio import best_correlation, demo_speech, silence
 from tests.fakes.daily_remote import daily_fixtures, nested_in
 

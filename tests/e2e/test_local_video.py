@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from gateway.media.video import convert_frame
+from gateway.media.colors import convert_frame
 from protocol.constants import ColorFormat
 from protocol.media import encode_video
 from protocol.schema import validate_server_message
@@ -57,7 +57,7 @@ async def test_rgb_frame_arrives_as_rgba_with_the_same_pixels(connect, room):
 
 
 async def test_conversion_to_i420_and_from_bgra(connect, room):
-    """Frames are converted with gateway.media.video: BGRA in, I420 out, byte for byte what convert_frame gives."""
+    """Frames are converted with gateway.media.colors: BGRA in, I420 out, byte for byte what convert_frame gives."""
     a, b = await connect(), await connect()
     ja = await a.join(room)
     await b.join(room)

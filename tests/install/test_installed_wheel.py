@@ -74,9 +74,17 @@ def served(venv: Path, elsewhere: Path):
 def test_the_wheel_carries_the_compiled_hot_path_and_the_web_files(venv):
     """The wheel is platform-tagged and installs mypyc extensions, the dashboard and the built SDK into site-packages."""
     site = next((venv / "lib").glob("python3*/site-packages"))
-    assert sorted(p.name.split(".")[0] for p in (site / "gateway").glob("*.so")) == [
-        "_hotpath__mypyc", "connection", "outbox", "session", "tracks"]
-    assert list((site / "protocol").glob("media.*.so"))
+    built = sorted(str(p.relative_to(site)).split(".")[0] for p in site.glob("*/**/*.so")
+                   if p.parts[len(site.parts)] in ("gateway", "protocol"))
+    assert built == [
+        "gateway/_hotpath__mypyc",
+        "gateway/backends/local/room", "gateway/backends/local/transport",
+        "gateway/media/framing", "gateway/media/level", "gateway/media/playout", "gateway/media/vad",
+        "gateway/net/connection",
+        "gateway/session/link", "gateway/session/outbox", "gateway/session/receiver", "gateway/session/session",
+        "gateway/session/tracks",
+        "protocol/media",
+    ]
     assert (site / "gateway" / "_web" / "dashboard" / "index.html").is_file()
     assert (site / "gateway" / "_web" / "sdk" / "index.js").is_file()
     assert not (site / "gateway_fast__mypyc").exists() and not list(site.glob("*__mypyc*.so"))

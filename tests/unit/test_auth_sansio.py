@@ -251,37 +251,3 @@ def test_keys_file(tmp_path):
     path.write_text(KEY)
     with pytest.raises(ConfigError, match="both"):
         Authenticator.from_config([KEY], str(path), None)
-
-
-def test_key_sessions_count_per_key():
-    """KeySessions refuses a key's connection over the limit with 4029, counts keys apart, and frees on release."""
-    from gateway.limits import KeySessions
-
-    sessions = KeySessions(2)
-    sessions.acquire("a")
-    sessions.acquire("a")
-    sessions.acquire("b")
-    with pytest.raises(Denied) as exc:
-        sessions.acquire("a")
-    assert exc.value.close_code == CloseCode.RATE_LIMITED and exc.value.close_reason.startswith("limit_reached: ")
-    sessions.release("a")
-    sessions.acquire("a")
-    unlimited = KeySessions(0)
-    for _ in range(1000):
-        unlimited.acquire("a")
-
-
-def test_max_rooms_counts_rooms_not_sessions():
-    """A new room over max_rooms is limit_reached; a room the gateway is in already is always allowed."""
-    from gateway.limits import check_new_room
-
-    class Backend:
-        def rooms(self) -> list[dict[str, str]]:
-            return [{"room_url": "local://a"}, {"room_url": "local://b"}]
-
-    check_new_room([Backend()], "local://a", 2)
-    check_new_room([Backend()], "local://c", 3)
-    check_new_room([Backend()], "local://c", 0)
-    with pytest.raises(CommandError) as exc:
-        check_new_room([Backend()], "local://c", 2)  # type: ignore[list-item]
-    assert exc.value.code is ErrorCode.LIMIT_REACHED and exc.value.details == {"limit": "max_rooms"}

@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from gateway.connection import GatewayConnection, frame_header
+from gateway.net.connection import GatewayConnection, frame_header
 
 
 class Harness:

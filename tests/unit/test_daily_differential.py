@@ -35,7 +35,7 @@ pytest.importorskip("daily")
 
 from gateway.backends.base import AudioFormat, JoinOptions  # noqa: E402
 from gateway.backends.daily import shapes  # noqa: E402
-from gateway.backends.daily.errors import command_error  # noqa: E402
+from gateway.backends.daily.error_codes import command_error  # noqa: E402
 from gateway.backends.daily.transport import DailyTransport  # noqa: E402
 from tests.fakes.daily import FakeSdk  # noqa: E402
 

@@ -540,7 +540,7 @@ def test_audio_writer_paces_through_the_real_custom_audio_source() -> None:
     write_frames paces at real time on the writer thread; every chunk is written, the thread ends on close."""
     facts, proc = run_backend(
         """
-        from gateway.backends.daily.media import AudioWriter
+        from gateway.backends.daily.media_threads import AudioWriter
         DailyBackend(Config()).sdk()  # Daily.init, once
         source = daily.CustomAudioSource(16000, 1)
         track = daily.CustomAudioTrack(source)

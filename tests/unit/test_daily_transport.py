@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gateway.backends.base import AudioFormat, RawVideoFrame
-from gateway.backends.daily.errors import command_error
+from gateway.backends.daily.error_codes import command_error
 from gateway.backends.daily.events import EVENTS
 from gateway.media.playout import AudioPlayout
 from protocol.errors import CommandError, ErrorCode
@@ -709,7 +709,7 @@ async def test_sdk_is_initialized_on_the_first_join_only(fake_sdk: FakeSdk) -> N
 async def test_room_events_are_bounded_when_the_loop_stalls(fake_sdk: FakeSdk, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the loop stalls under a flood of events, new events beyond the bound are dropped, counted and
     reported as one error event; completions are never dropped, and order is kept."""
-    from gateway.backends.daily import media
+    from gateway.backends.daily import media_threads as media
 
     monkeypatch.setattr(media, "EVENT_INBOX_ITEMS", 20)
     transport, listener, control = await joined(fake_sdk)
@@ -744,7 +744,7 @@ def test_audio_writer_coalesces_a_backlog_into_one_write() -> None:
     """Chunks queued while write_frames blocks go out in one write, in order: the writer catches up, never lags."""
     import threading
 
-    from gateway.backends.daily.media import AudioWriter
+    from gateway.backends.daily.media_threads import AudioWriter
 
     release = threading.Event()
     writes: list[bytes] = []

@@ -15,7 +15,7 @@ import pytest
 
 from gateway.backends.base import AudioFormat, RawVideoFrame
 from gateway.backends.daily import SDK_SERVER_TIMEOUT, shapes
-from gateway.backends.daily.media import AudioWriter, CallbackInbox
+from gateway.backends.daily.media_threads import AudioWriter, CallbackInbox
 from protocol.errors import CommandError, ErrorCode
 from tests.fakes.daily import FakeSdk, make_participant
 from tests.unit.test_daily_transport_fixtures import (  # noqa: F401  (fake_sdk is a fixture)

@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 import pytest
 
-from gateway.handshake import MAX_HEAD_BYTES, MAX_REQUEST_LINE, Rejected, RequestScreen
+from gateway.net.handshake import MAX_HEAD_BYTES, MAX_REQUEST_LINE, Rejected, RequestScreen
 
 UPGRADE = (b"GET /v1 HTTP/1.1\r\nHost: 127.0.0.1:8765\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")

@@ -22,7 +22,7 @@ from gateway.backends.local.recording import (
 )
 from gateway.backends.local.transcription import RoomTranscriber, TranscriptionEngine
 from gateway.media.transcribe import TranscriptSegment
-from gateway.tracks import VideoTrack
+from gateway.session.tracks import VideoTrack
 from protocol.media import decode_frame
 
 FRAME = RECORDING_RATE * 2 * 20 // 1000

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from gateway.outbox import Outbox
-from gateway.resume import ReplayBuffer, ended_on_purpose, new_token, token_matches, token_session_id
+from gateway.session.outbox import Outbox
+from gateway.session.replay import ReplayBuffer, ended_on_purpose, new_token, token_matches, token_session_id
 from protocol.errors import InvalidParams
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.outbox import Outbox
+from gateway.session.outbox import Outbox
 from protocol.constants import CloseCode
 
 
@@ -46,7 +46,7 @@ def test_replay_buffer_holds_frames_at_their_size():
 
     import orjson
 
-    from gateway.resume import ReplayBuffer
+    from gateway.session.replay import ReplayBuffer
 
     buffer = ReplayBuffer(1024, 1 << 20)
     tracemalloc.start()

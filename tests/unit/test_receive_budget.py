@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.auth import ConfigError
-from gateway.budget import ALLOWANCE_BYTES, ReceiveBudget
+from gateway.net.budget import ALLOWANCE_BYTES, ReceiveBudget
 from gateway.config import Config
 
 

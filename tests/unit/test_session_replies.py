@@ -14,7 +14,7 @@ from websockets.server import ServerProtocol
 
 from gateway.admission import Admission
 from gateway.config import Config
-from gateway.connection import GatewayConnection
+from gateway.net.connection import GatewayConnection
 from gateway.handlers import HANDLERS
 from gateway.session import Session
 from gateway.session.link import Link
@@ -32,7 +32,7 @@ def make_link() -> Link:
 
     The session is not attached to the connection: what it sends stays in its replay buffer.
     """
-    gateway = SimpleNamespace(config=Config(), admit_request=lambda session, rtype, params: None)
+    gateway = SimpleNamespace(config=Config(), gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None))
     ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]
     link = Link(gateway, ws, Session(gateway, Admission()))  # type: ignore[arg-type]
     link.session.link = link

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.backends.base import AudioFormat
 from gateway.media.filters import FilterSpec
-from gateway.tracks import FILTER_BACKLOG_MS, InboundTrack
+from gateway.session.tracks import FILTER_BACKLOG_MS, InboundTrack
 from protocol.media import decode_frame
 
 pytest.importorskip("noisereduce")

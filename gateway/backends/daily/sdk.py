@@ -2,7 +2,7 @@
 
 Why a module of its own: ``Daily.init()`` may run once per process (a second call aborts the
 interpreter), and both the Daily backend and the native VAD (``Daily.create_native_vad``) need
-it. Tests run the gateway with a fake SDK by naming a factory in ``config.daily_sdk``
+it; the VAD gets it through the session (``membership.daily_sdk``), never by importing this. Tests run the gateway with a fake SDK by naming a factory in ``config.daily_sdk``
 (``"package.module:factory"``); the default ``"daily"`` is the real daily-python.
 """
 
@@ -53,4 +53,11 @@ def ensure_initialized(sdk: Any) -> None:
         _initialized[id(sdk)] = sdk
 
 
-__all__ = ["DEFAULT_SDK", "ensure_initialized", "load"]
+def initialized(spec: str = DEFAULT_SDK) -> Any:
+    """The SDK named by ``spec``, its ``Daily.init`` done (blocking; raises as :func:`load`)."""
+    sdk = load(spec)
+    ensure_initialized(sdk)
+    return sdk
+
+
+__all__ = ["DEFAULT_SDK", "ensure_initialized", "initialized", "load"]

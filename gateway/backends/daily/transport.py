@@ -42,9 +42,9 @@ from ..capabilities import (
     VideoPublishing,
 )
 from . import shapes
-from .errors import command_error, is_uuid, unknown_participant
+from .error_codes import command_error, is_uuid, unknown_participant
 from .events import participant, plain, to_event
-from .media import AudioInbox, AudioWriter, CallbackInbox, SpeakerReader, VideoSlot, post
+from .media_threads import AudioInbox, AudioWriter, CallbackInbox, SpeakerReader, VideoSlot, post
 
 if TYPE_CHECKING:
     from daily import CallClient, CustomAudioSource, CustomVideoSource

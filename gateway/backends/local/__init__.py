@@ -12,7 +12,7 @@ from .telephony import Switchboard
 from .transport import LocalTransport, PhoneTransport
 
 if TYPE_CHECKING:
-    from ...demo import DemoTalker
+    from .demo import DemoTalker
 
 
 class LocalBackend(Backend, RoomObserving, SimulatedPhones):
@@ -38,7 +38,7 @@ class LocalBackend(Backend, RoomObserving, SimulatedPhones):
 
     async def start(self) -> None:
         if self.demo is not None:
-            from ...demo import DemoTalker
+            from .demo import DemoTalker
 
             self._demo_talker = DemoTalker(self.server, *self.demo)
             self._demo_talker.start()

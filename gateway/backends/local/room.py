@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from protocol.errors import CommandError, ErrorCode
 
 from ...media.level import rms_level
-from .video import VideoRouter
+from .video_router import VideoRouter
 
 if TYPE_CHECKING:
     from .recording import RoomRecorder

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from protocol.errors import CommandError, ErrorCode
 
 from ...media.playout import FrameClock
+from ...media.wav import bundled_wav, read_wav
 from .faults import InjectedFault, fault_of
 from .room import LocalParticipant, LocalRoom
 
@@ -360,8 +361,6 @@ class Switchboard:
     async def _auto_phone(self, call: PhoneCall, kind: str, digits: str, *, ring: bool = True) -> None:
         """Act out test kind ``kind`` (:data:`TEST_KINDS`; ``3`` has no task): ring, then decline,
         or answer, speak the demo WAV once, send ``digits`` as DTMF and echo until hung up."""
-        from ...demo import bundled_wav, read_wav
-
         if ring:
             await asyncio.sleep(AUTO_RING_S)
         if call.state == "ended":

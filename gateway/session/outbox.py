@@ -3,7 +3,7 @@
 Text frames (hello, replies, events, errors) get ``seq`` here, in the order they are
 queued, and are always written before queued media: a ``track-started`` therefore
 reaches the client before that track's first frame. Every text frame is also kept in
-the session's replay buffer (``gateway.resume``), so that a client that reconnects
+the session's replay buffer (``gateway.session.replay``), so that a client that reconnects
 gets again what it missed (PROTOCOL.md, "Resume").
 
 Nothing is queued while the connection takes data: a frame is written to it the moment it
@@ -35,7 +35,7 @@ from protocol import messages
 from protocol.constants import CloseCode
 from protocol.errors import ProtocolError
 
-from .resume import ReplayBuffer
+from .replay import ReplayBuffer
 
 log = logging.getLogger("gateway.outbox")
 
@@ -44,7 +44,7 @@ MEDIA_DROPPED_INTERVAL_S = 1.0
 
 
 class FrameSink(Protocol):
-    """What the outbox writes to: :class:`gateway.connection.GatewayConnection` (tests use stand-ins)."""
+    """What the outbox writes to: :class:`gateway.net.connection.GatewayConnection` (tests use stand-ins)."""
 
     @property
     def writable(self) -> bool: ...

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.static import StaticFiles
+from gateway.http import StaticFiles
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from protocol.messages import Request
 from protocol.schema import validate_request
 
 if TYPE_CHECKING:
-    from .backends.local.telephony import PhoneCall, Switchboard
+    from .telephony import PhoneCall, Switchboard
 
 log = logging.getLogger("gateway.phone")
 

@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import wave
-from importlib import resources
 from typing import Any
 
-from .backends.local.room import LocalParticipant, LocalRoomServer
-from .media.playout import FrameClock
-from .tasks import cancel_and_wait
+from ...media.playout import FrameClock
+from ...media.wav import bundled_wav, read_wav
+from ...tasks import cancel_and_wait
+from .room import LocalParticipant, LocalRoomServer
 
 log = logging.getLogger("gateway.demo")
 
 FRAME_MS = 20
-
-
-def bundled_wav() -> str:
-    return str(resources.files("gateway").joinpath("assets", "demo_speech.wav"))
-
-
-def read_wav(path: str) -> tuple[bytes, int, int]:
-    """PCM16 bytes, sample rate, channels of a WAV file (PCM16 only)."""
-    with wave.open(path, "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM WAV files are supported")
-        return wav.readframes(wav.getnframes()), wav.getframerate(), wav.getnchannels()
 
 
 class DemoTalker:

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from protocol.constants import ColorFormat
 from protocol.media import encode_audio, encode_video
 
-from .backends.base import AudioFormat, RawVideoFrame
-from .media.filters import FilterSpec, NoiseReduceFilter, make_filter
-from .media.framing import Framer, frame_bytes
-from .media.level import LevelMeter
-from .media.resample import StreamResampler, convert_channels, live_resampler
-from .media.vad import VadParams, VadTransition, VoiceActivityDetector
-from .media.video import VideoFormatError, convert_frame
+from ..backends.base import AudioFormat, RawVideoFrame
+from ..media.colors import VideoFormatError, convert_frame
+from ..media.filters import FilterSpec, NoiseReduceFilter, make_filter
+from ..media.framing import Framer, frame_bytes
+from ..media.level import LevelMeter
+from ..media.resample import StreamResampler, convert_channels, live_resampler
+from ..media.vad import VadParams, VadTransition, VoiceActivityDetector
 
 log = logging.getLogger("gateway.tracks")
 

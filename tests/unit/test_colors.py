@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from gateway.media.video import (
+from gateway.media.colors import (
     FORMATS,
     VideoFormatError,
     convert_frame,

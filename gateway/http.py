@@ -1,10 +1,14 @@
-"""Static files over HTTP on the gateway's port: the dashboard (``/dashboard/``) and the built JS SDK (``/sdk/``).
+"""HTTP on the gateway's WebSocket port (PROTOCOL.md 1.3): /healthz, the dashboard, the JS SDK, redirects.
 
-The gateway speaks HTTP only through websockets' ``process_request`` hook (GET only),
-which is all a dashboard needs: a few small files, read on request. Paths are
-percent-decoded, then every segment is checked and the resolved file must lie
-inside its mount (symlinks included), so ``..``, encoded ``%2e%2e``, backslashes and
-NUL bytes never reach outside the served folders.
+The gateway speaks HTTP only through the handshake's ``process_request`` hook (GET only),
+which is all it needs: :class:`HttpRoutes` checks the ``Host`` (DNS rebinding, PROTOCOL.md
+15.5), answers ``/healthz``, serves the static files, sends a browser opening ``/`` to the
+dashboard, and lets WebSocket upgrades of ``/`` and ``/v1`` through (``None``).
+
+Static files: the dashboard (``/dashboard/``) and the built JS SDK (``/sdk/``), a few small
+files read on request. Paths are percent-decoded, then every segment is checked and the
+resolved file must lie inside its mount (symlinks included), so ``..``, encoded ``%2e%2e``,
+backslashes and NUL bytes never reach outside the served folders.
 
 The SDK (``/sdk/``) is also served to pages of the origins in ``allowed_origins`` (a Vite dev
 server, an app on another host): its responses carry ``Access-Control-Allow-Origin`` for them,
@@ -14,15 +18,27 @@ the same origins the WebSocket endpoint admits. Its source maps carry their sour
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+import orjson
 from websockets.datastructures import Headers
-from websockets.http11 import Response
+from websockets.http11 import Request, Response
+
+from protocol import constants
+
+from . import build_info, compiled
+from .auth import check_host
+
+if TYPE_CHECKING:
+    from .server import Gateway
 
 log = logging.getLogger("gateway.static")
+server_log = logging.getLogger("gateway.server")
 
 PACKAGED = Path(__file__).resolve().parent / "_web"
 """Where an installed wheel keeps the web files (setup.py copies them in)."""
@@ -57,6 +73,72 @@ CONTENT_TYPES = {
     ".wav": "audio/wav",
 }
 """By suffix; anything else is served as application/octet-stream."""
+
+
+class HttpRoutes:
+    """The ``process_request`` hook: an HTTP response, or None to go on with the WebSocket upgrade."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.static = StaticFiles(cors_origins=gateway.config.allowed_origins)
+        """The dashboard (/dashboard/) and the built JS SDK (/sdk/)."""
+
+    def __call__(self, connection: Any, request: Request) -> Response | None:
+        config = self.gateway.config
+        headers = request.headers
+        # The screen (gateway.net.handshake) already refused a second Host: get_all sees at most one.
+        refused = check_host(next(iter(headers.get_all("Host")), None), config.allowed_hosts, self.gateway.auth.enabled)
+        if refused:
+            server_log.warning("= refused HTTP request from %s: 403 %s", connection.remote_address, refused)
+            return json_response(HTTPStatus.FORBIDDEN, {"error": refused})
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            return json_response(HTTPStatus.OK, health(self.gateway))
+        if self.static.handles(path):
+            try:
+                return self.static.respond(path, request.headers.get("Origin"))
+            except OSError:  # a name the file system refuses (too long...): nothing there
+                return json_response(HTTPStatus.NOT_FOUND, {"error": "not found"})
+        upgrade = ", ".join(headers.get_all("Upgrade")).lower()
+        if path in ("/", constants.WS_PATH):
+            if path == "/" and "text/html" in ", ".join(headers.get_all("Accept")) and upgrade != "websocket":
+                return redirect("/dashboard/")  # a browser opened the gateway's address
+            if upgrade != "websocket":
+                return json_response(
+                    HTTPStatus.UPGRADE_REQUIRED,
+                    {"error": f"this is a WebSocket endpoint; connect with subprotocol {constants.SUBPROTOCOL}"},
+                )
+            return None
+        return json_response(HTTPStatus.NOT_FOUND, {"error": f"no route for {path[:200]}"})
+
+
+def health(gateway: Gateway) -> dict[str, Any]:
+    """``/healthz``: the build, the hot path, and how many sessions and rooms (``sessions`` counts detached ones)."""
+    return {
+        "status": "ok",
+        "version": build_info.version(),
+        "hot_path": compiled.summary(),
+        "protocol": constants.SUBPROTOCOL,
+        "uptime_s": round(time.time() - gateway.started, 1),
+        "sessions": len(gateway.sessions),
+        "joined": len(gateway.joined),
+        "detached": sum(1 for s in gateway.sessions if s.detached),
+        "backends": gateway.backends.names,
+        "rooms": sum(len(b.rooms()) for b in gateway.backends),
+    }
+
+
+def json_response(status: HTTPStatus, body: dict[str, Any]) -> Response:
+    payload = orjson.dumps(body)
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-store"),
+            ("Connection", "close"),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, payload)
 
 
 class StaticFiles:
