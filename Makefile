@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 		|| { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
-# The per-frame hot path compiled with mypyc (scripts/build_fast.py; gateway/compiled.py lists the
+# The per-frame hot path compiled with mypyc into build/hotpath/ (scripts/build_fast.py; gateway/compiled.py lists the
 # modules): rebuilt when one changes. Without a C compiler the gateway runs them as plain Python.
 FAST_SOURCES := protocol/media.py gateway/media/framing.py gateway/media/level.py gateway/media/vad.py \
 	gateway/media/playout.py gateway/backends/local/room.py gateway/backends/local/transport.py \

@@ -1,10 +1,12 @@
 """Build steps pyproject.toml cannot declare: the compiled hot path and the web files in the wheel.
 
 - ``build_ext`` compiles the per-frame hot path (``gateway.compiled.HOT_MODULES``) with mypyc,
-  into the wheel or, with ``--inplace`` (``make setup``), beside the sources, and records the
-  digest of each source it compiled (``gateway/_hotpath.json``). Where it cannot (no C compiler,
-  no mypyc, ``DAILY_GATEWAY_COMPILE=0``) it warns and the gateway runs the same modules as
-  plain Python. Editable installs compile nothing: ``make setup`` builds in place.
+  into the wheel (beside the sources, as an installed package has them) or, for a checkout
+  (``make setup``: ``--build-lib build/hotpath``), into ``build/hotpath/``, which
+  ``gateway.compiled`` loads from; it records the digest of each source it compiled
+  (``<build>/gateway/_hotpath.json``). Where it cannot (no C compiler, no mypyc, a type error,
+  ``DAILY_GATEWAY_COMPILE=0``) it warns and the gateway runs the same modules as plain Python.
+  Editable installs compile nothing: ``make setup`` builds.
 - ``build_py`` puts the dashboard (``clients/dashboard``) and the built JS SDK
   (``clients/js/dist``, from ``make js-build``) into the package as ``gateway/_web/``, and the
   commit the wheel was built from (git's, or ``DAILY_GATEWAY_COMMIT``) into ``gateway/_build.json``, so an installed wheel is the
@@ -64,7 +66,9 @@ class BuildHotPath(build_ext):
             sources = [str(compiled.module_source(name).relative_to(ROOT)) for name in compiled.HOT_MODULES]
             return list(mypycify(sources, opt_level="3", group_name=compiled.GROUP,
                                  target_dir=str(ROOT / "build" / "mypyc")))
-        except Exception as exc:  # noqa: BLE001 - any failure falls back to plain Python, loudly
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure falls back to plain Python, loudly
+            # mypyc exits on a type error: in an isolated build environment (pip install -e, whose egg_info
+            # finalizes build_ext) the gateway's dependencies are missing and their types with them.
             _not_compiled(exc)
             return []
 
@@ -85,7 +89,7 @@ class BuildHotPath(build_ext):
         compiled.write_manifest(ROOT if self.inplace else Path(self.build_lib))
 
 
-def _not_compiled(exc: Exception) -> None:
+def _not_compiled(exc: BaseException) -> None:
     print(f"daily-gateway: WARNING: hot path not compiled ({type(exc).__name__}: {exc}); "
           "the gateway runs it as plain Python", file=sys.stderr)
 

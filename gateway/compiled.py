@@ -1,13 +1,21 @@
-"""Which hot-path modules run compiled (mypyc, built by setup.py) and whether a build is stale.
+"""Which hot-path modules run compiled (mypyc, built by setup.py), from where, and whether a build is stale.
 
-A compiled module is imported ahead of its ``.py``. The build records a digest of each source
-it compiled (:data:`MANIFEST`); a source that no longer matches would run old code, so when
-:func:`stale` names any, every hot module runs from its ``.py`` (correct and slower; the
-gateway warns at start, and ``make setup`` rebuilds them). Digests, not file times, because a
-wheel's installer gives every file a new time. The group is all or nothing: its compiled
-modules call each other's native classes directly, through the group's runtime library
-(:data:`GROUP`), which lives inside this package so that any working directory imports it.
-``GATEWAY_PLAIN_PYTHON=1`` runs the ``.py`` sources in any case.
+Two layouts:
+
+- **A checkout** (``make setup``, ``scripts/build_fast.py``): the build goes to :data:`BUILD_DIR`
+  (``build/hotpath/``), never beside the sources, so ``gateway/`` holds only sources. An import
+  hook (:class:`_BuildFinder`) loads each hot module's extension from there, and the group's
+  runtime library with them.
+- **An installed wheel**: the extensions sit beside the ``.py`` files, as in any installed
+  package, and Python finds them itself.
+
+The build records a digest of each source it compiled (:data:`MANIFEST_NAME`); a source that no
+longer matches would run old code, so when :func:`stale` names any, every hot module runs from
+its ``.py`` (correct and slower; the gateway warns at start, and ``make setup`` rebuilds them).
+Digests, not file times, because a wheel's installer gives every file a new time. The group is
+all or nothing: its compiled modules call each other's native classes directly, through the
+group's runtime library (:data:`GROUP`). ``GATEWAY_PLAIN_PYTHON=1`` runs the ``.py`` sources in
+any case.
 """
 
 from __future__ import annotations
@@ -19,15 +27,17 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from importlib.machinery import ModuleSpec
+from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 """The folder holding the ``gateway`` and ``protocol`` packages (the checkout, or site-packages)."""
+BUILD_DIR_NAME = ("build", "hotpath")
+"""Where a checkout's build goes, under :data:`ROOT` (``build/hotpath/gateway/...``): see :func:`build_dir`."""
 GROUP = "gateway._hotpath"
-"""mypyc's group: its shared runtime library is ``gateway/_hotpath__mypyc.*.so``, inside the package."""
+"""mypyc's group: its shared runtime library is the module ``gateway._hotpath__mypyc``."""
 MANIFEST_NAME = "_hotpath.json"
-"""Written by the build beside this module: ``{"sources": {module: sha256 of the .py compiled}}``."""
+"""Written by the build into its ``gateway`` folder: ``{"sources": {module: sha256 of the .py compiled}}``."""
 HOT_MODULES = (
     "protocol.media",
     "gateway.media.framing",
@@ -53,13 +63,25 @@ def module_source(name: str) -> Path:
     return ROOT.joinpath(*name.split(".")).with_suffix(".py")
 
 
-def _extensions(name: str) -> list[Path]:
-    source = module_source(name)
-    return sorted(source.parent.glob(source.stem + ".cpython-*.so"))
+def build_dir() -> Path:
+    """Where ``make setup`` builds in a checkout: ``build/hotpath`` (``gateway/`` keeps only sources)."""
+    return ROOT.joinpath(*BUILD_DIR_NAME)
+
+
+def build_root() -> Path:
+    """The tree the compiled hot path is in: :func:`build_dir` when a build there is recorded, else :data:`ROOT`."""
+    return build_dir() if (build_dir() / "gateway" / MANIFEST_NAME).exists() else ROOT
+
+
+def _extensions(name: str, root: Path | None = None) -> list[Path]:
+    """The compiled files of module ``name`` under ``root`` (the build root by default)."""
+    folder = (root or build_root()).joinpath(*name.split(".")[:-1])
+    stem = name.rpartition(".")[2]
+    return sorted(p for suffix in EXTENSION_SUFFIXES for p in folder.glob(stem + suffix) if p.is_file())
 
 
 def manifest_path() -> Path:
-    return ROOT / "gateway" / MANIFEST_NAME
+    return build_root() / "gateway" / MANIFEST_NAME
 
 
 def source_digest(name: str) -> str:
@@ -85,11 +107,10 @@ def write_manifest(folder: Path) -> Path:
 
 
 def built_files() -> list[Path]:
-    """Every file an in-place build left in the tree (extensions, the group's runtime library, the manifest)."""
-    files = [so for name in HOT_MODULES for so in _extensions(name)]
-    group_dir, _, group_stem = GROUP.rpartition(".")
-    files += sorted((ROOT / group_dir.replace(".", "/")).glob(group_stem + "__mypyc.*.so"))
-    return files + ([manifest_path()] if manifest_path().exists() else [])
+    """Every file a build left beside the sources: an in-place build of before ``build/hotpath`` (``--clean``)."""
+    files = [so for name in (*HOT_MODULES, GROUP + "__mypyc") for so in _extensions(name, ROOT)]
+    in_place = ROOT / "gateway" / MANIFEST_NAME
+    return files + ([in_place] if in_place.exists() else [])
 
 
 def compiled_modules() -> list[str]:
@@ -127,14 +148,35 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+class _BuildFinder(importlib.abc.MetaPathFinder):
+    """Finds the hot modules' extensions, and the group's runtime library, in a checkout's build folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.names = frozenset((*HOT_MODULES, GROUP + "__mypyc"))
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> ModuleSpec | None:
+        if fullname not in self.names:
+            return None
+        found = _extensions(fullname, self.root)
+        return importlib.util.spec_from_file_location(fullname, found[0]) if found else None
+
+
 def prefer_source() -> None:
     """Import the hot modules as plain Python from now on, even where a build exists.
 
     For ``GATEWAY_PLAIN_PYTHON=1`` (an escape hatch, and before / after comparisons); call
     it before the modules are first imported.
     """
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _BuildFinder)]
     if not any(isinstance(finder, _SourceFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _SourceFinder())
+
+
+def prefer_build(root: Path) -> None:
+    """Import the hot modules from the build in ``root`` (a checkout's ``build/hotpath``) from now on."""
+    if not any(isinstance(finder, (_SourceFinder, _BuildFinder)) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _BuildFinder(root))
 
 
 def use_source(env: Mapping[str, str], stale_modules: list[str]) -> bool:
@@ -147,3 +189,5 @@ STALE_AT_START = stale()
 
 if use_source(os.environ, STALE_AT_START):
     prefer_source()
+elif build_root() != ROOT:
+    prefer_build(build_root())

@@ -5,6 +5,14 @@ The spec is ``PROTOCOL.md`` beside this file; the schemas are in ``schema/`` and
 test vectors every codec must pass are in ``vectors/``.
 """
 
+# The gateway's compiled build of protocol.media (its hot path, gateway.compiled) lives outside the
+# sources in a checkout (build/hotpath); its import hook must be in place before protocol.media loads,
+# whichever package is imported first. Without the gateway (a copy of protocol alone) nothing changes.
+try:
+    import gateway.compiled  # noqa: F401
+except ImportError:
+    pass
+
 from .constants import (
     PROTOCOL_VERSION,
     SUBPROTOCOL,

@@ -1,4 +1,4 @@
-"""The mypyc-compiled hot path (scripts/build_fast.py): built in CI, fresh, and equal to its source."""
+"""The mypyc-compiled hot path (scripts/build_fast.py): built in CI, outside the sources, fresh, and equal to its source."""
 
 from __future__ import annotations
 
@@ -71,6 +71,42 @@ def test_stale_names_a_build_whose_source_changed(tmp_path, monkeypatch):
     assert compiled.stale() == []  # nothing compiled, nothing stale
 
 
+def test_stale_works_the_same_for_a_build_outside_the_sources(tmp_path, monkeypatch):
+    """A checkout's build in build/hotpath is the one looked at (not the package folder): fresh, then stale once edited."""
+    monkeypatch.setattr(compiled, "ROOT", tmp_path)
+    monkeypatch.setattr(compiled, "HOT_MODULES", ("pkg.mod",))
+    (tmp_path / "pkg").mkdir()
+    source = tmp_path / "pkg" / "mod.py"
+    source.write_text("x = 1\n")
+    built = compiled.build_dir() / "pkg"
+    built.mkdir(parents=True)
+    (built / "mod.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    assert compiled.build_root() == tmp_path  # nothing recorded there yet: not a build
+    compiled.write_manifest(compiled.build_dir())
+    assert compiled.build_root() == compiled.build_dir() and compiled.stale() == []
+    source.write_text("x = 2\n")
+    assert compiled.stale() == ["pkg.mod"]
+    assert compiled.built_files() == []  # nothing beside the sources for --clean to remove
+
+
+@pytest.mark.skipif(not (BUILT or os.environ.get("CI")), reason="hot path not built here (make setup builds it)")
+def test_the_checkout_holds_only_sources_and_the_build_is_loaded_from_build_hotpath():
+    """After `make setup` no extension sits beside a source; every hot module and the group library load from build/hotpath."""
+    import json
+    import subprocess
+
+    beside = [str(p.relative_to(ROOT)) for folder in ("gateway", "protocol") for p in (ROOT / folder).rglob("*.so")]
+    assert beside == []
+    script = ("import json, sys, importlib, gateway; from gateway import compiled; "
+              "mods = [importlib.import_module(n) for n in compiled.HOT_MODULES]; "
+              "print(json.dumps([m.__file__ for m in mods] + [sys.modules[compiled.GROUP + '__mypyc'].__file__]))")
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_PLAIN_PYTHON"}
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    files = json.loads(out.stdout)
+    assert all(Path(f).is_relative_to(ROOT / "build" / "hotpath") and not f.endswith(".py") for f in files), files
+
+
 def test_compiled_frame_codec_framer_and_level_match_the_source():
     """Frame encode/decode, the framer and the RMS level give identical results compiled and as plain Python."""
     from gateway.media import framing, level
@@ -121,7 +157,7 @@ def test_a_source_edited_after_the_build_runs_as_plain_python(tmp_path):
     import shutil
     import subprocess
 
-    for package in ("gateway", "protocol"):  # a copy of the built tree: the checkout itself is never edited
+    for package in ("gateway", "protocol", "build/hotpath"):  # a copy of the built tree: the checkout is never edited
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     edited = tmp_path / "gateway" / "media" / "playout.py"
     edited.write_text(edited.read_text() + "\n# edited after the build\n")
