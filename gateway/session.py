@@ -176,12 +176,12 @@ class Session:
             else:
                 target._on_text(message)  # type: ignore[arg-type]
 
-        def on_oversize(text: bool, length: int) -> None:
+        def on_oversize(text: bool, length: int, head: bytes) -> None:
             self.last_seen = time.monotonic()
             target = self.resumed or self
             if target.connection is ws:
                 target.last_seen = self.last_seen
-                target._on_oversize(text, length)
+                target._on_oversize(text, length, head)
 
         try:
             # Messages are handled as they arrive, inside the connection's data_received
@@ -351,8 +351,11 @@ class Session:
         except Exception as exc:  # a bug between reading a request and running it: still its one reply
             self._request_failed(request.type, request.id, exc)
 
-    def _on_oversize(self, text: bool, length: int) -> None:
-        """A frame over its limit that the connection skipped unread (PROTOCOL.md, "Security"): ``too_large``."""
+    def _on_oversize(self, text: bool, length: int, head: bytes) -> None:
+        """A frame over its limit that the connection skipped unread (PROTOCOL.md, "Security"): ``too_large``.
+
+        ``head``: the frame's first payload bytes, enough to quote a binary frame's track and seq (10.3).
+        """
         if text:
             limit = self.config.max_message_bytes
             self._protocol_error(TooLarge(f"text frame of {length} bytes exceeds max_message_bytes {limit}"))
@@ -360,7 +363,9 @@ class Session:
         self.frames_in += 1
         self.bytes_in += length
         limit = self.config.max_frame_bytes
-        self._protocol_error(TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}"))
+        self._protocol_error(
+            TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}", details=frame_position(head))
+        )
 
     def _dispatch(self, request: messages.Request) -> None:
         """Validate, admit and start one decoded request; every path ends in exactly one reply."""
