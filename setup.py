@@ -47,13 +47,6 @@ class HotPathDistribution(Distribution):
 class BuildHotPath(build_ext):
     """mypyc-compiles the hot path; a failure leaves a working plain-Python package."""
 
-    def finalize_options(self) -> None:
-        # The extensions exist only once mypyc has generated their C, so make them before
-        # setuptools prepares its list (and not at all for editable installs).
-        if not self.distribution.ext_modules and compile_wanted() and not getattr(self, "editable_mode", False):
-            self.distribution.ext_modules = self._generate()
-        super().finalize_options()
-
     def _generate(self) -> list:
         try:
             from mypyc.build import mypycify  # a build requirement (mypy ships mypyc)
@@ -64,11 +57,16 @@ class BuildHotPath(build_ext):
             sources = [str(compiled.module_source(name).relative_to(ROOT)) for name in compiled.HOT_MODULES]
             return list(mypycify(sources, opt_level="3", group_name=compiled.GROUP,
                                  target_dir=str(ROOT / "build" / "mypyc")))
-        except Exception as exc:  # noqa: BLE001 - any failure falls back to plain Python, loudly
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - mypyc exits on type errors: plain Python, loudly
             _not_compiled(exc)
             return []
 
     def run(self) -> None:
+        # The extensions exist only once mypyc has generated their C: that happens here, when a build
+        # really runs (never for editable installs, nor when setuptools only prepares metadata).
+        if not self.extensions and compile_wanted() and not getattr(self, "editable_mode", False):
+            self.distribution.ext_modules = self._generate()
+            super().finalize_options()  # setuptools prepares its per-extension fields for the new list
         if not self.extensions:
             print("daily-gateway: hot path not compiled (editable install, DAILY_GATEWAY_COMPILE=0 or no mypyc)",
                   file=sys.stderr)
@@ -85,7 +83,7 @@ class BuildHotPath(build_ext):
         compiled.write_manifest(ROOT if self.inplace else Path(self.build_lib))
 
 
-def _not_compiled(exc: Exception) -> None:
+def _not_compiled(exc: BaseException) -> None:
     print(f"daily-gateway: WARNING: hot path not compiled ({type(exc).__name__}: {exc}); "
           "the gateway runs it as plain Python", file=sys.stderr)
 

@@ -323,8 +323,8 @@ def run_sdk_retrying_a_hang(snippet: str, timeout: float) -> tuple[dict[str, Any
 def test_pending_join_facts() -> None:
     """Behind a pending join (an unreachable room, ~19 s offline): the cached getters and the SDK's own
     argument refusals answer at once; participants() blocks holding the GIL (nothing else in the process
-    runs); set_user_name's event waits for the join; release() waits for the join too and drops the
-    completion of a request still queued behind it."""
+    runs); set_user_name's event waits for the join; release() waits for the join too, and a request still
+    queued behind it is dropped (no completion) or, now and then, answered as the join ends."""
     facts, proc = run_sdk_retrying_a_hang(
         """
         daily.Daily.init()
@@ -389,7 +389,8 @@ def test_pending_join_facts() -> None:
     assert facts["blocked"] > 8, facts
     assert facts["ticks_during"] < 20, facts  # a ticker of 100 Hz (nearly) stopped: the GIL was held
     assert facts["release_took"] > 8, facts  # release() waits for the pending join
-    assert "queued_behind_b" not in facts["seen"], facts  # dropped: its completion never came
+    # Usually dropped (its completion never comes); now and then answered as the join ends: never before.
+    assert facts["seen"].get("queued_behind_b", join_ends) >= join_ends - 0.5, facts
 
 
 def test_video_renderer_with_a_non_uuid_participant_aborts() -> None:
