@@ -47,6 +47,18 @@ class HotPathDistribution(Distribution):
 class BuildHotPath(build_ext):
     """mypyc-compiles the hot path; a failure leaves a working plain-Python package."""
 
+    BUILDING = frozenset({"build_ext", "build", "bdist_wheel", "install"})
+    """Commands that really compile; setuptools also finalizes this command to list sources for
+    metadata (egg_info, dist_info, sdist) and in editable installs, where nothing is compiled."""
+
+    def finalize_options(self) -> None:
+        # The extensions exist only once mypyc has generated their C, so make them before setuptools
+        # prepares its list, and only when a build really runs.
+        building = self.BUILDING.intersection(self.distribution.commands)
+        if building and not self.distribution.ext_modules and compile_wanted() and not self.editable_mode:
+            self.distribution.ext_modules = self._generate()
+        super().finalize_options()
+
     def _generate(self) -> list:
         try:
             from mypyc.build import mypycify  # a build requirement (mypy ships mypyc)
@@ -62,11 +74,6 @@ class BuildHotPath(build_ext):
             return []
 
     def run(self) -> None:
-        # The extensions exist only once mypyc has generated their C: that happens here, when a build
-        # really runs (never for editable installs, nor when setuptools only prepares metadata).
-        if not self.extensions and compile_wanted() and not getattr(self, "editable_mode", False):
-            self.distribution.ext_modules = self._generate()
-            super().finalize_options()  # setuptools prepares its per-extension fields for the new list
         if not self.extensions:
             print("daily-gateway: hot path not compiled (editable install, DAILY_GATEWAY_COMPILE=0 or no mypyc)",
                   file=sys.stderr)
