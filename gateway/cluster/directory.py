@@ -245,16 +245,23 @@ return 0
 """KEYS: node. ARGV: sessions to add. Only to a live record: HINCRBY alone would create one without a TTL."""
 
 
-def connect(url: str, timing: Timing) -> redis_asyncio.Redis:
-    """A redis-py asyncio client whose every call ends within ``timing.redis_timeout_s``: no retries
-    (the heartbeat is the retry), bounded connect and command timeouts."""
-    return redis_asyncio.Redis.from_url(
+def connect(url: str, timing: Timing, *, max_connections: int = 16) -> redis_asyncio.Redis:
+    """A redis-py asyncio client whose every call ends within about ``timing.redis_timeout_s``.
+
+    No retries (the heartbeat is the retry); bounded connect and command timeouts; at most
+    ``max_connections`` connections, further callers waiting their turn (up to the same timeout)
+    rather than failing: a burst of joins queues instead of opening a connection each.
+    """
+    pool = redis_asyncio.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timing.redis_timeout_s,
         socket_timeout=timing.redis_timeout_s,
         socket_connect_timeout=timing.redis_timeout_s,
         retry=Retry(NoBackoff(), 0),
         client_name="daily-gateway",
     )
+    return redis_asyncio.Redis.from_pool(pool)
 
 
 class Directory:
