@@ -16,8 +16,11 @@ JS_BUILD    := $(JS_DIR)/dist/index.js
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHROMIUM    ?= /usr/bin/chromium
+# The cluster tests (tests/cluster) start their own redis-server on a free loopback port;
+# scripts/install_redis.sh installs Debian's package when it is missing.
+REDIS_SERVER ?= /usr/bin/redis-server
 
-.PHONY: serve test test-py test-fast setup wheel clean bench soak js-setup js-build js-types js-docs test-js browser-setup test-browser
+.PHONY: serve test test-py test-fast setup wheel clean bench soak js-setup js-build js-types js-docs test-js browser-setup test-browser redis-setup
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (first run only; log in $(VENV)/install.log)"
@@ -50,8 +53,8 @@ serve: $(STAMP) $(FAST_STAMP) $(JS_BUILD)
 # `make test-fast` runs the unit tests only, in seconds.
 PYTEST_WORKERS ?= auto
 
-test: $(STAMP) $(FAST_STAMP) $(JS_BUILD)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+test: $(STAMP) $(FAST_STAMP) $(JS_BUILD) $(REDIS_SERVER)
+	REDIS_SERVER=$(REDIS_SERVER) $(PY) -m pytest -q -n $(PYTEST_WORKERS)
 	@$(MAKE) --no-print-directory test-js test-browser
 
 test-fast: $(STAMP)
@@ -83,6 +86,12 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 $(CHROMIUM):
 	@scripts/install_chromium.sh
+
+# redis-server for the cluster tests (and `daily-gateway --workers N` without --redis-url).
+$(REDIS_SERVER):
+	@REDIS_SERVER=$@ scripts/install_redis.sh
+
+redis-setup: $(REDIS_SERVER)
 
 js-setup: $(JS_STAMP)
 

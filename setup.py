@@ -49,10 +49,15 @@ class HotPathDistribution(Distribution):
 class BuildHotPath(build_ext):
     """mypyc-compiles the hot path; a failure leaves a working plain-Python package."""
 
+    BUILDING = frozenset({"build_ext", "build", "bdist_wheel", "install"})
+    """Commands that really compile; setuptools also finalizes this command to list sources for
+    metadata (egg_info, dist_info, sdist) and in editable installs, where nothing is compiled."""
+
     def finalize_options(self) -> None:
-        # The extensions exist only once mypyc has generated their C, so make them before
-        # setuptools prepares its list (and not at all for editable installs).
-        if not self.distribution.ext_modules and compile_wanted() and not getattr(self, "editable_mode", False):
+        # The extensions exist only once mypyc has generated their C, so make them before setuptools
+        # prepares its list, and only when a build really runs.
+        building = self.BUILDING.intersection(self.distribution.commands)
+        if building and not self.distribution.ext_modules and compile_wanted() and not self.editable_mode:
             self.distribution.ext_modules = self._generate()
         super().finalize_options()
 
@@ -66,9 +71,7 @@ class BuildHotPath(build_ext):
             sources = [str(compiled.module_source(name).relative_to(ROOT)) for name in compiled.HOT_MODULES]
             return list(mypycify(sources, opt_level="3", group_name=compiled.GROUP,
                                  target_dir=str(ROOT / "build" / "mypyc")))
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure falls back to plain Python, loudly
-            # mypyc exits on a type error: in an isolated build environment (pip install -e, whose egg_info
-            # finalizes build_ext) the gateway's dependencies are missing and their types with them.
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - mypyc exits on type errors: plain Python, loudly
             _not_compiled(exc)
             return []
 

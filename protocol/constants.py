@@ -33,6 +33,8 @@ class CloseCode(enum.IntEnum):
     receive budget (a fragmented message); cannot be read, so cannot be answered."""
     INTERNAL_ERROR = 1011
     """Unexpected server failure; reconnect."""
+    SERVICE_RESTART = 1012
+    """A cluster node is draining or being recycled: resume now, on any node (PROTOCOL.md, "Clusters: many gateway nodes")."""
     TRY_AGAIN_LATER = 1013
     """The gateway-wide receive budget is spent (many large frames arriving at once): this connection's frame was not read."""
     BAD_SUBPROTOCOL = 4000
@@ -55,6 +57,9 @@ class CloseCode(enum.IntEnum):
     """The room session ended on the backend (ejected, room deleted) and the client did not leave itself."""
     RATE_LIMITED = 4029
     """A connection over ``limits.max_sessions_per_key`` for its key (refused at the handshake)."""
+    REDIRECT = 4307
+    """A cluster node sends a client that opted in (``?redirect=1``) to the node hosting its room or session; the
+    reason is ``redirect <url>`` (PROTOCOL.md, "Clusters: many gateway nodes")."""
 
 
 class MediaKind(enum.IntEnum):

@@ -72,6 +72,9 @@ class ErrorCode(enum.StrEnum):
     """A gateway capacity limit is reached (``limits.max_rooms``); try later or elsewhere."""
     RESUME_FAILED = "resume_failed"
     """A ``resume`` cannot continue the session (``details.reason``); the connection is a fresh session: join again."""
+    UNAVAILABLE = "unavailable"
+    """A cluster node cannot place the room or session now (its directory unreachable or settling, every node
+    draining or full); nothing was changed: try again after a delay."""
     BUFFER_FULL = "buffer_full"
     """Published audio would exceed the maximum playout buffer; the frame was refused, not dropped silently."""
     TIMEOUT = "timeout"

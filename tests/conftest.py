@@ -19,7 +19,8 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 LISTENING = re.compile(r"listening on (wss?://\S+)")
 
 
-FOLDER_MARKS = {"unit": "unit", "e2e": "e2e", "fuzz": "fuzz", "bench": "bench", "install": "install"}
+FOLDER_MARKS = {"unit": "unit", "e2e": "e2e", "fuzz": "fuzz", "bench": "bench", "install": "install",
+                "cluster": "cluster"}
 """Each test folder's marker (pyproject.toml lists them): `-m unit` runs only the tests without I/O."""
 
 

@@ -56,8 +56,14 @@ from .handshake import Rejected, RequestScreen
 log = logging.getLogger("gateway.connection")
 
 Handler = Callable[[str | bytes], None]
-OversizeHandler = Callable[[bool, int], None]
-"""Told of each frame skipped unread for its size: (text, length in bytes)."""
+OversizeHandler = Callable[[bool, int, bytes], None]
+"""Told of each frame skipped unread for its size: (text, length in bytes, its first payload bytes).
+
+The first :data:`SKIPPED_HEAD_BYTES` bytes of the payload (unmasked) are all that is kept, so
+that an error about a binary frame can still quote its header's track and seq (PROTOCOL.md 10.3)."""
+
+SKIPPED_HEAD_BYTES = 28
+"""Payload bytes kept of a frame skipped for its size: a media frame's header (protocol.media.HEADER_SIZE)."""
 
 _OPEN = State.OPEN
 _CONNECTING = State.CONNECTING
@@ -103,6 +109,8 @@ class GatewayConnection(ServerConnection):
         """Bytes of an oversize frame still to drop as they arrive."""
         self._skip_text = False
         self._skip_length = 0
+        self._skip_prefix = bytearray()
+        """The skipped frame's masking key and first payload bytes, as they arrive (SKIPPED_HEAD_BYTES at most)."""
         self.max_text_bytes = 0
         """Text frames longer than this are skipped unread (0: read every frame websockets' max_size allows)."""
         self.max_binary_bytes = 0
@@ -167,6 +175,7 @@ class GatewayConnection(ServerConnection):
             self._account()
             return
         if self._skip:
+            self._keep_head(data)
             if len(data) < self._skip:
                 self._skip -= len(data)
                 return
@@ -242,6 +251,8 @@ class GatewayConnection(ServerConnection):
                     # Over its limit (PROTOCOL.md, "Security"): dropped as it arrives, never held; too_large.
                     self._skip_text = opcode == 1
                     self._skip_length = length
+                    self._skip_prefix = bytearray()
+                    self._keep_head(view[start:min(stop, end)])
                     if stop > end:
                         self._skip = stop - end
                         pos = end
@@ -341,13 +352,21 @@ class GatewayConnection(ServerConnection):
             log.exception("handling a message failed; closing the connection")
             self._fail(CloseCode.INTERNAL_ERROR, "internal error")
 
+    def _keep_head(self, data: bytes | memoryview) -> None:
+        """Keep the masking key and the first payload bytes of the frame being skipped (nothing more)."""
+        wanted = 4 + SKIPPED_HEAD_BYTES - len(self._skip_prefix)
+        if wanted > 0:
+            self._skip_prefix += data[:wanted]
+
     def _skipped(self) -> None:
         """The oversize frame just skipped is over: tell the handler (it answers too_large)."""
         handler = self._on_oversize
+        prefix, self._skip_prefix = self._skip_prefix, bytearray()
         if handler is None:
             return
+        head = apply_mask(bytes(prefix[4:]), bytes(prefix[:4])) if len(prefix) > 4 else b""
         try:
-            handler(self._skip_text, self._skip_length)
+            handler(self._skip_text, self._skip_length, head)
         except Exception:
             log.exception("handling an oversize frame failed; closing the connection")
             self._fail(CloseCode.INTERNAL_ERROR, "internal error")

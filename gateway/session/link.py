@@ -110,8 +110,11 @@ class Link:
         else:
             self._on_text(session, message)  # type: ignore[arg-type]
 
-    def on_oversize(self, text: bool, length: int) -> None:
-        """A frame over its limit that the connection skipped unread (PROTOCOL.md, "Security"): ``too_large``."""
+    def on_oversize(self, text: bool, length: int, head: bytes) -> None:
+        """A frame over its limit that the connection skipped unread (PROTOCOL.md, "Security"): ``too_large``.
+
+        ``head``: the frame's first payload bytes, enough to quote a binary frame's track and seq (10.3).
+        """
         self.last_seen = time.monotonic()
         session = self.session
         if session.link is not self:
@@ -123,7 +126,10 @@ class Link:
         session.frames_in += 1
         session.bytes_in += length
         limit = self.config.max_frame_bytes
-        self._protocol_error(session, TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}"))
+        self._protocol_error(
+            session,
+            TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}", details=frame_position(head)),
+        )
 
     def _on_text(self, session: Session, data: str) -> None:
         try:

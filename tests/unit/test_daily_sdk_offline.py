@@ -308,12 +308,24 @@ def test_write_frames_plays_whole_10ms_blocks() -> None:
     assert 0.027 <= facts["odd_rate"] <= 0.036, facts  # 441 > 2 x 220 frames: 3 blocks
 
 
+def run_sdk_retrying_a_hang(snippet: str, timeout: float) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """:func:`run_sdk`, once more if the first run hangs: daily-python 0.36 offline, with two calls and a
+    failing join, hung about 1 run in 5 here (no Python frame to show where), though the same script
+    ends in about 20 s otherwise. A second hang fails the test."""
+    try:
+        return run_sdk(snippet, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return run_sdk(snippet, timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(200)
 def test_pending_join_facts() -> None:
     """Behind a pending join (an unreachable room, ~19 s offline): the cached getters and the SDK's own
     argument refusals answer at once; participants() blocks holding the GIL (nothing else in the process
-    runs); set_user_name's event waits for the join; release() waits for the join too and drops the
-    completion of a request still queued behind it."""
-    facts, proc = run_sdk(
+    runs); set_user_name's event waits for the join; release() waits for the join too, and a request still
+    queued behind it is dropped (no completion) or, now and then, answered as the join ends."""
+    facts, proc = run_sdk_retrying_a_hang(
         """
         daily.Daily.init()
         P = "6f6a6a4e-3c1e-4d1e-9f1e-1a2b3c4d5e6f"
@@ -359,11 +371,14 @@ def test_pending_join_facts() -> None:
         releaser.join(60)
         time.sleep(0.5)
         released["stop"] = True
-        a.release()
         report(getters=getters, seen=seen, blocked=blocked, ticks_during=ticks_during,
                release_took=released.get("took"))
+        # Every fact is in: release in the background, bounded, and leave without the SDK's teardown.
+        threading.Thread(target=a.release, daemon=True).start()
+        time.sleep(1.0)
+        os._exit(0)
         """,
-        timeout=150,
+        timeout=90,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     join_ends = facts["seen"]["join_a"]
@@ -374,7 +389,8 @@ def test_pending_join_facts() -> None:
     assert facts["blocked"] > 8, facts
     assert facts["ticks_during"] < 20, facts  # a ticker of 100 Hz (nearly) stopped: the GIL was held
     assert facts["release_took"] > 8, facts  # release() waits for the pending join
-    assert "queued_behind_b" not in facts["seen"], facts  # dropped: its completion never came
+    # Usually dropped (its completion never comes); now and then answered as the join ends: never before.
+    assert facts["seen"].get("queued_behind_b", join_ends) >= join_ends - 0.5, facts
 
 
 def test_video_renderer_with_a_non_uuid_participant_aborts() -> None:

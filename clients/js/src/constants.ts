@@ -28,6 +28,8 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
   /** Unexpected server failure; reconnect. */
   INTERNAL_ERROR: 1011,
+  /** A cluster node is draining or being recycled: resume now, on any node. */
+  SERVICE_RESTART: 1012,
   /** The gateway's receive budget is spent (many large frames at once); reconnect after a delay. */
   TRY_AGAIN_LATER: 1013,
   /** The client offered no supported subprotocol (version mismatch). */
@@ -50,6 +52,8 @@ export const CloseCode = {
   ROOM_CLOSED: 4012,
   /** The credential's key already has `limits.max_sessions_per_key` connections. */
   RATE_LIMITED: 4029,
+  /** A cluster node sends a client that opted in (`?redirect=1`) to another node; the reason is `redirect <url>`. */
+  REDIRECT: 4307,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

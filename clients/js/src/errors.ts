@@ -40,6 +40,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'rate_limited',
   LIMIT_REACHED: 'limit_reached',
   RESUME_FAILED: 'resume_failed',
+  /** A cluster node cannot place the room or session now (its directory unreachable or settling); try again later. */
+  UNAVAILABLE: 'unavailable',
   BUFFER_FULL: 'buffer_full',
   TIMEOUT: 'timeout',
   BACKEND_ERROR: 'backend_error',

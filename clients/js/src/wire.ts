@@ -396,7 +396,7 @@ export interface MarkAudioParams {
   name: string;
 }
 /**
- * Sign a short-lived access token for another client (admin role only; PROTOCOL.md section 13). The token grants no more than the requesting credential: same or weaker role, a room inside its room scope. Result: token, claims (sub, room, role, cmd, iat, exp, jti, kid), expires_at (Unix seconds).
+ * Sign a short-lived access token for another client (admin role only; PROTOCOL.md section 13). The token grants no more than the requesting credential: same or weaker role, a room inside its room scope, commands among its own, an expiry no later than its own. Result: token, claims (sub, room, role, cmd, iat, exp, jti, kid), expires_at (Unix seconds).
  */
 export interface MintTokenParams {
   /**
@@ -408,7 +408,7 @@ export interface MintTokenParams {
    */
   role?: 'observer' | 'bot' | 'admin';
   /**
-   * Who the token is for; appears in the gateway's logs and as the session's principal (token:<sub>).
+   * Who the token is for; appears in the gateway's logs and as the session's principal (token:<sub>). Default: a unique minted-<jti>, so that no two tokens minted without one share a principal.
    */
   sub?: string;
   /**
@@ -418,7 +418,7 @@ export interface MintTokenParams {
    */
   commands?: string[];
   /**
-   * Lifetime in seconds.
+   * Lifetime in seconds, at most 7 days; a token minted by a token expires no later than that token, whatever ttl_s asks.
    */
   ttl_s?: number;
 }

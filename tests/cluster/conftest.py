@@ -1,0 +1,24 @@
+"""Cluster fixtures: a real redis-server on a free loopback port, started and killed by the tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.cluster.redis_server import RedisServer, find_redis_server
+from tests.conftest import ARTIFACTS
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of Debian's package (scripts/install_redis.sh) on 127.0.0.1, empty, stopped at the end."""
+    if find_redis_server() is None:
+        pytest.fail("redis-server is not installed: run scripts/install_redis.sh (make test does)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    server = RedisServer(log_path=ARTIFACTS / f"redis-{uuid.uuid4().hex[:6]}.log").start()
+    try:
+        yield server
+    finally:
+        server.close()
