@@ -50,7 +50,8 @@ serve: $(STAMP) $(FAST_STAMP) $(JS_BUILD)
 	$(VENV)/bin/daily-gateway --host $(HOST) --port $(PORT) --backend local --demo
 
 # pytest runs on every core (pytest-xdist); markers (tests/conftest.py) select parts:
-# `make test-fast` runs the unit tests only, in seconds.
+# `make test-fast` runs the unit tests not marked slow (tests over about a second: real-time playout,
+# speech recognition, the real daily-python offline), in well under a minute.
 PYTEST_WORKERS ?= auto
 
 test: $(STAMP) $(FAST_STAMP) $(JS_BUILD) $(REDIS_SERVER)

@@ -1,7 +1,7 @@
 """Room requests (PROTOCOL.md 5.1, "Room"): join, leave, observe, list-rooms, get-participants, send-app-message.
 
 Joining, observing and leaving move the session through its states; that code is the
-session's (``gateway.session.membership``), shared with a phone answering a call.
+session's (``gateway.session.place``), shared with a phone answering a call.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import orjson
 
 from protocol.errors import TooLarge
 
-from ..session import membership
+from ..session import place
 from . import handler
 
 if TYPE_CHECKING:
@@ -22,20 +22,20 @@ if TYPE_CHECKING:
 @handler("join")
 async def join(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Enter the room as a participant; the result is the ``joined`` event's data."""
-    return await membership.join(session, params)
+    return await place.join(session, params)
 
 
 @handler("leave", role="observer")
 async def leave(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Leave the room (or stop observing); after a join in progress."""
-    await membership.leave(session, "left")
+    await place.leave(session, "left")
     return {}
 
 
 @handler("observe", role="observer")
 async def observe(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Watch a room read-only; the result is its snapshot."""
-    return await membership.observe(session, params)
+    return await place.observe(session, params)
 
 
 @handler("list-rooms", role="observer")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import CommandError, ErrorCode
 
 from ..backends.capabilities import SimulatedPhones, Telephony
-from ..session import membership
+from ..session import place
 from ..session.state import SessionState
 from . import handler
 
@@ -101,7 +101,7 @@ async def register_phone(session: Session, rid: str, params: dict[str, Any]) -> 
     media: dict[str, Any] = {k: params[k] for k in ("audio_in", "audio_out", "vad") if k in params}
 
     async def join_call(join_params: dict[str, Any]) -> dict[str, Any]:
-        return await membership.join(session, join_params)
+        return await place.join(session, join_params)
 
     session.phone = PhoneRegistration(
         phones.switchboard, params["number"], media,

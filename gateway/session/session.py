@@ -1,7 +1,7 @@
 """Session: a client's place in the gateway, outliving any one connection (PROTOCOL.md, "Resume").
 
 A session has a state (``state.py``), an outbox (everything it sends, numbered, kept for
-replay), a place in a room (a transport, or an observation: ``membership.py``), the media it
+replay), a place in a room (a transport, or an observation: ``place.py``), the media it
 receives (``receiver.py``) and the requests it runs (``requests.py``). It is served by one
 :class:`~gateway.session.link.Link` at a time, which reads the client's messages and hands
 them here; this module holds the resume state, in one place:
@@ -35,7 +35,7 @@ from .. import build_info
 from ..backends.base import Observation, RawVideoFrame, Transport
 from ..backends.capabilities import VideoPublishing, require
 from ..media.playout import AudioPlayout
-from . import membership
+from . import place
 from .calls import CallSessions
 from .outbox import Outbox
 from .receiver import Receiver
@@ -215,7 +215,7 @@ class Session:
 
     async def close(self, code: int, reason: str, cause: str = "shutdown") -> None:
         """Leave the room, flush, and close the connection with ``code`` (a detached session just ends)."""
-        await membership.leave_room(self, cause)
+        await place.leave_room(self, cause)
         link = self.link
         if link is None:
             await self.finish(cause)
@@ -233,7 +233,7 @@ class Session:
         self.requests.cancel()
         if self.phone is not None:
             self.phone.close()
-        await membership.leave_room(self, cause)
+        await place.leave_room(self, cause)
         self.state = SessionState.CLOSED
         await self.outbox.close(flush_timeout=0.2)
         self._done.set()
@@ -359,4 +359,4 @@ class Session:
 
     def on_left(self, cause: str) -> None:
         """The backend removed our participant (ejected): leave as if asked, with that reason."""
-        self.requests.spawn(membership.leave_room(self, cause), f"left-{cause}")
+        self.requests.spawn(place.leave_room(self, cause), f"left-{cause}")

@@ -518,12 +518,14 @@ def _compared(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "error"}
 
 
+@pytest.mark.slow  # the real daily-python runs the table once per worker (several seconds)
 @pytest.mark.parametrize("label", [row.label for row in ROWS] + ["leave: the local participant is a new one"])
 def test_fake_and_real_sdk_agree(real: dict[str, Any], fake: dict[str, Any], label: str) -> None:
     """This row gets the same verdict (outcome, error class, events caused) from the fake as from daily-python."""
     assert _compared(fake[label]) == _compared(real[label]), f"fake {fake[label]} != real {real[label]}"
 
 
+@pytest.mark.slow
 def test_rows_that_end_outside_a_call_name_the_shape_they_were_checked_against(real: dict[str, Any]) -> None:
     """A row the real SDK can only answer with NotInACall offline documents its in-call shape; the others do not."""
     for row in ROWS:

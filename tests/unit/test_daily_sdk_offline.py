@@ -470,6 +470,7 @@ def test_backend_join_with_an_unparsable_url_fails_at_once() -> None:
     assert facts["elapsed"] < 5 and facts["left"] and facts["off_loop"] == 0
 
 
+@pytest.mark.slow
 def test_backend_join_to_an_unreachable_room_ends_cleanly() -> None:
     """A real join to an unreachable https room (~20 s offline): a typed error, call state left, no leaked
     thread, and the event loop kept serving throughout."""

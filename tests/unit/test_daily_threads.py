@@ -39,6 +39,7 @@ async def settle_threads(expected: int) -> int:
     return threading.active_count()
 
 
+@pytest.mark.slow
 async def test_200_join_leave_cycles_do_not_grow_threads_or_memory(fake_sdk: FakeSdk) -> None:
     """200 join/leave cycles with audio in and out: thread count and traced memory stay flat."""
     fake_sdk.script.remote_participants = [make_participant(user_name="bob")]

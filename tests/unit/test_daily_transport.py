@@ -334,6 +334,7 @@ async def test_session_playout_reaches_the_custom_audio_track_in_order(fake_sdk:
     await transport.leave()
 
 
+@pytest.mark.slow
 async def test_slow_write_frames_never_blocks_the_loop(fake_sdk: FakeSdk) -> None:
     """write_audio returns at once even when write_frames blocks; beyond the bound, the oldest chunks drop."""
     transport, _, _ = await joined(fake_sdk, audio_out=AudioFormat(16000))
@@ -425,6 +426,7 @@ async def test_commands_outside_a_call_are_wrong_state_from_the_sdk(fake_sdk: Fa
     await transport.leave()
 
 
+@pytest.mark.slow
 async def test_a_command_that_never_completes_times_out(fake_sdk: FakeSdk) -> None:
     """A completion later than the command timeout gives a timeout reply; the late completion is ignored."""
     transport, _, control = await joined(fake_sdk)

@@ -174,6 +174,7 @@ async def test_join_data_wins_over_an_earlier_local_update(fake_sdk: FakeSdk) ->
 # ------------------------------------------------------------------ timeouts
 
 
+@pytest.mark.slow
 async def test_server_requests_wait_longer_than_the_sdk(fake_sdk: FakeSdk) -> None:
     """start-dialout and start-transcription wait past daily-python's own 20 s: a slow success is not a timeout."""
     backend = make_backend(fake_sdk, command_timeout=0.2)
@@ -220,6 +221,7 @@ def test_a_closed_inbox_refuses_so_completions_go_straight_to_the_loop() -> None
         loop.close()
 
 
+@pytest.mark.slow
 async def test_a_release_stuck_behind_a_join_never_delays_getters(fake_sdk: FakeSdk) -> None:
     """Releases waiting behind pending joins (9 abandoned joins whose leave timed out) leave the getters of
     another session answering at once."""
@@ -299,6 +301,7 @@ async def test_auto_silence_is_passed_to_the_custom_audio_source(fake_sdk: FakeS
 # ------------------------------------------------------------------ transcription
 
 
+@pytest.mark.slow
 async def test_transcription_starts_with_pipecats_defaults_under_the_clients_settings(fake_sdk: FakeSdk) -> None:
     """start-transcription sends includeRawResponse, interim results and a model unless the client says otherwise."""
     transport, _, control = await joined(fake_sdk)
@@ -322,6 +325,7 @@ async def test_the_instance_id_is_taken_from_this_bots_own_start(fake_sdk: FakeS
     await transport.leave()
 
 
+@pytest.mark.slow
 async def test_leaving_stops_the_transcription_the_bot_started(fake_sdk: FakeSdk) -> None:
     """A bot that started a transcription stops it when it leaves (before leaving); one that did not, does not."""
     transport, _, control = await joined(fake_sdk)

@@ -34,6 +34,7 @@ def stream(f: NoiseReduceFilter, pcm: bytes, chunk: int = 640) -> bytes:
     return b"".join(f.process(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk))
 
 
+@pytest.mark.slow
 def test_noise_is_cut_and_speech_kept(demo):
     """On speech with -30 dBFS white noise in 20 ms chunks: the pause loses 20 dB, the speech stays."""
     clean, dirty = noisy(demo)
@@ -70,6 +71,7 @@ def test_silence_stays_silent_and_chunking_does_not_matter(demo, irregular_chunk
     assert a == b
 
 
+@pytest.mark.slow
 def test_stereo_channels_are_filtered_each(demo):
     """Stereo in (speech left, speech + noise right) gives stereo out with the right channel cleaned."""
     clean, dirty = noisy(demo)

@@ -475,6 +475,7 @@ async def _play_until_idle(playout: AudioPlayout, events: list[tuple[str, dict[s
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.slow
 async def test_runner_plays_a_burst_at_real_time():
     """1 s pushed at once is written as 50 frames over ~1 s (not at once, not much slower), content intact."""
     sink, events = Sink(), []
@@ -539,6 +540,7 @@ async def test_runner_prebuffer_waits_for_audio_or_time():
     assert len(sink.writes) == 1 and sink.writes[0][0] - t0 >= 0.19
 
 
+@pytest.mark.slow
 async def test_runner_catches_up_late_ticks_without_drift():
     """A sink that stalls the loop 45 ms every 10th frame: 100 frames still take 2 s (catch-up, no drift)."""
     calls = []
@@ -561,6 +563,7 @@ async def test_runner_catches_up_late_ticks_without_drift():
     assert playout.late_frames <= 5
 
 
+@pytest.mark.slow
 async def test_runner_bounds_the_catch_up_burst_after_a_long_stall():
     """After a 300 ms stall at most max_catchup_ms of frames are written back to back; the rest is delayed, counted."""
     calls = []
@@ -582,6 +585,7 @@ async def test_runner_bounds_the_catch_up_burst_after_a_long_stall():
     assert 10 <= playout.late_frames <= 20
 
 
+@pytest.mark.slow
 async def test_runner_repays_a_stall_fully_for_a_real_time_sender():
     """After a 300 ms stall a real-time sender's frames are played as soon as they arrive again: no slot left unpaid."""
     pushed: dict[int, float] = {}
@@ -607,6 +611,7 @@ async def test_runner_repays_a_stall_fully_for_a_real_time_sender():
     assert delays[len(delays) // 2] < 0.012, f"median delay {delays[len(delays) // 2] * 1000:.1f} ms after the stall"
 
 
+@pytest.mark.slow
 async def test_runner_gives_back_silence_padded_while_a_real_time_sender_was_late():
     """Frames held up 130 ms upstream pad silence, and that delay is given back: the stream is not left slots late."""
     pushed: dict[int, float] = {}
@@ -680,6 +685,7 @@ async def test_frame_clock_ticks_from_its_origin():
     assert 0.195 < time.monotonic() - t0 < 0.28
 
 
+@pytest.mark.slow
 def test_runner_after_a_stall_reads_the_socket_before_padding_a_dry_slot():
     """Under uvloop, a 115 ms loop stall over a dry slot pads no silence and leaves a real-time stream no slot late."""
     import socket
@@ -794,6 +800,7 @@ async def test_runner_goes_idle_when_the_grace_ends_the_underrun_wait_included(g
         assert gaps.min() > 0.01, "grace silence was written in a burst"
 
 
+@pytest.mark.slow
 async def test_runner_repays_a_short_dry_gap_one_extra_frame_every_other_slot():
     """After a 150 ms gap within the grace, a burst plays with no more than two frames in a period, and the
     slots of the whole gap (wait and silence) are what is given back: no catch-up burst of stale slots."""

@@ -92,6 +92,7 @@ def test_fixture_is_recognised(recognizer: Recognizer, speech: np.ndarray) -> No
     assert final.confidence is not None and 0.0 < final.confidence <= 1.0
 
 
+@pytest.mark.slow
 def test_final_after_each_pause(recognizer: Recognizer, speech: np.ndarray) -> None:
     """Each utterance gets its final during the following pause, not at finish()."""
     duration_ms = len(speech) * 1000 // RATE
@@ -112,6 +113,7 @@ def test_final_after_each_pause(recognizer: Recognizer, speech: np.ndarray) -> N
         assert len(key_words(final.text)) >= 3, final.text
 
 
+@pytest.mark.slow
 def test_interims_precede_final(recognizer: Recognizer, speech: np.ndarray) -> None:
     """Partial hypotheses arrive before the final, at most one per 500 ms of speech."""
     results = feed(recognizer.open_stream(), timeline(silence(0.5), speech, silence(1.0)))
@@ -134,6 +136,7 @@ def test_silence_gives_no_text(recognizer: Recognizer) -> None:
     assert feed(recognizer.open_stream(), timeline(noise)) == []
 
 
+@pytest.mark.slow
 def test_finish_flushes_utterance_in_progress(recognizer: Recognizer, speech: np.ndarray) -> None:
     """Audio that ends mid-utterance is decoded by finish(), not lost."""
     stream = recognizer.open_stream()
@@ -144,6 +147,7 @@ def test_finish_flushes_utterance_in_progress(recognizer: Recognizer, speech: np
     assert final.is_final and len(key_words(final.text)) >= 3, final.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [48000, 22050])
 def test_other_input_rates_are_resampled(rate: int, speech: np.ndarray) -> None:
     """Input at 48 kHz (WebRTC) or 22.05 kHz (odd ratio) is resampled and recognised."""
@@ -160,6 +164,7 @@ def test_other_input_rates_are_resampled(rate: int, speech: np.ndarray) -> None:
     assert second.start_ms >= 2000 + len(speech) * 1000 // RATE - 100
 
 
+@pytest.mark.slow
 def test_resampled_results_are_repeatable(speech: np.ndarray) -> None:
     """The same 48 kHz audio gives the same results twice (no random dither)."""
     recognizer = create_recognizer(sample_rate=48000)
@@ -169,6 +174,7 @@ def test_resampled_results_are_repeatable(speech: np.ndarray) -> None:
     assert first == second
 
 
+@pytest.mark.slow
 def test_without_second_pass_still_transcribes(speech: np.ndarray) -> None:
     """second_pass=False gives a final with text, just less accurate words."""
     recognizer = create_recognizer(second_pass=False)
@@ -177,6 +183,7 @@ def test_without_second_pass_still_transcribes(speech: np.ndarray) -> None:
     assert key_words(final.text), final.text
 
 
+@pytest.mark.slow
 def test_chunking_does_not_change_results(recognizer: Recognizer, speech: np.ndarray) -> None:
     """Odd-sized chunks (split samples) give exactly the results of aligned chunks."""
     pcm = timeline(silence(0.3), speech, silence(0.8))
@@ -185,6 +192,7 @@ def test_chunking_does_not_change_results(recognizer: Recognizer, speech: np.nda
     assert finals((0, s) for s in odd) == finals((0, s) for s in aligned)
 
 
+@pytest.mark.slow
 def test_reused_decoder_starts_fresh(speech: np.ndarray) -> None:
     """A stream on a pooled decoder gives the same result as on a new one."""
     recognizer = create_recognizer(max_idle_decoders=1)
@@ -196,6 +204,7 @@ def test_reused_decoder_starts_fresh(speech: np.ndarray) -> None:
     assert again == first
 
 
+@pytest.mark.slow
 def test_streams_in_threads_are_independent(recognizer: Recognizer, speech: np.ndarray) -> None:
     """Two streams decoded at once in worker threads give the single-thread result."""
     pcm = timeline(silence(0.3), speech, silence(0.8))

@@ -125,6 +125,7 @@ async def test_killed_worker_fails_its_calls_with_worker_died():
     await worker.close()
 
 
+@pytest.mark.slow
 async def test_event_loop_is_not_stalled_by_recognition():
     """While PocketSphinx decodes the demo speech (second passes included), 5 ms loop ticks are never 60 ms late."""
     pytest.importorskip("pocketsphinx")
@@ -179,6 +180,7 @@ async def test_new_streams_go_to_the_least_busy_worker():
         await engine.close()
 
 
+@pytest.mark.slow
 async def test_dead_worker_is_restarted_and_the_room_told_once():
     """A killed recognition process: one transcription-error, a new process, and transcription goes on."""
     engine = TranscriptionEngine(fake_recognizer)

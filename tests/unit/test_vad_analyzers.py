@@ -10,7 +10,7 @@ import soxr
 
 from gateway.backends.daily import sdk as sdk_loader
 from gateway.media.vad import VadParams, VadTransition, VoiceActivityDetector, vad_from_request
-from gateway.session.membership import daily_sdk
+from gateway.session.place import daily_sdk
 from protocol.errors import CommandError, ErrorCode
 
 # Analyzers keep calling a few frames voiced after speech ends (Silero in 32 ms steps).

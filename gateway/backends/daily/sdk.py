@@ -2,7 +2,7 @@
 
 Why a module of its own: ``Daily.init()`` may run once per process (a second call aborts the
 interpreter), and both the Daily backend and the native VAD (``Daily.create_native_vad``) need
-it; the VAD gets it through the session (``membership.daily_sdk``), never by importing this. Tests run the gateway with a fake SDK by naming a factory in ``config.daily_sdk``
+it; the VAD gets it through the session (``session.place.daily_sdk``), never by importing this. Tests run the gateway with a fake SDK by naming a factory in ``config.daily_sdk``
 (``"package.module:factory"``); the default ``"daily"`` is the real daily-python.
 """
 
