@@ -35,6 +35,12 @@ class Config:
     """WAV the demo talker plays (mono or stereo PCM16); the bundled speech sample by default."""
     log_level: str = "info"
     """debug, info, warning or error."""
+    log_format: str = "text"
+    """text (one line per record, for people) or json (one object per line: time, level, logger, session_id, room, request_id, event; for log search)."""
+    metrics_port: int = 0
+    """Also serve GET /metrics (Prometheus) on this port, without a credential, on metrics_host; 0: only on the main port (an admin credential when keys are set)."""
+    metrics_host: str = "127.0.0.1"
+    """Address of metrics_port. Loopback by default: the metrics there need no credential."""
     max_message_bytes: int = DEFAULT_LIMITS["max_message_bytes"]
     """Largest text frame answered with a typed error rather than read (too_large)."""
     max_frame_bytes: int = DEFAULT_LIMITS["max_frame_bytes"]
