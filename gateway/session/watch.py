@@ -83,11 +83,12 @@ class SessionWatch(Observation):
 
     def on_left(self, cause: str) -> None:
         """The bot left its room (``cause`` is its ``left`` reason): the watcher stops watching, with that reason."""
-        self.detach()
-        self._deliver("the watched session's leaving", self.listener.on_left, cause)
+        if self._attached:
+            self._deliver("the watched session's leaving", self.listener.on_left, cause)
+            self.detach()
 
     def _deliver(self, what: str, method: Any, *args: Any) -> None:
-        if not self._attached and method is not self.listener.on_left:
+        if not self._attached:
             return
         try:
             method(*args)

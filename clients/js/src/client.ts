@@ -324,7 +324,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     return this.request('join', { ...options, room_url: roomUrl }, requestOptions);
   }
 
-  /** Observe a room read-only: its events, and per `options.audio` VAD, levels and audio. */
+  /**
+   * Observe a room read-only: its events, and per `options.audio` VAD, levels and audio. A Daily
+   * room is observed through one of the gateway's sessions in it (`not_found` when there is none).
+   */
   observe(roomUrl: string, options: ObserveOptions = {}, requestOptions: RequestOptions = {}): Promise<ObserveResult> {
     try {
       this.model.checkCanEnter('observe');
@@ -332,6 +335,20 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       return Promise.reject(err);
     }
     return this.request('observe', { ...options, room_url: roomUrl }, requestOptions);
+  }
+
+  /**
+   * Watch one of the gateway's sessions (a bot; `listRooms()` lists them in `sessions`): receive
+   * what its transport receives, read-only (`observe` with `session_id`). Admins may watch any
+   * session, other credentials those in their rooms; anything else is `not_found`.
+   */
+  watchSession(sessionId: string, options: ObserveOptions = {}, requestOptions: RequestOptions = {}): Promise<ObserveResult> {
+    try {
+      this.model.checkCanEnter('observe');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.request('observe', { ...options, session_id: sessionId }, requestOptions);
   }
 
   /**

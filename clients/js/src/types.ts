@@ -31,8 +31,8 @@ import type {
 
 /** `join`'s parameters without `room_url` (the first argument of `join()`). */
 export type JoinOptions = Omit<JoinParams, 'room_url'>;
-/** `observe`'s parameters without `room_url`. */
-export type ObserveOptions = Omit<ObserveParams, 'room_url'>;
+/** `observe`'s parameters without its target (`room_url` or `session_id`, the first argument of `observe()` / `watchSession()`). */
+export type ObserveOptions = Omit<ObserveParams, 'room_url' | 'session_id'>;
 /** `register-phone`'s media settings (everything but the number). */
 export type PhoneMediaOptions = Omit<RegisterPhoneParams, 'number'>;
 /** `start-dialout.settings`: a phone number or a SIP URI to call. */
@@ -78,6 +78,24 @@ export interface ObserveResult {
   room_url: string;
   backend: string;
   participants: Record<string, Participant>;
+  /** Observing through a session (`session_id` given, or a Daily room): the session watched... */
+  session_id?: string;
+  /** ...and its participant in the room (`info.isLocal` is true for it in `participants`). */
+  participant_id?: string | null;
+}
+
+/** One of the gateway's sessions in a room (a bot), as `list-rooms` lists it: `watchSession()` takes its id. */
+export interface SessionInfo {
+  session_id: string;
+  /** Its participant in the room. */
+  participant_id: string | null;
+  user_name: string;
+  /** Its client's connection dropped; it stays in the room, resumable. */
+  detached: boolean;
+  /** Sessions watching it (`observe {session_id}`). */
+  watchers: number;
+  /** Unix seconds. */
+  started_at: number;
 }
 
 /** One room of `list-rooms`. */
@@ -85,11 +103,13 @@ export interface RoomInfo {
   room_url: string;
   backend: string;
   participants: Record<string, Participant>;
-  /** Local rooms: observers watching it. */
+  /** The gateway's sessions in the room (bots), oldest first. */
+  sessions?: SessionInfo[];
+  /** Sessions observing it, or watching one of its sessions. */
   observers?: number;
   /** Local rooms: the active speaker's participant id, or null. */
   active_speaker?: string | null;
-  /** Local rooms: Unix seconds. */
+  /** Unix seconds (Daily rooms: when the gateway started). */
   created_at?: number;
 }
 

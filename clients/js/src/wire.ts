@@ -423,13 +423,17 @@ export interface MintTokenParams {
   ttl_s?: number;
 }
 /**
- * Attach to a room read-only, without being a participant: receive its events and, per 'audio', each participant's VAD, levels and audio. A session either joins or observes, once. Future versions add other targets (e.g. session_id: a bot's transport) beside room_url.
+ * Attach read-only, without being a participant, to a room (room_url) or to one of the gateway's sessions in a room (session_id: a bot's transport, seeing the room as that bot does): receive its events and, per 'audio', each participant's VAD, levels and audio. Exactly one of room_url and session_id. A session either joins or observes, once.
  */
 export interface ObserveParams {
   /**
-   * The room to observe. A local room need not have participants yet.
+   * The room to observe. A local room need not have participants yet; a room of a backend that cannot observe rooms by itself (daily) is observed through one of the gateway's sessions in it (not_found when there is none).
    */
-  room_url: string;
+  room_url?: string;
+  /**
+   * A session of this gateway in a room (list-rooms' sessions[].session_id): receive what its transport receives. Allowed to admins and to credentials whose rooms cover that session's room; anything else is not_found, as for a session that does not exist.
+   */
+  session_id?: string;
   /**
    * Must be in hello.capabilities.backends (unknown_backend otherwise).
    */

@@ -265,6 +265,25 @@ class GatewayClient:
     async def leave(self) -> None:
         await self.request("leave")
 
+    async def observe(self, room_url: str, **options: Any) -> dict[str, Any]:
+        """Observe a room read-only (``audio``, ``audio_in``, ``vad``, ``levels_interval_ms`` as ``observe`` takes them).
+
+        A Daily room is observed through one of the gateway's sessions in it (``not_found`` when none is).
+        Returns the room's snapshot (``room_url``, ``backend``, ``participants``).
+        """
+        return await self.request("observe", {**options, "room_url": room_url})
+
+    async def watch_session(self, session_id: str, **options: Any) -> dict[str, Any]:
+        """Watch one of the gateway's sessions (a bot; ``list_rooms()`` names them in ``sessions``): get what it gets.
+
+        Read-only, as ``observe``; the snapshot adds ``session_id`` and ``participant_id`` (the bot's).
+        """
+        return await self.request("observe", {**options, "session_id": session_id})
+
+    async def list_rooms(self, backend: str | None = None) -> list[dict[str, Any]]:
+        """The gateway's live rooms with their participants and its sessions in each (``list-rooms``)."""
+        return list((await self.request("list-rooms", {"backend": backend} if backend else {}))["rooms"])
+
     async def send_app_message(self, message: Any, participant_id: str | None = None, *, urgent: bool = False) -> None:
         params: dict[str, Any] = {"message": message, "urgent": urgent}
         if participant_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..base import Backend, JoinOptions, Observation, Transport, TransportListener
+from ..base import Backend, BackendMetric, JoinOptions, Observation, Transport, TransportListener
 from ..capabilities import RoomObserving, SimulatedPhones
 from .observer import LocalObservation
 from .room import LocalParticipant, LocalRoom, LocalRoomServer
@@ -71,6 +71,15 @@ class LocalBackend(Backend, RoomObserving, SimulatedPhones):
                 "created_at": round(room.created_at, 3),
             }
             for room in self.server.rooms.values()
+        ]
+
+    def metrics(self) -> list[BackendMetric]:
+        engine = self.server.transcription
+        return [
+            BackendMetric("transcription_worker_restarts", "counter",
+                          "Local-room speech recognition processes restarted after dying.", engine.restarts),
+            BackendMetric("transcription_workers", "gauge", "Local-room speech recognition processes alive.",
+                          sum(1 for w in engine.workers if w.alive)),
         ]
 
     async def observe(self, room_url: str, listener: TransportListener) -> Observation:
