@@ -1,5 +1,6 @@
 // The middle column: the watched room's header (title, head count, active speaker) and one card
-// per participant (avatar, name, id, badges, a level meter, a level sparkline, the microphone).
+// per participant (avatar, name, id, badges, a level meter, a level sparkline, the microphone); the
+// bot being watched (state.watchedSession) is marked.
 
 import { $, el } from '../lib/dom.js';
 import { dbfsText, meterPosition } from '../lib/audio.js';
@@ -34,6 +35,9 @@ export function createRoomView(store) {
     view.avatar.style.background = `hsl(${hue(name)} 70% 62%)`;
     view.youBadge.hidden = state.me?.participantId !== participant.id;
     view.demoBadge.hidden = !participant.info?.userData?.demo;
+    const watched = Boolean(state.watchedSession?.participantId) && state.watchedSession.participantId === participant.id;
+    view.botBadge.hidden = !watched;
+    view.card.classList.toggle('watched', watched);
     view.micNode.textContent = `mic ${participant.media?.microphone?.state ?? 'off'}`;
   }
 
@@ -64,8 +68,11 @@ export function createRoomView(store) {
   }
 
   store.on(Change.WATCHING, (roomUrl) => {
-    $('room-title').textContent = roomUrl;
+    const bot = state.watchedSession;
+    $('room-title').textContent = bot ? `${roomUrl} · as ${bot.userName}` : roomUrl;
+    $('room-title').dataset.session = bot?.id ?? '';
     renderHeader();
+    state.participants.forEach(renderCard);
   });
   store.on(Change.ROOMS, renderHeader);
   store.on(Change.PARTICIPANT_ADDED, addCard);
@@ -97,15 +104,16 @@ function createCard(id) {
   const youBadge = el('span', { class: 'badge you', text: 'you', hidden: true });
   const demoBadge = el('span', { class: 'badge demo', text: 'demo', hidden: true });
   const talkBadge = el('span', { class: 'badge talk', text: 'speaking', hidden: true });
+  const botBadge = el('span', { class: 'badge bot', text: 'watched bot', hidden: true });
   const fill = el('div', { class: 'fill' });
   const spark = el('canvas', { class: 'spark', width: 400, height: 60 });
   const levelText = el('span', { text: '-∞ dB' });
   const micNode = el('span', { text: 'mic' });
   const card = el('article', { class: 'card', 'data-participant-id': id, 'data-level': '0', 'data-speaking': 'false' },
     avatar,
-    el('div', { class: 'who' }, nameNode, el('div', { class: 'id', text: id }), el('div', { class: 'badges' }, youBadge, demoBadge, talkBadge)),
+    el('div', { class: 'who' }, nameNode, el('div', { class: 'id', text: id }), el('div', { class: 'badges' }, youBadge, demoBadge, botBadge, talkBadge)),
     el('div', { class: 'levels' }, el('div', { class: 'meter' }, fill), spark, el('div', { class: 'stat' }, micNode, levelText)));
-  return { card, avatar, nameNode, youBadge, demoBadge, talkBadge, fill, spark, levelText, micNode, shown: 0 };
+  return { card, avatar, nameNode, youBadge, demoBadge, botBadge, talkBadge, fill, spark, levelText, micNode, shown: 0 };
 }
 
 /** The last ~9 s of levels as a filled line, green while the participant speaks. */

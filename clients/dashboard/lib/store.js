@@ -7,7 +7,8 @@
 export const Change = Object.freeze({
   /** The gateway's room list was refreshed (state.rooms). */
   ROOMS: 'rooms',
-  /** A room is being watched now (detail: its URL); its participants were cleared before. */
+  /** A room is being watched now (detail: its URL; state.watchedSession says through which bot, if any); its
+   *  participants were cleared before. */
   WATCHING: 'watching',
   /** Someone is in the watched room (detail: the participant entry of room-model.js). */
   PARTICIPANT_ADDED: 'participant-added',
@@ -35,6 +36,10 @@ export function createStore(settings) {
     // The watched room (features/watch.js, features/room-model.js): its observer session and
     // participants, id -> {id, participant, level, speaking, history, updatedAt}.
     selected: null,
+    // The session (bot) picked to watch, or null for the room; and the one the observer watches through
+    // (that bot, or for a Daily room the gateway's session it goes through): {id, participantId, userName}.
+    selectedSession: null,
+    watchedSession: null,
     observer: null,
     participants: new Map(),
     activeSpeaker: null,
