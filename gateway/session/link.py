@@ -94,8 +94,14 @@ class Link:
         return self.session.id[:8]
 
     async def close(self, code: int, reason: str) -> None:
-        """Close the session this link serves (it leaves its room, cause ``disconnected``) and the connection."""
-        await self.session.close(code, reason, cause="disconnected")
+        """Close the session this link serves (it leaves its room, cause ``disconnected``) and the connection.
+
+        A link no longer serving it (replaced by a resume, or cut off with 4010) closes only its connection.
+        """
+        if self.session.link is self:
+            await self.session.close(code, reason, cause="disconnected")
+        else:
+            await self.ws.close(code, reason)
 
     # ------------------------------------------------------------------ incoming, per message
 
