@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 # modules): rebuilt when one changes. Without a C compiler the gateway runs them as plain Python.
 FAST_SOURCES := protocol/media.py gateway/media/framing.py gateway/media/level.py gateway/media/vad.py \
 	gateway/media/playout.py gateway/tracks.py gateway/outbox.py gateway/backends/local/room.py \
-	gateway/backends/local/transport.py gateway/connection.py gateway/session.py
+	gateway/backends/local/transport.py gateway/net/connection.py gateway/session.py
 FAST_STAMP   := build/fast/.built
 
 $(FAST_STAMP): $(STAMP) $(FAST_SOURCES) scripts/build_fast.py gateway/compiled.py setup.py

@@ -38,7 +38,7 @@ HOT_MODULES = (
     "gateway.outbox",
     "gateway.backends.local.room",
     "gateway.backends.local.transport",
-    "gateway.connection",
+    "gateway.net.connection",
     "gateway.session",
 )
 """The per-frame path, end to end: the connection's frame parser and writer, the session's

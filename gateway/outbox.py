@@ -44,7 +44,7 @@ MEDIA_DROPPED_INTERVAL_S = 1.0
 
 
 class FrameSink(Protocol):
-    """What the outbox writes to: :class:`gateway.connection.GatewayConnection` (tests use stand-ins)."""
+    """What the outbox writes to: :class:`gateway.net.connection.GatewayConnection` (tests use stand-ins)."""
 
     @property
     def writable(self) -> bool: ...

@@ -18,7 +18,6 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
@@ -33,10 +32,11 @@ from .auth import Authenticator, Denied, Principal, admin_requests, check_exposu
 from .backends import Backend, BackendRegistry
 from .backends.local import LocalBackend
 from .config import Config
-from .connection import GatewayConnection
 from .demo import DemoTalker
 from .handlers import HANDLERS
 from .limits import KeySessions, check_new_room
+from .net.connection import GatewayConnection
+from .net.listener import Listener, serve
 from .session import Session
 from .static import StaticFiles, redirect
 
@@ -83,7 +83,7 @@ class Gateway:
         self.sessions: set[Session] = set()
         self.joined: set[Session] = set()
         self.started = time.time()
-        self._server: Server | None = None
+        self._server: Listener | None = None
         self._stop = asyncio.Event()
         self._demo: DemoTalker | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -108,13 +108,10 @@ class Gateway:
             select_subprotocol=_select_subprotocol,
             process_request=self._http,
             max_size=4 * self.config.max_frame_bytes,
-            # Pings and the idle timeout are the session's (limits.idle_watchdog): it closes with 4009.
-            ping_interval=None,
-            ping_timeout=None,
+            # No extensions (compression) are negotiated. Pings and the idle timeout are the
+            # session's (limits.idle_watchdog): it closes with 4009.
             ssl=self.tls,
-            compression=None,
             server_header=f"daily-ws-gateway/{build_info.version()}",
-            create_connection=GatewayConnection,
         )
         if self.config.demo:
             local = next((b for b in self.backends if isinstance(b, LocalBackend)), None)
@@ -207,7 +204,7 @@ class Gateway:
 
     # ------------------------------------------------------------------ connections
 
-    async def _handle(self, connection: ServerConnection) -> None:
+    async def _handle(self, connection: GatewayConnection) -> None:
         ws = connection
         assert isinstance(ws, GatewayConnection)
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
@@ -241,7 +238,7 @@ class Gateway:
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
 
-    def _admit(self, ws: ServerConnection) -> tuple[Principal | None, bool]:
+    def _admit(self, ws: GatewayConnection) -> tuple[Principal | None, bool]:
         """Origin, credential and sessions-per-key checks of a new connection (PROTOCOL.md, "Authentication").
 
         Returns the principal (None when auth is off) and whether the connection is admitted over
@@ -330,7 +327,7 @@ class Gateway:
 
     # ------------------------------------------------------------------ HTTP
 
-    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _http(self, connection: GatewayConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return json_response(HTTPStatus.OK, self.health())
@@ -370,7 +367,7 @@ def _browser_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _select_subprotocol(connection: ServerConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:
+def _select_subprotocol(connection: GatewayConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:
     """Pick ours; a client that offers none is served as v1, one that offers others is refused (4000)."""
     return Subprotocol(constants.SUBPROTOCOL) if constants.SUBPROTOCOL in subprotocols else None
 

@@ -39,12 +39,12 @@ from protocol.schema import validate_request
 
 from . import build_info
 from .backends.base import AudioFormat, JoinOptions, Observation, RawVideoFrame, Transport
-from .connection import GatewayConnection
 from .handlers import HANDLERS
 from .limits import idle_watchdog
 from .media.filters import FilterSpec, filter_from_request
 from .media.playout import AudioPlayout, PlayoutOptions
 from .media.vad import VadParams, VadTransition, vad_from_request
+from .net.connection import GatewayConnection
 from .outbox import Outbox
 from .resume import ended_on_purpose, new_token, token_matches, token_session_id
 from .tracks import FIRST_TRACK_ID, VIDEO_QUEUE_LIMIT, InboundTrack, VideoTrack
@@ -174,7 +174,7 @@ class Session:
 
         try:
             # Messages are handled as they arrive, inside the connection's data_received
-            # (gateway.connection): no queue and no task switch per frame.
+            # (gateway.net.connection): no queue and no task switch per frame.
             ws.serve(on_message)
             await ws.wait_closed()
         except ConnectionClosed:

@@ -9,7 +9,7 @@ import orjson
 from websockets.server import ServerProtocol
 
 from gateway.config import Config
-from gateway.connection import GatewayConnection
+from gateway.net.connection import GatewayConnection
 from gateway.session import Session
 
 
