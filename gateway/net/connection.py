@@ -33,7 +33,7 @@ import logging
 import os
 import struct
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 from websockets.frames import Frame, Opcode, apply_mask
 from websockets.http11 import Request, Response
@@ -168,8 +168,7 @@ class GatewayConnection(asyncio.Protocol):
     # ------------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
         transport.set_write_buffer_limits(self.write_limit, self.write_limit // 4)
         if self.open_timeout is not None:
             self._open_timer = self.loop.call_later(self.open_timeout, self._open_timed_out)
