@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from gateway.net.connection import EARLY_MESSAGES_PAUSE, GatewayConnection, frame_header
+from gateway.net.connection import APPLY_MASK, EARLY_MESSAGES_PAUSE, GatewayConnection, frame_header, unmask
 from gateway.net.listener import Listener, serve
 from gateway.resume import ended_on_purpose
 
@@ -278,6 +278,17 @@ async def test_writable_goes_false_on_a_full_buffer_and_wait_writable_returns_wh
     await asyncio.wait_for(waiter, 3)
     assert server.writable
     writer.close()
+
+
+def test_unmask_and_the_mask_function_in_use_match_the_rfc_definition_at_every_length():
+    """unmask and APPLY_MASK (websockets' C one) XOR byte i with mask[i % 4] (RFC 6455 5.3), bytes or memoryview."""
+    mask = b"\x9a\x01\xff\x42"
+    for n in [*range(10), 125, 70000]:
+        data = os.urandom(n)
+        expected = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        for function in (unmask, APPLY_MASK):
+            assert function(data, mask) == expected
+            assert function(memoryview(expected), mask) == data
 
 
 def test_frame_header_encodes_the_three_length_forms():
