@@ -62,8 +62,6 @@ _PONG: Final = Opcode.PONG
 _HEAD_END: Final = b"\r\n\r\n"
 _HEADER_16: Final = struct.Struct("!BBH")
 _HEADER_64: Final = struct.Struct("!BBQ")
-_LENGTH_16: Final = struct.Struct("!H")
-_LENGTH_64: Final = struct.Struct("!Q")
 
 
 def unmask(data: bytes | memoryview, mask: bytes) -> bytes:
@@ -152,6 +150,8 @@ class GatewayConnection(asyncio.Protocol):
         """A fragmented message is under way (its frames go to the protocol)."""
         self._held = bytearray()
         """Bytes of an incomplete frame, while parsing here."""
+        self._needed = 0
+        """How many bytes the frame held needs (at least), counted from its first byte."""
         self._holding = 0
         """What the owner was last told this connection holds."""
         self._head_tail = b""
@@ -199,64 +199,70 @@ class GatewayConnection(asyncio.Protocol):
         held = self._held
         if held:
             held += data
-            buffer: bytes | bytearray = held
+            if len(held) < self._needed:
+                if len(held) + self._fragment_bytes != self._holding:
+                    self._report_holding()
+                return  # the frame held is still incomplete: no copy, no parse
+            buffer = bytes(held)
+            held.clear()
         else:
             buffer = data
         end = len(buffer)
         pos = 0
         max_size = self.max_size
-        with memoryview(buffer) as view:
-            while end - pos >= 2:
-                first, second = buffer[pos], buffer[pos + 1]
-                length = second & 0x7F
-                start = pos + 2
-                if length == 126:
-                    if end - start < 2:
-                        break
-                    length = _LENGTH_16.unpack_from(buffer, start)[0]
-                    start += 2
-                elif length == 127:
-                    if end - start < 8:
-                        break
-                    length = _LENGTH_64.unpack_from(buffer, start)[0]
-                    start += 8
-                if not second & 0x80 or first & 0x70 or (max_size is not None and length > max_size):
-                    # Unmasked, reserved bits or too big: the protocol fails the connection with the right code.
-                    self._to_protocol(bytes(view[pos:]))
-                    pos = end
+        while True:
+            if end - pos < 2:
+                self._needed = 2
+                break
+            first = buffer[pos]
+            second = buffer[pos + 1]
+            length = second & 0x7F
+            start = pos + 2
+            if length == 126:
+                if end - start < 2:
+                    self._needed = 4
                     break
-                stop = start + 4 + length
-                if stop > end:
+                length = (buffer[start] << 8) | buffer[start + 1]
+                start += 2
+            elif length == 127:
+                if end - start < 8:
+                    self._needed = 10
                     break
-                opcode = first & 0x0F
-                if first & 0x80 and (opcode == 1 or opcode == 2) and not self._fragmented:
-                    mask = bytes(view[start : start + 4])
-                    # No named slice of view: one alive after the loop would pin the held buffer.
-                    if mask != b"\0\0\0\0":
-                        payload: bytes = APPLY_MASK(view[start + 4 : stop], mask)
-                    else:
-                        payload = bytes(view[start + 4 : stop])
-                    pos = stop
-                    if opcode == 1:
-                        try:
-                            self._deliver(payload.decode())
-                        except UnicodeDecodeError as exc:
-                            self.fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
-                    else:
-                        self._deliver(payload)
+                length = int.from_bytes(buffer[start : start + 8], "big")
+                start += 8
+            if not second & 0x80 or first & 0x70 or (max_size is not None and length > max_size):
+                # Unmasked, reserved bits or too big: the protocol fails the connection with the right code.
+                self._to_protocol(buffer[pos:])
+                pos = end
+                break
+            stop = start + 4 + length
+            if stop > end:
+                self._needed = stop - pos
+                break
+            opcode = first & 0x0F
+            if first & 0x80 and (opcode == 1 or opcode == 2) and not self._fragmented:
+                if buffer[start] | buffer[start + 1] | buffer[start + 2] | buffer[start + 3]:
+                    payload = APPLY_MASK(buffer[start + 4 : stop], buffer[start : start + 4])
                 else:
-                    # A control frame or a fragment: the protocol handles it (and may close).
-                    self._to_protocol(bytes(view[pos:stop]))
-                    pos = stop
-                if not self._open:
-                    self._to_protocol(bytes(view[pos:]))
-                    pos = end
-                    break
-            rest = bytes(view[pos:]) if pos < end and buffer is not held else b""
-        if buffer is held:
-            del held[:pos]
-        elif rest:
-            held += rest
+                    payload = buffer[start + 4 : stop]  # a zero mask (RFC 6455 allows it) changes nothing
+                pos = stop
+                if opcode == 1:
+                    try:
+                        self._deliver(payload.decode())
+                    except UnicodeDecodeError as exc:
+                        self.fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
+                else:
+                    self._deliver(payload)
+            else:
+                # A control frame or a fragment: the protocol handles it (and may close).
+                self._to_protocol(buffer[pos:stop])
+                pos = stop
+            if not self._open:
+                self._to_protocol(buffer[pos:])
+                pos = end
+                break
+        if pos < end:
+            held += buffer[pos:] if pos else buffer
         if len(held) + self._fragment_bytes != self._holding:
             self._report_holding()
 
