@@ -13,10 +13,12 @@ from __future__ import annotations
 import collections
 import hmac
 import secrets
-
-from websockets.asyncio.connection import Connection
+from typing import TYPE_CHECKING
 
 from protocol.constants import CloseCode
+
+if TYPE_CHECKING:
+    from .net.connection import GatewayConnection
 
 
 class ReplayBuffer:
@@ -82,7 +84,7 @@ def token_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def ended_on_purpose(ws: Connection) -> bool:
+def ended_on_purpose(ws: GatewayConnection) -> bool:
     """Whether a closed connection ended as someone meant it, so its session must not wait for a resume.
 
     The client closing with 1000 (normal) or 1001 (going away, e.g. a closed tab) means it is
