@@ -791,7 +791,7 @@ async def test_closing_before_serve_reads_the_peers_close_and_ends_at_once():
     async with Guarded(roomy(), serve_after=5.0) as guarded:
         async with connect(f"ws://127.0.0.1:{guarded.port}") as ws:
             await ws.send(b"unread")
-            await wait_for(lambda: bool(guarded.connections))
+            await wait_for(lambda: bool(guarded.connections) and guarded.connections[0]._reading_paused)
             loop = asyncio.get_running_loop()
             started = loop.time()
             await asyncio.wait_for(guarded.connections[0].close(1001, "going away"), 3)
