@@ -21,6 +21,10 @@ log = logging.getLogger("gateway")
 SHUTDOWN_BACKSTOP_S = 10.0
 """After a stop signal the process exits within ``shutdown_timeout`` + this, even if a shutdown step hangs."""
 
+REPEAT_SIGNAL_WINDOW_S = 1.0
+"""A second stop signal this soon after the first is the same stop delivered twice, not an impatient user:
+``make serve`` forwards a SIGTERM to its child that the child's process group already received."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -70,14 +74,17 @@ async def run(config: Config) -> int:
         return 2
     await gateway.start()
     loop = asyncio.get_running_loop()
-    stops = 0
+    first_stop: float | None = None
 
     def on_signal() -> None:
-        nonlocal stops
-        stops += 1
-        if stops > 1:
+        nonlocal first_stop
+        now = loop.time()
+        if first_stop is not None:
+            if now - first_stop < REPEAT_SIGNAL_WINDOW_S:
+                return
             log.warning("second signal: exiting now")
             os._exit(1)
+        first_stop = now
         gateway.request_stop()
         # Every shutdown step is bounded; this is the backstop if one is not (a stuck backend).
         loop.call_later(config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)

@@ -19,9 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import Protocol as WebSocketProtocol
+from websockets.protocol import State
 
 from protocol import messages
 from protocol.constants import CloseCode, MediaKind, OutboundTrack
@@ -30,7 +33,6 @@ from protocol.media import AudioFrame, VideoFrame, decode_frame, frame_position
 from protocol.schema import validate_request
 
 from ..handlers import HANDLERS
-from ..net.connection import GatewayConnection
 from ..net.keepalive import idle_watchdog
 
 if TYPE_CHECKING:
@@ -40,10 +42,42 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.session")
 
 
+class Connection(Protocol):
+    """What a link and its session use of their WebSocket connection (``gateway.net.connection``; tests use stand-ins).
+
+    The outbox writes to it (``writable``, ``write_message``, ``wait_writable``); the link hands it
+    its handlers (``serve``); the session closes it and reads how it ended (``protocol``).
+    """
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def protocol(self) -> WebSocketProtocol: ...
+
+    @property
+    def remote_address(self) -> Any: ...
+
+    @property
+    def writable(self) -> bool: ...
+
+    def write_message(self, data: bytes, *, text: bool) -> bool: ...
+
+    async def wait_writable(self) -> None: ...
+
+    def serve(self, handler: Callable[[str | bytes], None], on_oversize: Callable[[bool, int, bytes], None]) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+    def ping(self) -> Awaitable[Awaitable[Any]]: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
 class Link:
     """One connection and the session it serves (module docstring)."""
 
-    def __init__(self, gateway: Gateway, ws: GatewayConnection, session: Session) -> None:
+    def __init__(self, gateway: Gateway, ws: Connection, session: Session) -> None:
         self.gateway = gateway
         self.config = gateway.config
         self.ws = ws
@@ -94,8 +128,14 @@ class Link:
         return self.session.id[:8]
 
     async def close(self, code: int, reason: str) -> None:
-        """Close the session this link serves (it leaves its room, cause ``disconnected``) and the connection."""
-        await self.session.close(code, reason, cause="disconnected")
+        """Close the session this link serves (it leaves its room, cause ``disconnected``) and the connection.
+
+        A link no longer serving it (replaced by a resume, or cut off with 4010) closes only its connection.
+        """
+        if self.session.link is self:
+            await self.session.close(code, reason, cause="disconnected")
+        else:
+            await self.ws.close(code, reason)
 
     # ------------------------------------------------------------------ incoming, per message
 

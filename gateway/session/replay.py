@@ -13,12 +13,18 @@ from __future__ import annotations
 import collections
 import hmac
 import secrets
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+from websockets.protocol import Protocol as WebSocketProtocol
 
 from protocol.constants import CloseCode
 
-if TYPE_CHECKING:
-    from .net.connection import GatewayConnection
+
+class Closed(Protocol):
+    """A connection, as far as how it ended goes: its websockets sans-I/O protocol."""
+
+    @property
+    def protocol(self) -> WebSocketProtocol: ...
 
 
 class ReplayBuffer:
@@ -84,7 +90,7 @@ def token_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def ended_on_purpose(ws: GatewayConnection) -> bool:
+def ended_on_purpose(ws: Closed) -> bool:
     """Whether a closed connection ended as someone meant it, so its session must not wait for a resume.
 
     The client closing with 1000 (normal) or 1001 (going away, e.g. a closed tab) means it is

@@ -87,6 +87,21 @@ async def test_hung_leave_is_bounded_by_shutdown_timeout(tmp_path):
     assert "did not leave within shutdown_timeout" in gw.log()
 
 
+async def test_a_stop_delivered_twice_at_once_is_one_clean_stop():
+    """Two SIGTERMs back to back (make forwarding the group's signal to its child) shut down cleanly, code 0."""
+    gw = start_gateway(name="gateway-shutdown-twice")
+    try:
+        client = await GatewayClient.connect(gw.url)
+        await client.join(f"local://twice-{uuid.uuid4().hex[:8]}")
+        gw.process.send_signal(signal.SIGTERM)
+        gw.process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(gw.process.wait, 30) == 0
+        assert "second signal" not in gw.log() and "gateway.server: stopped" in gw.log()
+        await client.close()
+    finally:
+        gw.stop()
+
+
 async def test_second_signal_forces_exit():
     """While shutdown waits on a hung leave, new connections are refused and a second SIGINT exits at once (code 1)."""
     gw = start_gateway("--shutdown-timeout", "60", name="gateway-shutdown-force", env={"GATEWAY_TEST_FAULTS": "1"})
