@@ -39,6 +39,7 @@ from gateway.media.level import LevelMeter, rms_level  # noqa: E402
 from gateway.media.playout import AudioPlayout  # noqa: E402
 from gateway.media.resample import Resampler, live_resampler  # noqa: E402
 from gateway.media.vad import VadParams, VoiceActivityDetector  # noqa: E402
+from gateway.net.connection import GatewayConnection  # noqa: E402
 from gateway.session.outbox import Outbox  # noqa: E402
 from gateway.session.tracks import InboundTrack  # noqa: E402
 from protocol.media import decode_frame, encode_audio  # noqa: E402
@@ -109,6 +110,89 @@ class Receiver:
 
     def deliver_track_ended(self, participant_id: str, source: str) -> None:
         pass
+
+
+class FakeTransport:
+    """Stands in for the socket under a GatewayConnection: keeps nothing it is given."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        self.written += 1
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class AcceptAll:
+    """A connection owner that accepts every handshake and sets nothing up."""
+
+    def respond(self, connection: GatewayConnection, request: Any) -> Any:
+        return connection.protocol.accept(request)
+
+    def opened(self, connection: GatewayConnection) -> None:
+        pass
+
+    def holding(self, connection: GatewayConnection, size: int) -> None:
+        pass
+
+
+def open_connection(received: list[Any]) -> tuple[GatewayConnection, FakeTransport]:
+    """A GatewayConnection opened by a real handshake over a fake transport, delivering to ``received``."""
+    from websockets.server import ServerProtocol
+
+    connection = GatewayConnection(ServerProtocol(max_size=1 << 20), AcceptAll(), open_timeout=None)
+    transport = FakeTransport()
+    connection.connection_made(transport)  # type: ignore[arg-type]
+    connection.data_received(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    connection.serve(received.append)
+    return connection, transport
+
+
+def client_frame(payload: bytes, mask: bytes) -> bytes:
+    """A masked binary client frame (as a browser or the Node load generator sends it)."""
+    n = len(payload)
+    head = bytes((0x82, 0x80 | n)) if n < 126 else bytes((0x82, 0x80 | 126)) + n.to_bytes(2, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + masked
+
+
+async def connection_us(frames: list[bytes]) -> list[tuple[str, float, str]]:
+    """The connection's receive and send paths per frame (a running loop: the connection needs one)."""
+    rows: list[tuple[str, float, str]] = []
+    wire = [encode_audio(1, i, 0, RATE, 1, f) for i, f in enumerate(frames)]
+    for label, mask in (("zero mask, as the load generator", b"\0\0\0\0"), ("random mask, as browsers", b"\x12\x34\x56\x78")):
+        chunks = [client_frame(w, mask) for w in wire]
+        received: list[Any] = []
+        connection, _ = open_connection(received)
+
+        def receive(n: int, connection: GatewayConnection = connection, chunks: list[bytes] = chunks,
+                    received: list[Any] = received) -> None:
+            for chunk in chunks[:n]:
+                connection.data_received(chunk)
+            received.clear()
+
+        rows.append((f"connection: receive one 668 B frame ({label})", best_us(receive, len(chunks)),
+                     "gateway.net.connection data_received -> handler"))
+    connection, _ = open_connection([])
+
+    def send(n: int) -> None:
+        for w in wire[:n]:
+            connection.write_message(w, text=False)
+
+    rows.append(("connection: write one 668 B frame", best_us(send, len(wire)),
+                 "gateway.net.connection write_message -> transport.write"))
+    return rows
 
 
 async def fan_out_us(receivers: int, frames: list[bytes], *, out_rate: int = RATE, vad: bool = True) -> float:
@@ -232,6 +316,7 @@ def run(frames_n: int) -> list[tuple[str, float, str]]:
     rows.append(("fan-out to 4 receivers, 16 kHz, VAD off", us, f"{us / 4:.1f} us per receiver"))
     us = asyncio.run(fan_out_us(4, frames, out_rate=24000))
     rows.append(("fan-out to 4 receivers, 16 -> 24 kHz, VAD on", us, f"{us / 4:.1f} us per receiver"))
+    rows += asyncio.run(connection_us(frames))
     return rows
 
 

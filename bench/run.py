@@ -42,6 +42,9 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 PIPECAT_VENV = BENCH / ".venv-pipecat"
 PIPECAT_REQUIREMENTS = ["pipecat-ai[websocket]==1.14.0", "uvicorn[standard]>=0.32,<1", "uvloop"]
+PICOWS_VENV = BENCH / ".venv-picows"
+PICOWS_REQUIREMENTS = ["picows==2.3.1", "uvloop"]
+"""The bare relay on picows (``--systems relay-picows``): measured against the gateway's own connection layer."""
 LISTENING = re.compile(r"listening on (ws://\S+)")
 
 SERVER_CORE = 0
@@ -64,6 +67,8 @@ class System:
     url_suffix: str = ""
     start: int = 32
     """First N of the sweep."""
+    cwd: Path | None = None
+    """Where the server runs (the checkout it imports); None: this one."""
 
 
 def _gateway_cmd() -> list[str]:
@@ -75,6 +80,14 @@ def _relay_cmd() -> list[str]:
     return [sys.executable, str(BENCH / "relay.py"), "--port", "0"]
 
 
+def _relay_net_cmd() -> list[str]:
+    return [sys.executable, str(BENCH / "relay.py"), "--port", "0", "--impl", "net"]
+
+
+def _relay_picows_cmd() -> list[str]:
+    return [str(PICOWS_VENV / "bin" / "python"), str(BENCH / "relay.py"), "--port", "0", "--impl", "picows"]
+
+
 def _pipecat_cmd() -> list[str]:
     return [str(PIPECAT_VENV / "bin" / "python"), str(BENCH / "pipecat_bridge.py"), "--port", "0"]
 
@@ -83,7 +96,16 @@ SYSTEMS = {
     "gateway": System("gateway", "daily-ws-gateway (local rooms)", "gateway", _gateway_cmd, start=288),
     "relay": System("relay", "bare relay (websockets)", "relay", _relay_cmd, start=512),
     "pipecat": System("pipecat", "Pipecat FastAPI WS bridge (protobuf, echo)", "pipecat", _pipecat_cmd, start=48),
+    "relay-net": System("relay-net", "bare relay on gateway.net (the gateway's connection)", "relay", _relay_net_cmd,
+                        start=512),
+    "relay-picows": System("relay-picows", "bare relay on picows", "relay", _relay_picows_cmd, start=512),
 }
+
+
+def add_baseline(root: Path) -> None:
+    """``gateway-baseline``: the gateway of another checkout (its own hot-path build), for before / after in one run."""
+    SYSTEMS["gateway-baseline"] = System("gateway-baseline", f"daily-ws-gateway at {root} (baseline)", "gateway",
+                                         _gateway_cmd, start=288, cwd=root)
 
 
 # ---------------------------------------------------------------------------- setup
@@ -95,6 +117,24 @@ def ensure_node() -> None:
         raise SystemExit("bench: node is required for the load generator (bench/loadgen.mjs)")
     if not (BENCH / "node_modules" / "ws" / "package.json").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BENCH, check=True)
+
+
+def ensure_picows() -> str | None:
+    """Create bench/.venv-picows if needed (never a gateway dependency); returns None when usable, else why not."""
+    python = PICOWS_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import picows, uvloop"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return None
+    try:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PICOWS_VENV)], check=True)
+        out = subprocess.run([str(python), "-m", "pip", "install", "-q", *PICOWS_REQUIREMENTS],
+                             capture_output=True, text=True, timeout=900)
+        if out.returncode != 0:
+            return f"pip install {' '.join(PICOWS_REQUIREMENTS)} failed: {out.stderr.strip()[-800:]}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"could not set up {PICOWS_VENV}: {exc}"
+    return None
 
 
 def ensure_pipecat() -> str | None:
@@ -156,7 +196,7 @@ class Server:
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            system.command(), stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=ROOT, env=env,
+            system.command(), stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=system.cwd or ROOT, env=env,
             preexec_fn=_pin(SERVER_CORE),
         )
         self.url = self._wait_listening()
@@ -379,6 +419,10 @@ def machine_info() -> dict[str, Any]:
         script = ("from importlib.metadata import version as v; "
                   "print(' '.join(f'{p}=={v(p)}' for p in ('pipecat-ai','fastapi','uvicorn','websockets','protobuf')))")
         packages["pipecat env"] = _version([str(pipecat_python), "-c", script])
+    picows_python = PICOWS_VENV / "bin" / "python"
+    if picows_python.exists():
+        packages["picows env"] = _version([str(picows_python), "-c", "from importlib.metadata import version as v; "
+                                           "print(f\"picows=={v('picows')} uvloop=={v('uvloop')}\")"])
     ws_pkg = BENCH / "node_modules" / "ws" / "package.json"
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -436,6 +480,30 @@ def render(report: dict[str, Any]) -> str:
         lines.append("")
     for name, why in report.get("skipped", {}).items():
         lines += [f"**{name} skipped:** {why}", ""]
+    by_n: dict[int, dict[str, list[float]]] = {}
+    for r in report["runs"]:
+        if r.get("server_cpu_pct") is not None and (r.get("delivered") or 0) >= 1 - MAX_DELIVERED_LOSS:
+            by_n.setdefault(r["connections"], {}).setdefault(r["system"], []).append(r["server_cpu_pct"])
+    if any("relay" in cpus and len(cpus) > 1 for cpus in by_n.values()):
+        names = list(dict.fromkeys(name for cpus in by_n.values() for name in cpus))
+        lines += ["## Server CPU at the same N", "",
+                  "Mean server CPU % at each N of the runs that delivered (latency failures from a noisy neighbour "
+                  "included: the CPU a server spends per frame is what is compared), and the bare relay's CPU over "
+                  "each system's: the streams it would carry at the relay's CPU, as a multiple of the relay's "
+                  "(> 1.0x: cheaper per stream).", "",
+                  "| N | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for n, cpus in sorted(by_n.items()):
+            relay = sum(cpus["relay"]) / len(cpus["relay"]) if "relay" in cpus else None
+            cells = []
+            for name in names:
+                if name not in cpus:
+                    cells.append("-")
+                    continue
+                cpu = sum(cpus[name]) / len(cpus[name])
+                ratio = f" ({relay / cpu:.2f}x)" if relay and name != "relay" else ""
+                cells.append(f"{cpu:.1f}{ratio}")
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("")
     lines += ["## Every run", "", "| system | N | pass | delivered | p50 | p99 | p99.9 | max | p99 per 10 s slice "
               "| streams > 20 ms throughout | server CPU % | RSS MB | loadgen CPU % | loadgen lag p99 ms | note |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -479,7 +547,10 @@ def summarize(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Gateway capacity/latency benchmark (see bench/README.md)")
-    parser.add_argument("--systems", default="gateway,relay,pipecat", help="comma-separated: gateway, relay, pipecat")
+    parser.add_argument("--systems", default="gateway,relay,pipecat",
+                        help="comma-separated: gateway, relay, pipecat; relay-net, relay-picows (the relay on other "
+                             "connection layers); gateway-baseline (with --baseline)")
+    parser.add_argument("--baseline", default="", help="a checkout whose gateway runs as system gateway-baseline")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds per run (default 60)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring (default 5)")
     parser.add_argument("--n", default="", help="comma-separated N to run instead of a sweep")
@@ -503,8 +574,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out_dir = Path(args.output)
     log_dir = out_dir / "logs" / name
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if args.baseline:
+        add_baseline(Path(args.baseline).resolve())
     ensure_node()
     skipped: dict[str, str] = {}
+    if "relay-picows" in wanted:
+        why = ensure_picows()
+        if why:
+            skipped["relay-picows"] = why
+            wanted.remove("relay-picows")
+            print(f"bench: picows relay skipped: {why}", file=sys.stderr)
     if "pipecat" in wanted:
         why = ensure_pipecat()
         if why:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from protocol import constants
@@ -34,6 +33,7 @@ from .metrics import GatewayMetrics
 from .metrics.endpoint import MetricsServer
 from .net.budget import ReceiveBudget
 from .net.connection import GatewayConnection
+from .net.listener import Listener, serve
 from .session import Session
 from .session.link import Link
 
@@ -61,7 +61,7 @@ class Gateway:
         """Live sessions, connected or detached (``resume`` finds them by id)."""
         self.joined: set[Session] = set()
         self.started = time.time()
-        self._server: Server | None = None
+        self._server: Listener | None = None
         self._stop = asyncio.Event()
         self._handlers: set[asyncio.Task[None]] = set()
         self.gatekeeper = Gatekeeper(config, self.auth, self.backends, self.sessions)
@@ -98,13 +98,13 @@ class Gateway:
             select_subprotocol=_select_subprotocol,
             process_request=self.http,
             max_size=4 * self.config.max_frame_bytes,
-            # Pings and the idle timeout are the link's (net.keepalive): it closes with 4009.
-            ping_interval=None,
-            ping_timeout=None,
+            max_text_bytes=self.config.max_message_bytes,
+            max_binary_bytes=self.config.max_frame_bytes,
+            receive_budget=self.receive_budget,
+            # No extensions (compression) are negotiated. Pings and the idle timeout are the link's
+            # (net.keepalive): it closes with 4009.
             ssl=self.tls,
-            compression=None,
             server_header=f"daily-ws-gateway/{build_info.version()}",
-            create_connection=GatewayConnection,
         )
         if not self.auth.enabled:
             log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
@@ -191,12 +191,8 @@ class Gateway:
 
     # ------------------------------------------------------------------ connections
 
-    async def _handle(self, connection: ServerConnection) -> None:
-        ws = connection
-        assert isinstance(ws, GatewayConnection)
-        # Nothing past the handshake is read until the session serves the connection (gateway.net.connection).
-        ws.set_limits(self.receive_budget.account(), max_text_bytes=self.config.max_message_bytes,
-                      max_binary_bytes=self.config.max_frame_bytes)
+    async def _handle(self, ws: GatewayConnection) -> None:
+        # Nothing past the handshake is read until the link serves the connection (gateway.net.connection).
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
         if offered and ws.subprotocol is None:
             ws.deny(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
@@ -280,6 +276,6 @@ def _browser_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _select_subprotocol(connection: ServerConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:
+def _select_subprotocol(connection: GatewayConnection, subprotocols: Sequence[Subprotocol]) -> Subprotocol | None:
     """Pick ours; a client that offers none is served as v1, one that offers others is refused (4000)."""
     return Subprotocol(constants.SUBPROTOCOL) if constants.SUBPROTOCOL in subprotocols else None

@@ -1,56 +1,69 @@
-"""The gateway's WebSocket connection: messages handed to the session as they arrive, frames written at once.
+"""One WebSocket connection: websockets' sans-I/O protocol pumped by an asyncio protocol, with a fast path for whole frames.
 
-websockets' ``ServerConnection`` suits request/response servers: every message goes through
-a generator-based frame parser, then an assembler queue, then a task awaiting ``recv()``;
-every send takes a lock, an async context manager and a drain. For a media relay that is
-most of the cost of a frame (bench/README.md, "Where the gap to the relay is"). This
-subclass keeps websockets for everything it does well (the opening handshake, control
-frames, the closing handshake, fragmented and malformed input, limits) and adds two fast
-paths for the common case:
+websockets' :class:`~websockets.server.ServerProtocol` (its public sans-I/O API:
+``receive_data``, ``events_received``, ``data_to_send``, ``send_response``, ``send_close``,
+``send_ping``, ``fail``, ``close_expected``) does what it does well: the opening handshake,
+control frames, the closing handshake, fragmented and malformed input, limits. This class
+owns the I/O around it, as websockets' own asyncio connection does, plus two fast paths for
+the common case of a media relay (bench/README.md, "The connection"):
 
-- **Receiving:** once the connection is open, whole unfragmented text and binary frames
-  are parsed here and passed synchronously, in arrival order, to the handler set with
-  :meth:`GatewayConnection.serve`. Any other frame (ping, pong, close, a fragment, a
-  frame with reserved bits, an oversize or unmasked frame) is handed whole to websockets'
-  own parser, which answers it as it always does; fragmented messages are reassembled
-  here from its events, so order is kept. After a close, everything goes to websockets.
+- **Receiving:** once the connection is served, whole unfragmented text and binary frames are
+  parsed here and passed synchronously, in arrival order, to the handler set with
+  :meth:`GatewayConnection.serve`. Every other frame (ping, pong, close, a fragment, a frame
+  with reserved bits, an oversize or unmasked frame) is fed whole to the protocol, which
+  answers it as it always does; fragmented messages are reassembled here from its events,
+  so order is kept. The protocol only ever receives the request head and then whole frames,
+  so its parser always waits at a frame boundary when this one parses. After a close sent
+  here, frames still go whole to the protocol (it waits for the peer's close); once the
+  protocol discards what arrives (the connection failed, or the peer's close came), so does
+  this class.
 - **Sending:** :meth:`GatewayConnection.write_message` writes one whole message to the
-  transport synchronously when the connection is open; :attr:`writable` says whether the
-  transport's buffer is below its high-water mark, and :meth:`wait_writable` waits until
-  it is (the session's outbox queues in between).
+  transport synchronously when the connection is open; :attr:`~GatewayConnection.writable`
+  says whether the transport's buffer is below its high-water mark, and
+  :meth:`~GatewayConnection.wait_writable` waits until it is (the session's outbox queues in
+  between).
 
-Both paths are byte-for-byte RFC 6455: tests compare them with websockets' own.
+Both paths are byte-for-byte RFC 6455: tests/unit/test_connection.py compares them with
+websockets' own client.
 
-Hostile input (PROTOCOL.md, "Security"):
+Hostile input (PROTOCOL.md 15):
 
-- **Before the upgrade** the request head goes through :class:`gateway.handshake.RequestScreen`
-  first: what websockets would drop silently (another method, a body, a pipelined request) gets
-  a 4xx response.
-- **Before it is served** (the gateway admits a connection, then calls :meth:`serve`) nothing is
-  read past the handshake: one read is held, and reading pauses. A refused connection is failed
-  with :meth:`deny` and what it sent is never parsed.
-- **Oversize frames** (over ``max_text_bytes`` / ``max_binary_bytes``, set with :meth:`set_limits`)
-  are skipped as their bytes arrive, never held, and reported to the ``on_oversize`` handler.
-- **What a connection holds** unread (a partial frame, fragments, the held read) is reported
-  to its :class:`gateway.budget.ConnectionBudget`; past the budget the connection is closed
-  (1009, or 1013 when the gateway-wide pool is spent).
+- **Before the upgrade** the request head goes through :class:`gateway.net.handshake.RequestScreen`
+  first: what websockets would drop silently (another method, a body, a pipelined request,
+  frames sent before the 101) gets a 4xx response.
+- **Before it is served** (the gateway admits a connection, then calls :meth:`~GatewayConnection.serve`)
+  nothing is read past the handshake: one read is kept unparsed, and reading pauses. A refused
+  connection is failed with :meth:`~GatewayConnection.deny` and what it sent is never parsed.
+- **Oversize frames** (over ``max_text_bytes`` / ``max_binary_bytes``) are skipped as their bytes
+  arrive, never held, and reported to the ``on_oversize`` handler with their first payload bytes.
+- **What a connection holds** unread (a partial frame, fragments, the read kept before serving)
+  is reported to its :class:`ConnectionOwner` (``holding``), which checks it against the receive
+  budget (``gateway.net.budget``) and may :meth:`~GatewayConnection.refuse` the connection (1009, 1013).
+  A lost connection frees all of it at once.
+
+What happens around a connection (the handshake's policy, the handler task, budgets) is its
+:class:`ConnectionOwner`'s: ``gateway.net.listener``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Final, Protocol, cast
 
-from websockets.asyncio.server import ServerConnection
-from websockets.frames import Frame, Opcode, apply_mask
+import websockets.frames
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
 from websockets.protocol import State
-from websockets.streams import StreamReader
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from protocol.constants import CloseCode
 
-from .budget import UNBOUNDED, ConnectionBudget, Refusal
+from .budget import UNBOUNDED, ConnectionBudget
 from .handshake import Rejected, RequestScreen
 
 log = logging.getLogger("gateway.connection")
@@ -62,21 +75,36 @@ OversizeHandler = Callable[[bool, int, bytes], None]
 The first :data:`SKIPPED_HEAD_BYTES` bytes of the payload (unmasked) are all that is kept, so
 that an error about a binary frame can still quote its header's track and seq (PROTOCOL.md 10.3)."""
 
-SKIPPED_HEAD_BYTES = 28
+SKIPPED_HEAD_BYTES: Final = 28
 """Payload bytes kept of a frame skipped for its size: a media frame's header (protocol.media.HEADER_SIZE)."""
+WRITE_LIMIT: Final = 2**15
+"""The transport's high-water mark in bytes (low: a quarter), as websockets' default ``write_limit``."""
 
-_OPEN = State.OPEN
-_CONNECTING = State.CONNECTING
-_TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
-_AT_EOF = StreamReader.at_eof.__code__
-_HEADER_16 = struct.Struct("!BBH")
-_HEADER_64 = struct.Struct("!BBQ")
-_LENGTH_16 = struct.Struct("!H")
-_LENGTH_64 = struct.Struct("!Q")
+_OPEN: Final = State.OPEN
+_CONNECTING: Final = State.CONNECTING
+_TEXT: Final = Opcode.TEXT
+_BINARY: Final = Opcode.BINARY
+_CONT: Final = Opcode.CONT
+_PONG: Final = Opcode.PONG
+_HEADER_16: Final = struct.Struct("!BBH")
+_HEADER_64: Final = struct.Struct("!BBQ")
+
+
+def unmask(data: bytes | memoryview, mask: bytes) -> bytes:
+    """``data`` XORed with the 4-byte ``mask`` repeated (RFC 6455 5.3), as one big-integer XOR."""
+    n = len(data)
+    key = (mask * ((n >> 2) + 1))[:n]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+
+
+APPLY_MASK: Final[Callable[[bytes | memoryview, bytes], bytes]] = getattr(websockets.frames, "apply_mask", unmask)
+"""Unmasking as websockets' own parser does it: its C speedup, 0.2 us for a 668-byte frame against 3 us for
+:func:`unmask` (bench/README.md, "The connection"). The one name used here that websockets does not document;
+a function, not state, checked against :func:`unmask` by the tests, and :func:`unmask` stands in if it moves."""
 
 
 def frame_header(length: int, *, text: bool) -> bytes:
-    """The header of an unmasked, unfragmented server frame of ``length`` payload bytes."""
+    """The header of an unmasked, unfragmented server frame of ``length`` payload bytes (RFC 6455 5.2)."""
     first = 0x81 if text else 0x82
     if length < 126:
         return bytes((first, length))
@@ -85,50 +113,264 @@ def frame_header(length: int, *, text: bool) -> bytes:
     return _HEADER_64.pack(first, 127, length)
 
 
-class GatewayConnection(ServerConnection):
-    """A websockets server connection with synchronous message delivery and frame writing (module docstring)."""
+class ConnectionOwner(Protocol):
+    """What a connection asks of whoever accepted it (``gateway.net.listener.Listener``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def respond(self, connection: GatewayConnection, request: Request) -> Response:
+        """The response to the opening handshake's ``request``: 101 to open, anything else to refuse."""
+        ...
+
+    def opened(self, connection: GatewayConnection) -> None:
+        """The handshake completed: start serving ``connection``."""
+        ...
+
+    def holding(self, connection: GatewayConnection, size: int) -> None:
+        """``connection`` now holds ``size`` bytes received and not handled yet (0: none, also once it is lost).
+
+        Partial frames, the fragments of a message, the read kept before it is served. Called
+        when the amount changes; the owner may :meth:`GatewayConnection.refuse` a connection
+        over a budget.
+        """
+        ...
+
+
+class GatewayConnection(asyncio.Protocol):
+    """A server WebSocket connection with synchronous message delivery and frame writing (module docstring)."""
+
+    def __init__(
+        self,
+        protocol: ServerProtocol,
+        owner: ConnectionOwner,
+        *,
+        max_size: int | None = 2**20,
+        max_text_bytes: int = 0,
+        max_binary_bytes: int = 0,
+        open_timeout: float | None = 10.0,
+        close_timeout: float | None = 10.0,
+        write_limit: int = WRITE_LIMIT,
+        account: ConnectionBudget | None = None,
+    ) -> None:
+        self.protocol = protocol
+        """websockets' sans-I/O state machine for this connection (``close_sent``, ``close_rcvd``... are public)."""
+        self.owner = owner
+        self.max_size = max_size
+        """Largest message in bytes (None: no limit); the same as the protocol's. A frame over it closes 1009."""
+        self.max_text_bytes = max_text_bytes
+        """Text frames longer than this are skipped unread and reported to ``on_oversize`` (0: no such limit)."""
+        self.max_binary_bytes = max_binary_bytes
+        """Binary frames longer than this are skipped unread and reported to ``on_oversize`` (0: no such limit)."""
+        self.open_timeout = open_timeout
+        """Seconds from TCP accept to an open WebSocket, else the connection is aborted (None: no limit)."""
+        self.close_timeout = close_timeout
+        """Seconds for the peer to close TCP once a close is under way, else it is aborted (None: wait)."""
+        self.write_limit = write_limit
+        self.account: ConnectionBudget = account if account is not None else UNBOUNDED.account()
+        """This connection's share of its owner's receive budget: the owner checks ``holding`` against it."""
+        self.request: Request | None = None
+        """The opening handshake's request, once received."""
+        self.response: Response | None = None
+        """The response sent to it."""
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport
+        self._open = False
+        """Mirror of ``protocol.state is OPEN``, updated after every call into the protocol."""
+        self._closing = False
+        """This side sent a close frame while open (close()): the protocol still reads, for the peer's close."""
+        self._closed: asyncio.Future[None] = self.loop.create_future()
+        """Done when the TCP connection is lost."""
+        self._screen: RequestScreen | None = RequestScreen()
+        """Collects and checks the request head; None once a request was refused by it."""
         self._handler: Handler | None = None
         self._on_oversize: OversizeHandler | None = None
-        self._early: list[str | bytes] = []
-        """Messages websockets parsed before :meth:`serve` (none once the screen refuses early frames)."""
         self._waiting = b""
         """What was read after the upgrade, before :meth:`serve`; not parsed until then."""
         self._reading_paused = False
-        self._screen: RequestScreen | None = RequestScreen()
         self._fragments: list[bytes] = []
         self._fragment_bytes = 0
         self._fragment_text = False
-        self._fast = False
-        """Parsing frames here (open, and websockets' parser at a frame boundary)."""
+        self._fragmented = False
+        """A fragmented message is under way (its frames go to the protocol)."""
         self._held = bytearray()
         """Bytes of an incomplete frame, while parsing here."""
+        self._needed = 0
+        """How many bytes the frame held needs (at least), counted from its first byte."""
         self._skip = 0
         """Bytes of an oversize frame still to drop as they arrive."""
         self._skip_text = False
         self._skip_length = 0
         self._skip_prefix = bytearray()
-        """The skipped frame's masking key and first payload bytes, as they arrive (SKIPPED_HEAD_BYTES at most)."""
-        self.max_text_bytes = 0
-        """Text frames longer than this are skipped unread (0: read every frame websockets' max_size allows)."""
-        self.max_binary_bytes = 0
-        """Binary frames longer than this are skipped unread (0: as above)."""
-        self.budget: ConnectionBudget = UNBOUNDED.account()
+        """The skipped frame's masking key and first payload bytes, as they arrive (4 + SKIPPED_HEAD_BYTES at most)."""
         self._holding = 0
-        """Bytes last reported to :attr:`budget`."""
+        """What the owner was last told this connection holds."""
+        self._paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
+        self._open_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ what callers read
+
+    @property
+    def state(self) -> State:
+        """The WebSocket state (CONNECTING, OPEN, CLOSING, CLOSED)."""
+        return self.protocol.state
+
+    @property
+    def subprotocol(self) -> Subprotocol | None:
+        """The subprotocol the handshake selected."""
+        return self.protocol.subprotocol
+
+    @property
+    def remote_address(self) -> object:
+        """The peer's address, as the socket gives it."""
+        return self.transport.get_extra_info("peername")
+
+    # ------------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        transport.set_write_buffer_limits(self.write_limit, self.write_limit // 4)
+        if self.open_timeout is not None:
+            self._open_timer = self.loop.call_later(self.open_timeout, self._open_timed_out)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._open:
+            if self.protocol.state is _CONNECTING:
+                self._handshake_data(data)
+                return
+            if not self._closing or self.protocol.close_rcvd is not None:
+                return  # failed, denied or closed by the peer: the protocol discards what arrives, so do we
+            # Closing from this side: frames still go whole to the protocol, which waits for the peer's close.
+        elif self._handler is None:
+            self._keep_unread(data)
+            return
+        if self._skip:
+            data = self._skip_data(data)
+            if not data:
+                return
+        held = self._held
+        if held:
+            held += data
+            if len(held) < self._needed:
+                if len(held) + self._fragment_bytes != self._holding:
+                    self._report_holding()
+                return  # the frame held is still incomplete: no copy, no parse
+            buffer = bytes(held)
+            held.clear()
+        else:
+            buffer = data
+        end = len(buffer)
+        pos = 0
+        max_size = self.max_size
+        while True:
+            if end - pos < 2:
+                self._needed = 2
+                break
+            first = buffer[pos]
+            second = buffer[pos + 1]
+            length = second & 0x7F
+            start = pos + 2
+            if length == 126:
+                if end - start < 2:
+                    self._needed = 4
+                    break
+                length = (buffer[start] << 8) | buffer[start + 1]
+                start += 2
+            elif length == 127:
+                if end - start < 8:
+                    self._needed = 10
+                    break
+                length = int.from_bytes(buffer[start : start + 8], "big")
+                start += 8
+            if not second & 0x80 or first & 0x70 or (max_size is not None and length > max_size):
+                # Unmasked, reserved bits or too big: the protocol fails the connection with the right code.
+                self._to_protocol(buffer[pos:])
+                pos = end
+                break
+            stop = start + 4 + length
+            opcode = first & 0x0F
+            whole = (first & 0x80) != 0 and (opcode == 1 or opcode == 2) and not self._fragmented
+            if whole:
+                limit = self.max_text_bytes if opcode == 1 else self.max_binary_bytes
+                if length > limit > 0:
+                    # Over its limit (PROTOCOL.md 15.3): dropped as it arrives, never held; too_large.
+                    self._skip_text = opcode == 1
+                    self._skip_length = length
+                    self._skip_prefix = bytearray(buffer[start : min(stop, end, start + 4 + SKIPPED_HEAD_BYTES)])
+                    if stop > end:
+                        self._skip = stop - end
+                        pos = end
+                        break
+                    pos = stop
+                    self._skipped()
+                    if self._discarding():
+                        pos = end
+                        break
+                    continue
+            if stop > end:
+                self._needed = stop - pos
+                break
+            if whole and self._open:
+                if buffer[start] | buffer[start + 1] | buffer[start + 2] | buffer[start + 3]:
+                    payload = APPLY_MASK(buffer[start + 4 : stop], buffer[start : start + 4])
+                else:
+                    payload = buffer[start + 4 : stop]  # a zero mask (RFC 6455 allows it) changes nothing
+                pos = stop
+                if opcode == 1:
+                    try:
+                        self._deliver(payload.decode())
+                    except UnicodeDecodeError as exc:
+                        self.fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
+                else:
+                    self._deliver(payload)
+            else:
+                # A control frame, a fragment, or any frame while closing: the protocol handles it.
+                self._to_protocol(buffer[pos:stop])
+                pos = stop
+            if not self._open and self._discarding():
+                pos = end
+                break
+        if pos < end and not self._discarding():
+            held += buffer[pos:] if pos else buffer
+        if len(held) + self._fragment_bytes != self._holding:
+            self._report_holding()
+
+    def eof_received(self) -> bool | None:
+        self.protocol.receive_eof()
+        self._after_protocol()
+        return None  # the transport closes: the WebSocket has its own closing handshake, nothing follows EOF
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.protocol.receive_eof()  # idempotent: the protocol's state is CLOSED after it
+        self._open = False
+        # Free what was held now (the connection object itself may live on until a cycle collection).
+        self._free()
+        self._handler = None
+        self._on_oversize = None
+        self._account()
+        for timer in (self._open_timer, self._close_timer):
+            if timer is not None:
+                timer.cancel()
+        self._open_timer = self._close_timer = None
+        if self._pings:
+            closed = self.protocol.close_exc
+            for waiter, _ in self._pings.values():
+                if not waiter.done():
+                    waiter.set_exception(closed)
+                waiter.cancel()  # retrieved or not, an exception of a ping nobody awaits is not logged
+            self._pings.clear()
+        self._wake_writers()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._wake_writers()
 
     # ------------------------------------------------------------------ admission
-
-    def set_limits(self, budget: ConnectionBudget, *, max_text_bytes: int, max_binary_bytes: int) -> None:
-        """The receive budget and frame limits of this connection (the gateway sets them before serving it)."""
-        self.budget.release()
-        self.budget = budget
-        self._holding = 0
-        self.max_text_bytes = max_text_bytes
-        self.max_binary_bytes = max_binary_bytes
-        self._account()
 
     def serve(self, handler: Handler, on_oversize: OversizeHandler | None = None) -> None:
         """Start reading: deliver every message to ``handler`` from now on, and skipped frames to ``on_oversize``.
@@ -139,9 +381,6 @@ class GatewayConnection(ServerConnection):
         """
         self._handler = handler
         self._on_oversize = on_oversize
-        early, self._early = self._early, []
-        for message in early:
-            self._deliver(message)
         waiting, self._waiting = self._waiting, b""
         self._resume_reading()
         if waiting:
@@ -150,8 +389,26 @@ class GatewayConnection(ServerConnection):
     def deny(self, code: int, reason: str) -> None:
         """Refuse a connection before serving it: a close frame, then the TCP connection closes; nothing it sent is parsed."""
         self._waiting = b""
-        self._fail(code, reason)  # websockets now discards whatever arrives, until the peer goes
+        self.fail(code, reason)  # what arrives from now on is discarded, until the peer goes
         self._resume_reading()
+        self._account()
+
+    def refuse(self, code: int, reason: str) -> None:
+        """Over the receive budget: let go of everything held, and fail the connection with ``code`` (1009, 1013)."""
+        self._free()
+        if self._open:
+            self.fail(code, reason)
+        elif self.protocol.state is not _CONNECTING:
+            self.transport.abort()  # closing already: no close frame to send
+        self._resume_reading()
+        self._account()
+
+    def _keep_unread(self, data: bytes) -> None:
+        """Upgraded, not served yet: keep this read unparsed, read no more until serve() or deny()."""
+        self._waiting += data
+        if not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
         self._account()
 
     def _resume_reading(self) -> None:
@@ -161,39 +418,11 @@ class GatewayConnection(ServerConnection):
 
     # ------------------------------------------------------------------ receiving
 
-    def data_received(self, data: bytes) -> None:
-        state = self.protocol.state
-        if state is _CONNECTING:
-            self._screen_request(data)
-            return
-        if self._handler is None and state is _OPEN:
-            # Upgraded, not admitted yet: keep this one read, read no more until serve() or deny().
-            self._waiting += data
-            if not self._reading_paused:
-                self._reading_paused = True
-                self.transport.pause_reading()
-            self._account()
-            return
-        if self._skip:
-            self._keep_head(data)
-            if len(data) < self._skip:
-                self._skip -= len(data)
-                return
-            data = data[self._skip:]
-            self._skip = 0
-            self._skipped()
-            if not data:
-                self._account()
-                return
-        self._receive(data)
-        self._account()
-
-    def _screen_request(self, data: bytes) -> None:
-        """The opening handshake: the request head is checked (gateway.handshake) before websockets reads it."""
+    def _handshake_data(self, data: bytes) -> None:
+        """Screen the request head, feed it to the protocol, respond through the owner."""
         screen = self._screen
-        if screen is None or (screen.passed and self.response is not None):
-            super().data_received(data)  # answered already (not with 101): websockets discards the rest
-            return
+        if screen is None or screen.passed:
+            return  # refused, or answered with other than 101 (or not at all): the transport is closing
         try:
             head = screen.feed(data)
         except Rejected as exc:
@@ -202,133 +431,53 @@ class GatewayConnection(ServerConnection):
             self.transport.write(exc.response())
             self.transport.close()
             return
-        if head is not None:
-            super().data_received(head)
-
-    def _receive(self, data: bytes) -> None:
-        if not self._fast:
-            if self.protocol.state is not _OPEN or not self._at_frame_boundary():
-                super().data_received(data)
-                return
-            self._fast = True
-        held = self._held
-        if held:
-            held += data
-            buffer: bytes | bytearray = held
-        else:
-            buffer = data
-        end = len(buffer)
-        pos = 0
-        max_size = self.protocol.max_message_size
-        with memoryview(buffer) as view:
-            while end - pos >= 2:
-                first, second = buffer[pos], buffer[pos + 1]
-                length = second & 0x7F
-                start = pos + 2
-                if length == 126:
-                    if end - start < 2:
-                        break
-                    length = _LENGTH_16.unpack_from(buffer, start)[0]
-                    start += 2
-                elif length == 127:
-                    if end - start < 8:
-                        break
-                    length = _LENGTH_64.unpack_from(buffer, start)[0]
-                    start += 8
-                if not second & 0x80 or first & 0x70 or (max_size is not None and length > max_size):
-                    # Unmasked, reserved bits or too big: websockets fails the connection with the right code.
-                    self._to_websockets(bytes(view[pos:]))
-                    pos = end
-                    break
-                stop = start + 4 + length
-                opcode = first & 0x0F
-                if (
-                    first & 0x80
-                    and (opcode == 1 or opcode == 2)
-                    and length > (self.max_text_bytes if opcode == 1 else self.max_binary_bytes) > 0
-                    and self.protocol.current_size is None
-                ):
-                    # Over its limit (PROTOCOL.md, "Security"): dropped as it arrives, never held; too_large.
-                    self._skip_text = opcode == 1
-                    self._skip_length = length
-                    self._skip_prefix = bytearray()
-                    self._keep_head(view[start:min(stop, end)])
-                    if stop > end:
-                        self._skip = stop - end
-                        pos = end
-                        break
-                    pos = stop
-                    self._skipped()
-                    if self.protocol.state is not _OPEN:
-                        self._to_websockets(bytes(view[pos:]))
-                        pos = end
-                        break
-                    continue
-                if stop > end:
-                    break
-                if first & 0x80 and (opcode == 1 or opcode == 2) and self.protocol.current_size is None:
-                    mask = bytes(view[start : start + 4])
-                    # No named slice of view: one alive after the loop would pin the held buffer.
-                    if mask != b"\0\0\0\0":
-                        payload: bytes = apply_mask(view[start + 4 : stop], mask)
-                    else:
-                        payload = bytes(view[start + 4 : stop])
-                    pos = stop
-                    if opcode == 1:
-                        try:
-                            self._deliver(payload.decode())
-                        except UnicodeDecodeError as exc:
-                            self._fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
-                    else:
-                        self._deliver(payload)
-                else:
-                    # A control frame or a fragment: websockets handles it (and may close).
-                    self._to_websockets(bytes(view[pos:stop]))
-                    pos = stop
-                if self.protocol.state is not _OPEN:
-                    self._to_websockets(bytes(view[pos:]))
-                    pos = end
-                    break
-            rest = bytes(view[pos:]) if pos < end and buffer is not held else b""
-        if buffer is held:
-            del held[:pos]
-        elif rest:
-            held += rest
-
-    def _at_frame_boundary(self) -> bool:
-        """Whether websockets' parser has no data held and waits for the first byte of a frame."""
-        protocol = self.protocol
-        if protocol.reader.buffer:
-            return False
-        # The server's parser delegates (yield from) to the frame parser, which waits in at_eof().
-        waiting: Any = protocol.parser
-        for _ in range(4):
-            waiting = getattr(waiting, "gi_yieldfrom", None)
-            if waiting is None:
-                return False
-            if waiting.gi_code is _AT_EOF:
-                return True
-        return False
-
-    def _to_websockets(self, data: bytes) -> None:
-        """Hand whole frames (or the rest of the stream) to websockets' parser; it processes them as usual."""
-        if data:
-            super().data_received(data)
-        if self.protocol.state is not _OPEN:
-            self._fast = False
-
-    def process_event(self, event: Any) -> None:
-        """Data frames websockets parsed (fragments, before the fast path starts): reassemble and deliver in order."""
-        if self.request is None or not isinstance(event, Frame) or event.opcode not in (_TEXT, _BINARY, _CONT):
-            super().process_event(event)
+        if head is None:
             return
-        if event.opcode is not _CONT:
-            self._fragment_text = event.opcode is _TEXT
-            self._fragments = []
-            self._fragment_bytes = 0
-        self._fragments.append(bytes(event.data))
-        self._fragment_bytes += len(event.data)
-        if not event.fin:
+        protocol = self.protocol
+        protocol.receive_data(head)
+        for event in protocol.events_received():
+            if isinstance(event, Request):
+                self.request = event
+                self.response = self.owner.respond(self, event)
+                protocol.send_response(self.response)
+        self._after_protocol()
+        if self._open:
+            if self._open_timer is not None:
+                self._open_timer.cancel()
+                self._open_timer = None
+            self.owner.opened(self)
+
+    def _discarding(self) -> bool:
+        """Whether what arrives is dropped: the connection is not open and the protocol no longer reads frames."""
+        return not self._open and (not self._closing or self.protocol.close_rcvd is not None)
+
+    def _to_protocol(self, data: bytes) -> None:
+        """Feed whole frames (or a frame that fails the connection) to the protocol and act on what it says."""
+        protocol = self.protocol
+        if data:
+            protocol.receive_data(data)
+        events = protocol.events_received()
+        self._after_protocol()
+        for event in events:
+            if isinstance(event, Frame):
+                self._on_frame(event)
+
+    def _on_frame(self, frame: Frame) -> None:
+        """A frame the protocol parsed: data frames reassembled and delivered in order, pongs acknowledged."""
+        opcode = frame.opcode
+        if opcode is _TEXT or opcode is _BINARY:
+            self._fragment_text = opcode is _TEXT
+            self._fragments = [bytes(frame.data)]
+            self._fragment_bytes = len(frame.data)
+        elif opcode is _CONT:
+            self._fragments.append(bytes(frame.data))
+            self._fragment_bytes += len(frame.data)
+        else:
+            if opcode is _PONG:
+                self._acknowledge_pings(bytes(frame.data))
+            return  # a ping was answered by the protocol; a close moved its state
+        self._fragmented = not frame.fin
+        if self._fragmented:
             return
         data = b"".join(self._fragments)
         self._fragments = []
@@ -337,100 +486,72 @@ class GatewayConnection(ServerConnection):
             try:
                 self._deliver(data.decode())
             except UnicodeDecodeError as exc:
-                self._fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
+                self.fail(CloseCode.INVALID_DATA, f"invalid UTF-8 at position {exc.start}")
         else:
             self._deliver(data)
 
     def _deliver(self, message: str | bytes) -> None:
         handler = self._handler
         if handler is None:
-            self._early.append(message)
-            return
+            return  # closing before it was served: nobody reads messages any more
         try:
             handler(message)
         except Exception:
             log.exception("handling a message failed; closing the connection")
-            self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+            self.fail(CloseCode.INTERNAL_ERROR, "internal error")
 
-    def _keep_head(self, data: bytes | memoryview) -> None:
-        """Keep the masking key and the first payload bytes of the frame being skipped (nothing more)."""
+    def _skip_data(self, data: bytes) -> bytes:
+        """Drop the oversize frame's bytes in ``data`` (keeping its head); what follows the frame, if anything."""
         wanted = 4 + SKIPPED_HEAD_BYTES - len(self._skip_prefix)
         if wanted > 0:
             self._skip_prefix += data[:wanted]
+        skip = self._skip
+        if len(data) < skip:
+            self._skip = skip - len(data)
+            return b""
+        self._skip = 0
+        self._skipped()
+        if self._discarding():
+            return b""
+        return data[skip:]
 
     def _skipped(self) -> None:
         """The oversize frame just skipped is over: tell the handler (it answers too_large)."""
         handler = self._on_oversize
         prefix, self._skip_prefix = self._skip_prefix, bytearray()
-        if handler is None:
+        if handler is None or not self._open:
             return
-        head = apply_mask(bytes(prefix[4:]), bytes(prefix[:4])) if len(prefix) > 4 else b""
+        head = APPLY_MASK(bytes(prefix[4:]), bytes(prefix[:4])) if len(prefix) > 4 else b""
         try:
             handler(self._skip_text, self._skip_length, head)
         except Exception:
             log.exception("handling an oversize frame failed; closing the connection")
-            self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+            self.fail(CloseCode.INTERNAL_ERROR, "internal error")
 
-    # ------------------------------------------------------------------ receive budget
+    def _report_holding(self) -> None:
+        self._holding = size = len(self._held) + self._fragment_bytes + len(self._waiting)
+        self.owner.holding(self, size)
 
     def _account(self) -> None:
-        """Report what this connection holds unread to its budget; past it, close (1009 or 1013)."""
-        held = len(self._held) + self._fragment_bytes + len(self._waiting)
-        if not self._fast and self.protocol.state is _OPEN:
-            held += len(self.protocol.reader.buffer)
-        if held == self._holding:
-            return
-        refusal = self.budget.hold(held)
-        if refusal is None:
-            self._holding = held
-        else:
-            self._refuse(refusal)
+        """Tell the owner what this connection holds, if that changed."""
+        if len(self._held) + self._fragment_bytes + len(self._waiting) != self._holding:
+            self._report_holding()
 
-    def _refuse(self, refusal: Refusal) -> None:
-        log.warning("= closing %s: %s (receive budget)", self.remote_address, refusal.reason)
+    def _free(self) -> None:
+        """Let go of every byte received and not handled (partial frame, fragments, the unread read, a skip)."""
         self._held = bytearray()
         self._fragments = []
         self._fragment_bytes = 0
         self._waiting = b""
-        self.budget.release()
-        self._holding = 0
-        self._fail(refusal.code, refusal.reason)
-        self._resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        # Free what was held now: the connection object itself may live on until a cycle collection.
-        self._held = bytearray()
-        self._fragments = []
-        self._fragment_bytes = 0
-        self._waiting = b""
-        self._early = []
-        self.budget.release()
-        self._holding = 0
-        super().connection_lost(exc)
-
-    def _fail(self, code: int, reason: str) -> None:
-        """Fail the connection (close frame, then the TCP connection), as websockets does on bad input."""
-        if self.protocol.state is _OPEN:
-            self.protocol.fail(code, reason)
-            self.send_data()
-            # As websockets does after its own parser fails: the peer has close_timeout to close
-            # its side; past that the TCP connection is aborted, so wait_closed() always returns.
-            if self.close_timeout is not None:
-                if self.close_deadline is None:
-                    self.close_deadline = self.loop.time() + self.close_timeout
-                self.loop.call_at(self.close_deadline, self._abort_if_open)
-        self._fast = False
-
-    def _abort_if_open(self) -> None:
-        if not self.connection_lost_waiter.done():
-            self.transport.abort()
+        self._skip = 0
+        self._skip_prefix = bytearray()
 
     # ------------------------------------------------------------------ sending
 
     @property
     def writable(self) -> bool:
         """Open, and the transport's buffer below its high-water mark: :meth:`write_message` sends now."""
-        return self.protocol.state is _OPEN and not self.paused
+        return self._open and not self._paused
 
     def write_message(self, data: bytes, *, text: bool) -> bool:
         """Write one whole message now (UTF-8 ``data`` when ``text``); False when the connection is not open.
@@ -438,12 +559,119 @@ class GatewayConnection(ServerConnection):
         Does not wait for the buffer to drain: callers check :attr:`writable` and queue
         otherwise, so memory stays bounded by the transport's high-water mark plus one message.
         """
-        if self.protocol.state is not _OPEN:
+        if not self._open:
             return False
         self.transport.write(frame_header(len(data), text=text) + data)
         return True
 
     async def wait_writable(self) -> None:
         """Wait until the transport's buffer drains below its low-water mark (or the connection is lost)."""
-        await self.drain()
+        if not self._paused or self._closed.done():
+            return
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._drain_waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            self._drain_waiters.remove(waiter)
 
+    def _wake_writers(self) -> None:
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def ping(self) -> asyncio.Future[float]:
+        """Send a ping; the future returned gets the round trip in seconds when its pong (or a later one) arrives.
+
+        Does not wait for the transport's buffer to drain, so a keep-alive keeps its
+        schedule with a peer that stopped reading.
+
+        Raises:
+            websockets.exceptions.ConnectionClosed: the connection is closing or closed (raised once it is closed).
+        """
+        if not self._open:
+            await self.wait_closed()
+            raise self.protocol.close_exc
+        data = os.urandom(4)
+        while data in self._pings:
+            data = os.urandom(4)
+        waiter: asyncio.Future[float] = self.loop.create_future()
+        self._pings[data] = (waiter, self.loop.time())
+        self.protocol.send_ping(data)
+        self._after_protocol()
+        return waiter
+
+    def _acknowledge_pings(self, data: bytes) -> None:
+        """A pong answers its ping and every ping sent before it (RFC 6455 5.5.3 allows answering only the last)."""
+        if data not in self._pings:
+            return  # unsolicited
+        now = self.loop.time()
+        for key in list(self._pings):
+            waiter, sent_at = self._pings.pop(key)
+            if not waiter.done():
+                waiter.set_result(now - sent_at)
+            if key == data:
+                break
+
+    # ------------------------------------------------------------------ closing
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        """Start the closing handshake (if open) and wait until the TCP connection is closed.
+
+        The wait is bounded by ``close_timeout``: a peer that does not close is aborted. A
+        connection not served yet reads again, to see the peer's close.
+        """
+        state = self.protocol.state
+        if state is _OPEN:
+            self._closing = True
+            self.protocol.send_close(code, reason)
+            self._after_protocol()
+            waiting, self._waiting = self._waiting, b""
+            self._resume_reading()
+            if waiting:
+                self.data_received(waiting)
+            else:
+                self._account()
+        elif state is _CONNECTING:
+            self.transport.abort()
+        await self.wait_closed()
+
+    def fail(self, code: int, reason: str) -> None:
+        """Fail the connection (RFC 6455 7.1.7): a close frame, then TCP is closed without waiting for the peer's."""
+        if self._open:
+            self.protocol.fail(code, reason)
+            self._after_protocol()
+
+    async def wait_closed(self) -> None:
+        """Wait until the TCP connection is closed."""
+        await asyncio.shield(self._closed)
+
+    def _after_protocol(self) -> None:
+        """Write what the protocol has to send, and follow its state (every call into it ends here)."""
+        protocol = self.protocol
+        transport = self.transport
+        for data in protocol.data_to_send():
+            if data:
+                transport.write(data)
+            elif transport.can_write_eof():
+                try:
+                    transport.write_eof()  # half-close; the peer closes its side
+                except (OSError, RuntimeError):
+                    pass
+            else:
+                transport.close()  # TLS cannot half-close
+        self._open = protocol.state is _OPEN
+        if not self._open and self._close_timer is None and self.close_timeout is not None \
+                and protocol.close_expected():
+            self._close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
+
+    def _close_timed_out(self) -> None:
+        self._close_timer = None
+        if not self._closed.done():
+            log.info("= peer %s did not close within %g s: aborting", self.remote_address, self.close_timeout)
+            self.transport.abort()
+
+    def _open_timed_out(self) -> None:
+        self._open_timer = None
+        if self.protocol.state is _CONNECTING:
+            self.transport.abort()

@@ -1,7 +1,7 @@
 """Keep-alive: ping an idle client, close a dead one with 4009 (PROTOCOL.md, "Hello", ``idle_timeout_ms``).
 
-websockets' own keep-alive is off (the listener passes ``ping_interval=None``): the gateway's
-closes with its own code, 4009, and counts any message as a sign of life, not only pongs.
+The listener (``gateway.net.listener``) has no keep-alive of its own: the gateway's closes with
+its own code, 4009, and counts any message as a sign of life, not only pongs.
 """
 
 from __future__ import annotations

@@ -42,3 +42,20 @@ def test_harness_gives_a_sane_result_for_gateway_and_relay(tmp_path: Path) -> No
         assert run["server_cpu_pct"] >= 0 and run["server_rss_mb"] > 0, (name, run)
         assert 0 < run["loadgen_cpu_pct"] < 100, (name, run)
     assert report["max_n"].keys() == {"gateway", "relay"}
+
+
+def test_the_relay_on_the_gateways_connection_and_the_baseline_system_run(tmp_path: Path) -> None:
+    """relay-net (bench/relay.py --impl net) and gateway-baseline (--baseline: here this checkout) deliver, with the CPU table."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--systems", "relay,relay-net,gateway-baseline", "--n", "2",
+         "--baseline", str(ROOT), "--duration", "2", "--warmup", "1", "--name", "layers", "--output", str(tmp_path)],
+        capture_output=True, text=True, timeout=150, cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads((tmp_path / "layers.json").read_text())
+    runs = {r["system"]: r for r in report["runs"]}
+    assert set(runs) == {"relay", "relay-net", "gateway-baseline"}
+    for name, run in runs.items():
+        assert "error" not in run, run
+        assert run["delivered"] > 0.9 and run["wrong_peer"] == 0, (name, run)
+    assert "## Server CPU at the same N" in (tmp_path / "layers.md").read_text()

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import struct
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -81,6 +83,19 @@ async def test_sessions_per_key(limited, clients):
         raise AssertionError("the freed session slot was never reusable")
 
 
+async def wait_detached(gw: GatewayProcess, count: int, timeout: float = 5.0) -> None:
+    """Until /healthz reports ``count`` detached sessions."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        health = await asyncio.to_thread(
+            lambda: json.loads(urllib.request.urlopen(gw.http_url + "/healthz", timeout=5).read()))
+        if health["detached"] == count:
+            return
+        assert loop.time() < deadline, health
+        await asyncio.sleep(0.02)
+
+
 async def test_a_key_at_its_limit_can_resume_a_dropped_session(clients, room):
     """At max_sessions_per_key a dropped session can still be resumed (only resumed), and then counts once."""
     gw = start_gateway("--max-sessions-per-key", "1", name="gateway-limit-resume", env={"GATEWAY_API_KEYS": f"lim:{KEY}"})
@@ -89,6 +104,7 @@ async def test_a_key_at_its_limit_can_resume_a_dropped_session(clients, room):
         await first.join(room)
         token, last_seq = first.resume_token, first.last_seq
         first.ws.transport.abort()  # a network drop, not a close: the session waits detached
+        await wait_detached(gw, 1)  # the gateway noticed the drop (a comeback racing it is refused 4029)
         comeback = await GatewayClient.connect(gw.url, api_key=KEY)  # over the limit, to resume only
         clients.append(comeback)
         with pytest.raises(GatewayError) as refused:
