@@ -106,7 +106,7 @@ def ended_on_purpose(ws: Closed) -> bool:
     return False
 
 
-def close_of(ws: Connection) -> tuple[int | None, str]:
+def close_of(ws: Closed) -> tuple[int | None, str]:
     """How a closed connection ended: the close code and who closed first (``gateway`` or ``client``).
 
     The code is the one the closing side sent; None when no close frame came and none was sent
