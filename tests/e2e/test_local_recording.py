@@ -146,7 +146,8 @@ async def test_recording_survives_the_recorders_disconnect(rconnect, room, recor
     await a.wait_for("participant-left")
     speech = demo_speech(16000, seconds=2.0)
     await a.send_audio(speech)
-    await asyncio.sleep(2.6)
+    await a.wait_for("playout-idle", timeout=20)  # all of it played into the room (a loaded machine plays late)
+    await asyncio.sleep(0.3)  # the recorder's mixer writes what it heard
     await a.request("stop-recording")
     stopped = await a.wait_for("recording-stopped")
     assert stopped.data["stream_id"] == reply["stream_id"]
