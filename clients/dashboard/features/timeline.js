@@ -1,27 +1,67 @@
 // The conversation timeline: one lane per participant showing when they spoke over the last
-// 60 s, from the gateway's voice activity detection; overlapping bars are barge-ins.
+// 60 s, from the gateway's voice activity detection; overlapping bars are barge-ins. A participant
+// who leaves keeps their lane (marked "left") while their speech is in view; watching another room
+// starts afresh. The canvas has a text alternative (#timeline-text), rewritten once a second.
 
-import { $ } from '../lib/dom.js';
+import { $, el } from '../lib/dom.js';
 import { displayName, hue } from '../lib/people.js';
 import { Change } from '../lib/store.js';
 
 const TIMELINE_MS = 60_000;
 const LABEL_WIDTH = 120;
+const TEXT_EVERY_MS = 1000;
 
 /** Keeps each participant's speech segments; returns draw(now) for the canvas. */
 export function createTimeline(store) {
-  const lanes = new Map(); // participant id -> {name, speaking, segments: [{start, end|null}]}
+  const lanes = new Map(); // participant id -> {name, speaking, left, segments: [{start, end|null}]}
+  let textAt = -Infinity;
 
   store.on(Change.PARTICIPANT_ADDED, (entry) => {
-    lanes.set(entry.id, { name: displayName(entry.participant), speaking: entry.speaking, segments: [] });
+    const lane = lanes.get(entry.id); // someone back (or the observer reloading after a reconnect)
+    if (lane) Object.assign(lane, { name: displayName(entry.participant), left: false });
+    else lanes.set(entry.id, { name: displayName(entry.participant), speaking: entry.speaking, left: false, segments: [] });
   });
   store.on(Change.PARTICIPANT_UPDATED, (entry) => {
     lanes.get(entry.id).name = displayName(entry.participant);
   });
-  store.on(Change.PARTICIPANT_LEFT, (entry) => lanes.delete(entry.id));
+  store.on(Change.PARTICIPANT_LEFT, (entry) => {
+    const lane = lanes.get(entry.id);
+    if (!lane) return;
+    markSpeech(lane, false, performance.now());
+    lane.left = true;
+  });
+  store.on(Change.WATCHING, () => lanes.clear());
   store.on(Change.SPEAKING, (entry) => markSpeech(lanes.get(entry.id), entry.speaking, performance.now()));
 
+  /** Forgets the lanes of those who left once their last speech is out of view. */
+  function forgetGone(now) {
+    for (const [id, lane] of lanes) {
+      const last = lane.segments.at(-1);
+      if (lane.left && (!last || now - last.end > TIMELINE_MS)) lanes.delete(id);
+    }
+  }
+
+  /** The timeline in words, for screen readers and anyone who prefers text. */
+  function writeText(now) {
+    const lines = [...lanes.values()].map((lane) => {
+      const shown = lane.segments.filter((seg) => now - (seg.end ?? now) <= TIMELINE_MS);
+      const seconds = shown.reduce((sum, seg) => sum + ((seg.end ?? now) - Math.max(seg.start, now - TIMELINE_MS)), 0) / 1000;
+      const state = lane.left ? 'left the room' : lane.speaking ? 'speaking now' : 'silent now';
+      return `${lane.name}: ${state}; spoke ${shown.length} time${shown.length === 1 ? '' : 's'} in the last 60 s (${seconds.toFixed(1)} s in all)`;
+    });
+    if (!lines.length) lines.push('Nobody in the watched room.');
+    const list = $('timeline-text');
+    if ([...list.children].map((li) => li.textContent).join('\n') !== lines.join('\n')) {
+      list.replaceChildren(...lines.map((text) => el('li', { text })));
+    }
+  }
+
   function draw(now) {
+    if (now - textAt >= TEXT_EVERY_MS) {
+      textAt = now;
+      forgetGone(now);
+      writeText(now);
+    }
     const canvas = $('timeline');
     const wanted = `${Math.max(1, lanes.size) * 26 + 32}px`;
     if (canvas.style.height !== wanted) canvas.style.height = wanted;
@@ -46,8 +86,9 @@ export function createTimeline(store) {
       const y = 8 + i * lane;
       const { name } = entry;
       ctx.textAlign = 'left';
-      ctx.fillStyle = entry.speaking ? '#e6edf3' : '#8b98a9';
-      ctx.fillText(name.length > 15 ? `${name.slice(0, 14)}…` : name, 14, y + lane / 2);
+      ctx.fillStyle = entry.speaking ? '#e6edf3' : '#a3aebd';
+      const label = entry.left ? `${name} (left)` : name;
+      ctx.fillText(label.length > 15 ? `${label.slice(0, 14)}…` : label, 14, y + lane / 2);
       ctx.fillStyle = 'rgba(24, 32, 43, 0.9)';
       ctx.fillRect(LABEL_WIDTH, y + lane * 0.2, plot, lane * 0.6);
       const color = `hsl(${hue(name)} 70% 62%)`;
@@ -56,7 +97,7 @@ export function createTimeline(store) {
         const x1 = Math.min(right, x(seg.end ?? now));
         if (x1 <= LABEL_WIDTH) continue;
         ctx.fillStyle = color;
-        ctx.globalAlpha = seg.end === null ? 1 : 0.75;
+        ctx.globalAlpha = seg.end === null ? 1 : entry.left ? 0.4 : 0.75;
         ctx.beginPath();
         ctx.roundRect(x0, y + lane * 0.2, Math.max(2, x1 - x0), lane * 0.6, 4);
         ctx.fill();
@@ -86,7 +127,7 @@ function drawGrid(ctx, plot, bottom) {
     ctx.moveTo(gx, 4);
     ctx.lineTo(gx, bottom + 2);
     ctx.stroke();
-    ctx.fillStyle = '#5b6878';
+    ctx.fillStyle = '#8792a3';
     ctx.textAlign = 'center';
     ctx.fillText(s ? `-${s}s` : 'now', gx, bottom + 12);
   }

@@ -111,6 +111,10 @@ export interface RoomInfo {
   active_speaker?: string | null;
   /** Unix seconds (Daily rooms: when the gateway started). */
   created_at?: number;
+  /** Local rooms: the recordings running now. */
+  recordings?: { stream_id: string; recording_id: string; path: string }[];
+  /** Local rooms: the transcription instances running now (instance ids). */
+  transcriptions?: string[];
 }
 
 /** The `resume` result (PROTOCOL.md, "Resume"): the session continued, and how much was replayed. */
