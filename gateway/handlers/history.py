@@ -1,0 +1,39 @@
+"""History (PROTOCOL.md 5.13): list-history, get-history, the sessions kept in the gateway's SQLite log.
+
+Both are for observers too, within the credential's rooms: a session of another room is left out of
+``list-history`` and is ``not_found`` for ``get-history``, as one that does not exist (no probing).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from protocol.errors import CommandError, ErrorCode
+
+from . import handler
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+
+@handler("list-history", role="observer")
+async def list_history(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The sessions kept, newest first, and their rooms; only rooms the credential covers."""
+    scope = session.admission.scope
+    return await session.gateway.history.list_sessions(
+        room_url=params.get("room_url"),
+        before=params.get("before"),
+        limit=params["limit"],
+        allows_room=scope.allows_room if scope is not None else None,
+    )
+
+
+@handler("get-history", role="observer")
+async def get_history(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One session's log (the export); ``not_found`` for a session outside the credential's rooms."""
+    found = await session.gateway.history.get_session(params["session_id"], params["offset"], params["limit"])
+    scope = session.admission.scope
+    if found is None or (scope is not None and not scope.allows_room(found["session"]["room_url"])):
+        raise CommandError(ErrorCode.NOT_FOUND, f"no session {params['session_id']!r} in the history",
+                           details={"session_id": params["session_id"]})
+    return found
