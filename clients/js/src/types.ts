@@ -173,7 +173,7 @@ export interface HistoryRoom {
   ended_at: number | null;
 }
 
-/** One entry of a session's log: a protocol event's name and data (or `request-failed`, `observing`, `session-ended`). */
+/** One entry of a session's log: a protocol event's name and data (or `request-failed`, `observing`). */
 export interface HistoryEntry {
   /** Unix seconds. */
   at: number;
