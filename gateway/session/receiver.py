@@ -122,6 +122,10 @@ class Receiver:
             "speech-started" if transition.speaking else "speech-stopped",
             {"participant_id": track.participant_id, "track": track.track_id, "offset_ms": transition.offset_ms},
         )
+        vad = self.vad
+        if vad is not None:  # the decision comes start_ms / stop_ms after the speech began / ended (PROTOCOL.md 9.5)
+            delay = vad.start_ms if transition.speaking else vad.stop_ms
+            self.session.turn_log.speech(track.participant_id, transition.speaking, delay)
 
     # ------------------------------------------------------------------ video
 
@@ -155,6 +159,7 @@ class Receiver:
         track.close()
         if track.speaking:
             self.outbox.event("speech-stopped", {"participant_id": track.participant_id, "track": track.track_id})
+            self.session.turn_log.speech(track.participant_id, False, 0)
         self.outbox.event_after_media("track-stopped", track.describe())
         self._resize_media_queue()
 
