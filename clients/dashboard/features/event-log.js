@@ -11,6 +11,7 @@
 import { $, clock, el } from '../lib/dom.js';
 import { Change } from '../lib/store.js';
 import { roomLabel } from './room-list.js';
+import { describeTurn } from './turns.js';
 
 /** Lines kept: audio-levels lines (2 min of them at 10 a second) and all the others, each on its own. */
 export const LEVEL_LINES = 1200;
@@ -22,7 +23,7 @@ const USER_SCROLL_MS = 800;
 
 /** The colour group of an event's line (data-kind); anything else is "other". */
 const KINDS = {
-  'speech-started': 'speech', 'speech-stopped': 'speech', 'active-speaker-changed': 'speech', 'audio-levels': 'levels',
+  'speech-started': 'speech', 'speech-stopped': 'speech', turn: 'speech', 'active-speaker-changed': 'speech', 'audio-levels': 'levels',
   'participant-joined': 'people', 'participant-left': 'people', 'participant-updated': 'people',
   'app-message': 'message', 'transcription-message': 'message', error: 'error',
   'transcription-error': 'error', 'recording-error': 'error', 'dialout-error': 'error', 'dialin-error': 'error',
@@ -172,7 +173,7 @@ export function createEventLog(store, { nameOf }) {
 
 /** The participant ids an event is about, for the participant filter. */
 export function participantsOf(event, data) {
-  const ids = [data.participant_id, data.participant?.id, data.sender, data.to, data.message?.participantId,
+  const ids = [data.participant_id, data.previous_participant_id, data.participant?.id, data.sender, data.to, data.message?.participantId,
     data.data?.sessionId, ...(data.levels ?? []).map((l) => l.participant_id)];
   return [...new Set(ids.filter((id) => typeof id === 'string' && id))];
 }
@@ -191,6 +192,8 @@ export function summarize(event, data, nameOf) {
       return `${nameOf(data.participant_id)} started speaking`;
     case 'speech-stopped':
       return `${nameOf(data.participant_id)} stopped speaking`;
+    case 'turn':
+      return describeTurn(data, nameOf);
     case 'active-speaker-changed':
       return data.participant ? data.participant.info?.userName ?? nameOf(data.participant.id) : 'nobody';
     case 'app-message':

@@ -1,9 +1,12 @@
 // The conversation timeline: one lane per participant showing when they spoke over the last
 // 60 s, from the gateway's voice activity detection; overlapping bars are barge-ins. A participant
 // who leaves keeps their lane (marked "left") while their speech is in view; watching another room
-// starts afresh. The canvas has a text alternative (#timeline-text), rewritten once a second.
+// starts afresh. The gateway's turns (turns.js) are drawn on the lane of whoever took the turn: a
+// response's gap as a cyan line with its length, a barge-in's overlap in amber. The canvas has a
+// text alternative (#timeline-text), rewritten once a second.
 
 import { $, el } from '../lib/dom.js';
+import { describeTurn, formatMs } from './turns.js';
 import { displayName, hue } from '../lib/people.js';
 import { Change } from '../lib/store.js';
 
@@ -11,8 +14,12 @@ const TIMELINE_MS = 60_000;
 const LABEL_WIDTH = 120;
 const TEXT_EVERY_MS = 1000;
 
+/** Turns told in words under the timeline. */
+const TURNS_IN_TEXT = 3;
+
 /** Keeps each participant's speech segments; returns draw(now) for the canvas. */
-export function createTimeline(store) {
+export function createTimeline(store, { nameOf }) {
+  const { state } = store;
   const lanes = new Map(); // participant id -> {name, speaking, left, segments: [{start, end|null}]}
   let textAt = -Infinity;
 
@@ -50,6 +57,11 @@ export function createTimeline(store) {
       return `${lane.name}: ${state}; spoke ${shown.length} time${shown.length === 1 ? '' : 's'} in the last 60 s (${seconds.toFixed(1)} s in all)`;
     });
     if (!lines.length) lines.push('Nobody in the watched room.');
+    const stats = state.turnStats;
+    if (stats?.responses.count) {
+      lines.push(`Response time: p50 ${formatMs(stats.responses.p50_ms)}, p95 ${formatMs(stats.responses.p95_ms)} over ${stats.responses.count} responses; ${stats.overlaps.count} barge-ins.`);
+    }
+    for (const turn of state.turns.slice(-TURNS_IN_TEXT)) lines.push(`Turn: ${describeTurn(turn, nameOf)}.`);
     const list = $('timeline-text');
     if ([...list.children].map((li) => li.textContent).join('\n') !== lines.join('\n')) {
       list.replaceChildren(...lines.map((text) => el('li', { text })));
@@ -104,6 +116,39 @@ export function createTimeline(store) {
         ctx.globalAlpha = 1;
       }
     });
+    drawTurns(ctx, x, lane);
+  }
+
+  /** Each turn on the lane of whoever took it: a response's gap, or a barge-in's overlap, with its length. */
+  function drawTurns(ctx, x, lane) {
+    const rows = new Map([...lanes.keys()].map((id, i) => [id, i]));
+    const toPageTime = performance.now() - Date.now(); // turn.at is Unix seconds
+    ctx.font = '10px ui-monospace, Menlo, monospace';
+    for (const turn of state.turns) {
+      const row = rows.get(turn.participant_id);
+      const start = turn.at * 1000 + toPageTime;
+      if (row === undefined || x(start) < LABEL_WIDTH) continue;
+      const y = 8 + row * lane + lane / 2;
+      if (turn.kind === 'response') {
+        const from = Math.max(LABEL_WIDTH, x(start - turn.gap_ms));
+        ctx.strokeStyle = '#22d3ee';
+        ctx.setLineDash([3, 2]);
+        ctx.beginPath();
+        ctx.moveTo(from, y);
+        ctx.lineTo(x(start), y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = '#22d3ee';
+        ctx.textAlign = 'right';
+        ctx.fillText(formatMs(turn.gap_ms), x(start) - 3, y - lane * 0.28);
+      } else {
+        ctx.fillStyle = 'rgba(251, 191, 36, 0.55)';
+        ctx.fillRect(x(start), y - lane * 0.3, Math.max(2, x(start + turn.overlap_ms) - x(start)), lane * 0.6);
+        ctx.fillStyle = '#fbbf24';
+        ctx.textAlign = 'left';
+        ctx.fillText(`⚡ ${formatMs(turn.overlap_ms)}`, x(start) + 2, y - lane * 0.28);
+      }
+    }
   }
 
   return { draw };

@@ -69,6 +69,9 @@ export function createStore(settings) {
     // Phone calls of the watched room by sessionId (the phone participant's id): {id, state, number, error}
     // (features/telephony.js); state is ringing | answered | ended | failed.
     calls: new Map(),
+    // The watched room's latest turn events (features/turns.js; drawn by timeline.js) and get-turn-stats' summary.
+    turns: [],
+    turnStats: null,
     counters: { events: 0, speechStarted: 0, speechStopped: 0, levels: 0, transcripts: 0, messages: 0 },
   };
   const listeners = new Map([...KNOWN].map((change) => [change, []]));
