@@ -4,11 +4,10 @@
 // name nobody is in shows no room to other pages.
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { GatewayClient } from '../../clients/js/dist/node.js';
-import { join } from 'node:path';
-
 import { ARTIFACTS, freshRoom, startGateway } from '../../clients/js/test/helpers/gateway.mjs';
 import { openPage, startGatewayAndBrowser } from './browser.mjs';
 

@@ -61,6 +61,7 @@ async def test_registered_phone_rings_answers_talks_and_presses_keys(connect, ro
     sid = (await bot.request("start-dialout", {"settings": {"phoneNumber": number}}))["session_id"]
     ring = await phone.wait_for("phone-ringing")
     assert ring.data["call_id"] == sid and ring.data["room_url"] == room
+    assert ring.data["caller_name"] is None  # start-dialout gave no displayName
     await bot.wait_for("dialout-connected")
     answer = await phone.request("answer-call", {"call_id": sid})
     assert answer["participant_id"] == sid

@@ -1419,6 +1419,10 @@ export interface PhoneRingingData {
   call_id: string;
   direction?: 'incoming' | 'outgoing';
   from: string;
+  /**
+   * The caller's name (start-dialout's settings.displayName), null when it gave none: what a phone shows as who is calling.
+   */
+  caller_name?: string | null;
   to?: string;
   room_url: string;
   [k: string]: unknown;

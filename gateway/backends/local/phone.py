@@ -58,7 +58,8 @@ class PhoneRegistration:
         self._notify(
             "phone-ringing",
             {"call_id": call.session_id, "direction": "incoming" if call.direction == "dialout" else "outgoing",
-             "from": other, "to": self.number, "room_url": call.room.url},
+             "from": other, "caller_name": call.settings.get("displayName") or None, "to": self.number,
+             "room_url": call.room.url},
         )
 
     def call_ended(self, call: PhoneCall, reason: str) -> None:
