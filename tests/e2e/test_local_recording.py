@@ -322,3 +322,20 @@ async def test_wav_is_valid_after_shutdown_or_kill(how, tmp_path):
     else:
         assert len(samples) / rate > 1.0, "a killed recording lost more than the last header period"
     assert np.abs(samples).max() > 1000, "the recording holds no speech"
+
+
+async def test_list_rooms_gives_the_running_recordings(rconnect, room):
+    """list-rooms lists a local room's running recording (stream id, recording id, path) until it stops, so a page opened later shows it."""
+    owner, lister = await rconnect(), await rconnect()
+    await owner.join(room, token="owner")
+    listed = {r["room_url"]: r for r in (await lister.request("list-rooms"))["rooms"]}
+    assert listed[room]["recordings"] == [] and listed[room]["transcriptions"] == []
+    reply = await owner.request("start-recording")
+    listed = {r["room_url"]: r for r in (await lister.request("list-rooms"))["rooms"]}
+    assert listed[room]["recordings"] == [
+        {"stream_id": reply["stream_id"], "recording_id": reply["recording_id"], "path": reply["path"]}
+    ]
+    await owner.request("stop-recording")
+    await owner.wait_for("recording-stopped")
+    listed = {r["room_url"]: r for r in (await lister.request("list-rooms"))["rooms"]}
+    assert listed[room]["recordings"] == []
