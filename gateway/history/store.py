@@ -171,7 +171,8 @@ class HistoryStore:
         self, *, room_url: str | None, before: float | None, limit: int, allows_room: Callable[[str], bool] | None
     ) -> list[dict[str, Any]]:
         """Sessions newest first (started before ``before``), in rooms ``allows_room`` accepts, at most ``limit``."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if room_url is not None:
             where.append("room_url = ?")
             args.append(room_url)
