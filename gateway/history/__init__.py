@@ -66,7 +66,7 @@ class History:
         return self._store is not None
 
     async def start(self) -> None:
-        """Open the database (ending the sessions a previous run left open) and apply retention."""
+        """Open the database and apply retention (then hourly)."""
         if self.path is None:
             log.info("history off (history_db=off)")
             return
@@ -77,7 +77,6 @@ class History:
                 self.path or ":memory:", max_sessions=config.history_max_sessions, max_events=config.history_max_events,
                 retention_s=config.history_retention_days * 86400,
             ))
-            await self._run(lambda: self._require().end_unfinished("gateway_stopped"))
         except Exception as exc:
             log.error("history disabled: cannot open %s (%s)", self.path, exc)
             self._store = None

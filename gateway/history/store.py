@@ -91,7 +91,7 @@ class HistoryStore:
     def __init__(self, path: str, *, max_sessions: int, max_events: int, retention_s: float) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
         self.db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.db.execute("PRAGMA journal_mode = WAL")
@@ -153,21 +153,17 @@ class HistoryStore:
     # ------------------------------------------------------------------ bounds
 
     def prune(self, now: float | None = None) -> int:
-        """Delete the sessions that ended more than ``retention_s`` ago, and the oldest past ``max_sessions``."""
+        """Delete the sessions that ended (or, never ended, started) more than ``retention_s`` ago, and the oldest past ``max_sessions``.
+
+        Several gateways may share one database (``--workers``, one data_dir): none ends another's sessions.
+        """
         now = time.time() if now is None else now
         with self._transaction():
-            deleted = self.db.execute("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
+            # A session never ended (its gateway was killed; or one running that long) goes by its start.
+            deleted = self.db.execute("DELETE FROM sessions WHERE COALESCE(ended_at, started_at) < ?",
                                       (now - self.retention_s,)).rowcount
             self._keep_newest(self.max_sessions)
         return deleted
-
-    def end_unfinished(self, cause: str) -> int:
-        """Sessions a previous gateway left running (it crashed, or was killed): ended at their last entry."""
-        with self._transaction():
-            return self.db.execute(
-                "UPDATE sessions SET end_cause = ?, ended_at = COALESCE((SELECT MAX(at) FROM entries"
-                " WHERE entries.session_id = sessions.session_id), started_at) WHERE ended_at IS NULL", (cause,),
-            ).rowcount
 
     # ------------------------------------------------------------------ reading
 
@@ -175,7 +171,8 @@ class HistoryStore:
         self, *, room_url: str | None, before: float | None, limit: int, allows_room: Callable[[str], bool] | None
     ) -> list[dict[str, Any]]:
         """Sessions newest first (started before ``before``), in rooms ``allows_room`` accepts, at most ``limit``."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if room_url is not None:
             where.append("room_url = ?")
             args.append(room_url)

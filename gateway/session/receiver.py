@@ -122,10 +122,9 @@ class Receiver:
             "speech-started" if transition.speaking else "speech-stopped",
             {"participant_id": track.participant_id, "track": track.track_id, "offset_ms": transition.offset_ms},
         )
-        vad = self.vad
-        if vad is not None:  # the decision comes start_ms / stop_ms after the speech began / ended (PROTOCOL.md 9.5)
-            delay = vad.start_ms if transition.speaking else vad.stop_ms
-            self.session.turn_log.speech(track.participant_id, transition.speaking, delay)
+        # The speech began (ended) this long before now, in the track's audio (PROTOCOL.md 9.5).
+        delay = track.vad_position_ms - transition.speech_ms if transition.speech_ms >= 0 else 0
+        self.session.turn_log.speech(track.participant_id, transition.speaking, delay)
 
     # ------------------------------------------------------------------ video
 

@@ -89,7 +89,8 @@ async def test_mix_holds_the_speech_and_silence_as_silence(rconnect, room, recor
     elapsed = loop.time() - started
     for client in (a, b):
         stopped = await client.wait_for("recording-stopped")
-        assert stopped.data == {"stream_id": reply["stream_id"]}
+        assert stopped.data == {"stream_id": reply["stream_id"], "path": reply["path"],
+                                "url": f"/recordings/{reply['path']}/mix.wav"}
     folder = recordings / reply["path"]
     samples, rate = read_wav(folder / "mix.wav")
     assert rate == RATE
@@ -274,7 +275,7 @@ async def test_recording_needs_admin_rights(rconnect, room, recordings):
     await guest.wait_for("participant-updated", lambda d: d["participant"]["info"]["permissions"]["canAdmin"] == ["streaming"])
     await guest.request("stop-recording")
     stopped = await owner.wait_for("recording-stopped")
-    assert stopped.data == {"stream_id": reply["stream_id"]}
+    assert stopped.data["stream_id"] == reply["stream_id"] and stopped.data["path"] == reply["path"]
     assert [e.event for e in guest.event_log if e.event.startswith("recording-")] == ["recording-started", "recording-stopped"]
 
 async def test_unwritable_folder_gives_recording_error(rconnect, room, recordings):

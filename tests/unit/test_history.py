@@ -63,12 +63,12 @@ def test_the_oldest_sessions_go_past_max_sessions():
 
 
 def test_retention_deletes_sessions_that_ended_long_ago_only():
-    """prune() deletes sessions ended more than retention_s ago; a recent one and a running old one stay."""
+    """prune() deletes sessions ended more than retention_s ago; a recent one and one running since 6 days stay."""
     db = store(retention_s=7 * DAY)
     now = 100 * DAY
     db.write([row("old", now - 10 * DAY), SessionEnd("old", now - 9 * DAY, "left", {}),
               row("recent", now - 2 * DAY), SessionEnd("recent", now - 1 * DAY, "left", {}),
-              row("running", now - 8 * DAY)])
+              row("running", now - 6 * DAY)])
     assert db.prune(now) == 1
     assert {s["session_id"] for s in db.list_sessions(room_url=None, before=None, limit=10, allows_room=None)} == {
         "recent", "running"}
@@ -86,13 +86,11 @@ def test_listing_filters_by_room_scope_and_pages_with_before():
     assert ids(before=3.0, limit=1) == ["b1"]
 
 
-def test_sessions_a_previous_run_left_open_are_ended_at_their_last_entry():
-    """On start, a session without an end (the gateway was killed) ends at its last entry, cause gateway_stopped."""
-    db = store()
-    db.write([row("s", 10.0), Entry("s", 12.5, "joined", {})])
-    assert db.end_unfinished("gateway_stopped") == 1
-    session = db.list_sessions(room_url=None, before=None, limit=1, allows_room=None)[0]
-    assert (session["ended_at"], session["end_cause"]) == (12.5, "gateway_stopped")
+def test_a_session_never_ended_goes_by_its_start():
+    """A session whose gateway was killed (no end) is deleted once it started longer ago than the retention."""
+    db = store(retention_s=7 * DAY)
+    db.write([row("killed", 1.0), Entry("killed", 2.0, "joined", {})])
+    assert db.prune(1.0 + 8 * DAY) == 1 and db.count() == 0
 
 
 def test_the_database_file_survives_a_restart(tmp_path: Path):

@@ -1419,12 +1419,12 @@ export interface PhoneRingingData {
   call_id: string;
   direction?: 'incoming' | 'outgoing';
   from: string;
-  /**
-   * The caller's name (start-dialout's settings.displayName), null when it gave none: what a phone shows as who is calling.
-   */
-  caller_name?: string | null;
   to?: string;
   room_url: string;
+  /**
+   * Who calls, to show: the user name of the participant that dialed out (incoming), or the room's name (outgoing, the phone dials a room); null when unknown.
+   */
+  caller_name?: string | null;
   [k: string]: unknown;
 }
 /**
@@ -1511,10 +1511,18 @@ export interface RecordingStartedData {
   [k: string]: unknown;
 }
 /**
- * A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)).
+ * A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). Local rooms add path (as recording-started's status.path) and url (where the gateway serves the finished mix, PROTOCOL.md 5.4).
  */
 export interface RecordingStoppedData {
   stream_id: string;
+  /**
+   * Local rooms: the recording's folder under recordings_dir.
+   */
+  path?: string;
+  /**
+   * Local rooms: the finished mix.wav on the gateway's HTTP port (a path: /recordings/<path>/mix.wav).
+   */
+  url?: string;
   [k: string]: unknown;
 }
 export interface SpeechStartedData {
@@ -1770,7 +1778,7 @@ export interface ServerEventMap {
   'recording-error': RecordingErrorData;
   /** A recording of the room started (daily-python on_recording_started(status)); sent to everyone in the room. */
   'recording-started': RecordingStartedData;
-  /** A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). */
+  /** A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). Local rooms add path (as recording-started's status.path) and url (where the gateway serves the finished mix, PROTOCOL.md 5.4). */
   'recording-stopped': RecordingStoppedData;
   'speech-started': SpeechStartedData;
   'speech-stopped': SpeechStoppedData;
