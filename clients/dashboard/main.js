@@ -50,7 +50,7 @@ const phone = createPhone(store, settings, { watch, note: log.note });
 createTelephony(store);
 createTurns(store);
 createHistory(store);
-createRecording(store);
+createRecording(store, settings);
 createOfflineState(store);
 bindTabs();
 bindScreens();

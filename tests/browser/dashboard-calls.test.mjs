@@ -79,9 +79,11 @@ test('a ringing page phone shows a banner with the caller\'s name (announced), a
     const call = await bot.startDialout({ phoneNumber: number, displayName: 'Support Desk', callerId: '+14155550100' });
     await page.waitForSelector('#ring-banner:not([hidden])', { timeout: 10_000 });
     assert.equal(await page.getAttribute('#ring-banner', 'role'), 'alert');
-    assert.equal(await page.textContent('#ring-caller'), 'Support Desk (+14155550100)');
+    // caller_name is the dialing participant's name; the number it gave as callerId beside it.
+    assert.equal(await page.textContent('#ring-caller'), 'desk-bot (+14155550100)');
     assert.equal(await page.textContent('#ring-room'), `in ${room}`);
-    assert.equal(await page.textContent('#phone-from'), 'Support Desk');
+    assert.equal(await page.textContent('#phone-from'), 'desk-bot');
+    assert.equal(await page.textContent('#phone-from-number'), '+14155550100');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-ringing-banner.png') });
     await page.click('#ring-decline');
     const declined = await bot.waitFor('dialout-error', (d) => d.data.sessionId === call, { timeoutMs: 10_000 });
@@ -94,7 +96,7 @@ test('a ringing page phone shows a banner with the caller\'s name (announced), a
   }
 });
 
-test('recording: joined as the owner, Start recording shows the indicator (also on a page opened later), Stop hides it on both', async (t) => {
+test('recording: joined as the owner, Start recording shows the indicator (also on a page opened later), Stop hides it on both and links the finished WAV', async (t) => {
   const room = freshRoom('rec');
   const first = await openPage(browser, gateway, `?room=${encodeURIComponent(room)}`);
   let second;
@@ -119,6 +121,16 @@ test('recording: joined as the owner, Start recording shows the indicator (also 
     await page.waitForSelector('#rec-indicator[hidden]', { state: 'attached', timeout: 10_000 });
     await second.page.waitForSelector('#rec-indicator[hidden]', { state: 'attached', timeout: 8000 });
     assert.equal(await page.textContent('#rec-btn'), 'Start recording');
+    // The link to the finished mix, served by the gateway: a WAV file.
+    const link = page.locator('#rec-link');
+    await link.waitFor({ timeout: 5000 });
+    const href = await link.getAttribute('href');
+    assert.match(href, new RegExp(`^${gateway.httpUrl}/recordings/rec-[0-9a-f]+/[^/]+/mix\\.wav$`));
+    const response = await page.request.get(href);
+    assert.equal(response.status(), 200);
+    const body = await response.body();
+    assert.equal(body.toString('ascii', 0, 4), 'RIFF');
+    assert.equal(body.toString('ascii', 8, 12), 'WAVE');
     assert.deepEqual(first.problems, []);
     assert.deepEqual(second.problems, []);
   } finally {

@@ -1,7 +1,9 @@
 // Recording the watched room: an indicator while any recording of it runs (recording-started /
 // -stopped / -error, and list-rooms' `recordings` so that a page opened later knows too), and the
 // Start / Stop recording button, which needs you joined (watching is read-only) with admin rights
-// (local rooms: the dashboard joins as the owner; others get not_allowed, shown as a toast).
+// (local rooms: the dashboard joins as the owner; others get not_allowed, shown as a toast). Once
+// a local recording stops, `recording-stopped` gives the URL the gateway serves its mix at (GET
+// /recordings/..., with the page's token): the link to the finished WAV.
 
 import { $, describeError, toast } from '../lib/dom.js';
 import { Change } from '../lib/store.js';
@@ -9,8 +11,16 @@ import { Change } from '../lib/store.js';
 /** What start-recording asks for: the room's mix (a WAV on local rooms). */
 const SETTINGS = { type: 'cloud-audio-only' };
 
-/** Binds the button and the indicator. */
-export function createRecording(store) {
+/** The gateway's HTTP URL of a recording (`url` is a path on the gateway's port), with the page's token. */
+export function recordingHref(settings, url) {
+  const ws = new URL(settings.wsUrl);
+  const href = new URL(url, `${ws.protocol === 'wss:' ? 'https:' : 'http:'}//${ws.host}`);
+  if (settings.token) href.searchParams.set('token', settings.token);
+  return href.href;
+}
+
+/** Binds the button, the indicator and the link. */
+export function createRecording(store, settings) {
   const { state } = store;
   const running = new Set(); // stream ids recording the watched room
   let busy = false;
@@ -29,6 +39,7 @@ export function createRecording(store) {
     if (event === 'recording-started') running.add(data.status?.streamId ?? 'default');
     else if (event === 'recording-stopped' || event === 'recording-error') running.delete(data.stream_id ?? 'default');
     else return;
+    if (event === 'recording-stopped' && data.url) showLink(data);
     busy = false;
     render();
   });
@@ -41,8 +52,18 @@ export function createRecording(store) {
   });
   store.on(Change.WATCHING, () => {
     running.clear();
+    $('rec-link').hidden = true;
     render();
   });
+
+  function showLink(data) {
+    const link = $('rec-link');
+    link.href = recordingHref(settings, data.url);
+    link.download = `${(data.path ?? 'recording').replaceAll('/', '-')}-mix.wav`;
+    link.textContent = 'the last recording (WAV)';
+    link.title = data.path ?? data.url;
+    link.hidden = false;
+  }
   store.on(Change.YOU, render);
 
   $('rec-btn').addEventListener('click', async () => {
