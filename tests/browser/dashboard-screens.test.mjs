@@ -40,11 +40,11 @@ async function axeViolations(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** A screenshot in tests/artifacts/, and copied to docs/img/ when UPDATE_DOCS_IMG=1. */
-async function screenshot(page, name) {
+/** A screenshot in tests/artifacts/; the one of each size (`docs`) is copied to docs/img/ when UPDATE_DOCS_IMG=1. */
+async function screenshot(page, name, { docs = true } = {}) {
   const path = join(ARTIFACTS, name);
   await page.screenshot({ path });
-  if (process.env.UPDATE_DOCS_IMG === '1') copyFileSync(path, join(ROOT, 'docs', 'img', name));
+  if (docs && process.env.UPDATE_DOCS_IMG === '1') copyFileSync(path, join(ROOT, 'docs', 'img', name));
 }
 
 /** Whether the element is inside the viewport's width and visible (reachable without a horizontal scroll). */
@@ -83,7 +83,7 @@ for (const size of ['phone', 'tablet', 'desktop']) {
           for (const other of Object.keys(panels).filter((p) => p !== panel)) {
             assert.equal(await page.isVisible(`#panel-${other}`), false, `${other} shows beside ${panel} on a phone`);
           }
-          if (panel === 'side') await screenshot(page, 'dashboard-phone-events.png');
+          if (panel === 'side') await screenshot(page, 'dashboard-phone-events.png', { docs: false });
         } else {
           assert.equal(await page.isVisible('#screens'), false, 'the phone-size panel tabs show on a wider screen');
         }
