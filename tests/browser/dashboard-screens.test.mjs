@@ -88,12 +88,12 @@ for (const size of ['phone', 'tablet', 'desktop']) {
           assert.equal(await page.isVisible('#screens'), false, 'the phone-size panel tabs show on a wider screen');
         }
         for (const selector of [...selectors, '#join-btn', '#join-room']) {
-          if (size !== 'phone') await page.locator(selector).first().scrollIntoViewIfNeeded();
+          if (size !== 'phone') await page.$eval(selector, (node) => node.scrollIntoView({ block: 'nearest' }));
           assert.equal(await page.evaluate(reachable, selector), 'ok', `${selector} at ${size}`);
         }
       }
       // The side tabs' last one (Phone) is reachable too, and its pane works.
-      await page.click('.screen-tab[data-screen="side"]').catch(() => {});
+      if (size === 'phone') await page.click('.screen-tab[data-screen="side"]');
       await page.locator('.tab[data-tab="phone"]').scrollIntoViewIfNeeded();
       await page.click('.tab[data-tab="phone"]');
       assert.equal(await page.evaluate(reachable, '#phone-register'), 'ok');
