@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.session")
 
 
-
 class SessionRecord:
     """Where the session's entries go: its history id while it is in a room, nowhere otherwise."""
 
