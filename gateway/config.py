@@ -89,6 +89,8 @@ class Config:
     """Entries the history keeps per session; later ones are counted (dropped_events), not kept."""
     history_retention_days: float = 7.0
     """Sessions that ended longer ago than this are deleted from the history (at start, then hourly)."""
+    history_network_interval_s: float = 15.0
+    """How often a local room's network stats are kept in each session's history (Daily sends its own); 0: never."""
     recordings_dir: str = "./recordings"
     """Directory where local-room recordings are written (WAV files, one folder per recording)."""
     transcription_workers: int = 1

@@ -130,7 +130,7 @@ async def _join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
             low_watermark_ms=playout_options.low_watermark_ms,
             idle_grace_ms=playout_options.idle_grace_ms,
             prebuffer_ms=playout_options.prebuffer_ms,
-            on_event=session.outbox.event,
+            on_event=session.turn_log.playout_event,
         )
         session.playout.start()
     if params["levels_interval_ms"] > 0:

@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.session")
 
-NETWORK_SAMPLE_S = 15.0
-"""A local room's network stats are kept this often (Daily sends its own ``network-stats-updated``)."""
-
 
 class SessionRecord:
     """Where the session's entries go: its history id while it is in a room, nowhere otherwise."""
@@ -59,9 +56,10 @@ class SessionRecord:
         self.history_id = None
 
 
-async def sample_network(session: Session, room: RoomState, interval_s: float = NETWORK_SAMPLE_S) -> None:
-    """Keep the room's ``get-network-stats`` every ``interval_s`` while the session stays in this place."""
-    place = session.record.history_id
+async def sample_network(session: Session, room: RoomState) -> None:
+    """Keep the room's ``get-network-stats`` every ``history_network_interval_s`` while the session stays in this place."""
+    interval_s = session.config.history_network_interval_s
+    place = session.record.history_id if interval_s > 0 else None
     while place is not None and session.gateway.history.enabled:
         await asyncio.sleep(interval_s)
         if session.record.history_id != place:

@@ -22,7 +22,8 @@ def history_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def keyed(history_db: Path) -> Iterator[GatewayProcess]:
     """A gateway with API keys and its history in a file of its own."""
-    gw = start_gateway("--history-db", str(history_db), name="gateway-history", env={"GATEWAY_API_KEYS": KEYS})
+    gw = start_gateway("--history-db", str(history_db), "--history-network-interval-s", "0.5", name="gateway-history",
+                       env={"GATEWAY_API_KEYS": KEYS})
     yield gw
     assert gw.stop() == 0
     assert "Traceback" not in gw.log()
@@ -36,7 +37,7 @@ async def connect(gw: GatewayProcess, clients: list, token: str = OPS) -> Gatewa
 
 @pytest.mark.slow
 async def test_a_session_that_ended_is_listed_opened_and_exported(keyed, clients, tmp_path):
-    """A bot's session with a turn and a failed request ends; list-history lists it with its turns, get-history opens it in order, the export is JSON."""
+    """A bot's session with a turn, network samples and a failed request ends; list-history lists it with its turns, get-history opens it in order, the export is JSON."""
     room = "local://history-a"
     bot, user, watcher = await connect(keyed, clients), await connect(keyed, clients), await connect(keyed, clients)
     await watcher.observe(room)
@@ -73,6 +74,8 @@ async def test_a_session_that_ended_is_listed_opened_and_exported(keyed, clients
     assert (failed["request"], failed["code"]) == ("stop-recording", "not_allowed")
     people = [e["data"]["participant"]["info"]["userName"] for e in opened["events"] if e["event"] == "participant-joined"]
     assert people == ["user", "other"]
+    samples = [e["data"]["stats"] for e in opened["events"] if e["event"] == "network-stats-updated"]
+    assert len(samples) >= 2 and samples[-1]["local"]["audioBytesReceived"] > 0, "no network samples of the local room"
     ats = [e["at"] for e in opened["events"]]
     assert ats == sorted(ats) and opened["total"] == len(opened["events"])
     page = await watcher.get_history(bot_id, offset=1, limit=2)

@@ -88,6 +88,9 @@ async def test_registered_phone_rings_answers_talks_and_presses_keys(connect, ro
     assert (await phone.wait_for("call-ended")).data["reason"] == "hangup"
     errors = [e.event for c in (bot, phone) for e in c.event_log if e.event in ("error", "dialout-error", "dialin-error")]
     assert errors == [], f"a normal hang-up reported {errors}"
+    kept = (await bot.get_history(str((await bot.stats())["session_id"])))["events"]
+    calls = [e["event"] for e in kept if e["event"].startswith("dial") or e["event"] == "dtmf-event"]
+    assert calls == ["dialout-connected", "dialout-answered", *["dtmf-event"] * 3, "dialout-stopped"], calls
     validate(phone, bot)
 
 

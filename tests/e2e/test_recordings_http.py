@@ -66,9 +66,11 @@ async def record(gw: GatewayProcess, clients: list, *, stop: bool = True) -> tup
 
 @pytest.mark.slow
 async def test_a_finished_recording_is_served_to_its_rooms_credentials_only(gw, recordings, clients):
-    """recording-stopped's url gives the mix (the file on disk, a valid WAV) to an admin key and a token of the room (header or ?token=); no credential is 401, another room's token 404."""
-    _, stopped = await record(gw, clients)
+    """recording-stopped's url (kept in the history too) gives the mix (the file on disk, a valid WAV) to an admin key and a token of the room (header or ?token=); no credential is 401, another room's token 404."""
+    owner, stopped = await record(gw, clients)
     assert stopped["url"] == f"/recordings/{stopped['path']}/mix.wav"
+    kept = (await owner.get_history(str((await owner.stats())["session_id"])))["events"]
+    assert [e["data"].get("url") for e in kept if e["event"] == "recording-stopped"] == [stopped["url"]], "not in the history"
     on_disk = (recordings / stopped["path"] / "mix.wav").read_bytes()
 
     status, headers, body = await fetch(gw, stopped["url"], OPS)

@@ -31,21 +31,21 @@ def _validate(client) -> None:
 
 @pytest.mark.slow
 async def test_a_bot_answering_after_a_second_is_a_response_of_about_a_second_at_every_rate(connect, room):
-    """The user speaks 2 s, the bot answers 1.0 s after: observers at 16 and 48 kHz and a participant at 8 kHz each get one response turn of about 1000 ms."""
+    """The user speaks 2 s, the bot answers 1.0 s after: observers at 16 and 48 kHz, a participant at 8 kHz and the bot itself (its playout) each get one response turn of about 1000 ms."""
     observer, observer48, listener = await connect(), await connect(), await connect()
     await observer.observe(room)
     await observer48.observe(room, audio_in={"sample_rate": 48000})
     await listener.join(room, user_name="listener", audio_in={"sample_rate": 8000}, audio_out={"enabled": False})
     user, bot = await connect(), await connect()
     await user.join(room, user_name="user", audio_out={"sample_rate": SPEECH_RATE})
-    await bot.join(room, user_name="bot", audio_out={"sample_rate": SPEECH_RATE})
+    await bot.join(room, user_name="bot", audio_in={"sample_rate": 24000}, audio_out={"sample_rate": SPEECH_RATE})
     started = time.monotonic()
     await user.send_audio(USER_SAYS)
     # Both playouts add the same prebuffer: the bot's speech enters the room 1.0 s after the user's ends.
     await asyncio.sleep(len(USER_SAYS) / 2 / SPEECH_RATE + 1.0 - (time.monotonic() - started))
     await bot.send_audio(BOT_SAYS)
     gaps = {}
-    for name, client in (("16k", observer), ("48k", observer48), ("8k", listener)):
+    for name, client in (("16k", observer), ("48k", observer48), ("8k", listener), ("bot itself", bot)):
         turn = (await client.wait_for("turn", timeout=10)).data
         assert turn["kind"] == "response", (name, turn)
         assert (turn["participant_id"], turn["previous_participant_id"]) == (bot.participant_id, user.participant_id)
@@ -59,11 +59,12 @@ async def test_a_bot_answering_after_a_second_is_a_response_of_about_a_second_at
     assert stats["by_participant"][bot.participant_id]["responses"]["count"] == 1
     assert stats["overlaps"] == {"count": 0, "yielded": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
     assert stats["recent"][-1]["gap_ms"] == gaps["16k"]
+    assert (await user.turn_stats())["responses"]["count"] == 1, "the user (its own speech from its playout) missed it"
 
 
 @pytest.mark.slow
 async def test_a_barge_in_the_bot_yields_to_is_an_overlap_until_it_stopped(connect, room):
-    """The user barges in on the bot, which clears its audio on the user's speech-started: an overlap the bot yielded, about as long as its reaction."""
+    """The user barges in on the bot, which clears its audio on the user's speech-started: an overlap the bot yielded, about as long as its reaction, for an observer and the bot itself."""
     observer = await connect()
     await observer.observe(room, audio_in={"sample_rate": 8000})
     bot, user = await connect(), await connect()
@@ -77,12 +78,15 @@ async def test_a_barge_in_the_bot_yields_to_is_an_overlap_until_it_stopped(conne
     cleared_at = time.monotonic()
     await bot.clear_audio()
     turn = (await observer.wait_for("turn", timeout=10)).data
+    bound = 200 + 1000 * (time.monotonic() - cleared_at) + 600
+    own = (await bot.wait_for("turn", timeout=10)).data
     _validate(observer)
-    assert turn["kind"] == "overlap" and turn["yielded"] is True, turn
-    assert (turn["participant_id"], turn["previous_participant_id"]) == (user.participant_id, bot.participant_id)
-    # Both spoke from the user's start until the bot's audio stopped: the VAD's start_ms (200) and the
-    # bot's reaction, which the clock here bounds from above.
-    assert 100 <= turn["overlap_ms"] <= 200 + 1000 * (time.monotonic() - cleared_at) + 600, turn
+    for seen in (turn, own):
+        assert seen["kind"] == "overlap" and seen["yielded"] is True, seen
+        assert (seen["participant_id"], seen["previous_participant_id"]) == (user.participant_id, bot.participant_id)
+        # Both spoke from the user's start until the bot's audio stopped: the VAD's start_ms (200) and the
+        # bot's reaction, which the clock here bounds from above.
+        assert 100 <= seen["overlap_ms"] <= bound, (seen, bound)
     stats = await observer.turn_stats()
     assert stats["overlaps"]["count"] == 1 and stats["overlaps"]["yielded"] == 1
     assert stats["by_participant"][user.participant_id]["overlaps"]["p50_ms"] == turn["overlap_ms"]

@@ -152,3 +152,14 @@ def test_recorder_keeps_what_the_table_says():
     assert entry("transcription-message", final) == {"message": {"participantId": "p1", "text": "hello", "timestamp": "t"}}
     assert entry("audio-levels", {"levels": []}) is None and entry("speech-started", {}) is None
     assert entry("dialout-error", {"data": {"errorMsg": "busy"}}) == {"data": {"errorMsg": "busy"}}
+
+
+async def test_a_database_that_cannot_be_opened_turns_the_history_off(tmp_path: Path):
+    """history_db in a place that cannot be created: the gateway goes on without history (logged), recording is a no-op."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    history = History(Config(history_db=str(blocker / "history.sqlite3")))
+    await history.start()
+    assert not history.enabled
+    history.record("s", "error", {})
+    await history.close()
