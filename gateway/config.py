@@ -79,6 +79,18 @@ class Config:
     """Seconds to wait for sessions to leave their rooms on shutdown before cancelling them."""
     join_timeout: float = 30.0
     """Seconds a backend may take to join a room."""
+    data_dir: str = "./data"
+    """Directory of the gateway's own files: the history database (history_db)."""
+    history_db: str = ""
+    """Session history (SQLite, PROTOCOL.md 5.13): a file path, :memory: (kept while the gateway runs) or off; empty: data_dir/history.sqlite3."""
+    history_max_sessions: int = 10000
+    """Sessions the history keeps; the oldest are deleted first."""
+    history_max_events: int = 5000
+    """Entries the history keeps per session; later ones are counted (dropped_events), not kept."""
+    history_retention_days: float = 7.0
+    """Sessions that ended longer ago than this are deleted from the history (at start, then hourly)."""
+    history_network_interval_s: float = 15.0
+    """How often a local room's network stats are kept in each session's history (Daily sends its own); 0: never."""
     recordings_dir: str = "./recordings"
     """Directory where local-room recordings are written (WAV files, one folder per recording)."""
     transcription_workers: int = 1

@@ -28,6 +28,7 @@ from .auth import Authenticator, ConfigError, Denied, check_exposure
 from .backends import Backend, BackendRegistry, build_backends
 from .config import Config
 from .handlers import HANDLERS
+from .history import History
 from .http import HttpRoutes
 from .metrics import GatewayMetrics
 from .metrics.endpoint import MetricsServer
@@ -68,6 +69,8 @@ class Gateway:
         """Admits connections (origin, credential, per-key slots) and checks each request (role, rooms, max_rooms)."""
         self.http = HttpRoutes(self)
         """/healthz, /metrics, the dashboard and the JS SDK, redirects: HTTP on the WebSocket port."""
+        self.history = History(config)
+        """Each session's log in SQLite (``history_db``; PROTOCOL.md 5.13)."""
         self.metrics = GatewayMetrics(self)
         """Prometheus metrics (/metrics, and ``metrics_port``): gateway.metrics."""
         self._metrics_server = MetricsServer(self, config.metrics_host, config.metrics_port) if config.metrics_port else None
@@ -85,6 +88,7 @@ class Gateway:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
+        await self.history.start()
         for backend in self.backends:
             await backend.start()
         self.metrics.start()
@@ -187,6 +191,7 @@ class Gateway:
         if self._metrics_server is not None:
             await self._metrics_server.close()
         await self.metrics.close()
+        await self.history.close()
         log.info("stopped")
 
     # ------------------------------------------------------------------ connections

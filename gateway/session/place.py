@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import CommandError, ErrorCode, InvalidParams, ProtocolError
 
 from ..backends.base import AudioFormat, JoinOptions, Observation, Transport
-from ..backends.capabilities import RoomObserving, Transcription, require
+from ..backends.capabilities import RoomObserving, RoomState, Transcription, require
 from ..media.filters import filter_from_request
 from ..media.playout import AudioPlayout, PlayoutOptions
 from ..media.vad import vad_from_request
+from .record import sample_network
 from .state import SessionState
 from .watch import SessionWatch
 
@@ -129,13 +130,19 @@ async def _join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
             low_watermark_ms=playout_options.low_watermark_ms,
             idle_grace_ms=playout_options.idle_grace_ms,
             prebuffer_ms=playout_options.prebuffer_ms,
-            on_event=session.outbox.event,
+            on_event=session.turn_log.playout_event,
         )
         session.playout.start()
     if params["levels_interval_ms"] > 0:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     session.gateway.session_joined(session)
+    session.turn_log.reset()
+    session.record.started("participant", options.room_url, transport.backend, data.get("participant_id"),
+                           options.user_name)
     session.room_event("joined", data)
+    session.record.event("joined", data)
+    if transport.backend == "local" and isinstance(transport, RoomState):  # Daily sends network-stats-updated itself
+        session.requests.spawn_quietly(sample_network(session, transport))
     transcription = params.get("transcription") or {}
     if transcription.get("enabled"):
         session.requests.spawn(_transcribe_from_join(session, transport, transcription.get("settings")),
@@ -231,6 +238,8 @@ async def _observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     result: dict[str, Any] = {"room_url": observation.room_url, "backend": observation.backend or (backend.name if backend else ""),
                               "participants": observation.participants()}
+    session.turn_log.reset()
+    session.record.started("observer", result["room_url"], result["backend"], None, None)
     if isinstance(observation, SessionWatch):
         result["session_id"] = observation.bot.id
         result["participant_id"] = observation.participant_id
@@ -238,6 +247,7 @@ async def _observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
                  observation.room_url, mode)
     else:
         log.info("= %s observing %s (audio: %s)", session.id[:8], observation.room_url, mode)
+    session.record.event("observing", {k: result[k] for k in ("room_url", "backend", "session_id") if k in result})
     return result
 
 
@@ -339,6 +349,8 @@ async def leave_room(session: Session, cause: str) -> None:
     session.other_joined = False
     session.gateway.session_left(session)
     session.outbox.event("left", {"reason": cause})
+    session.record.event("left", {"reason": cause})
+    session.record.ended(cause)
 
 
 async def _stop_observing(session: Session, cause: str) -> None:
@@ -354,3 +366,5 @@ async def _stop_observing(session: Session, cause: str) -> None:
     session.receiver.stop_all(video=False)
     session.state = SessionState.LEFT
     session.outbox.event("left", {"reason": cause})
+    session.record.event("left", {"reason": cause})
+    session.record.ended(cause)

@@ -91,6 +91,7 @@ class RequestRunner:
             log.exception("request %s failed", rtype, exc_info=exc)
             exc = CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}")
         exc.request_id = rid
+        self.session.record.event("request-failed", {"request": rtype, "code": exc.code.value, "message": exc.message})
         outbox = self.session.outbox
         try:
             outbox.failure(rid, exc)

@@ -39,9 +39,11 @@ from . import place
 from .calls import CallSessions
 from .outbox import Outbox
 from .receiver import Receiver
+from .record import SessionRecord
 from .replay import ended_on_purpose, new_token
 from .requests import RequestRunner
 from .state import SessionState
+from .turn_log import TurnLog
 
 if TYPE_CHECKING:
     from ..admission import Admission
@@ -123,6 +125,10 @@ class Session:
         self.playout_late_frames = 0
         """``late_frames`` of the playouts this session had and stopped (``gateway.metrics``)."""
         self.started = time.time()
+        self.turn_log = TurnLog(self)
+        """The turns of its room: speech decisions in, ``turn`` events out (PROTOCOL.md 9.5)."""
+        self.record = SessionRecord(self)
+        """Its log in the gateway's history (PROTOCOL.md 5.13)."""
 
     def __repr__(self) -> str:
         return f"<Session {self.id[:8]} {self.state.value}>"
@@ -346,6 +352,7 @@ class Session:
         elif name == "participant-left":
             self.receiver.participant_left(data.get("participant", {}).get("id"))
         self.outbox.event(name, data)
+        self.record.event(name, data)
         if self.watchers:
             for watcher in list(self.watchers):
                 watcher.on_event(name, data)

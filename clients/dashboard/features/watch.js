@@ -4,7 +4,7 @@
 // Daily room is watched through one of the gateway's sessions in it (the reply says which). A
 // session observes once, so watching another room or bot opens a new observer.
 
-import { describeError, toast } from '../lib/dom.js';
+import { $, describeError, toast } from '../lib/dom.js';
 import { newClient, showRoomInUrl } from '../lib/settings.js';
 import { Change } from '../lib/store.js';
 
@@ -19,9 +19,12 @@ export function createWatcher(store, settings, { room, log, transcript, messages
     if (state.selected === roomUrl && state.selectedSession === sessionId && state.observer) return;
     const previous = state.observer;
     state.observer = null;
+    state.observing = false;
+    state.calls.clear();
     if (previous) previous.close().catch(() => {});
     room.clear();
     room.setActiveSpeaker(null);
+    $('room-note').textContent = '';
     state.selected = roomUrl;
     state.selectedSession = sessionId;
     state.watchedSession = sessionId ? botOf(roomUrl, sessionId) : null;
@@ -40,11 +43,15 @@ export function createWatcher(store, settings, { room, log, transcript, messages
       if (snapshot.session_id) {
         // Watching a bot, or a Daily room through one: which one, and its participant.
         state.watchedSession = { ...botOf(snapshot.room_url, snapshot.session_id), participantId: snapshot.participant_id ?? null };
-        store.emit(Change.WATCHING, snapshot.room_url);
       }
+      state.observing = true; // from now on the room's watchers count this page (room-list.js leaves it out)
+      store.emit(Change.WATCHING, snapshot.room_url ?? roomUrl);
       for (const participant of Object.values(snapshot.participants)) room.upsert(participant);
       const through = state.watchedSession ? ` through ${state.watchedSession.userName}` : '';
-      log.note(`watching ${roomUrl}${through} (${Object.keys(snapshot.participants).length} in room)`);
+      const count = Object.keys(snapshot.participants).length;
+      log.note(`watching ${roomUrl}${through} (${count} in room)`);
+      // Observing a local room that nobody is in makes it; nobody else is shown it (room-list.js).
+      $('room-note').textContent = count ? '' : `Nobody is in ${roomUrl} yet: people appear here as they join.`;
     } catch (err) {
       if (state.observer === observer) toast(`cannot watch ${sessionId ? `session ${sessionId.slice(0, 8)}` : roomUrl}: ${describeError(err)}`);
     }
@@ -61,8 +68,14 @@ export function createWatcher(store, settings, { room, log, transcript, messages
     const current = (fn) => (payload) => {
       if (state.observer === observer) fn(payload);
     };
-    observer.on('server-event', current(({ event, data }) => log.serverEvent(event, data)));
-    observer.on('participant-joined', current(({ participant }) => room.upsert(participant)));
+    observer.on('server-event', current(({ event, data }) => {
+      log.serverEvent(event, data);
+      store.emit(Change.ROOM_EVENT, { event, data });
+    }));
+    observer.on('participant-joined', current(({ participant }) => {
+      $('room-note').textContent = '';
+      room.upsert(participant);
+    }));
     observer.on('participant-updated', current(({ participant }) => room.upsert(participant)));
     observer.on('participant-left', current(({ participant }) => room.remove(participant.id)));
     observer.on('audio-levels', current(({ levels }) => room.setLevels(levels)));

@@ -47,6 +47,9 @@ import type {
   CallJoinedData,
   DialoutSettings,
   DtmfSettings,
+  HistoryEntry,
+  HistoryRoom,
+  HistorySession,
   InputSettings,
   JoinOptions,
   NetworkStats,
@@ -68,6 +71,7 @@ import type {
   SubscriptionProfiles,
   Subscriptions,
   TrackInfo,
+  TurnStats,
 } from './types.js';
 import { KNOWN_EVENTS, type JoinedData, type Participant, type PlayoutMarkData, type RequestType, type SendAppMessageParams, type ServerEventMap } from './wire.js';
 
@@ -363,6 +367,31 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /** Live rooms of the gateway with their participants. */
   async listRooms(backend?: 'local' | 'daily'): Promise<RoomInfo[]> {
     return (await this.request('list-rooms', backend ? { backend } : {})).rooms;
+  }
+
+  /** The turns this session has seen in its room: response gaps and overlaps, p50 / p95, per participant, the latest `recent` (PROTOCOL.md 5.12). */
+  turnStats(recent = 20): Promise<TurnStats> {
+    return this.request('get-turn-stats', { recent });
+  }
+
+  /** Sessions the gateway's history keeps, newest first, and their rooms (PROTOCOL.md 5.13); `before` pages. */
+  listHistory(options: { roomUrl?: string; before?: number; limit?: number } = {}): Promise<{ sessions: HistorySession[]; rooms: HistoryRoom[] }> {
+    const params: { room_url?: string; before?: number; limit?: number } = {};
+    if (options.roomUrl !== undefined) params.room_url = options.roomUrl;
+    if (options.before !== undefined) params.before = options.before;
+    if (options.limit !== undefined) params.limit = options.limit;
+    return this.request('list-history', params);
+  }
+
+  /** One session's whole log from the history (every page of `get-history`), ready for `JSON.stringify`. */
+  async exportHistory(sessionId: string): Promise<{ session: HistorySession; events: HistoryEntry[] }> {
+    let page = await this.request('get-history', { session_id: sessionId, limit: 5000 });
+    const events = [...page.events];
+    while (events.length < page.total && page.events.length > 0) {
+      page = await this.request('get-history', { session_id: sessionId, offset: events.length, limit: 5000 });
+      events.push(...page.events);
+    }
+    return { session: page.session, events };
   }
 
   /** Send an app message (any JSON value but null) to everyone, or to one participant. */
