@@ -97,6 +97,18 @@ class Config:
     """PEM certificate chain: serve wss:// and https:// (with tls_key)."""
     tls_key: str | None = None
     """PEM private key of tls_cert (default: tls_cert itself)."""
+    redis_url: str | None = None
+    """Redis of a cluster (redis://[user:password@]host:port/db; rediss:// across machines): this process becomes one of its nodes, sharing rooms and sessions with the others (docs/CLUSTER.md). None: one process, no cluster."""
+    cluster_secret: str | None = None
+    """Secret the cluster's nodes share (16+ characters) to sign the hand-over of a client one node relays to another; required with redis_url when API keys or a token secret are set."""
+    cluster_namespace: str = "daily-gateway"
+    """Prefix of this cluster's keys in Redis (several clusters may share one Redis)."""
+    cluster_address: str | None = None
+    """WebSocket URL other nodes relay clients to (ws://10.0.0.2:8765/v1); default: ws(s)://<host>:<port>/v1 of this process (a wildcard host: this machine's name)."""
+    cluster_heartbeat_ms: int = 1000
+    """How often this node tells Redis it is alive, with its load."""
+    cluster_node_ttl_ms: int = 5000
+    """A node silent this long is gone: its rooms and sessions may be taken over (the cluster's failure bound; at least 3 heartbeats)."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message (``max_json_depth`` is the protocol's, not a setting)."""

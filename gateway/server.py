@@ -14,8 +14,9 @@ import logging
 import ssl
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from websockets.http11 import Request
 from websockets.typing import Subprotocol
 
 from protocol import constants
@@ -23,9 +24,10 @@ from protocol.constants import CloseCode
 from protocol.schema import event_names, request_types
 
 from . import build_info
-from .admission import Gatekeeper, close_unless_resumed
+from .admission import Admission, Gatekeeper, close_unless_resumed
 from .auth import Authenticator, ConfigError, Denied, check_exposure
 from .backends import Backend, BackendRegistry, build_backends
+from .cluster.bridge import HANDOVER_HEADER
 from .config import Config
 from .handlers import HANDLERS
 from .http import HttpRoutes
@@ -34,6 +36,9 @@ from .net.connection import GatewayConnection
 from .net.listener import Listener, serve
 from .session import Session
 from .session.link import Link
+
+if TYPE_CHECKING:
+    from .cluster.gateway_node import GatewayNode
 
 log = logging.getLogger("gateway.server")
 
@@ -72,6 +77,12 @@ class Gateway:
                 f"max_receive_buffer_bytes {config.max_receive_buffer_bytes} cannot hold one frame of max_frame_bytes / "
                 f"max_message_bytes ({largest_frame} with its header); raise it or leave it 0 (automatic)"
             )
+        self.cluster: GatewayNode | None = None
+        """This process as a node of a cluster (``redis_url``; docs/CLUSTER.md); None: one process, no cluster."""
+        if config.redis_url:
+            from .cluster.gateway_node import GatewayNode  # redis-py is loaded by cluster nodes only
+
+            self.cluster = GatewayNode(self, config)
         self.receive_budget = ReceiveBudget(
             total=config.max_receive_buffer_bytes_total, per_connection=config.receive_buffer_bytes()
         )
@@ -98,6 +109,8 @@ class Gateway:
             ssl=self.tls,
             server_header=f"daily-ws-gateway/{build_info.version()}",
         )
+        if self.cluster is not None:
+            await self.cluster.start(self.scheme, self.config.host, self.port)
         if not self.auth.enabled:
             log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
         log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
@@ -171,6 +184,8 @@ class Gateway:
                 await asyncio.wait_for(self._server.wait_closed(), SHUTDOWN_STEP_S)
             except TimeoutError:
                 log.warning("some connections did not close within %g s; going on", SHUTDOWN_STEP_S)
+        if self.cluster is not None:
+            await self.cluster.stop()
         for backend in self.backends:
             try:
                 await backend.close()
@@ -189,7 +204,7 @@ class Gateway:
             return
         assert ws.request is not None
         try:
-            admission = self.gatekeeper.admit(ws.request)
+            admission = self._admit(ws.request)
         except Denied as exc:
             # The upgrade completed so that browsers, which cannot read an HTTP status, see the code;
             # what the client sent after it is never read (deny).
@@ -214,6 +229,22 @@ class Gateway:
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
 
+    def _admit(self, request: Request) -> Admission:
+        """A client's credential and slot (the gatekeeper), or a client another cluster node relays here (its
+        signed hand-over). Raises Denied."""
+        header = request.headers.get(HANDOVER_HEADER)
+        if header is None:
+            return self.gatekeeper.admit(request)
+        if self.cluster is None:
+            raise Denied(CloseCode.UNAUTHORIZED, "a relayed connection, but this gateway is not a cluster node")
+        try:
+            handover = self.cluster.handover(header)
+        except ValueError as exc:  # HandoverError
+            raise Denied(CloseCode.UNAUTHORIZED, f"bad hand-over: {exc}") from None
+        if self.session_by_id(handover.session_id) is not None:
+            raise Denied(CloseCode.UNAUTHORIZED, "bad hand-over: that session exists here")
+        return self.gatekeeper.adopt(handover)
+
     def forget(self, session: Session) -> None:
         """``session`` is over, or was discarded by a resume: it no longer counts (idempotent).
 
@@ -223,6 +254,8 @@ class Gateway:
         self.gatekeeper.release(session.admission)
         self.sessions.discard(session)
         self.joined.discard(session)
+        if self.cluster is not None:
+            self.cluster.session_ended(session)
 
     def session_by_id(self, session_id: str) -> Session | None:
         """A live session (connected or detached) by id, for ``resume``."""
@@ -231,8 +264,15 @@ class Gateway:
     def session_joined(self, session: Session) -> None:
         self.joined.add(session)
 
+    def session_placed(self, session: Session, kind: str, params: dict[str, Any], room_url: str, backend: str) -> None:
+        """``session`` joined (``kind`` ``join``) or observes a room: a cluster node records where it is served."""
+        if self.cluster is not None:
+            self.cluster.session_placed(session, kind, params, room_url, backend)
+
     def session_left(self, session: Session) -> None:
         self.joined.discard(session)
+        if self.cluster is not None:
+            self.cluster.rooms_changed()
 
     def capabilities(self) -> dict[str, Any]:
         return {

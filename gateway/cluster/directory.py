@@ -315,7 +315,7 @@ class Directory:
     async def deregister(self) -> None:
         """Remove this node at once (a clean exit), so its leases may be taken over without waiting."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(self.keys.node(self.node_id))
+        pipe.delete(self.keys.node(self.node_id), self.keys.node_rooms(self.node_id))
         pipe.srem(self.keys.nodes, self.node_id)
         await self._run(pipe.execute())
 
@@ -349,6 +349,17 @@ class Directory:
     async def reserve(self, node_id: str, sessions: int = 1) -> None:
         """Count a placement on ``node_id`` at once (its next heartbeat replaces the count with the truth)."""
         await self._run(self._reserve(keys=[self.keys.node(node_id)], args=[sessions]))
+
+    async def publish_rooms(self, rooms: bytes) -> None:
+        """This node's rooms (``list-rooms`` entries, JSON) for the other nodes; they expire with its node key."""
+        await self._run(self.redis.set(self.keys.node_rooms(self.node_id), rooms, px=self.timing.node_ttl_ms))
+
+    async def rooms_of(self, node_ids: Sequence[str]) -> dict[str, bytes]:
+        """The rooms each node published last (JSON), by node id; nodes that published nothing are left out."""
+        if not node_ids:
+            return {}
+        values = await self._run(self.redis.mget([self.keys.node_rooms(node_id) for node_id in node_ids]))
+        return {node_id: value for node_id, value in zip(node_ids, values, strict=True) if value}
 
     # ------------------------------------------------------------------ leases
 

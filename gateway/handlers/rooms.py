@@ -43,11 +43,19 @@ async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict
     """Every live room of every enabled backend (or of ``backend``), needing no room of one's own."""
     backends = [session.gateway.backends.get(params["backend"])] if "backend" in params else session.gateway.backends
     rooms = [room for backend in backends for room in backend.rooms()]
+    result: dict[str, Any] = {}
+    cluster = session.gateway.cluster
+    if cluster is not None:  # every node's rooms (PROTOCOL.md 16.1)
+        rooms, complete = await cluster.cluster_rooms(rooms)
+        if "backend" in params:
+            rooms = [room for room in rooms if room["backend"] == params["backend"]]
+        if not complete:
+            result["incomplete"] = True
     scope = session.admission.scope
     if scope is not None:  # a room-scoped credential sees only its rooms (PROTOCOL.md, "Authentication")
         rooms = [room for room in rooms if scope.allows_room(room["room_url"])]
     rooms.sort(key=lambda r: r["room_url"])
-    return {"rooms": rooms}
+    return {"rooms": rooms, **result}
 
 
 @handler("get-participants", role="observer")

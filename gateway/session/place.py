@@ -114,6 +114,7 @@ async def join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     if params["levels_interval_ms"] > 0:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     session.gateway.session_joined(session)
+    session.gateway.session_placed(session, "join", params, options.room_url, backend.name)
     session.room_event("joined", data)
     transcription = params.get("transcription") or {}
     if transcription.get("enabled"):
@@ -178,6 +179,7 @@ async def observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     audio = AudioFormat(audio_in["sample_rate"], audio_in["channels"]) if mode != "none" else None
     session.receiver.configure(audio, audio_in["frame_ms"], vad_params, None, analysis_only=mode != "frames")
     session.state = SessionState.OBSERVING
+    session.gateway.session_placed(session, "observe", params, observation.room_url, backend.name)
     if mode != "none" and params["levels_interval_ms"] > 0:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     log.info("= %s observing %s (audio: %s)", session.id[:8], observation.room_url, mode)

@@ -1,0 +1,407 @@
+"""This gateway process as a node of a cluster (``--redis-url``; docs/CLUSTER.md).
+
+:class:`GatewayNode` joins the gateway to the directory and keeps it there: the node's record and
+heartbeat (``membership.py``), a lease on each local room this process hosts (taken when the
+room is first placed here, given up when it has emptied) and on each session in a room (with
+the record another node needs to find it), and the node's rooms published for every node's
+``list-rooms``.
+
+It also decides where a session is served. A connection's first ``join``, ``observe`` or
+``resume`` is *placed* (:meth:`GatewayNode.place`) while the link holds what the client sends
+next: served here (this node hosts the room or the session, claims the room, or is the least
+loaded for a Daily join), or relayed to the node that must serve it (``relay.py``). A client
+relayed here by another node (a hand-over) is always served here. Redis away: what this node
+hosts is served, what it cannot place gets ``unavailable``, a Daily join is served here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from protocol.errors import CommandError, ErrorCode
+
+from .. import build_info
+from ..auth import ConfigError
+from ..session.replay import token_session_id
+from ..session.state import SessionState
+from .bridge import HANDOVER_HEADER, MAX_HOPS, Handover, HandoverError, UpstreamError, open_upstream
+from .directory import Directory, DirectoryUnavailable, Lease, SessionRecord, Timing, resume_digest
+from .membership import Membership
+from .node import NodeInfo, new_node_id
+from .placement import choose_host
+from .relay import LinkEnd, Relay
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..handlers import RequestHandler
+    from ..server import Gateway
+    from ..session import Session
+    from ..session.link import Link
+
+log = logging.getLogger("gateway.cluster")
+
+PLACING_REQUESTS = frozenset({"join", "observe", "resume"})
+"""The requests that decide which node serves a connection (PROTOCOL.md 16.1)."""
+MIN_SECRET_CHARS = 16
+ROOM_RELEASE_GRACE_S = 5.0
+"""A room lease taken for a join is kept at least this long before an empty room gives it up (the join
+that claimed it may still be creating the room)."""
+ROOMS_PUBLISH_DELAY_S = 0.05
+"""A change of this node's rooms is published this soon after (changes meanwhile go with it)."""
+
+
+def cluster_secret(config: Config, auth_enabled: bool) -> bytes:
+    """The secret signing hand-overs: ``cluster_secret``; for an open gateway (loopback only, no credentials to
+    carry) one derived from the Redis URL and namespace. Raises ConfigError when one is needed and missing."""
+    if config.cluster_secret:
+        if len(config.cluster_secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"cluster_secret is shorter than {MIN_SECRET_CHARS} characters")
+        return config.cluster_secret.encode()
+    if auth_enabled:
+        raise ConfigError("redis_url with API keys or a token secret needs a cluster_secret shared by the nodes "
+                          "(--cluster-secret or GATEWAY_CLUSTER_SECRET): it signs the clients one node relays to another")
+    return hashlib.sha256(f"daily-gateway.open-cluster.{config.redis_url}.{config.cluster_namespace}".encode()).digest()
+
+
+def unavailable(message: str) -> CommandError:
+    return CommandError(ErrorCode.UNAVAILABLE, message)
+
+
+class GatewayNode:
+    """The gateway's membership in a cluster, and where its sessions are served (module docstring)."""
+
+    def __init__(self, gateway: Gateway, config: Config) -> None:
+        assert config.redis_url is not None
+        if config.cluster_node_ttl_ms < 3 * config.cluster_heartbeat_ms:
+            raise ConfigError("cluster_node_ttl_ms must be at least 3 cluster_heartbeat_ms (a late beat is not a death)")
+        self.gateway = gateway
+        self.config = config
+        self.secret = cluster_secret(config, gateway.auth.enabled)
+        self.node_id = new_node_id()
+        self.timing = Timing.for_resume_grace(config.resume_grace_ms, heartbeat_ms=config.cluster_heartbeat_ms,
+                                              node_ttl_ms=config.cluster_node_ttl_ms)
+        self.directory = Directory.from_url(config.redis_url, self.node_id, timing=self.timing,
+                                            namespace=config.cluster_namespace)
+        self.membership = Membership(self.directory, self.describe, on_lost=self._lost)
+        self.address = ""
+        """Where other nodes relay clients to (set by :meth:`start`)."""
+        self.started_at = time.time()
+        self.draining = False
+        self.relays: set[Relay] = set()
+        """Clients this node accepted and relays to other nodes."""
+        self.placed: set[str] = set()
+        """Ids of this node's sessions already placed (their next join or resume is not placed again)."""
+        self.room_claimed_at: dict[str, float] = {}
+        """Room URL -> when this node claimed its lease (monotonic)."""
+        self._publish: asyncio.TimerHandle | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._session_tasks: set[asyncio.Task[Any]] = set()
+        self._cpu = (time.monotonic(), time.process_time())
+        self._cpu_share = 0.0
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self, scheme: str, host: str, port: int) -> None:
+        """Register (Redis may be away: the node starts anyway and registers when it answers) and keep registered."""
+        if self.config.cluster_address:
+            self.address = self.config.cluster_address
+        else:
+            reach = socket.gethostname() if host in ("0.0.0.0", "", "::") else host
+            self.address = f"{scheme}://{f'[{reach}]' if ':' in reach else reach}:{port}/v1"
+        await self.membership.start()
+        self._loop_task = asyncio.create_task(self._upkeep(), name="cluster-upkeep")
+        log.info("= cluster node %s at %s (Redis %s)", self.node_id, self.address,
+                 "reachable" if self.membership.reachable else "unreachable for now")
+
+    async def stop(self) -> None:
+        """Leave the cluster: end the relays, give every lease up, deregister (bounded by the Redis timeout)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for relay in list(self.relays):
+            if relay.task is not None:
+                relay.task.cancel()
+        if self.relays:
+            await asyncio.gather(*(r.task for r in self.relays if r.task is not None), return_exceptions=True)
+        if self._session_tasks:
+            await asyncio.wait(self._session_tasks, timeout=self.timing.redis_timeout_s)
+        await self.membership.stop(leave=True)
+        await self.directory.close()
+
+    async def _upkeep(self) -> None:
+        """Every heartbeat: give up the leases of rooms that emptied, publish this node's rooms."""
+        period = self.timing.heartbeat_ms / 1000
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._release_empty_rooms()
+                await self._publish_rooms()
+            except DirectoryUnavailable:
+                pass
+            except Exception:  # noqa: BLE001 - a bug in one round must not end the upkeep
+                log.exception("= cluster upkeep failed")
+
+    def describe(self) -> NodeInfo:
+        """This node's record for the heartbeat: address, build, load."""
+        now, cpu = time.monotonic(), time.process_time()
+        last_now, last_cpu = self._cpu
+        if now - last_now > 0.2:
+            self._cpu_share = (cpu - last_cpu) / (now - last_now)
+            self._cpu = (now, cpu)
+        return NodeInfo(
+            node_id=self.node_id, address=self.address, version=build_info.version(), started_at=self.started_at,
+            draining=self.draining, sessions=len(self.gateway.sessions), rooms=len(self._local_rooms()),
+            cpu=round(self._cpu_share, 3), rss_mb=_rss_mb(),
+        )
+
+    def _lost(self, lease: Lease) -> None:
+        """Another node took a lease of this one over (this node seemed dead to the cluster for a while)."""
+        if lease.kind == "room":
+            self.room_claimed_at.pop(lease.name, None)
+        log.warning("= another node now holds the %s %s this node served", lease.kind, lease.name)
+
+    # ------------------------------------------------------------------ hand-overs (this node serving)
+
+    def handover(self, header: str) -> Handover:
+        """Check a relayed connection's hand-over (signature, age, hops). Raises HandoverError."""
+        return Handover.from_header(header, self.secret)
+
+    # ------------------------------------------------------------------ placement (this node accepting)
+
+    def places(self, session: Session, rtype: str) -> bool:
+        """Whether ``rtype`` from ``session`` must be placed first: the first join, observe or resume of a fresh session."""
+        return (rtype in PLACING_REQUESTS and session.state is SessionState.OPEN and session.phone is None
+                and session.id not in self.placed)
+
+    async def place(self, link: Link, entry: RequestHandler, rid: str, params: dict[str, Any], data: str,
+                    held: list[str | bytes]) -> None:
+        """Serve the request here or relay the connection to the node that must serve it; exactly one reply either way."""
+        session = link.session
+        try:
+            target = await self._where(session, entry.type, params)
+            if target is not None and await self._relay(link, target, data, held):
+                return
+            if target is not None:
+                raise unavailable(f"the node serving this {entry.type} ({target.node_id}) cannot be reached; try again")
+        except Exception as exc:  # one reply, and the connection goes on here
+            session.requests.failed(entry.type, rid, exc)
+            link.resume_serving(held)
+            return
+        self.placed.add(session.id)
+        session.requests.start(entry, rid, params)
+        link.resume_serving(held)
+
+    async def _where(self, session: Session, rtype: str, params: dict[str, Any]) -> NodeInfo | None:
+        """The node that must serve this request; None: this one.
+
+        Raises:
+            CommandError: ``unavailable`` (Redis away, no node takes work, a node gone meanwhile), or the
+                room URL's own error.
+        """
+        relayed_here = session.admission.handover is not None
+        if rtype == "resume":
+            return await self._resume_target(params["resume_token"], relayed_here)
+        backend = self.gateway.backends.for_room(params["room_url"], params.get("backend"))
+        if backend.name != "local":
+            if rtype != "join" or relayed_here:
+                return None
+            return await self._daily_target()
+        return await self._room_target(f"local://{params['room_url'].split('://', 1)[1].rstrip('/')}", relayed_here)
+
+    async def _resume_target(self, token: str, relayed_here: bool) -> NodeInfo | None:
+        session_id = token_session_id(token)
+        if relayed_here or not session_id or self.gateway.session_by_id(session_id) is not None:
+            return None  # here, or nowhere (the resume handler says why)
+        try:
+            found = await self.directory.session(session_id)
+        except DirectoryUnavailable as exc:
+            raise unavailable("the cluster's directory cannot be reached to find this session; try again") from exc
+        if found is None:
+            return None
+        entry, record = found
+        if not entry.in_force or entry.holder == self.node_id or not record.token_matches(token):
+            return None
+        return await self._node(entry.holder)
+
+    async def _daily_target(self) -> NodeInfo | None:
+        try:
+            nodes = await self.directory.nodes()
+        except DirectoryUnavailable:
+            return None  # Daily's servers are the room: this node serves it (PROTOCOL.md 16.3)
+        choice = choose_host(nodes, self.node_id)
+        if choice is None or choice.node_id == self.node_id:
+            return None
+        try:
+            await self.directory.reserve(choice.node_id)
+        except DirectoryUnavailable:
+            return None
+        return choice
+
+    async def _room_target(self, room_url: str, relayed_here: bool) -> NodeInfo | None:
+        if (("room", room_url)) in self.membership.held:
+            return None
+        try:
+            holder = await self.directory.room_host(room_url)
+            if holder is None and not relayed_here:
+                choice = choose_host(await self.directory.nodes(), self.node_id)
+                if choice is None:
+                    raise unavailable("no node of the cluster takes new rooms now (all draining or full); try again")
+                if choice.node_id != self.node_id:
+                    return choice  # it claims the room when the relayed join reaches it
+            if holder is None or holder == self.node_id:
+                if not self.membership.placeable:
+                    raise unavailable("the cluster's directory is settling after a Redis restart; try again")
+                claim = await self.membership.claim("room", room_url)
+                if claim.mine:
+                    self.room_claimed_at[room_url] = time.monotonic()
+                    log.info("= this node hosts %s%s", room_url, f" (taken over from {claim.previous or 'a drained node'})"
+                             if claim.took_over else "")
+                    return None
+                holder = claim.holder
+        except DirectoryUnavailable as exc:
+            raise unavailable(f"the cluster's directory cannot be reached to find which node hosts {room_url}; "
+                              "try again") from exc
+        if relayed_here:
+            raise unavailable(f"{room_url} moved to another node meanwhile; try again")
+        return await self._node(holder)
+
+    async def _node(self, node_id: str) -> NodeInfo:
+        try:
+            node = await self.directory.node(node_id)
+        except DirectoryUnavailable as exc:
+            raise unavailable("the cluster's directory cannot be reached; try again") from exc
+        if node is None:
+            raise unavailable(f"node {node_id} left the cluster meanwhile; try again")
+        return node
+
+    async def _relay(self, link: Link, target: NodeInfo, data: str, held: list[str | bytes]) -> bool:
+        """Relay this connection to ``target``: False when it cannot be opened (the request is then answered here)."""
+        session = link.session
+        await session.outbox.drain()  # what this node said (hello, errors) goes first
+        principal = session.admission.principal
+        handover = Handover(
+            session_id=session.id, resume_token=session.resume_token, next_seq=session.outbox.seq + 1,
+            principal=principal.to_data() if principal is not None else {}, origin_node=self.node_id,
+        )
+        try:
+            upstream = await open_upstream(target.address, handover, self.secret,
+                                           max_size=4 * self.config.max_frame_bytes + 64)
+        except UpstreamError as exc:
+            log.warning("= %s cannot relay to %s: %s", session.id[:8], target.node_id, exc)
+            return False
+        # The client is the other node's now: this node's fresh session ends without a word.
+        session.outbox.detach()
+        self.gateway.forget(session)
+        session.discard()
+        end = LinkEnd(link.ws, held)
+        link.relay = end.feed
+        relay = Relay(end, upstream, handover, target.node_id)
+        self.relays.add(relay)
+        relay.start(data).add_done_callback(lambda _: self.relays.discard(relay))
+        log.info("= %s relayed to node %s (%s)", session.id[:8], target.node_id, target.address)
+        return True
+
+    # ------------------------------------------------------------------ sessions and rooms served here
+
+    def session_placed(self, session: Session, kind: str, params: dict[str, Any], room_url: str, backend: str) -> None:
+        """``session`` joined or observes a room here: take its lease, with the record to find it by."""
+        principal = session.admission.principal
+        record = SessionRecord(
+            session_id=session.id, kind="join" if kind == "join" else "observe", room_url=room_url, backend=backend,
+            params={k: v for k, v in params.items() if k != "token"} if kind == "observe" else dict(params),
+            principal=principal.to_data() if principal is not None else {},
+            resume_digest=resume_digest(session.resume_token), created_at=time.time(),
+        )
+        self.placed.add(session.id)
+        self._spawn(self.membership.claim("session", session.id, record.to_json()))
+        self.rooms_changed()
+
+    def session_ended(self, session: Session) -> None:
+        """``session`` is over (or was handed to a resume): its lease goes."""
+        self.placed.discard(session.id)
+        if ("session", session.id) in self.membership.held:
+            self._spawn(self.membership.release("session", session.id))
+        self.rooms_changed()
+
+    def _spawn(self, coro: Any) -> None:
+        async def quietly() -> None:
+            try:
+                await coro
+            except DirectoryUnavailable:
+                pass  # kept in memory: membership re-asserts it when Redis answers; or it expires
+
+        task = asyncio.create_task(quietly())
+        self._session_tasks.add(task)
+        task.add_done_callback(self._session_tasks.discard)
+
+    def rooms_changed(self) -> None:
+        """A session joined, observed or left here: publish this node's rooms soon."""
+        if self._publish is None:
+            self._publish = asyncio.get_running_loop().call_later(ROOMS_PUBLISH_DELAY_S, self._publish_soon)
+
+    def _publish_soon(self) -> None:
+        self._publish = None
+        self._spawn(self._publish_rooms())
+
+    def _local_rooms(self) -> list[dict[str, Any]]:
+        return [room for backend in self.gateway.backends for room in backend.rooms()]
+
+    async def _publish_rooms(self) -> None:
+        await self.directory.publish_rooms(orjson.dumps(self._local_rooms()))
+
+    async def _release_empty_rooms(self) -> None:
+        here = {room["room_url"] for room in self._local_rooms()}
+        now = time.monotonic()
+        for kind, name in list(self.membership.held):
+            if kind != "room" or name in here or now - self.room_claimed_at.get(name, 0.0) < ROOM_RELEASE_GRACE_S:
+                continue
+            self.room_claimed_at.pop(name, None)
+            await self.membership.release("room", name)
+            log.info("= %s emptied: this node no longer hosts it", name)
+
+    async def cluster_rooms(self, local: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        """``list-rooms`` of the whole cluster: ``local`` (this node's, now) and what the other live nodes published.
+
+        Returns (rooms, complete): incomplete when Redis could not be read (then only this node's).
+        """
+        try:
+            nodes = await self.directory.nodes()
+            published = await self.directory.rooms_of([n.node_id for n in nodes if n.node_id != self.node_id])
+        except DirectoryUnavailable:
+            return local, False
+        merged: dict[str, dict[str, Any]] = {room["room_url"]: room for room in local}
+        complete = True
+        for raw in published.values():
+            try:
+                rooms = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                complete = False
+                continue
+            for room in rooms:
+                mine = merged.get(room["room_url"])
+                if mine is None:
+                    merged[room["room_url"]] = room
+                else:  # a Daily room with sessions on several nodes: one entry, everyone in it
+                    mine = merged[room["room_url"]] = {**mine, "participants": {**room["participants"], **mine["participants"]},
+                                                       "observers": mine["observers"] + room["observers"]}
+        return list(merged.values()), complete
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux), else 0."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return round(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+__all__ = ["GatewayNode", "HANDOVER_HEADER", "HandoverError", "MAX_HOPS", "PLACING_REQUESTS", "cluster_secret"]
