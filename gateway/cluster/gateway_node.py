@@ -99,6 +99,8 @@ class GatewayNode:
         """Clients this node accepted and relays to other nodes."""
         self.placed: set[str] = set()
         """Ids of this node's sessions already placed (their next join or resume is not placed again)."""
+        self.unrecorded: dict[str, bytes] = {}
+        """Session id -> record of sessions served here whose lease Redis has not taken yet (it was away)."""
         self.room_claimed_at: dict[str, float] = {}
         """Room URL -> when this node claimed its lease (monotonic)."""
         self._publish: asyncio.TimerHandle | None = None
@@ -142,6 +144,8 @@ class GatewayNode:
         while True:
             await asyncio.sleep(period)
             try:
+                for session_id in list(self.unrecorded):
+                    await self._record(session_id)
                 await self._release_empty_rooms()
                 await self._publish_rooms()
             except DirectoryUnavailable:
@@ -321,12 +325,25 @@ class GatewayNode:
             resume_digest=resume_digest(session.resume_token), created_at=time.time(),
         )
         self.placed.add(session.id)
-        self._spawn(self.membership.claim("session", session.id, record.to_json()))
+        self.unrecorded[session.id] = record.to_json()
+        self._spawn(self._record(session.id))
         self.rooms_changed()
+
+    async def _record(self, session_id: str) -> None:
+        """Take the lease of a session served here, with its record; kept for the next upkeep while Redis is away."""
+        data = self.unrecorded.get(session_id)
+        if data is None or self.gateway.session_by_id(session_id) is None:
+            self.unrecorded.pop(session_id, None)
+            return
+        claim = await self.membership.claim("session", session_id, data)
+        self.unrecorded.pop(session_id, None)
+        if not claim.mine:
+            log.warning("= session %s is recorded for node %s, not this one", session_id[:8], claim.holder)
 
     def session_ended(self, session: Session) -> None:
         """``session`` is over (or was handed to a resume): its lease goes."""
         self.placed.discard(session.id)
+        self.unrecorded.pop(session.id, None)
         if ("session", session.id) in self.membership.held:
             self._spawn(self.membership.release("session", session.id))
         self.rooms_changed()

@@ -84,3 +84,99 @@ async def test_list_rooms_shows_the_rooms_of_every_node(cluster: Cluster):
     finally:
         for client in (a, b, watcher):
             await client.close()
+
+
+async def test_a_client_dropped_from_node_a_resumes_through_node_b_and_misses_no_event(cluster: Cluster, room):
+    """A session hosted by A whose connection dropped is resumed by a connection to B: the resume token leads B to
+    A through the directory, B relays, and the event sent while the client was away is replayed, seq without gap."""
+    node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
+    client = await GatewayClient.connect(node_a.url, auto_resume=True)
+    other = await GatewayClient.connect(node_a.url)
+    try:
+        await client.join(room, user_name="traveller")
+        await other.join(room, user_name="stays")
+        await client.wait_for("participant-joined", lambda d: d["participant"]["id"] == other.participant_id)
+        client._url = node_b.url  # the balancer sends the reconnection elsewhere
+        client.resume_backoff = (0.3, 0.5)
+        client.ws.transport.abort()  # a drop: no close frame
+        await other.send_app_message({"while": "away"})
+        resumed = await client.wait_resumed(timeout=10)
+        assert resumed["replayed"] >= 1 and resumed["session_id"] == client.session_id
+        await client.wait_for("app-message", lambda d: d["message"] == {"while": "away"})
+        assert client.seq_gaps == []
+        assert "relayed to node" in node_b.log()
+        await client.send_app_message({"back": True})  # the relayed connection serves the session on A
+        await other.wait_for("app-message", lambda d: d["message"] == {"back": True})
+    finally:
+        await client.close()
+        await other.close()
+
+
+async def test_a_room_of_a_node_killed_with_sigkill_is_hosted_again_on_the_next_join(cluster: Cluster, room):
+    """After kill -9 of the node hosting a room, a join of that room through another node succeeds within the
+    failure bound (node_ttl_ms) plus a heartbeat: the room's lease is taken over."""
+    import time
+
+    from tests.cluster.nodes import HEARTBEAT_MS, NODE_TTL_MS
+
+    node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
+    a = await GatewayClient.connect(node_a.url)
+    await a.join(room, user_name="doomed")
+    node_a.process.kill()
+    node_a.process.wait(5)
+    killed = time.monotonic()
+    b = await GatewayClient.connect(node_b.url)
+    try:
+        async def joined() -> bool:
+            try:
+                await b.join(room, user_name="survivor")
+                return True
+            except Exception as exc:  # noqa: BLE001 - unavailable until the lease expires
+                assert getattr(exc, "code", "") == "unavailable", exc
+                return False
+
+        await eventually(joined, (NODE_TTL_MS + 3 * HEARTBEAT_MS) / 1000 + 3)
+        took = time.monotonic() - killed
+        assert took <= (NODE_TTL_MS + 3 * HEARTBEAT_MS) / 1000 + 2, took
+        assert list(await b.participants()) == [b.participant_id]  # the room is new on B: A's member went with A
+        assert "taken over from" in node_b.log()
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_nodes_serve_what_they_host_while_redis_is_down_refuse_what_they_cannot_place_and_recover(
+        cluster: Cluster, room):
+    """Redis stopped: a room hosted by A goes on (messages, a new member on A), a new local room gets the typed error
+    unavailable; Redis restarted empty: A re-asserts its room (a client of B is relayed to A, not given a second
+    room) and new rooms are placed again."""
+    node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
+    first, second = await GatewayClient.connect(node_a.url), await GatewayClient.connect(node_a.url)
+    late, fresh = await GatewayClient.connect(node_a.url), await GatewayClient.connect(node_a.url)
+    via_b = await GatewayClient.connect(node_b.url)
+    try:
+        await first.join(room, user_name="first")
+        cluster.redis.stop()
+        await second.join(room, user_name="second")  # A hosts the room: no Redis needed
+        await second.send_app_message({"redis": "down"})
+        await first.wait_for("app-message", lambda d: d["message"] == {"redis": "down"})
+        with pytest.raises(Exception) as refused:
+            await fresh.join(f"{room}-new", user_name="nowhere")
+        assert getattr(refused.value, "code", None) == "unavailable", refused.value
+
+        cluster.redis.restart()
+
+        async def placed_again() -> bool:
+            try:
+                await late.join(f"{room}-new", user_name="placed")
+                return True
+            except Exception as exc:  # noqa: BLE001 - unavailable until the node re-registered and settled
+                assert getattr(exc, "code", None) == "unavailable", exc
+                return False
+
+        await eventually(placed_again, 10)
+        joined = await via_b.join(room, user_name="from-b")
+        assert {first.participant_id, second.participant_id} <= set(joined["participants"])
+    finally:
+        for client in (first, second, late, fresh, via_b):
+            await client.close()
