@@ -87,7 +87,8 @@ async def run(config: Config) -> int:
         first_stop = now
         gateway.request_stop()
         # Every shutdown step is bounded; this is the backstop if one is not (a stuck backend).
-        loop.call_later(config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)
+        drain = config.drain_timeout if config.redis_url else 0.0  # a cluster node drains first (docs/CLUSTER.md)
+        loop.call_later(drain + config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)
 
     def force_exit() -> None:
         log.error("shutdown took over shutdown_timeout + %g s: exiting now", SHUTDOWN_BACKSTOP_S)

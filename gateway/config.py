@@ -109,6 +109,8 @@ class Config:
     """How often this node tells Redis it is alive, with its load."""
     cluster_node_ttl_ms: int = 5000
     """A node silent this long is gone: its rooms and sessions may be taken over (the cluster's failure bound; at least 3 heartbeats)."""
+    drain_timeout: float = 30.0
+    """Seconds a cluster node stopped with SIGTERM drains: its clients are told to resume on other nodes (1012) and its sessions wait for them there; what is left then is closed with 1001."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message (``max_json_depth`` is the protocol's, not a setting)."""

@@ -147,6 +147,8 @@ class Gateway:
 
     async def serve_forever(self) -> None:
         await self._stop.wait()
+        if self.cluster is not None:
+            await self.cluster.drain(self.config.drain_timeout)
         await self.shutdown()
 
     async def shutdown(self) -> None:

@@ -22,10 +22,12 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from protocol.constants import CloseCode
 from protocol.errors import CommandError, ErrorCode
 
 from .. import build_info
@@ -37,6 +39,7 @@ from .directory import Directory, DirectoryUnavailable, Lease, SessionRecord, Ti
 from .membership import Membership
 from .node import NodeInfo, new_node_id
 from .placement import choose_host
+from .rejoin import rejoin
 from .relay import LinkEnd, Relay
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ MIN_SECRET_CHARS = 16
 ROOM_RELEASE_GRACE_S = 5.0
 """A room lease taken for a join is kept at least this long before an empty room gives it up (the join
 that claimed it may still be creating the room)."""
+DRAIN_REASON = "node draining: resume now, on any node"
+"""The reason of the 1012 close a draining node's clients get (PROTOCOL.md 16.4)."""
 ROOMS_PUBLISH_DELAY_S = 0.05
 """A change of this node's rooms is published this soon after (changes meanwhile go with it)."""
 
@@ -73,6 +78,24 @@ def cluster_secret(config: Config, auth_enabled: bool) -> bytes:
 
 def unavailable(message: str) -> CommandError:
     return CommandError(ErrorCode.UNAVAILABLE, message)
+
+
+def local_room(room_url: str) -> str:
+    """A local room's URL as its room server names it (``LocalRoom.url``): the lease's name."""
+    return f"local://{room_url.split('://', 1)[1].rstrip('/')}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a placing request is served: ``node`` (relayed there), else here; here by re-joining ``rejoin``."""
+
+    node: NodeInfo | None = None
+    rejoin: SessionRecord | None = None
+    reason: str = ""
+    """Why a re-join: ``node_lost`` or ``drained`` (PROTOCOL.md 16.3)."""
+
+
+HERE = Placement()
 
 
 class GatewayNode:
@@ -138,6 +161,59 @@ class GatewayNode:
         await self.membership.stop(leave=True)
         await self.directory.close()
 
+    async def drain(self, timeout: float) -> None:
+        """Move what this node serves to the others, within ``timeout`` (SIGTERM; PROTOCOL.md 16.4).
+
+        It says it is draining (placement skips it; new clients are relayed elsewhere), gives up its rooms
+        (they move with their first member) and orphans its sessions' leases (another node may re-join them),
+        closes the clients it relays with 1012 (their sessions live elsewhere) and each session it serves with
+        1012 once what was queued for it is written; such a session waits DETACHED in its room until its
+        client resumes on another node, then leaves. Returns when nothing is left, or at ``timeout``.
+        """
+        self.draining = True
+        deadline = time.monotonic() + timeout
+        log.info("= draining: %d sessions, %d relayed clients; at most %g s", len(self.gateway.sessions),
+                 len(self.relays), timeout)
+        try:
+            await self.membership.beat()
+            for kind, name in list(self.membership.held):
+                await self.membership.release(kind, name, orphan=kind == "session")
+            self.room_claimed_at.clear()
+        except DirectoryUnavailable:
+            log.warning("= draining without Redis: other nodes take this node's rooms and sessions once its "
+                        "leases expire")
+        await asyncio.gather(*(relay.end_with(CloseCode.SERVICE_RESTART, DRAIN_REASON) for relay in list(self.relays)),
+                             return_exceptions=True)
+        await asyncio.gather(*(self._send_away(s) for s in list(self.gateway.sessions)), return_exceptions=True)
+        while self.gateway.sessions and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.2, self.timing.heartbeat_ms / 1000))
+            await self._let_go_of_rejoined()
+        log.info("= drained%s", f"; {len(self.gateway.sessions)} sessions left" if self.gateway.sessions else "")
+
+    async def _send_away(self, session: Session) -> None:
+        """Tell a session's client to resume elsewhere (1012), after what was queued for it; resumable ones wait."""
+        link = session.link
+        if link is None:
+            return  # detached already: its client resumes wherever it reconnects
+        if not session.resumable():
+            await session.close(CloseCode.SERVICE_RESTART, DRAIN_REASON, cause="shutdown")
+            return
+        await session.outbox.drain()
+        session.detach("node draining")
+        await link.ws.close(CloseCode.SERVICE_RESTART, DRAIN_REASON)
+
+    async def _let_go_of_rejoined(self) -> None:
+        """A draining node's detached sessions that another node re-joined leave their room here."""
+        for session in [s for s in self.gateway.sessions if s.detached]:
+            try:
+                found = await self.directory.session(session.id)
+            except DirectoryUnavailable:
+                return
+            if found is not None and found[0].holder not in ("", self.node_id):
+                log.info("= %s re-joined on node %s: leaving its room here", session.id[:8], found[0].holder)
+                await session.finish("disconnected")
+                self.gateway.forget(session)
+
     async def _upkeep(self) -> None:
         """Every heartbeat: give up the leases of rooms that emptied, publish this node's rooms."""
         period = self.timing.heartbeat_ms / 1000
@@ -190,11 +266,16 @@ class GatewayNode:
         """Serve the request here or relay the connection to the node that must serve it; exactly one reply either way."""
         session = link.session
         try:
-            target = await self._where(session, entry.type, params)
-            if target is not None and await self._relay(link, target, data, held):
+            placement = await self._where(session, entry.type, params)
+            if placement.node is not None:
+                if await self._relay(link, placement.node, data, held):
+                    return
+                raise unavailable(f"the node serving this {entry.type} ({placement.node.node_id}) cannot be reached; "
+                                  "try again")
+            if placement.rejoin is not None:
+                await rejoin(link, rid, params, placement.rejoin, placement.reason)
+                link.resume_serving(held)
                 return
-            if target is not None:
-                raise unavailable(f"the node serving this {entry.type} ({target.node_id}) cannot be reached; try again")
         except Exception as exc:  # one reply, and the connection goes on here
             session.requests.failed(entry.type, rid, exc)
             link.resume_serving(held)
@@ -203,8 +284,8 @@ class GatewayNode:
         session.requests.start(entry, rid, params)
         link.resume_serving(held)
 
-    async def _where(self, session: Session, rtype: str, params: dict[str, Any]) -> NodeInfo | None:
-        """The node that must serve this request; None: this one.
+    async def _where(self, session: Session, rtype: str, params: dict[str, Any]) -> Placement:
+        """Where this request is served: here (the default), on another node, or here by re-joining a lost session.
 
         Raises:
             CommandError: ``unavailable`` (Redis away, no node takes work, a node gone meanwhile), or the
@@ -216,24 +297,48 @@ class GatewayNode:
         backend = self.gateway.backends.for_room(params["room_url"], params.get("backend"))
         if backend.name != "local":
             if rtype != "join" or relayed_here:
-                return None
-            return await self._daily_target()
-        return await self._room_target(f"local://{params['room_url'].split('://', 1)[1].rstrip('/')}", relayed_here)
+                return HERE
+            return Placement(await self._daily_target())
+        return Placement(await self._room_target(local_room(params["room_url"]), relayed_here))
 
-    async def _resume_target(self, token: str, relayed_here: bool) -> NodeInfo | None:
+    async def _resume_target(self, token: str, relayed_here: bool) -> Placement:
         session_id = token_session_id(token)
-        if relayed_here or not session_id or self.gateway.session_by_id(session_id) is not None:
-            return None  # here, or nowhere (the resume handler says why)
+        if not session_id:
+            return HERE  # the resume handler says why not
+        local = self.gateway.session_by_id(session_id)
+        if local is not None:
+            if self.draining and not relayed_here and local.detached:
+                return Placement(await self._other_node())  # it re-joins there; this node lets the session go
+            return HERE
         try:
             found = await self.directory.session(session_id)
         except DirectoryUnavailable as exc:
             raise unavailable("the cluster's directory cannot be reached to find this session; try again") from exc
         if found is None:
-            return None
+            return HERE
         entry, record = found
-        if not entry.in_force or entry.holder == self.node_id or not record.token_matches(token):
-            return None
-        return await self._node(entry.holder)
+        if not record.token_matches(token) or entry.holder == self.node_id:
+            return HERE
+        if entry.in_force:
+            return HERE if relayed_here else Placement(await self._node(entry.holder))
+        reason = "drained" if entry.holder == "" else "node_lost"
+        if record.backend == "local":
+            node = await self._room_target(local_room(record.room_url), relayed_here)
+            if node is not None:
+                return Placement(node)
+        elif self.draining and not relayed_here:
+            return Placement(await self._other_node())
+        return Placement(None, record, reason)
+
+    async def _other_node(self) -> NodeInfo:
+        """The least loaded node that takes work, for what a draining node does not serve."""
+        try:
+            choice = choose_host(await self.directory.nodes(), self.node_id)
+        except DirectoryUnavailable as exc:
+            raise unavailable("the cluster's directory cannot be reached; try again") from exc
+        if choice is None or choice.node_id == self.node_id:
+            raise unavailable("no other node of the cluster takes work now; try again")
+        return choice
 
     async def _daily_target(self) -> NodeInfo | None:
         try:
@@ -241,6 +346,8 @@ class GatewayNode:
         except DirectoryUnavailable:
             return None  # Daily's servers are the room: this node serves it (PROTOCOL.md 16.3)
         choice = choose_host(nodes, self.node_id)
+        if choice is None and self.draining:
+            raise unavailable("no other node of the cluster takes work now; try again")
         if choice is None or choice.node_id == self.node_id:
             return None
         try:

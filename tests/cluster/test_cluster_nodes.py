@@ -180,3 +180,40 @@ async def test_nodes_serve_what_they_host_while_redis_is_down_refuse_what_they_c
     finally:
         for client in (first, second, late, fresh, via_b):
             await client.close()
+
+
+async def test_sigterm_drains_a_node_its_clients_resume_elsewhere_rejoined_and_it_exits(cluster: Cluster, room):
+    """SIGTERM on node A, which hosts a room with a direct client and a client relayed from B: both are closed with
+    1012, resume through B, which re-joins the room for them (rejoined, reason drained, a joined event follows,
+    one seq sequence), they hear each other's messages again, and A exits 0 within the drain bound."""
+    import signal
+    import time
+
+    node_a = cluster.start_node("--drain-timeout", "15", name="node-a")
+    node_b = cluster.start_node(name="node-b")
+    direct = await GatewayClient.connect(node_a.url, auto_resume=True)
+    relayed = await GatewayClient.connect(node_b.url, auto_resume=True)
+    try:
+        await direct.join(room, user_name="direct")
+        await relayed.join(room, user_name="relayed")
+        assert "relayed to node" in node_b.log()
+        direct._url = node_b.url  # the balancer sends reconnections to the nodes that remain
+        for client in (direct, relayed):
+            client.resume_backoff = (0.2, 0.5)
+        started = time.monotonic()
+        node_a.process.send_signal(signal.SIGTERM)
+        for client in (direct, relayed):
+            resumed = await client.wait_resumed(timeout=10)
+            assert (resumed["rejoined"], resumed["reason"], resumed["replayed"]) == (True, "drained", 0), resumed
+            assert client.drops[0][0] == 1012
+            await client.wait_for("joined")
+            assert client.seq_gaps == []
+        assert node_a.process.wait(15) == 0
+        assert time.monotonic() - started < 15
+        await direct.send_app_message({"after": "drain"})
+        await relayed.wait_for("app-message", lambda d: d["message"] == {"after": "drain"})
+        rooms = (await relayed.request("list-rooms"))["rooms"]
+        assert [len(r["participants"]) for r in rooms if r["room_url"] == room] == [2]
+    finally:
+        await direct.close()
+        await relayed.close()
