@@ -55,3 +55,15 @@ async def eventually(predicate: Callable[[], object], timeout: float, step: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout} s")
         await asyncio.sleep(step)
+
+
+async def session_holder(cluster: Cluster, session_id: str) -> str | None:
+    """The node holding a session's lease in the cluster's directory (None: no record)."""
+    from gateway.cluster.directory import Directory
+
+    directory = Directory.from_url(cluster.redis.url, "probe", namespace=cluster.namespace)
+    try:
+        found = await directory.session(session_id)
+        return found[0].holder if found is not None else None
+    finally:
+        await directory.close()

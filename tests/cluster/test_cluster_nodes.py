@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gateway_client import GatewayClient
 
-from tests.cluster.nodes import Cluster, eventually
+from tests.cluster.nodes import Cluster, eventually, session_holder
 
 
 def tone(rate: int, seconds: float, hz: float = 440.0) -> bytes:
@@ -217,3 +217,26 @@ async def test_sigterm_drains_a_node_its_clients_resume_elsewhere_rejoined_and_i
     finally:
         await direct.close()
         await relayed.close()
+
+
+async def test_a_session_of_a_node_killed_with_sigkill_resumes_on_another_node_rejoined(cluster: Cluster, room):
+    """kill -9 of the node serving a session: its client, resuming through another node, gets unavailable while the
+    dead node still counts, then the session re-joined there (rejoined, reason node_lost) with its resume token
+    still valid, its seq continuing, and the room again (a joined event)."""
+    node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
+    client = await GatewayClient.connect(node_a.url, auto_resume=True)
+    try:
+        await client.join(room, user_name="survivor")
+        await eventually(lambda: session_holder(cluster, client.session_id), 3)  # its lease, with its record
+        client._url = node_b.url
+        client.resume_backoff = (0.2, 0.4)
+        token = client.resume_token
+        node_a.process.kill()
+        node_a.process.wait(5)
+        resumed = await client.wait_resumed(timeout=10)
+        assert (resumed["rejoined"], resumed["reason"], resumed["session_id"]) == (True, "node_lost", client.session_id)
+        joined = await client.wait_for("joined")
+        assert joined.data["participant_id"] and client.resume_token == token
+        assert client.seq_gaps == []
+    finally:
+        await client.close()
