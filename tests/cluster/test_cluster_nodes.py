@@ -240,3 +240,28 @@ async def test_a_session_of_a_node_killed_with_sigkill_resumes_on_another_node_r
         assert client.seq_gaps == []
     finally:
         await client.close()
+
+
+async def test_a_hand_over_signed_with_another_secret_or_to_a_single_gateway_is_refused(cluster: Cluster):
+    """Only a peer holding the cluster secret may relay a client with a principal: a forged hand-over is closed with
+    4001 before any hello, by a cluster node and by a gateway that is not one."""
+    import time
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    from gateway.cluster.bridge import HANDOVER_HEADER, Handover
+    from tests.conftest import start_gateway
+
+    node = cluster.start_node("--cluster-secret", "the-real-cluster-secret-0123", name="node")
+    single = start_gateway(name="single")
+    forged = Handover("forged-session", "forged-session.x", next_seq=2, principal={"name": "key:admin"},
+                      issued_at=time.time()).header(b"not-the-cluster-secret-at-all")
+    try:
+        for url in (node.url, single.url):
+            async with connect(url, additional_headers={HANDOVER_HEADER: forged}, proxy=None) as ws:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    finally:
+        single.stop()
