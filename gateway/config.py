@@ -109,6 +109,12 @@ class Config:
     """How often this node tells Redis it is alive, with its load."""
     cluster_node_ttl_ms: int = 5000
     """A node silent this long is gone: its rooms and sessions may be taken over (the cluster's failure bound; at least 3 heartbeats)."""
+    workers: int = 1
+    """Gateway processes sharing the port (SO_REUSEPORT), each a node of a cluster, restarted when one dies; with no redis_url a redis-server is started for them (docs/CLUSTER.md, "Workers"). 1: this process alone."""
+    max_session_hours: float = 0.0
+    """A cluster node older than this drains and is replaced (under --workers), so a slow native leak never grows for ever. 0: never."""
+    max_rss_mb: int = 0
+    """A cluster node whose resident memory passes this drains and is replaced (under --workers). 0: never."""
     drain_timeout: float = 30.0
     """Seconds a cluster node stopped with SIGTERM drains: its clients are told to resume on other nodes (1012) and its sessions wait for them there; what is left then is closed with 1001."""
 

@@ -39,6 +39,7 @@ from .session.link import Link
 
 if TYPE_CHECKING:
     from .cluster.gateway_node import GatewayNode
+    from .cluster.supervisor import SupervisorLink
 
 log = logging.getLogger("gateway.server")
 
@@ -77,12 +78,19 @@ class Gateway:
                 f"max_receive_buffer_bytes {config.max_receive_buffer_bytes} cannot hold one frame of max_frame_bytes / "
                 f"max_message_bytes ({largest_frame} with its header); raise it or leave it 0 (automatic)"
             )
+        self.supervisor_link: SupervisorLink | None = None
+        """Set in a worker of ``--workers``: its status pipe to the supervisor (ready, draining)."""
+        self._private: Listener | None = None
+        """A worker's own port, where other nodes relay clients to it (the public one is shared)."""
         self.cluster: GatewayNode | None = None
         """This process as a node of a cluster (``redis_url``; docs/CLUSTER.md); None: one process, no cluster."""
         if config.redis_url:
             from .cluster.gateway_node import GatewayNode  # redis-py is loaded by cluster nodes only
 
+            from .cluster.supervisor import SupervisorLink
+
             self.cluster = GatewayNode(self, config)
+            self.supervisor_link = SupervisorLink.from_env()
         self.receive_budget = ReceiveBudget(
             total=config.max_receive_buffer_bytes_total, per_connection=config.receive_buffer_bytes()
         )
@@ -93,10 +101,28 @@ class Gateway:
     async def start(self) -> None:
         for backend in self.backends:
             await backend.start()
-        self._server = await serve(
+        self._server = await self._listen(self.config.host, self.config.port,
+                                          reuse_port=self.supervisor_link is not None)
+        if self.cluster is not None:
+            host, port = self.config.host, self.port
+            if self.supervisor_link is not None and not self.config.cluster_address:
+                # Workers share the public port: other nodes reach this one on a port of its own (loopback).
+                self._private = await self._listen("127.0.0.1", 0, tls=False)  # loopback: no certificate for it
+                host, port = "127.0.0.1", self._private.sockets[0].getsockname()[1]
+            await self.cluster.start("ws" if self._private is not None else self.scheme, host, port)
+            if self.supervisor_link is not None:
+                self.supervisor_link.tell("ready", self.cluster.address)
+        if not self.auth.enabled:
+            log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
+        log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
+                 ", ".join(self.backends.names))
+        log.info("dashboard: open %s in a browser", self.dashboard_url)
+
+    async def _listen(self, host: str, port: int, *, reuse_port: bool = False, tls: bool = True) -> Listener:
+        return await serve(
             self._handle,
-            self.config.host,
-            self.config.port,
+            host,
+            port,
             subprotocols=[Subprotocol(constants.SUBPROTOCOL)],
             select_subprotocol=_select_subprotocol,
             process_request=self.http,
@@ -106,16 +132,10 @@ class Gateway:
             receive_budget=self.receive_budget,
             # No extensions (compression) are negotiated. Pings and the idle timeout are the link's
             # (net.keepalive): it closes with 4009.
-            ssl=self.tls,
+            ssl=self.tls if tls else None,
             server_header=f"daily-ws-gateway/{build_info.version()}",
+            reuse_port=reuse_port,
         )
-        if self.cluster is not None:
-            await self.cluster.start(self.scheme, self.config.host, self.port)
-        if not self.auth.enabled:
-            log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
-        log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
-                 ", ".join(self.backends.names))
-        log.info("dashboard: open %s in a browser", self.dashboard_url)
 
     def _tls(self) -> ssl.SSLContext | None:
         """A server TLS context when ``tls_cert`` is set (raises OSError / ssl.SSLError for bad files)."""
@@ -160,8 +180,9 @@ class Gateway:
         wait is bounded; the CLI also exits on a second signal (PROTOCOL.md, "Shutdown").
         """
         log.info("shutting down: %d sessions", len(self.sessions))
-        if self._server is not None:
-            self._server.close(close_connections=False)
+        for listener in (self._server, self._private):
+            if listener is not None:
+                listener.close(close_connections=False)
         closes = {
             asyncio.create_task(s.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON, cause="shutdown")): s
             for s in list(self.sessions)
@@ -180,10 +201,12 @@ class Gateway:
                     )
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=SHUTDOWN_STEP_S)
-        if self._server is not None:
-            self._server.close()
+        for listener in (self._server, self._private):
+            if listener is None:
+                continue
+            listener.close()
             try:
-                await asyncio.wait_for(self._server.wait_closed(), SHUTDOWN_STEP_S)
+                await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_STEP_S)
             except TimeoutError:
                 log.warning("some connections did not close within %g s; going on", SHUTDOWN_STEP_S)
         if self.cluster is not None:

@@ -39,7 +39,7 @@ from .bridge import HANDOVER_HEADER, MAX_HOPS, Handover, HandoverError, Upstream
 from .directory import Directory, DirectoryUnavailable, Lease, SessionRecord, Timing, resume_digest
 from .membership import Membership
 from .node import NodeInfo, new_node_id
-from .placement import choose_host
+from .placement import choose_host, takes_work
 from .rejoin import rejoin
 from .relay import LinkEnd, Relay
 
@@ -189,7 +189,18 @@ class GatewayNode:
         while self.gateway.sessions and time.monotonic() < deadline:
             await asyncio.sleep(min(0.2, self.timing.heartbeat_ms / 1000))
             await self._let_go_of_rejoined()
+            if not await self._others_take_work():
+                log.warning("= no other node takes work: ending the drain")
+                break
         log.info("= drained%s", f"; {len(self.gateway.sessions)} sessions left" if self.gateway.sessions else "")
+
+    async def _others_take_work(self) -> bool:
+        """Whether another live node takes new sessions (True when Redis cannot tell: wait for the timeout)."""
+        try:
+            nodes = await self.directory.nodes()
+        except DirectoryUnavailable:
+            return True
+        return any(node.node_id != self.node_id and takes_work(node) for node in nodes)
 
     async def _send_away(self, session: Session) -> None:
         """Tell a session's client to resume elsewhere (1012), after what was queued for it; resumable ones wait."""
@@ -220,6 +231,8 @@ class GatewayNode:
         period = self.timing.heartbeat_ms / 1000
         while True:
             await asyncio.sleep(period)
+            if not self.draining:
+                self._recycle_if_due()
             try:
                 for session_id in list(self.unrecorded):
                     await self._record(session_id)
@@ -229,6 +242,24 @@ class GatewayNode:
                 pass
             except Exception:  # noqa: BLE001 - a bug in one round must not end the upkeep
                 log.exception("= cluster upkeep failed")
+
+    def _recycle_if_due(self) -> None:
+        """Drain (and, under ``--workers``, be replaced) past ``max_session_hours`` or ``max_rss_mb``, or when the
+        supervisor is gone (docs/CLUSTER.md, "Draining and recycling")."""
+        link = self.gateway.supervisor_link
+        why = ""
+        if link is not None and not link.supervisor_alive():
+            why = "supervisor gone"
+        elif self.config.max_session_hours and time.time() - self.started_at > self.config.max_session_hours * 3600:
+            why = "max_session_hours"
+        elif self.config.max_rss_mb and _rss_mb() > self.config.max_rss_mb:
+            why = "max_rss_mb"
+        if not why:
+            return
+        log.warning("= recycling this node (%s): draining", why)
+        if link is not None:
+            link.tell("draining", why)
+        self.gateway.request_stop()
 
     def describe(self) -> NodeInfo:
         """This node's record for the heartbeat: address, build, load."""
