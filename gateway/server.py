@@ -86,7 +86,6 @@ class Gateway:
         """This process as a node of a cluster (``redis_url``; docs/CLUSTER.md); None: one process, no cluster."""
         if config.redis_url:
             from .cluster.gateway_node import GatewayNode  # redis-py is loaded by cluster nodes only
-
             from .cluster.supervisor import SupervisorLink
 
             self.cluster = GatewayNode(self, config)

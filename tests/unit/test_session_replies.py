@@ -32,7 +32,8 @@ def make_link() -> Link:
 
     The session is not attached to the connection: what it sends stays in its replay buffer.
     """
-    gateway = SimpleNamespace(config=Config(), gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None))
+    gateway = SimpleNamespace(config=Config(), cluster=None,
+                              gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None))
     ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]
     link = Link(gateway, ws, Session(gateway, Admission()))  # type: ignore[arg-type]
     link.session.link = link
