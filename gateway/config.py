@@ -105,6 +105,8 @@ class Config:
     """Prefix of this cluster's keys in Redis (several clusters may share one Redis)."""
     cluster_address: str | None = None
     """WebSocket URL other nodes relay clients to (ws://10.0.0.2:8765/v1); default: ws(s)://<host>:<port>/v1 of this process (a wildcard host: this machine's name)."""
+    cluster_public_url: str | None = None
+    """This node's own endpoint for clients (wss://node-2.example.com/v1): clients that opt in with ?redirect=1 are sent there (close 4307) instead of being relayed. None: always relayed."""
     cluster_heartbeat_ms: int = 1000
     """How often this node tells Redis it is alive, with its load."""
     cluster_node_ttl_ms: int = 5000

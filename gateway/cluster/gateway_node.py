@@ -24,6 +24,7 @@ import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
@@ -60,6 +61,8 @@ ROOM_RELEASE_GRACE_S = 5.0
 that claimed it may still be creating the room)."""
 DRAIN_REASON = "node draining: resume now, on any node"
 """The reason of the 1012 close a draining node's clients get (PROTOCOL.md 16.4)."""
+MAX_CLOSE_REASON_BYTES = 123
+"""A close frame's reason fits in 123 bytes (RFC 6455 5.5): ``redirect <url>`` must."""
 ROOMS_PUBLISH_DELAY_S = 0.05
 """A change of this node's rooms is published this soon after (changes meanwhile go with it)."""
 
@@ -79,6 +82,13 @@ def cluster_secret(config: Config, auth_enabled: bool) -> bytes:
 
 def unavailable(message: str) -> CommandError:
     return CommandError(ErrorCode.UNAVAILABLE, message)
+
+
+def wants_redirect(ws: object) -> bool:
+    """Whether the client opted in to redirects: ``redirect=1`` in its endpoint's query (PROTOCOL.md 16.2)."""
+    request = getattr(ws, "request", None)
+    query = urlsplit(request.path).query if request is not None else ""
+    return parse_qs(query).get("redirect") == ["1"]
 
 
 def local_room(room_url: str) -> str:
@@ -270,7 +280,7 @@ class GatewayNode:
             self._cpu = (now, cpu)
         return NodeInfo(
             node_id=self.node_id, address=self.address, version=build_info.version(), started_at=self.started_at,
-            draining=self.draining, sessions=len(self.gateway.sessions), rooms=len(self._local_rooms()),
+            public_url=self.config.cluster_public_url or "", draining=self.draining, sessions=len(self.gateway.sessions), rooms=len(self._local_rooms()),
             cpu=round(self._cpu_share, 3), rss_mb=_rss_mb(),
         )
 
@@ -300,6 +310,8 @@ class GatewayNode:
         try:
             placement = await self._where(session, entry.type, params)
             if placement.node is not None:
+                if wants_redirect(link.ws) and await self._redirect(link, placement.node):
+                    return
                 if await self._relay(link, placement.node, data, held):
                     return
                 raise unavailable(f"the node serving this {entry.type} ({placement.node.node_id}) cannot be reached; "
@@ -424,6 +436,16 @@ class GatewayNode:
         if node is None:
             raise unavailable(f"node {node_id} left the cluster meanwhile; try again")
         return node
+
+    async def _redirect(self, link: Link, target: NodeInfo) -> bool:
+        """Send a client that opted in (``?redirect=1``) to ``target``'s public URL: close 4307, the request unanswered
+        (PROTOCOL.md 16.2). False when ``target`` has no public URL that fits a close reason: relay instead."""
+        reason = f"redirect {target.public_url}"
+        if not target.public_url or len(reason.encode()) > MAX_CLOSE_REASON_BYTES:
+            return False
+        log.info("= %s redirected to node %s (%s)", link.session.id[:8], target.node_id, target.public_url)
+        await link.session.close(CloseCode.REDIRECT, reason, cause="disconnected")
+        return True
 
     async def _relay(self, link: Link, target: NodeInfo, data: str, held: list[str | bytes]) -> bool:
         """Relay this connection to ``target``: False when it cannot be opened (the request is then answered here)."""

@@ -265,3 +265,32 @@ async def test_a_hand_over_signed_with_another_secret_or_to_a_single_gateway_is_
                 assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
     finally:
         single.stop()
+
+
+async def test_a_client_that_opts_in_is_redirected_with_4307_to_the_node_hosting_its_room(cluster: Cluster, room):
+    """With ?redirect=1, a join of a room hosted by a node with a public URL is not answered: the connection closes
+    with 4307 and `redirect <url>`, and the same join at that URL puts the client in the room."""
+    from websockets.exceptions import ConnectionClosed
+
+    from gateway.cluster.redis_server import free_loopback_port
+
+    port = free_loopback_port()
+    public = f"ws://127.0.0.1:{port}/v1"
+    node_a = cluster.start_node(name="node-a")
+    cluster.start_node("--port", str(port), "--cluster-public-url", public, name="node-b")
+    host = await GatewayClient.connect(public)
+    mover = await GatewayClient.connect(node_a.url + "?redirect=1")
+    try:
+        await host.join(room, user_name="host")
+        with pytest.raises((ConnectionError, ConnectionClosed)):
+            await mover.join(room, user_name="mover")
+        assert (mover.close_code, mover.close_reason) == (4307, f"redirect {public}")
+        moved = await GatewayClient.connect(mover.close_reason.split(" ", 1)[1] + "?redirect=1")
+        try:
+            joined = await moved.join(room, user_name="mover")
+            assert host.participant_id in joined["participants"]
+        finally:
+            await moved.close()
+    finally:
+        await host.close()
+        await mover.close()
