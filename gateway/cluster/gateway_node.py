@@ -162,6 +162,9 @@ class GatewayNode:
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._publish is not None:
+            self._publish.cancel()
+            self._publish = None
         for relay in list(self.relays):
             if relay.task is not None:
                 relay.task.cancel()
