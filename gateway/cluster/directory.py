@@ -25,6 +25,7 @@ import orjson
 import redis.asyncio as redis_asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .keys import KeyLayout
@@ -248,7 +249,9 @@ return 0
 def connect(url: str, timing: Timing, *, max_connections: int = 16) -> redis_asyncio.Redis:
     """A redis-py asyncio client whose every call ends within about ``timing.redis_timeout_s``.
 
-    No retries (the heartbeat is the retry); bounded connect and command timeouts; at most
+    One immediate retry on a broken connection (a pooled connection Redis closed when it restarted: without it the
+    first call on each of them would fail once Redis is back), none on a timeout (the heartbeat is the retry);
+    bounded connect and command timeouts; at most
     ``max_connections`` connections, further callers waiting their turn (up to the same timeout)
     rather than failing: a burst of joins queues instead of opening a connection each.
     """
@@ -258,7 +261,7 @@ def connect(url: str, timing: Timing, *, max_connections: int = 16) -> redis_asy
         timeout=timing.redis_timeout_s,
         socket_timeout=timing.redis_timeout_s,
         socket_connect_timeout=timing.redis_timeout_s,
-        retry=Retry(NoBackoff(), 0),
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         client_name="daily-gateway",
     )
     return redis_asyncio.Redis.from_pool(pool)
@@ -353,6 +356,10 @@ class Directory:
     async def publish_rooms(self, rooms: bytes) -> None:
         """This node's rooms (``list-rooms`` entries, JSON) for the other nodes; they expire with its node key."""
         await self._run(self.redis.set(self.keys.node_rooms(self.node_id), rooms, px=self.timing.node_ttl_ms))
+
+    async def touch_rooms(self) -> bool:
+        """Push back the expiry of this node's published rooms; False when Redis no longer has them."""
+        return bool(await self._run(self.redis.pexpire(self.keys.node_rooms(self.node_id), self.timing.node_ttl_ms)))
 
     async def rooms_of(self, node_ids: Sequence[str]) -> dict[str, bytes]:
         """The rooms each node published last (JSON), by node id; nodes that published nothing are left out."""

@@ -138,6 +138,8 @@ class GatewayNode:
         self.room_claimed_at: dict[str, float] = {}
         """Room URL -> when this node claimed its lease (monotonic)."""
         self._publish: asyncio.TimerHandle | None = None
+        self._published_at = 0.0
+        self._room_count = 0
         self._loop_task: asyncio.Task[None] | None = None
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._cpu = (time.monotonic(), time.process_time())
@@ -250,7 +252,10 @@ class GatewayNode:
                 for session_id in list(self.unrecorded):
                     await self._record(session_id)
                 await self._release_empty_rooms()
-                await self._publish_rooms()
+                if time.monotonic() >= self._published_at + self.timing.renew_ms / 1000:
+                    await self._publish_rooms()  # remote participants of Daily rooms change without a session event
+                elif not await self.directory.touch_rooms():
+                    await self._publish_rooms()  # Redis lost it (a restart)
             except DirectoryUnavailable:
                 pass
             except Exception:  # noqa: BLE001 - a bug in one round must not end the upkeep
@@ -283,8 +288,8 @@ class GatewayNode:
             self._cpu = (now, cpu)
         return NodeInfo(
             node_id=self.node_id, address=self.address, version=build_info.version(), started_at=self.started_at,
-            public_url=self.config.cluster_public_url or "", draining=self.draining, sessions=len(self.gateway.sessions), rooms=len(self._local_rooms()),
-            cpu=round(self._cpu_share, 3), rss_mb=_rss_mb(),
+            public_url=self.config.cluster_public_url or "", draining=self.draining,
+            sessions=len(self.gateway.sessions), rooms=self._room_count, cpu=round(self._cpu_share, 3), rss_mb=_rss_mb(),
         )
 
     def _lost(self, lease: Lease) -> None:
@@ -538,13 +543,23 @@ class GatewayNode:
         return [room for backend in self.gateway.backends for room in backend.rooms()]
 
     async def _publish_rooms(self) -> None:
-        await self.directory.publish_rooms(orjson.dumps(self._local_rooms()))
+        """This node's rooms for every node's ``list-rooms``: at each change, and every ``renew_ms``; their key's
+        expiry is pushed back at each heartbeat in between (:meth:`Directory.touch_rooms`)."""
+        rooms = self._local_rooms()
+        self._room_count = len(rooms)
+        self._published_at = time.monotonic()
+        await self.directory.publish_rooms(orjson.dumps(rooms))
 
     async def _release_empty_rooms(self) -> None:
-        here = {room["room_url"] for room in self._local_rooms()}
         now = time.monotonic()
-        for kind, name in list(self.membership.held):
-            if kind != "room" or name in here or now - self.room_claimed_at.get(name, 0.0) < ROOM_RELEASE_GRACE_S:
+        due = [name for kind, name in self.membership.held
+               if kind == "room" and now - self.room_claimed_at.get(name, 0.0) >= ROOM_RELEASE_GRACE_S]
+        if not due or "local" not in self.gateway.backends.names:
+            return
+        local = self.gateway.backends.get("local")
+        here = {room["room_url"] for room in local.rooms()}
+        for name in due:
+            if name in here:
                 continue
             self.room_claimed_at.pop(name, None)
             await self.membership.release("room", name)

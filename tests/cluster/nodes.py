@@ -67,3 +67,14 @@ async def session_holder(cluster: Cluster, session_id: str) -> str | None:
         return found[0].holder if found is not None else None
     finally:
         await directory.close()
+
+
+async def room_holder(cluster: Cluster, room_url: str) -> str | None:
+    """The live node holding a local room's lease (None: nobody, or its node is gone)."""
+    from gateway.cluster.directory import Directory
+
+    directory = Directory.from_url(cluster.redis.url, "probe", namespace=cluster.namespace)
+    try:
+        return await directory.room_host(room_url)
+    finally:
+        await directory.close()

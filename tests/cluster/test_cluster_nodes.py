@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gateway_client import GatewayClient
 
-from tests.cluster.nodes import Cluster, eventually, session_holder
+from tests.cluster.nodes import Cluster, eventually, room_holder, session_holder
 
 
 def tone(rate: int, seconds: float, hz: float = 440.0) -> bytes:
@@ -175,6 +175,7 @@ async def test_nodes_serve_what_they_host_while_redis_is_down_refuse_what_they_c
                 return False
 
         await eventually(placed_again, 10)
+        await eventually(lambda: room_holder(cluster, room), 5)  # A re-asserted the room it hosts
         joined = await via_b.join(room, user_name="from-b")
         assert {first.participant_id, second.participant_id} <= set(joined["participants"])
     finally:
