@@ -295,3 +295,56 @@ async def test_a_client_that_opts_in_is_redirected_with_4307_to_the_node_hosting
     finally:
         await host.close()
         await mover.close()
+
+
+async def test_a_daily_join_goes_to_the_least_loaded_node_and_is_rejoined_elsewhere_when_that_node_dies(
+        cluster: Cluster, tmp_path):
+    """Daily rooms need no co-location: a Daily join reaching a busy node is placed on the idle one (relayed there);
+    when that node is killed with -9, the client resumes through the other, which joins the Daily room again for
+    it (rejoined, node_lost) with the join's parameters (daily-python's fake on each node)."""
+    from tests.fakes.daily_remote import gateway_env, room_url
+
+    busy = cluster.start_node(name="node-busy", env=gateway_env(tmp_path / "busy.port"))
+    idle = cluster.start_node(name="node-idle", env=gateway_env(tmp_path / "idle.port"))
+    loungers = [await GatewayClient.connect(busy.url) for _ in range(4)]  # open sessions: the busy node's load
+    client = await GatewayClient.connect(busy.url, auto_resume=True)
+    try:
+        await asyncio.sleep(0.6)  # a heartbeat or two: the busy node's load is in the directory
+        url = room_url("cluster")
+        joined = await client.join(url, user_name="bot")
+        assert joined["room_url"] == url
+        assert "relayed to node" in busy.log() and f"joined {url}" in idle.log()
+        await eventually(lambda: session_holder(cluster, client.session_id), 3)
+        client._url = busy.url
+        client.resume_backoff = (0.2, 0.4)
+        idle.process.kill()
+        idle.process.wait(5)
+        resumed = await client.wait_resumed(timeout=10)
+        assert (resumed["rejoined"], resumed["reason"]) == (True, "node_lost")
+        await client.wait_for("joined")
+        assert f"joined {url}" in busy.log()
+        assert client.seq_gaps == []
+    finally:
+        await client.close()
+        for lounger in loungers:
+            await lounger.close()
+
+
+async def test_an_observer_on_another_node_watches_a_room_hosted_elsewhere(cluster: Cluster, room):
+    """`observe` is placed like a join: an observer reaching node B watches the room node A hosts, with its
+    participants in the snapshot and its later events live."""
+    node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
+    member = await GatewayClient.connect(node_a.url)
+    observer = await GatewayClient.connect(node_b.url)
+    late = await GatewayClient.connect(node_a.url)
+    try:
+        await member.join(room, user_name="member")
+        snapshot = await observer.request("observe", {"room_url": room, "audio": "none"})
+        assert member.participant_id in snapshot["participants"]
+        await late.join(room, user_name="late")
+        await observer.wait_for("participant-joined", lambda d: d["participant"]["id"] == late.participant_id)
+        await member.send_app_message({"seen": "by the observer"})
+        await observer.wait_for("app-message", lambda d: d["message"] == {"seen": "by the observer"})
+    finally:
+        for client in (member, observer, late):
+            await client.close()
