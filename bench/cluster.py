@@ -1,4 +1,4 @@
-"""What running as a cluster costs: the bridge per frame, and CPU per stream with 1 and 2 workers.
+"""What running as a cluster costs: the bridge per frame, re-homing after a node dies, CPU per stream with 1 and 2 workers.
 
     .venv/bin/python bench/cluster.py                       # ~3 min -> bench/results/cluster.md/.json
     .venv/bin/python bench/cluster.py --duration 10 --n 100 --name cluster-quick
@@ -11,6 +11,10 @@ bridge adds the difference between the relayed and the direct listeners at the s
 Node B does nothing but relay (its clients' sessions run on A), so its CPU during the window,
 less its idle CPU over as long just before, divided by the frames it relayed, is the bridge's CPU
 per frame.
+
+**Re-homing.** With the default timing, a node hosting a local room and serving a session is killed with -9;
+a client of another node joins that room again and again until it succeeds, and the session's client resumes
+through that node (re-joined): seconds from the kill, per trial.
 
 **Workers.** ``bench/loadgen.mjs`` (N clients in pairs, each pair a local room, every client
 sending and receiving 16 kHz audio at real time) against ``daily-gateway`` (one process) and
@@ -209,6 +213,54 @@ async def send_realtime(speaker: GatewayClient, seconds: float) -> list[float]:
     return sent
 
 
+# ---------------------------------------------------------------------------- re-homing
+
+
+async def rehome(trials: int) -> dict[str, Any]:
+    """Default timing (heartbeat 1 s, node TTL 5 s): kill -9 the node hosting a local room and serving a session;
+    how long until a join of that room through another node succeeds, and until the session's resume is re-joined."""
+    joins: list[float] = []
+    resumes: list[float] = []
+    with RedisServer() as redis:
+        for trial in range(trials):
+            common = ("--redis-url", redis.url, "--cluster-namespace", f"rehome-{os.getpid()}-{trial}")
+            doomed, survivor = Node(f"doomed-{trial}", *common), Node(f"survivor-{trial}", *common)
+            try:
+                room = f"local://rehome-{trial}"
+                member = await GatewayClient.connect(doomed.url, auto_resume=True)
+                await member.join(room, user_name="member")
+                await asyncio.sleep(1.0)  # its session's lease is in the directory
+                member._url = survivor.url  # noqa: SLF001 - the balancer's choice after the death
+                member.resume_backoff = (0.1, 0.1)
+                resumed_at: list[float] = []
+                member.on_resumed = lambda _: resumed_at.append(time.monotonic())
+                newcomer = await GatewayClient.connect(survivor.url)
+                killed = time.monotonic()
+                doomed.process.kill()
+                doomed.process.wait(5)
+                while True:
+                    try:
+                        await newcomer.join(room, user_name="newcomer")
+                        joins.append(time.monotonic() - killed)
+                        break
+                    except Exception:  # noqa: BLE001 - unavailable until the lease is free
+                        await asyncio.sleep(0.1)
+                    if time.monotonic() - killed > 30:
+                        break
+                try:
+                    await member.wait_resumed(timeout=30)
+                    resumes.append(resumed_at[0] - killed)
+                except (TimeoutError, ConnectionError, IndexError):
+                    pass
+                await member.close()
+                await newcomer.close()
+            finally:
+                survivor.stop()
+                doomed.stop()
+    return {"trials": trials, "node_ttl_ms": 5000, "heartbeat_ms": 1000,
+            "join_s": [round(x, 2) for x in joins], "resume_rejoined_s": [round(x, 2) for x in resumes]}
+
+
 # ---------------------------------------------------------------------------- workers
 
 
@@ -280,6 +332,13 @@ def render(report: dict[str, Any]) -> str:
         f"(its idle CPU subtracted): **{b['bridge_us_per_frame']} us of CPU per frame relayed** (both directions of "
         f"its sockets, one message each). Hosting node: {b['hosting_node_cpu_pct']} % of a core for everything.",
         "",
+        "## Re-homing after kill -9 (default timing: heartbeat 1 s, node TTL 5 s)",
+        "",
+        f"A local room's join through another node succeeded after {report['rehome']['join_s']} s; the killed node's "
+        f"session, resuming through the survivor, was re-joined after {report['rehome']['resume_rejoined_s']} s "
+        "(seconds from the kill, per trial; until then: `unavailable`). The bound is `node_ttl_ms` + a heartbeat "
+        "+ the client's retry delay.",
+        "",
         "## CPU per stream, one process against `--workers 2` (one run, one after the other)",
         "",
         "| server | N | delivered | p50 ms | p99 ms | server CPU % | CPU ms per stream-second | CPU us per frame delivered "
@@ -313,11 +372,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of each measured window")
     parser.add_argument("--n", type=int, default=64, help="connections of the workers runs")
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--trials", type=int, default=3, help="kill -9 trials of the re-homing measure")
     parser.add_argument("--name", default="cluster")
     args = parser.parse_args(argv)
     ensure_node()
     report: dict[str, Any] = {"machine": machine_info()}
     report["bridge"] = asyncio.run(bridge_cost(args.listeners, args.duration))
+    report["rehome"] = asyncio.run(rehome(args.trials))
     report["workers"] = [workers_run(w, args.n, args.duration, args.warmup) for w in (1, 2)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
