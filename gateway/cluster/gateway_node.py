@@ -36,13 +36,14 @@ from ..auth import ConfigError
 from ..net.connection import GatewayConnection
 from ..session.replay import token_session_id
 from ..session.state import SessionState
-from .bridge import HANDOVER_HEADER, MAX_HOPS, Handover, HandoverError, UpstreamError, open_upstream
+from .bridge import HANDOVER_HEADER, MAX_HOPS, Handover, HandoverError, UpstreamError
 from .directory import Directory, DirectoryUnavailable, Lease, SessionRecord, Timing, resume_digest
 from .membership import Membership
 from .node import NodeInfo, new_node_id
 from .placement import choose_host, takes_work
 from .rejoin import rejoin
-from .relay import LinkEnd, Relay
+from .relay import Relay
+from .upstream import open_upstream
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -168,10 +169,9 @@ class GatewayNode:
             self._publish.cancel()
             self._publish = None
         for relay in list(self.relays):
-            if relay.task is not None:
-                relay.task.cancel()
+            relay.abort()
         if self.relays:
-            await asyncio.gather(*(r.task for r in self.relays if r.task is not None), return_exceptions=True)
+            await asyncio.wait([r.done for r in self.relays], timeout=self.timing.redis_timeout_s)
         if self._session_tasks:
             await asyncio.wait(self._session_tasks, timeout=self.timing.redis_timeout_s)
         await self.membership.stop(leave=True)
@@ -476,11 +476,11 @@ class GatewayNode:
         session.outbox.detach()
         self.gateway.forget(session)
         session.discard()
-        end = LinkEnd(link.ws, held)
-        link.relay = end.feed
-        relay = Relay(end, upstream, handover, target.node_id)
+        relay = Relay(link.ws, upstream, handover, target.node_id)
         self.relays.add(relay)
-        relay.start(data).add_done_callback(lambda _: self.relays.discard(relay))
+        relay.done.add_done_callback(lambda _: self.relays.discard(relay))
+        link.relay = relay.to_host
+        relay.start(data, held)
         log.info("= %s relayed to node %s (%s)", session.id[:8], target.node_id, target.address)
         return True
 
