@@ -136,6 +136,7 @@ class GatewayNode:
         """Ids of this node's sessions already placed (their next join or resume is not placed again)."""
         self.unrecorded: dict[str, bytes] = {}
         """Session id -> record of sessions served here whose lease Redis has not taken yet (it was away)."""
+        self._split_rooms: set[str] = set()
         self.room_claimed_at: dict[str, float] = {}
         """Room URL -> when this node claimed its lease (monotonic)."""
         self._publish: asyncio.TimerHandle | None = None
@@ -156,6 +157,10 @@ class GatewayNode:
             reach = socket.gethostname() if host in ("0.0.0.0", "", "::") else host
             self.address = f"{scheme}://{f'[{reach}]' if ':' in reach else reach}:{port}/v1"
         await self.membership.start()
+        try:
+            await self._claim_unplaced_rooms()  # the demo talker's room
+        except DirectoryUnavailable:
+            pass  # the upkeep claims them when Redis answers
         self._loop_task = asyncio.create_task(self._upkeep(), name="cluster-upkeep")
         log.info("= cluster node %s at %s (Redis %s)", self.node_id, self.address,
                  "reachable" if self.membership.reachable else "unreachable for now")
@@ -251,6 +256,7 @@ class GatewayNode:
             try:
                 for session_id in list(self.unrecorded):
                     await self._record(session_id)
+                await self._claim_unplaced_rooms()
                 await self._release_empty_rooms()
                 if time.monotonic() >= self._published_at + self.timing.renew_ms / 1000:
                     await self._publish_rooms()  # remote participants of Daily rooms change without a session event
@@ -549,6 +555,23 @@ class GatewayNode:
         self._room_count = len(rooms)
         self._published_at = time.monotonic()
         await self.directory.publish_rooms(orjson.dumps(rooms))
+
+    async def _claim_unplaced_rooms(self) -> None:
+        """Local rooms that came to be here without a placement (the demo talker's, a simulated phone's) are this
+        node's too: take their leases, so that the cluster's clients join them here."""
+        if "local" not in self.gateway.backends.names or not self.membership.placeable or self.draining:
+            return
+        for room in self.gateway.backends.get("local").rooms():
+            url = room["room_url"]
+            if ("room", url) in self.membership.held:
+                continue
+            claim = await self.membership.claim("room", url)
+            if claim.mine:
+                self.room_claimed_at[url] = time.monotonic()
+                log.info("= this node hosts %s (its room was made here)", url)
+            elif url not in self._split_rooms:
+                self._split_rooms.add(url)
+                log.warning("= %s exists here and on node %s: their members do not hear each other", url, claim.holder)
 
     async def _release_empty_rooms(self) -> None:
         now = time.monotonic()
