@@ -130,6 +130,9 @@ class GatewayNode:
         """Where other nodes relay clients to (set by :meth:`start`)."""
         self.started_at = time.time()
         self.draining = False
+        self.recycling = False
+        """Draining to be replaced (under ``--workers``): the drain waits for another node to take work first, so
+        the shared port always has a listener."""
         self.relays: set[Relay] = set()
         """Clients this node accepted and relays to other nodes."""
         self.placed: set[str] = set()
@@ -203,6 +206,8 @@ class GatewayNode:
         except DirectoryUnavailable:
             log.warning("= draining without Redis: other nodes take this node's rooms and sessions once its "
                         "leases expire")
+        while self.recycling and time.monotonic() < deadline and not await self._others_take_work():
+            await asyncio.sleep(min(0.2, self.timing.heartbeat_ms / 1000))  # the replacement is starting
         await asyncio.gather(*(relay.end_with(CloseCode.SERVICE_RESTART, DRAIN_REASON) for relay in list(self.relays)),
                              return_exceptions=True)
         await asyncio.gather(*(self._send_away(s) for s in list(self.gateway.sessions)), return_exceptions=True)
@@ -281,6 +286,7 @@ class GatewayNode:
         if not why:
             return
         log.warning("= recycling this node (%s): draining", why)
+        self.recycling = why != "supervisor gone"
         if link is not None:
             link.tell("draining", why)
         self.gateway.request_stop()

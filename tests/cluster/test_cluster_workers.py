@@ -86,3 +86,26 @@ async def test_two_workers_share_the_port_and_one_room_and_a_killed_worker_is_re
     assert code == 0, gateway.log()[-3000:]
     assert "Traceback" not in gateway.log()
     assert not workers_of(gateway.process.pid)
+
+
+async def test_workers_past_max_session_hours_are_recycled_while_the_port_keeps_serving():
+    """--max-session-hours: a worker past it says it is draining, the supervisor starts its replacement at once and
+    does not restart it when it exits; clients connecting meanwhile are always served."""
+    gateway = start_gateway("--workers", "2", "--max-session-hours", "0.0015", "--cluster-heartbeat-ms", "200",
+                            "--cluster-node-ttl-ms", "1000", name="workers-recycle")
+    try:
+        deadline = time.monotonic() + 14  # each worker recycles 5.4 s after it started
+        served = 0
+        while time.monotonic() < deadline:
+            async with await GatewayClient.connect(gateway.url) as client:
+                assert (await client.request("ping")) is not None
+                served += 1
+            await asyncio.sleep(0.1)
+        log = gateway.log()
+        assert "recycling this node (max_session_hours)" in log
+        assert "is draining (max_session_hours): starting its replacement" in log
+        assert "retired worker" in log
+        assert served > 20
+    finally:
+        code = gateway.stop(timeout=20)
+    assert code == 0
