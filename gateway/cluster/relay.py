@@ -30,6 +30,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from protocol.constants import CloseCode
+
 from .bridge import UNSENDABLE, Handover
 from .upstream import Upstream
 
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from ..net.connection import GatewayConnection
 
 log = logging.getLogger("gateway.cluster")
+
+MAX_REASON_BYTES = 120
+"""A close reason passed on is cut to fit a close frame (123 bytes)."""
 
 
 @dataclass
@@ -117,8 +122,17 @@ class Relay:
         """The client's connection closed: its close code goes to the serving node; a drop drops the upstream."""
         self._client_closed = True
         self.stats.ended_by = self.stats.ended_by or "client"
-        received = self.ws.protocol.close_rcvd
-        if received is None or received.code in UNSENDABLE or self.stats.ended_by == "front":
+        protocol = self.ws.protocol
+        sent, received = protocol.close_sent, protocol.close_rcvd
+        if self.stats.ended_by == "front":
+            self.upstream.abort()  # draining: the serving node keeps the session for the client's resume
+        elif sent is not None and (received is None or not protocol.close_rcvd_then_sent):
+            # This node closed the client (idle 4009, a receive budget's 1009 / 1013): for a direct client the
+            # serving node would have, and the session would end; so it does there.
+            reason = f"closed by the relaying node: {sent.code} {sent.reason}".encode()[:MAX_REASON_BYTES].decode(
+                errors="ignore")
+            self._spawn(self.upstream.close(CloseCode.GOING_AWAY, reason))
+        elif received is None or received.code in UNSENDABLE:
             self.upstream.abort()
         else:
             self._spawn(self.upstream.close(received.code, received.reason))

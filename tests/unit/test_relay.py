@@ -39,7 +39,7 @@ class ClientConnection:
         self.written: list[tuple[bytes, bool]] = []
         self.writable = True
         self.closes: list[tuple[int, str]] = []
-        self.protocol = SimpleNamespace(close_rcvd=None)
+        self.protocol = SimpleNamespace(close_rcvd=None, close_sent=None, close_rcvd_then_sent=None)
         self._drained = asyncio.Event()
         self._closed = asyncio.Event()
 
@@ -62,6 +62,13 @@ class ClientConnection:
     def lose(self, code: int | None = None) -> None:
         """The client closed with ``code`` (None: dropped)."""
         self.protocol.close_rcvd = Close(code, "bye") if code is not None else None
+        self._closed.set()
+
+    def closed_by_this_node(self, code: int, reason: str) -> None:
+        """This node closed the client (the idle watchdog's 4009) and the client answered."""
+        self.protocol.close_sent = Close(code, reason)
+        self.protocol.close_rcvd = Close(code, reason)
+        self.protocol.close_rcvd_then_sent = False
         self._closed.set()
 
     async def close(self, code: int, reason: str) -> None:
@@ -196,3 +203,13 @@ async def test_a_draining_node_closes_the_client_with_1012_and_drops_the_upstrea
     await made.end_with(1012, "node draining")
     await settle()
     assert client.closes == [(1012, "node draining")] and upstream.aborted and not client.transport.aborted
+
+
+async def test_a_client_this_node_closed_for_idling_ends_its_session_on_the_serving_node():
+    """The relaying node's idle watchdog (4009) ends the session as a direct client's would: the serving node gets
+    1001 (a close it takes as meant), not the client's echoed 4009 (which it would keep for a resume)."""
+    made, client, upstream = relay()
+    made.start("{}", [])
+    client.closed_by_this_node(4009, "idle for 60 s")
+    await settle()
+    assert upstream.closes == [(1001, "closed by the relaying node: 4009 idle for 60 s")]
