@@ -86,7 +86,8 @@ class KeySessions:
             Denied: 4029 when ``key`` already has ``limit`` connections.
         """
         if self.limit and self.open[key] >= self.limit and not force:
-            raise Denied(CloseCode.RATE_LIMITED, f"key {key} has {self.open[key]} sessions (max_sessions_per_key)")
+            raise Denied(CloseCode.RATE_LIMITED, f"key {key} has {self.open[key]} sessions (max_sessions_per_key)",
+                         "max_sessions_per_key")
         self.open[key] += 1
 
     def release(self, key: str) -> None:
@@ -228,10 +229,14 @@ class Gatekeeper:
                 )
             if admission.scope is not None:
                 admission.scope.check(rtype, params, HANDLERS)
-            if rtype in ("join", "observe"):
+            if rtype in ("join", "observe") and "room_url" in params:  # observe {"session_id"} enters no new room
                 check_new_room(self.backends, params["room_url"], self.config.max_rooms)
         except CommandError as exc:
             log.warning("= %s refused %s for %s: %s", session.id[:8], rtype, admission.name or "open session", exc)
+            if exc.code is ErrorCode.UNAUTHORIZED:
+                session.gateway.metrics.auth_refused(f"scope_{exc.details.get('scope', 'command')}")
+            elif admission.resume_only and rtype not in RESUME_ONLY_REQUESTS:
+                session.gateway.metrics.auth_refused("resume_only")
             raise
 
 

@@ -76,12 +76,17 @@ def may_send(role: str, rule: RequestRule | None) -> bool:
 
 
 class Denied(Exception):
-    """A connection refused at the handshake: closed with ``close_code`` and ``reason`` (no secrets)."""
+    """A connection refused at the handshake: closed with ``close_code`` and ``reason`` (no secrets).
 
-    def __init__(self, close_code: CloseCode, reason: str) -> None:
+    ``kind`` names the reason among a few fixed words (``gateway.metrics.AUTH_REFUSAL_REASONS``), for
+    counting refusals without putting free text in a metric label.
+    """
+
+    def __init__(self, close_code: CloseCode, reason: str, kind: str = "bad_token") -> None:
         super().__init__(reason)
         self.close_code = close_code
         self.reason = reason
+        self.kind = kind
 
     @property
     def close_reason(self) -> str:
@@ -299,12 +304,13 @@ class Authenticator:
         if not self.enabled:
             return None
         if not credential:
-            raise Denied(CloseCode.UNAUTHORIZED, "credentials required (Authorization: Bearer, ?token= or subprotocol)")
+            raise Denied(CloseCode.UNAUTHORIZED, "credentials required (Authorization: Bearer, ?token= or subprotocol)",
+                         "credentials_missing")
         if credential.startswith(TOKEN_PREFIX):
             return self._token_principal(credential)
         key = self._find_key(credential)
         if key is None:
-            raise Denied(CloseCode.UNAUTHORIZED, "unknown API key")
+            raise Denied(CloseCode.UNAUTHORIZED, "unknown API key", "unknown_key")
         return Principal(f"key:{key.id}", ADMIN_SCOPE, key.id, key.id)
 
     def _find_key(self, presented: str) -> ApiKey | None:
@@ -341,9 +347,9 @@ class Authenticator:
             raise Denied(CloseCode.UNAUTHORIZED, f"malformed token: {problem}")
         now = self._clock()
         if claims["exp"] + LEEWAY_S < now:
-            raise Denied(CloseCode.UNAUTHORIZED, "token expired")
+            raise Denied(CloseCode.UNAUTHORIZED, "token expired", "token_expired")
         if claims["iat"] - LEEWAY_S > now:
-            raise Denied(CloseCode.UNAUTHORIZED, "token not yet valid (iat in the future)")
+            raise Denied(CloseCode.UNAUTHORIZED, "token not yet valid (iat in the future)", "token_not_yet_valid")
         return claims
 
     def _token_principal(self, token: str) -> Principal:
@@ -467,7 +473,7 @@ def check_origin(origin: str | None, host: str | None, allowed: Sequence[str]) -
     netloc = urlsplit(origin).netloc.lower()
     if host is not None and netloc and netloc == host.strip().lower():
         return  # same origin: the dashboard served by this gateway
-    raise Denied(CloseCode.FORBIDDEN_ORIGIN, f"origin {origin[:60]} is not allowed (allowed_origins)")
+    raise Denied(CloseCode.FORBIDDEN_ORIGIN, f"origin {origin[:60]} is not allowed (allowed_origins)", "forbidden_origin")
 
 
 def host_name(host: str) -> str:

@@ -11,7 +11,7 @@ import signal
 import ssl
 import sys
 
-from . import build_info, compiled
+from . import build_info, compiled, logs
 from .auth import ROLES, Authenticator, ConfigError
 from .config import ENV_PREFIX, Config, field_docs
 from .server import Gateway
@@ -51,13 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("websockets").setLevel(logging.WARNING)
+def setup_logging(level: str, log_format: str = "text") -> None:
+    """Log to stderr at ``level``, as text or one JSON object per line (``gateway.logs``)."""
+    logs.configure(level, log_format)
 
 
 async def run(config: Config) -> int:
@@ -218,10 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Config)}
     try:
         config = Config.from_env(**overrides)
+        setup_logging(config.log_level, config.log_format)
     except (TypeError, ValueError) as exc:
         print(f"daily-gateway: bad configuration: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config.log_level)
     report_hot_path()
     if config.workers > 1:
         return run_workers(config, argv)

@@ -35,6 +35,12 @@ class Config:
     """WAV the demo talker plays (mono or stereo PCM16); the bundled speech sample by default."""
     log_level: str = "info"
     """debug, info, warning or error."""
+    log_format: str = "text"
+    """text (one line per record, for people) or json (one object per line: time, level, logger, session_id, room, request_id, event; for log search)."""
+    metrics_port: int = 0
+    """Also serve GET /metrics (Prometheus) on this port, without a credential, on metrics_host; 0: only on the main port (an admin credential when keys are set)."""
+    metrics_host: str = "127.0.0.1"
+    """Address of metrics_port. Loopback by default: the metrics there need no credential."""
     max_message_bytes: int = DEFAULT_LIMITS["max_message_bytes"]
     """Largest text frame answered with a typed error rather than read (too_large)."""
     max_frame_bytes: int = DEFAULT_LIMITS["max_frame_bytes"]
@@ -73,6 +79,18 @@ class Config:
     """Seconds to wait for sessions to leave their rooms on shutdown before cancelling them."""
     join_timeout: float = 30.0
     """Seconds a backend may take to join a room."""
+    data_dir: str = "./data"
+    """Directory of the gateway's own files: the history database (history_db)."""
+    history_db: str = ""
+    """Session history (SQLite, PROTOCOL.md 5.13): a file path, :memory: (kept while the gateway runs) or off; empty: data_dir/history.sqlite3."""
+    history_max_sessions: int = 10000
+    """Sessions the history keeps; the oldest are deleted first."""
+    history_max_events: int = 5000
+    """Entries the history keeps per session; later ones are counted (dropped_events), not kept."""
+    history_retention_days: float = 7.0
+    """Sessions that ended longer ago than this are deleted from the history (at start, then hourly)."""
+    history_network_interval_s: float = 15.0
+    """How often a local room's network stats are kept in each session's history (Daily sends its own); 0: never."""
     recordings_dir: str = "./recordings"
     """Directory where local-room recordings are written (WAV files, one folder per recording)."""
     transcription_workers: int = 1

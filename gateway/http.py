@@ -1,9 +1,11 @@
-"""HTTP on the gateway's WebSocket port (PROTOCOL.md 1.3): /healthz, the dashboard, the JS SDK, redirects.
+"""HTTP on the gateway's WebSocket port (PROTOCOL.md 1.3): /healthz, /metrics, the dashboard, the JS SDK, redirects.
 
 The gateway speaks HTTP only through the handshake's ``process_request`` hook (GET only),
 which is all it needs: :class:`HttpRoutes` checks the ``Host`` (DNS rebinding, PROTOCOL.md
 15.5), answers ``/healthz``, serves the static files, sends a browser opening ``/`` to the
-dashboard, and lets WebSocket upgrades of ``/`` and ``/v1`` through (``None``).
+dashboard, serves ``/metrics`` (``gateway.metrics.endpoint``: an admin's credential when keys are set) and finished
+local recordings (``gateway.recordings``: a credential of their room), and lets WebSocket upgrades of ``/`` and ``/v1``
+through (``None``).
 
 Static files: the dashboard (``/dashboard/``) and the built JS SDK (``/sdk/``), a few small
 files read on request. Paths are percent-decoded, then every segment is checked and the
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +85,7 @@ class HttpRoutes:
         self.static = StaticFiles(cors_origins=gateway.config.allowed_origins)
         """The dashboard (/dashboard/) and the built JS SDK (/sdk/)."""
 
-    def __call__(self, connection: Any, request: Request) -> Response | None:
+    def __call__(self, connection: Any, request: Request) -> Response | Awaitable[Response] | None:
         config = self.gateway.config
         headers = request.headers
         # The screen (gateway.net.handshake) already refused a second Host: get_all sees at most one.
@@ -94,6 +96,14 @@ class HttpRoutes:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return json_response(HTTPStatus.OK, health(self.gateway))
+        if path == "/metrics":
+            from .metrics.endpoint import protected_metrics
+
+            return protected_metrics(self.gateway, connection, request)
+        if path.startswith("/recordings/"):  # gateway.recordings (URL_PREFIX)
+            from . import recordings
+
+            return recordings.serve(self.gateway, connection, request)
         if self.static.handles(path):
             try:
                 return self.static.respond(path, request.headers.get("Origin"))

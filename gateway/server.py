@@ -30,7 +30,10 @@ from .backends import Backend, BackendRegistry, build_backends
 from .cluster.bridge import HANDOVER_HEADER
 from .config import Config
 from .handlers import HANDLERS
+from .history import History
 from .http import HttpRoutes
+from .metrics import GatewayMetrics
+from .metrics.endpoint import MetricsServer
 from .net.budget import ReceiveBudget
 from .net.connection import GatewayConnection
 from .net.listener import Listener, serve
@@ -71,7 +74,12 @@ class Gateway:
         self.gatekeeper = Gatekeeper(config, self.auth, self.backends, self.sessions)
         """Admits connections (origin, credential, per-key slots) and checks each request (role, rooms, max_rooms)."""
         self.http = HttpRoutes(self)
-        """/healthz, the dashboard and the JS SDK, redirects: HTTP on the WebSocket port."""
+        """/healthz, /metrics, the dashboard and the JS SDK, redirects: HTTP on the WebSocket port."""
+        self.history = History(config)
+        """Each session's log in SQLite (``history_db``; PROTOCOL.md 5.13)."""
+        self.metrics = GatewayMetrics(self)
+        """Prometheus metrics (/metrics, and ``metrics_port``): gateway.metrics."""
+        self._metrics_server = MetricsServer(self, config.metrics_host, config.metrics_port) if config.metrics_port else None
         largest_frame = max(config.max_frame_bytes, config.max_message_bytes) + 14
         if config.max_receive_buffer_bytes and config.max_receive_buffer_bytes < largest_frame:
             raise ConfigError(
@@ -98,8 +106,12 @@ class Gateway:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
+        await self.history.start()
         for backend in self.backends:
             await backend.start()
+        self.metrics.start()
+        if self._metrics_server is not None:
+            await self._metrics_server.start()
         self._server = await self._listen(self.config.host, self.config.port,
                                           reuse_port=self.supervisor_link is not None)
         if self.cluster is not None:
@@ -215,6 +227,10 @@ class Gateway:
                 await backend.close()
             except Exception:
                 log.exception("closing backend %s failed", backend.name)
+        if self._metrics_server is not None:
+            await self._metrics_server.close()
+        await self.metrics.close()
+        await self.history.close()
         log.info("stopped")
 
     # ------------------------------------------------------------------ connections
@@ -224,6 +240,7 @@ class Gateway:
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
         if offered and ws.subprotocol is None:
             ws.deny(CloseCode.BAD_SUBPROTOCOL, f"unsupported protocol; offer {constants.SUBPROTOCOL}")
+            self.metrics.connection_closed(CloseCode.BAD_SUBPROTOCOL, "gateway")
             await ws.wait_closed()
             return
         assert ws.request is not None
@@ -234,6 +251,8 @@ class Gateway:
             # what the client sent after it is never read (deny).
             log.warning("= denied connection from %s: %s", ws.remote_address, exc.close_reason)
             ws.deny(exc.close_code, exc.close_reason)
+            self.metrics.auth_refused(exc.kind)
+            self.metrics.connection_closed(exc.close_code, "gateway")
             await ws.wait_closed()
             return
         session = Session(self, admission)
@@ -276,6 +295,8 @@ class Gateway:
         slot already, so a session counts once whichever connection serves it.
         """
         self.gatekeeper.release(session.admission)
+        if session in self.sessions:
+            self.metrics.retire(session)  # once: what it counted stays in the totals
         self.sessions.discard(session)
         self.joined.discard(session)
         if self.cluster is not None:

@@ -254,6 +254,15 @@ def _to_protocol_error(request: Request, error: ValidationError) -> InvalidParam
         missing = error.message.split("'")[1] if "'" in error.message else ""
         name = f"{where}{missing}"
         return InvalidParams(f"{request.type}: {error.message}", details={"field": name}, request_id=request.id)
+    alternatives = error.validator_value if error.validator in ("oneOf", "anyOf") else None
+    if isinstance(alternatives, list) and all(isinstance(a, dict) and set(a) == {"required"} for a in alternatives):
+        # {"oneOf": [{"required": ["room_url"]}, {"required": ["session_id"]}]}: say which fields, not the schemas.
+        names = [name for a in alternatives for name in a["required"]]
+        given = [name for name in names if isinstance(error.instance, dict) and name in error.instance]
+        which = "exactly one" if error.validator == "oneOf" else "at least one"
+        name = f"{where}{given[-1] if given else names[0]}"
+        return InvalidParams(f"{request.type}: {fieldname or 'request'} takes {which} of {', '.join(names)}",
+                             details={"field": name}, request_id=request.id)
     message = f"{request.type}: {fieldname or 'request'}: {error.message}"
     if path and path[-1] in _FORMAT_FIELDS and error.validator in ("minimum", "maximum", "enum"):
         return UnsupportedFormat(message, details={"field": fieldname}, request_id=request.id)

@@ -15,15 +15,21 @@ import { readSettings } from './lib/settings.js';
 import { createStore } from './lib/store.js';
 import { createDirectory } from './features/directory.js';
 import { createEventLog } from './features/event-log.js';
+import { createHistory } from './features/history.js';
 import { createJoin } from './features/join.js';
 import { createMessages } from './features/messages.js';
+import { createOfflineState } from './features/offline.js';
 import { createPhone } from './features/phone.js';
+import { createRecording } from './features/recording.js';
+import { bindResizers } from './features/resize.js';
 import { createRoomList } from './features/room-list.js';
 import { createRoomModel } from './features/room-model.js';
 import { createRoomView } from './features/room-view.js';
-import { bindTabs } from './features/tabs.js';
+import { bindScreens, bindTabs } from './features/tabs.js';
+import { createTelephony } from './features/telephony.js';
 import { createTimeline } from './features/timeline.js';
 import { createTranscript } from './features/transcript.js';
+import { createTurns } from './features/turns.js';
 import { createWatcher } from './features/watch.js';
 
 const settings = readSettings(location);
@@ -33,7 +39,7 @@ window.dashboard = store.state; // for people and tests to inspect; the page nev
 const room = createRoomModel(store);
 const { nameOf } = room;
 const roomView = createRoomView(store);
-const timeline = createTimeline(store);
+const timeline = createTimeline(store, { nameOf });
 const log = createEventLog(store, { nameOf });
 const transcript = createTranscript(store, { nameOf });
 const messages = createMessages(store, { nameOf });
@@ -41,7 +47,14 @@ const { watch } = createWatcher(store, settings, { room, log, transcript, messag
 createRoomList(store, settings, { watch });
 const you = createJoin(store, settings, { watch, note: log.note });
 const phone = createPhone(store, settings, { watch, note: log.note });
+createTelephony(store);
+createTurns(store);
+createHistory(store);
+createRecording(store, settings);
+createOfflineState(store);
 bindTabs();
+bindScreens();
+bindResizers();
 
 startFrames([roomView.draw, timeline.draw, you.draw, phone.draw]);
 createDirectory(store, settings).start();

@@ -153,6 +153,9 @@ class Observation(abc.ABC):
     nobody in the room sees the observer and it cannot publish or send.
     """
 
+    backend: str = ""
+    """The backend's name (metrics, the ``observe`` reply)."""
+
     def __init__(self, room_url: str, listener: TransportListener) -> None:
         self.room_url = room_url
         self.listener = listener
@@ -164,6 +167,18 @@ class Observation(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Stop observing (idempotent)."""
+
+
+@dataclass(frozen=True)
+class BackendMetric:
+    """A figure a backend reports for ``/metrics`` (``gateway.metrics``), read when Prometheus scrapes."""
+
+    name: str
+    """The metric's name after ``gateway_`` (``daily_events_dropped``); a counter gets ``_total`` in the text format."""
+    kind: str
+    """``counter`` (only grows over the process's life) or ``gauge``."""
+    help: str
+    value: float
 
 
 class Backend(abc.ABC):
@@ -188,4 +203,8 @@ class Backend(abc.ABC):
 
     def rooms(self) -> list[dict[str, Any]]:
         """Rooms this gateway is in on this backend (for listing); empty by default."""
+        return []
+
+    def metrics(self) -> list[BackendMetric]:
+        """This backend's own counters and gauges for ``/metrics`` (drops inside it, worker restarts); none by default."""
         return []

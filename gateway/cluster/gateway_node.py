@@ -358,6 +358,8 @@ class GatewayNode:
         relayed_here = session.admission.handover is not None
         if rtype == "resume":
             return await self._resume_target(params["resume_token"], relayed_here)
+        if params.get("room_url") is None:  # observe of a session's transport: where that session runs
+            return await self._watched_target(str(params.get("session_id") or ""), relayed_here)
         backend = self.gateway.backends.for_room(params["room_url"], params.get("backend"))
         if backend.name != "local":
             if rtype != "join" or relayed_here:
@@ -393,6 +395,17 @@ class GatewayNode:
         elif self.draining and not relayed_here:
             return Placement(await self._other_node())
         return Placement(None, record, reason)
+
+    async def _watched_target(self, session_id: str, relayed_here: bool) -> Placement:
+        if relayed_here or not session_id or self.gateway.session_by_id(session_id) is not None:
+            return HERE  # here, or nowhere (observe says why)
+        try:
+            found = await self.directory.session(session_id)
+        except DirectoryUnavailable as exc:
+            raise unavailable("the cluster's directory cannot be reached to find this session; try again") from exc
+        if found is None or not found[0].in_force or found[0].holder == self.node_id:
+            return HERE
+        return Placement(await self._node(found[0].holder))
 
     async def _other_node(self) -> NodeInfo:
         """The least loaded node that takes work, for what a draining node does not serve."""
@@ -552,7 +565,10 @@ class GatewayNode:
         self._spawn(self._publish_rooms())
 
     def _local_rooms(self) -> list[dict[str, Any]]:
-        return [room for backend in self.gateway.backends for room in backend.rooms()]
+        """This node's rooms as ``list-rooms`` lists them (its sessions in each included)."""
+        from ..handlers.rooms import with_sessions
+
+        return with_sessions(self.gateway, [room for backend in self.gateway.backends for room in backend.rooms()])
 
     async def _publish_rooms(self) -> None:
         """This node's rooms for every node's ``list-rooms``: at each change, and every ``renew_ms``; their key's
@@ -617,8 +633,11 @@ class GatewayNode:
                 if mine is None:
                     merged[room["room_url"]] = room
                 else:  # a Daily room with sessions on several nodes: one entry, everyone in it
-                    mine = merged[room["room_url"]] = {**mine, "participants": {**room["participants"], **mine["participants"]},
-                                                       "observers": mine["observers"] + room["observers"]}
+                    merged[room["room_url"]] = {
+                        **mine, "participants": {**room["participants"], **mine["participants"]},
+                        "observers": mine.get("observers", 0) + room.get("observers", 0),
+                        "sessions": [*mine.get("sessions", []), *room.get("sessions", [])],
+                    }
         return list(merged.values()), complete
 
 

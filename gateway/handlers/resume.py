@@ -32,6 +32,15 @@ async def resume(session: Session, rid: str, params: dict[str, Any]) -> dict[str
     Raises:
         CommandError: ``wrong_state`` (not a fresh connection), ``resume_failed`` (``details.reason``).
     """
+    try:
+        return await _resume(session, rid, params)
+    except CommandError as exc:
+        reason = exc.details.get("reason", "wrong_state") if exc.code is ErrorCode.RESUME_FAILED else "wrong_state"
+        session.gateway.metrics.resume_failed(str(reason))
+        raise
+
+
+async def _resume(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     _check_fresh(session)
     await session.outbox.drain()  # what this connection already said (hello, errors) goes before the replay
     _check_fresh(session)  # another resume may have run meanwhile
@@ -62,6 +71,7 @@ async def resume(session: Session, rid: str, params: dict[str, Any]) -> dict[str
         "running": sorted(target.requests.running),
     }
     link.hand_over(target, last_seq, session.outbox.hand_over(rid, result))
+    session.gateway.metrics.resumed()
     log.info("= %s resumed %s from seq %d (%d replayed)", session.id[:8], target.id[:8], last_seq, result["replayed"])
     return result
 

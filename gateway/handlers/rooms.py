@@ -13,9 +13,11 @@ import orjson
 from protocol.errors import TooLarge
 
 from ..session import place
+from ..session.state import SessionState
 from . import handler
 
 if TYPE_CHECKING:
+    from ..server import Gateway
     from ..session import Session
 
 
@@ -34,15 +36,15 @@ async def leave(session: Session, rid: str, params: dict[str, Any]) -> dict[str,
 
 @handler("observe", role="observer")
 async def observe(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Watch a room read-only; the result is its snapshot."""
+    """Watch a room, or a session's transport (a bot), read-only; the result is the room's snapshot."""
     return await place.observe(session, params)
 
 
 @handler("list-rooms", role="observer")
 async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Every live room of every enabled backend (or of ``backend``), needing no room of one's own."""
+    """Every live room of every enabled backend (or of ``backend``), with the gateway's sessions in each."""
     backends = [session.gateway.backends.get(params["backend"])] if "backend" in params else session.gateway.backends
-    rooms = [room for backend in backends for room in backend.rooms()]
+    rooms = with_sessions(session.gateway, [room for backend in backends for room in backend.rooms()])
     result: dict[str, Any] = {}
     cluster = session.gateway.cluster
     if cluster is not None:  # every node's rooms (PROTOCOL.md 16.1)
@@ -56,6 +58,34 @@ async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict
         rooms = [room for room in rooms if scope.allows_room(room["room_url"])]
     rooms.sort(key=lambda r: r["room_url"])
     return {"rooms": rooms, **result}
+
+
+def with_sessions(gateway: Gateway, rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rooms`` (a backend's) with this gateway's sessions in each, and their watchers counted as observers."""
+    inside: dict[tuple[str, str], list[Session]] = {}
+    for other in gateway.joined:
+        transport = other.transport
+        if transport is not None and other.state is SessionState.JOINED:
+            inside.setdefault((transport.backend, transport.room_url), []).append(other)
+    for room in rooms:
+        bots = sorted(inside.get((room["backend"], room["room_url"]), []), key=lambda s: s.started)
+        room["sessions"] = [session_summary(bot) for bot in bots]
+        room["observers"] = room.get("observers", 0) + sum(len(bot.watchers) for bot in bots)
+    return rooms
+
+
+def session_summary(bot: Session) -> dict[str, Any]:
+    """One of the gateway's sessions in a room, as ``list-rooms`` lists it (what ``observe {session_id}`` takes)."""
+    transport = bot.transport
+    assert transport is not None
+    return {
+        "session_id": bot.id,
+        "participant_id": transport.participant_id,
+        "user_name": transport.options.user_name,
+        "detached": bot.detached,
+        "watchers": len(bot.watchers),
+        "started_at": round(bot.started, 3),
+    }
 
 
 @handler("get-participants", role="observer")

@@ -115,6 +115,10 @@ class VadTransition:
     The decision comes after the evidence: speech began about ``start_ms`` earlier, and ended
     about ``stop_ms`` (plus webrtcvad's hangover) earlier.
     """
+    speech_ms: int = -1
+    """Stream position where the speech began (a start) or ended (a stop), as estimated: ``offset_ms``
+    less ``start_ms`` or ``stop_ms``, or the end of the last voiced frame when the stream paused
+    (:meth:`VoiceActivityDetector.pause`). -1: not given."""
 
 
 class _Classifier(Protocol):
@@ -232,6 +236,8 @@ class VoiceActivityDetector:
         self._stop_frames = math.ceil(params.stop_ms / self._frame_ms)
         self._stop_window = math.ceil(self._stop_frames / _STOP_RATIO)
         self._frames_seen = 0
+        self._voiced_until = 0
+        """Frames seen up to the end of the last voiced one."""
         self._speaking = False
         # Per frame of the window: True if it counts towards the next transition (voiced while
         # silent, unvoiced while speaking); _hits is how many do.
@@ -256,15 +262,36 @@ class VoiceActivityDetector:
         transitions: list[VadTransition] = []
         for frame in self._framer.push(pcm):
             self._frames_seen += 1
-            hit = self._is_voiced(frame) != self._speaking
+            voiced = self._is_voiced(frame)
+            if voiced:
+                self._voiced_until = self._frames_seen
+            hit = voiced != self._speaking
             if len(self._window) == self._window.maxlen:
                 self._hits -= self._window[0]
             self._window.append(hit)
             self._hits += hit
             if self._hits >= (self._stop_frames if self._speaking else self._start_frames):
                 self._enter(not self._speaking)
-                transitions.append(VadTransition(self._speaking, self._frames_seen * self._frame_ms))
+                offset = self._frames_seen * self._frame_ms
+                delay = self.params.start_ms if self._speaking else self.params.stop_ms
+                transitions.append(VadTransition(self._speaking, offset, max(0, offset - delay)))
         return transitions
+
+    @property
+    def position_ms(self) -> int:
+        """Stream position: ms of audio classified since the detector started or was reset."""
+        return self._frames_seen * self._frame_ms
+
+    def pause(self) -> VadTransition | None:
+        """The stream paused (its publisher stopped sending): speech, if any, ended with the last voiced frame.
+
+        A real track would carry silence and stop speech ``stop_ms`` later; a paused one carries
+        nothing, so the stop is decided now, at the position reached (PROTOCOL.md 9.2).
+        """
+        if not self._speaking:
+            return None
+        self._enter(False)
+        return VadTransition(False, self.position_ms, self._voiced_until * self._frame_ms)
 
     def reset(self) -> None:
         """Start over as a new stream: not speaking, offsets from 0, no held audio."""
@@ -274,6 +301,7 @@ class VoiceActivityDetector:
         self._framer.reset()
         self._analyzer.reset()
         self._frames_seen = 0
+        self._voiced_until = 0
         self._enter(speaking=False)
 
     def _is_voiced(self, frame: bytes) -> bool:

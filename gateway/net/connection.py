@@ -51,7 +51,7 @@ import asyncio
 import logging
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol, cast
 
 import websockets.frames
@@ -116,8 +116,11 @@ def frame_header(length: int, *, text: bool) -> bytes:
 class ConnectionOwner(Protocol):
     """What a connection asks of whoever accepted it (``gateway.net.listener.Listener``)."""
 
-    def respond(self, connection: GatewayConnection, request: Request) -> Response:
-        """The response to the opening handshake's ``request``: 101 to open, anything else to refuse."""
+    def respond(self, connection: GatewayConnection, request: Request) -> Response | Awaitable[Response]:
+        """The response to the opening handshake's ``request``: 101 to open, anything else to refuse.
+
+        An awaitable is an HTTP answer that needs I/O (a file read off the event loop): the
+        connection reads nothing more until it is sent."""
         ...
 
     def opened(self, connection: GatewayConnection) -> None:
@@ -185,6 +188,8 @@ class GatewayConnection(asyncio.Protocol):
         self._waiting = b""
         """What was read after the upgrade, before :meth:`serve`; not parsed until then."""
         self._reading_paused = False
+        self._answering: asyncio.Task[None] | None = None
+        """An HTTP answer being prepared (:meth:`ConnectionOwner.respond` gave an awaitable); held so it is not collected."""
         self._fragments: list[bytes] = []
         self._fragment_bytes = 0
         self._fragment_text = False
@@ -438,8 +443,33 @@ class GatewayConnection(asyncio.Protocol):
         for event in protocol.events_received():
             if isinstance(event, Request):
                 self.request = event
-                self.response = self.owner.respond(self, event)
-                protocol.send_response(self.response)
+                answer = self.owner.respond(self, event)
+                if not isinstance(answer, Response):
+                    if not self._reading_paused:
+                        self._reading_paused = True
+                        self.transport.pause_reading()
+                    self._answering = self.loop.create_task(self._respond_later(answer))
+                    return
+                self.response = answer
+                protocol.send_response(answer)
+        self._handshake_done()
+
+    async def _respond_later(self, answer: Awaitable[Response]) -> None:
+        """Send an HTTP answer that needed I/O (:meth:`ConnectionOwner.respond`), unless the peer left meanwhile."""
+        try:
+            response = await answer
+        except Exception:
+            log.exception("= HTTP answer to %s failed", self.remote_address)
+            response = self.protocol.reject(500, "Internal server error.\n")
+        self._answering = None
+        if self.transport.is_closing():
+            return
+        self.response = response
+        self.protocol.send_response(response)
+        self._resume_reading()
+        self._handshake_done()
+
+    def _handshake_done(self) -> None:
         self._after_protocol()
         if self._open:
             if self._open_timer is not None:

@@ -37,7 +37,7 @@ from .connection import WRITE_LIMIT, GatewayConnection
 log = logging.getLogger("gateway.listener")
 
 ConnectionHandler = Callable[[GatewayConnection], Awaitable[None]]
-ProcessRequest = Callable[[GatewayConnection, Request], Response | None]
+ProcessRequest = Callable[[GatewayConnection, Request], Response | Awaitable[Response] | None]
 SelectSubprotocol = Callable[[GatewayConnection, Sequence[Subprotocol]], Subprotocol | None]
 
 
@@ -119,10 +119,13 @@ class Listener:
 
     # ------------------------------------------------------------------ ConnectionOwner
 
-    def respond(self, connection: GatewayConnection, request: Request) -> Response:
-        """``process_request``'s answer, else websockets' handshake response; 503 while closing."""
+    def respond(self, connection: GatewayConnection, request: Request) -> Response | Awaitable[Response]:
+        """``process_request``'s answer, else websockets' handshake response; 503 while closing.
+
+        ``process_request`` may answer with an awaitable (an HTTP answer that reads a file off the
+        loop); it never opens a WebSocket, so it goes to the connection as it is."""
         protocol = connection.protocol
-        response: Response | None = None
+        response: Response | Awaitable[Response] | None = None
         if self.process_request is not None:
             try:
                 response = self.process_request(connection, request)
@@ -135,8 +138,16 @@ class Listener:
                 )
         if response is None:
             response = protocol.accept(request)
+        elif not isinstance(response, Response):
+            return self._with_server_header(response)
         if response.status_code == http.HTTPStatus.SWITCHING_PROTOCOLS and not self.is_serving():
             response = protocol.reject(http.HTTPStatus.SERVICE_UNAVAILABLE, "Server is shutting down.\n")
+        if self.server_header is not None:
+            response.headers["Server"] = self.server_header
+        return response
+
+    async def _with_server_header(self, answer: Awaitable[Response]) -> Response:
+        response = await answer
         if self.server_header is not None:
             response.headers["Server"] = self.server_header
         return response

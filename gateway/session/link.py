@@ -32,14 +32,19 @@ from protocol.errors import CommandError, ErrorCode, ProtocolError, TooLarge
 from protocol.media import AudioFrame, VideoFrame, decode_frame, frame_position
 from protocol.schema import validate_request
 
+from .. import logs
 from ..handlers import HANDLERS
 from ..net.keepalive import idle_watchdog
+from .replay import close_of
 
 if TYPE_CHECKING:
     from ..server import Gateway
     from .session import Session
 
 log = logging.getLogger("gateway.session")
+
+VIDEO_KIND = int(MediaKind.VIDEO)
+"""Byte 1 of a video frame's header (protocol/media.py): counted apart from audio (``gateway.metrics``)."""
 
 
 class Connection(Protocol):
@@ -97,6 +102,8 @@ class Link:
         ws = self.ws
         session = self.session
         session.connect(self)
+        logs.serving(self)  # this task's records (and its requests') name the session this link serves
+        self.gateway.metrics.connection_opened()
         name = session.admission.name
         log.info("= %s connected from %s%s", session.id[:8], ws.remote_address, f" as {name}" if name else "")
         # The watchdog belongs to the connection: a detached session has nobody to ping.
@@ -112,6 +119,7 @@ class Link:
             pass
         finally:
             watchdog.cancel()
+            self.gateway.metrics.connection_closed(*close_of(ws))
             await self.session.connection_lost(self)
 
     def hand_over(self, target: Session, last_seq: int, reply: bytes) -> None:
@@ -124,6 +132,10 @@ class Link:
         self.gateway.forget(opened)
         opened.discard()
         target.attach(self, last_seq, reply)
+
+    def log_fields(self) -> tuple[str, str | None]:
+        """The session this link serves now, and its room (``gateway.logs``)."""
+        return self.session.log_fields()
 
     @property
     def log_id(self) -> str:
@@ -172,6 +184,9 @@ class Link:
             return
         session.frames_in += 1
         session.bytes_in += length
+        if len(head) > 1 and head[1] == VIDEO_KIND:
+            session.video_in += 1
+            session.video_bytes_in += length
         limit = self.config.max_frame_bytes
         self._protocol_error(
             session,
@@ -179,19 +194,23 @@ class Link:
         )
 
     def _on_text(self, session: Session, data: str) -> None:
+        session.text_in += 1
+        session.text_bytes_in += len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
         try:
             request = messages.decode_request(data, max_bytes=self.config.max_message_bytes)
         except ProtocolError as exc:
             self._protocol_error(session, exc)
             return
         try:
-            self._dispatch(session, request, data)
+            # Records of the request, and of the task it runs in, carry its id (gateway.logs).
+            logs.run_for_request(self, request.id, self._dispatch, session, request, data)
         except Exception as exc:  # a bug between reading a request and running it: still its one reply
             session.requests.failed(request.type, request.id, exc)
 
     def _dispatch(self, session: Session, request: messages.Request, data: str) -> None:
         """Validate, admit and start one decoded request; every path ends in exactly one reply."""
         if self._rate_limited():
+            self.gateway.metrics.request_done(request.type, False, None)
             self._protocol_error(
                 session,
                 CommandError(
@@ -208,6 +227,7 @@ class Link:
                 raise CommandError(ErrorCode.NOT_SUPPORTED, f"{request.type} is not implemented by this gateway")
         except ProtocolError as exc:
             exc.request_id = request.id
+            self.gateway.metrics.request_done(request.type, False, None)
             self._protocol_error(session, exc)
             return
         self._errors_in_row = 0
@@ -247,6 +267,9 @@ class Link:
     def _on_binary(self, session: Session, data: bytes) -> None:
         session.frames_in += 1
         session.bytes_in += len(data)
+        if len(data) > 1 and data[1] == VIDEO_KIND:
+            session.video_in += 1
+            session.video_bytes_in += len(data)
         try:
             if len(data) > self.config.max_frame_bytes:
                 raise TooLarge(

@@ -32,13 +32,15 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from protocol import messages
-from protocol.constants import CloseCode
+from protocol.constants import CloseCode, MediaKind
 from protocol.errors import ProtocolError
 
 from .replay import ReplayBuffer
 
 log = logging.getLogger("gateway.outbox")
 
+VIDEO_KIND = int(MediaKind.VIDEO)
+"""Byte 1 of a video frame's header (protocol/media.py)."""
 MEDIA_DROPPED_INTERVAL_S = 1.0
 """At most one ``media-dropped`` event per this many seconds while a client keeps dropping."""
 
@@ -86,10 +88,16 @@ class Outbox:
         self._closed = False
         self.seq = 0
         """Sequence number of the last text frame queued."""
+        # Plain counters, summed at scrape time (gateway.metrics): text and media frames written, video among them.
         self.text_sent = 0
+        self.text_bytes_sent = 0
         self.media_sent = 0
         self.media_bytes_sent = 0
+        self.video_sent = 0
+        self.video_bytes_sent = 0
         self.media_dropped = 0
+        self.errors_sent: dict[str, int] = {}
+        """Error code -> error replies and ``error`` events queued (``gateway_errors_total``)."""
         self._dropped_reported = 0
         self._dropped_event_at = -MEDIA_DROPPED_INTERVAL_S
 
@@ -206,11 +214,17 @@ class Outbox:
     def failure(self, request_id: str | None, error: ProtocolError) -> None:
         frame = messages.encode_failure(self.seq + 1, request_id, error)
         self._text_frame(self._next(), frame)
+        self._count_error(error.code.value)
 
     def event(self, name: str, data: dict[str, Any] | None = None) -> None:
         """An event (raises, numbering nothing, when ``data`` cannot be encoded)."""
         frame = messages.encode_event(self.seq + 1, name, data)
         self._text_frame(self._next(), frame)
+        if name == "error" and data is not None:
+            self._count_error(str(data.get("code", "internal")))
+
+    def _count_error(self, code: str) -> None:
+        self.errors_sent[code] = self.errors_sent.get(code, 0) + 1
 
     def event_after_media(self, name: str, data: dict[str, Any] | None = None) -> None:
         """An event written only after every media frame queued before it (e.g. track-stopped).
@@ -223,6 +237,7 @@ class Outbox:
     def error(self, error: ProtocolError) -> None:
         frame = messages.encode_error(self.seq + 1, error)
         self._text_frame(self._next(), frame)
+        self._count_error(error.code.value)
 
     def media(self, frame: bytes) -> None:
         if self._closed:
@@ -268,15 +283,16 @@ class Outbox:
                     if not ws.writable:
                         await ws.wait_writable()
                     if text and not (media and media[0][0] <= text[0][1]):
-                        if not ws.write_message(text.popleft()[0], text=True):
+                        data = text.popleft()[0]
+                        if not ws.write_message(data, text=True):
                             return  # the connection is closing: the session learns it from the connection
                         self.text_sent += 1
+                        self.text_bytes_sent += len(data)
                     else:
                         _, frame = media.popleft()
                         if not ws.write_message(frame, text=False):
                             return
-                        self.media_sent += 1
-                        self.media_bytes_sent += len(frame)
+                        self._count_media(frame)
                 elif self._closed:
                     return
                 else:
@@ -301,10 +317,18 @@ class Outbox:
         if written:
             if text:
                 self.text_sent += 1
+                self.text_bytes_sent += len(data)
             else:
-                self.media_sent += 1
-                self.media_bytes_sent += len(data)
+                self._count_media(data)
         return True
+
+    def _count_media(self, frame: bytes) -> None:
+        """One media frame written: counted, as video too when its header's kind byte says so."""
+        self.media_sent += 1
+        self.media_bytes_sent += len(frame)
+        if frame[1] == VIDEO_KIND:
+            self.video_sent += 1
+            self.video_bytes_sent += len(frame)
 
     @staticmethod
     async def _close_broken(ws: FrameSink) -> None:

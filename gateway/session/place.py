@@ -14,14 +14,16 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from protocol.errors import CommandError, ErrorCode, ProtocolError
+from protocol.errors import CommandError, ErrorCode, InvalidParams, ProtocolError
 
-from ..backends.base import AudioFormat, JoinOptions, Transport
-from ..backends.capabilities import RoomObserving, Transcription, require
+from ..backends.base import AudioFormat, JoinOptions, Observation, Transport
+from ..backends.capabilities import RoomObserving, RoomState, Transcription, require
 from ..media.filters import filter_from_request
 from ..media.playout import AudioPlayout, PlayoutOptions
 from ..media.vad import vad_from_request
+from .record import sample_network
 from .state import SessionState
+from .watch import SessionWatch
 
 if TYPE_CHECKING:
     from .session import Session
@@ -54,6 +56,26 @@ async def join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     Raises:
         CommandError: ``already_joined``, ``wrong_state``, ``timeout`` (``join_timeout``), or the backend's error.
     """
+    try:
+        data = await _join(session, params)
+    except Exception:
+        session.gateway.metrics.joined(_backend_name(session, params.get("room_url"), params.get("backend")), False)
+        raise
+    session.gateway.metrics.joined(_backend_name(session, params.get("room_url"), params.get("backend")), True)
+    return data
+
+
+def _backend_name(session: Session, room_url: str | None, backend: str | None) -> str:
+    """The backend a request's room URL resolves to, for metrics (``none`` when it resolves to none)."""
+    if room_url is None:
+        return "none"
+    try:
+        return session.gateway.backends.for_room(room_url, backend).name
+    except ProtocolError:
+        return "none"
+
+
+async def _join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     if session.state in (SessionState.JOINING, SessionState.JOINED):
         raise CommandError(ErrorCode.ALREADY_JOINED, "this session already joined a room; one room per session")
     if session.state is not SessionState.OPEN:
@@ -108,14 +130,20 @@ async def join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
             low_watermark_ms=playout_options.low_watermark_ms,
             idle_grace_ms=playout_options.idle_grace_ms,
             prebuffer_ms=playout_options.prebuffer_ms,
-            on_event=session.outbox.event,
+            on_event=session.turn_log.playout_event,
         )
         session.playout.start()
     if params["levels_interval_ms"] > 0:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     session.gateway.session_joined(session)
     session.gateway.session_placed(session, "join", params, options.room_url, backend.name)
+    session.turn_log.reset()
+    session.record.started("participant", options.room_url, transport.backend, data.get("participant_id"),
+                           options.user_name)
     session.room_event("joined", data)
+    session.record.event("joined", data)
+    if transport.backend == "local" and isinstance(transport, RoomState):  # Daily sends network-stats-updated itself
+        session.requests.spawn_quietly(sample_network(session, transport))
     transcription = params.get("transcription") or {}
     if transcription.get("enabled"):
         session.requests.spawn(_transcribe_from_join(session, transport, transcription.get("settings")),
@@ -157,21 +185,49 @@ async def _transcribe_from_join(session: Session, transport: Transport, settings
 
 
 async def observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
-    """Attach to a room read-only (PROTOCOL.md, "observe"); the result is the room's snapshot.
+    """Attach read-only to a room, or to a session's transport (PROTOCOL.md, "observe"); the result is the room's snapshot.
 
     Nothing is awaited between attaching and returning, so the reply's seq comes before
     every event of the room the observer then receives.
+
+    Raises:
+        CommandError: ``already_joined``, ``wrong_state``, ``invalid_params`` (not exactly one target),
+            ``not_found`` (no such session to watch; a Daily room with no session of this gateway in it),
+            ``not_joined`` (the session is in no room), or the backend's error.
     """
+    target = "session" if "session_id" in params else "room"
+    try:
+        result = await _observe(session, params)
+    except Exception:
+        backend = _backend_name(session, params.get("room_url"), params.get("backend"))
+        session.gateway.metrics.observed(backend, target, False)
+        raise
+    session.gateway.metrics.observed(result["backend"], target, True)
+    return result
+
+
+async def _observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     if session.state in (SessionState.JOINING, SessionState.JOINED):
         raise CommandError(ErrorCode.ALREADY_JOINED, "this session joined a room; a session either joins or observes")
     if session.state is not SessionState.OPEN:
         raise CommandError(ErrorCode.WRONG_STATE, f"cannot observe in state {session.state.value}; open a new connection")
-    backend = session.gateway.backends.for_room(params["room_url"], params.get("backend"))
+    room_url, session_id = params.get("room_url"), params.get("session_id")
+    if (room_url is None) == (session_id is None):
+        raise InvalidParams("observe takes exactly one of room_url (a room) and session_id (a session's transport)",
+                            details={"field": "session_id" if session_id is not None else "room_url"})
+    backend = session.gateway.backends.for_room(room_url, params.get("backend")) if room_url is not None else None
     audio_in, vad, mode = params["audio_in"], params["vad"], params["audio"]
     session.state = SessionState.JOINING  # a second observe or join meanwhile is refused
     try:
         vad_params = await vad_from_request(vad, native_sdk=daily_sdk(session.config.daily_sdk)) if mode != "none" else None
-        observation = await require(backend, RoomObserving, backend.name).observe(params["room_url"], session)
+        observation: Observation
+        if session_id is not None:
+            observation = SessionWatch(watched_session(session, session_id), session)
+        elif isinstance(backend, RoomObserving):
+            observation = await backend.observe(room_url, session)
+        else:
+            assert backend is not None and room_url is not None
+            observation = SessionWatch(session_in_room(session, backend.name, room_url, audio=mode != "none"), session)
     except BaseException:
         session.state = SessionState.OPEN
         raise
@@ -179,11 +235,76 @@ async def observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     audio = AudioFormat(audio_in["sample_rate"], audio_in["channels"]) if mode != "none" else None
     session.receiver.configure(audio, audio_in["frame_ms"], vad_params, None, analysis_only=mode != "frames")
     session.state = SessionState.OBSERVING
-    session.gateway.session_placed(session, "observe", params, observation.room_url, backend.name)
     if mode != "none" and params["levels_interval_ms"] > 0:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
-    log.info("= %s observing %s (audio: %s)", session.id[:8], observation.room_url, mode)
-    return {"room_url": observation.room_url, "backend": backend.name, "participants": observation.participants()}
+    result: dict[str, Any] = {"room_url": observation.room_url, "backend": observation.backend or (backend.name if backend else ""),
+                              "participants": observation.participants()}
+    session.gateway.session_placed(session, "observe", params, observation.room_url, result["backend"])
+    session.turn_log.reset()
+    session.record.started("observer", result["room_url"], result["backend"], None, None)
+    if isinstance(observation, SessionWatch):
+        result["session_id"] = observation.bot.id
+        result["participant_id"] = observation.participant_id
+        log.info("= %s watching session %s in %s (audio: %s)", session.id[:8], observation.bot.id[:8],
+                 observation.room_url, mode)
+    else:
+        log.info("= %s observing %s (audio: %s)", session.id[:8], observation.room_url, mode)
+    session.record.event("observing", {k: result[k] for k in ("room_url", "backend", "session_id") if k in result})
+    return result
+
+
+def watched_session(session: Session, session_id: str) -> Session:
+    """The session ``session`` may watch by id: in a room, and the watcher an admin or scoped to that room.
+
+    Anything else is ``not_found`` in the same words whether the session exists or not, so a credential
+    learns nothing of sessions outside its rooms (docs/observe.md, "Watching a bot"). An admin (or an
+    open gateway) is told ``not_joined`` for a session that is in no room.
+
+    Raises:
+        CommandError: ``not_found``, ``not_joined``.
+    """
+    hidden = CommandError(ErrorCode.NOT_FOUND,
+                          "no session with this id to watch (unknown, ended, or not in a room this credential covers)",
+                          details={"field": "session_id"})
+    bot = session.gateway.session_by_id(session_id)
+    if bot is None or bot is session:
+        raise hidden
+    room = bot.transport.room_url if bot.transport is not None and bot.state is SessionState.JOINED else None
+    scope = session.admission.scope
+    sees_all = scope is None or scope.role == "admin"
+    if not sees_all and (room is None or not scope.allows_room(room)):  # type: ignore[union-attr]
+        if room is not None:
+            session.gateway.metrics.auth_refused("scope_room")
+        log.warning("= %s refused watching a session for %s: not found or outside its rooms", session.id[:8],
+                    session.admission.name or "open session")
+        raise hidden
+    if room is None:
+        raise CommandError(ErrorCode.NOT_JOINED, f"session {bot.id} is not in a room (state {bot.state.value})",
+                           details={"field": "session_id"})
+    return bot
+
+
+def session_in_room(session: Session, backend: str, room_url: str, *, audio: bool) -> Session:
+    """One of the gateway's sessions in ``room_url``, to observe a room of a backend that cannot observe by itself.
+
+    Preferred: one that receives audio when the observer wants it (a bot that joined with ``audio_in``
+    disabled hears nothing), then the oldest.
+
+    Raises:
+        CommandError: ``not_found`` when no session of this gateway is in the room.
+    """
+    inside = [s for s in session.gateway.joined
+              if s is not session and s.state is SessionState.JOINED and s.transport is not None
+              and s.transport.room_url == room_url and s.transport.backend == backend]
+    if not inside:
+        raise CommandError(
+            ErrorCode.NOT_FOUND,
+            f"this gateway has no session in {room_url}: {backend} rooms are observed through one of the gateway's "
+            "sessions in them (join it first)",
+            details={"field": "room_url"},
+        )
+    inside.sort(key=lambda s: (audio and s.transport is not None and s.transport.options.audio_in is None, s.started))
+    return inside[0]
 
 
 async def leave(session: Session, cause: str = "left") -> None:
@@ -213,11 +334,16 @@ async def leave_room(session: Session, cause: str) -> None:
     session.state = SessionState.LEAVING
     if session.playout is not None:
         await session.playout.stop()
+        session.playout_late_frames += session.playout.late_frames
         session.playout = None
+    for watcher in list(session.watchers):  # they saw the room through this session: it is gone for them too
+        watcher.on_left(cause)
+    session.watchers.clear()
     try:
         await transport.leave(cause)
     except Exception:
         log.exception("leaving %s failed", transport.room_url)
+    session.gateway.metrics.left(transport.backend, cause)
     session.receiver.stop_all()
     session.transport = None
     # A registered phone goes back on the hook: it may take the next call (PROTOCOL.md, "Telephony").
@@ -225,6 +351,8 @@ async def leave_room(session: Session, cause: str) -> None:
     session.other_joined = False
     session.gateway.session_left(session)
     session.outbox.event("left", {"reason": cause})
+    session.record.event("left", {"reason": cause})
+    session.record.ended(cause)
 
 
 async def _stop_observing(session: Session, cause: str) -> None:
@@ -236,6 +364,9 @@ async def _stop_observing(session: Session, cause: str) -> None:
         await observation.close()
     except Exception:
         log.exception("closing the observation of %s failed", observation.room_url)
+    session.gateway.metrics.left(observation.backend, cause)
     session.receiver.stop_all(video=False)
     session.state = SessionState.LEFT
     session.outbox.event("left", {"reason": cause})
+    session.record.event("left", {"reason": cause})
+    session.record.ended(cause)

@@ -122,6 +122,9 @@ class Receiver:
             "speech-started" if transition.speaking else "speech-stopped",
             {"participant_id": track.participant_id, "track": track.track_id, "offset_ms": transition.offset_ms},
         )
+        # The speech began (ended) this long before now, in the track's audio (PROTOCOL.md 9.5).
+        delay = track.vad_position_ms - transition.speech_ms if transition.speech_ms >= 0 else 0
+        self.session.turn_log.speech(track.participant_id, transition.speaking, delay)
 
     # ------------------------------------------------------------------ video
 
@@ -155,6 +158,7 @@ class Receiver:
         track.close()
         if track.speaking:
             self.outbox.event("speech-stopped", {"participant_id": track.participant_id, "track": track.track_id})
+            self.session.turn_log.speech(track.participant_id, False, 0)
         self.outbox.event_after_media("track-stopped", track.describe())
         self._resize_media_queue()
 

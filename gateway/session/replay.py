@@ -104,3 +104,18 @@ def ended_on_purpose(ws: Closed) -> bool:
     if received is not None:
         return received.code in (CloseCode.NORMAL, CloseCode.GOING_AWAY)
     return False
+
+
+def close_of(ws: Closed) -> tuple[int | None, str]:
+    """How a closed connection ended: the close code and who closed first (``gateway`` or ``client``).
+
+    The code is the one the closing side sent; None when no close frame came and none was sent
+    (1006, the connection dropped).
+    """
+    protocol = ws.protocol
+    sent, received = protocol.close_sent, protocol.close_rcvd
+    if sent is not None and (received is None or not protocol.close_rcvd_then_sent):
+        return sent.code, "gateway"
+    if received is not None:
+        return received.code, "client"
+    return None, "client"

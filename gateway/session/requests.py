@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -48,38 +49,49 @@ class RequestRunner:
         task.add_done_callback(self.tasks.discard)
 
     async def _run(self, entry: RequestHandler, rid: str, params: dict[str, Any]) -> None:
+        started = time.perf_counter()
         try:
             result = await entry.run(self.session, rid, params)
         except Exception as exc:  # CancelledError is a BaseException: it propagates
             self.running.discard(rid)
-            self.failed(entry.type, rid, exc)
+            self.failed(entry.type, rid, exc, started)
             return
         self.running.discard(rid)
         if self.session.state is not SessionState.CLOSED:  # a resume's reply went out with the hand-over
-            self._reply(entry.type, rid, result)
+            self._reply(entry.type, rid, result, started)
+        elif entry.type == "resume":
+            self.session.gateway.metrics.request_done(entry.type, True, time.perf_counter() - started)
 
     def _run_in_order(self, entry: RequestHandler, rid: str, params: dict[str, Any]) -> None:
         """A synchronous handler, now: a task would start only after later frames were read."""
+        started = time.perf_counter()
         try:
             result = entry.run(self.session, rid, params)
         except Exception as exc:
-            self.failed(entry.type, rid, exc)
+            self.failed(entry.type, rid, exc, started)
             return
-        self._reply(entry.type, rid, result)
+        self._reply(entry.type, rid, result, started)
 
-    def _reply(self, rtype: str, rid: str, result: dict[str, Any] | None) -> None:
+    def _reply(self, rtype: str, rid: str, result: dict[str, Any] | None, started: float) -> None:
         """The success reply; a result the encoder refuses is answered ``internal`` instead (still one reply)."""
         try:
             self.session.outbox.result(rid, result)
         except Exception as exc:
-            self.failed(rtype, rid, exc)
+            self.failed(rtype, rid, exc, started)
+            return
+        self.session.gateway.metrics.request_done(rtype, True, time.perf_counter() - started)
 
-    def failed(self, rtype: str, rid: str, exc: Exception) -> None:
-        """The one error reply of a request: its typed error, or ``internal`` for a bug (logged)."""
+    def failed(self, rtype: str, rid: str, exc: Exception, started: float | None = None) -> None:
+        """The one error reply of a request: its typed error, or ``internal`` for a bug (logged).
+
+        ``started``: when it began to run (``perf_counter``), for its latency; None when it was refused before.
+        """
+        self.session.gateway.metrics.request_done(rtype, False, None if started is None else time.perf_counter() - started)
         if not isinstance(exc, ProtocolError):
             log.exception("request %s failed", rtype, exc_info=exc)
             exc = CommandError(ErrorCode.INTERNAL, f"{rtype} failed: {type(exc).__name__}: {exc}")
         exc.request_id = rid
+        self.session.record.event("request-failed", {"request": rtype, "code": exc.code.value, "message": exc.message})
         outbox = self.session.outbox
         try:
             outbox.failure(rid, exc)

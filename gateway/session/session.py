@@ -32,16 +32,18 @@ from protocol.errors import CommandError, ErrorCode
 from protocol.media import AudioFrame, VideoFrame
 
 from .. import build_info
-from ..backends.base import Observation, RawVideoFrame, Transport
+from ..backends.base import Observation, RawVideoFrame, Transport, TransportListener
 from ..backends.capabilities import VideoPublishing, require
 from ..media.playout import AudioPlayout
 from . import place
 from .calls import CallSessions
 from .outbox import Outbox
 from .receiver import Receiver
+from .record import SessionRecord
 from .replay import ended_on_purpose, new_token
 from .requests import RequestRunner
 from .state import SessionState
+from .turn_log import TurnLog
 
 if TYPE_CHECKING:
     from ..admission import Admission
@@ -110,12 +112,32 @@ class Session:
         """Set after ``register-phone``: the session is a simulated phone."""
         self.other_joined = False
         """Someone else joined since this session did (``first-participant-joined`` was sent)."""
+        self.watchers: list[TransportListener] = []
+        """Sessions watching this one (``observe {"session_id"}``, ``session.watch``): they get what its transport
+        tells it (events, audio, ends of tracks) right after it."""
+        # Counted per frame in plain integers, summed at scrape time (gateway.metrics): binary frames and
+        # their bytes (those of kind video too), text frames and their UTF-8 bytes.
         self.frames_in = 0
         self.bytes_in = 0
+        self.video_in = 0
+        self.video_bytes_in = 0
+        self.text_in = 0
+        self.text_bytes_in = 0
+        self.playout_late_frames = 0
+        """``late_frames`` of the playouts this session had and stopped (``gateway.metrics``)."""
         self.started = time.time()
+        self.turn_log = TurnLog(self)
+        """The turns of its room: speech decisions in, ``turn`` events out (PROTOCOL.md 9.5)."""
+        self.record = SessionRecord(self)
+        """Its log in the gateway's history (PROTOCOL.md 5.13)."""
 
     def __repr__(self) -> str:
         return f"<Session {self.id[:8]} {self.state.value}>"
+
+    def log_fields(self) -> tuple[str, str | None]:
+        """This session's id and the room it is in or observes (``gateway.logs`` puts them on its records)."""
+        where = self.transport if self.transport is not None else self.observation
+        return self.id, where.room_url if where is not None else None
 
     # ------------------------------------------------------------------ links: connect, detach, resume
 
@@ -336,6 +358,10 @@ class Session:
         elif name == "participant-left":
             self.receiver.participant_left(data.get("participant", {}).get("id"))
         self.outbox.event(name, data)
+        self.record.event(name, data)
+        if self.watchers:
+            for watcher in list(self.watchers):
+                watcher.on_event(name, data)
 
     def room_event(self, name: str, data: dict[str, Any]) -> None:
         """An event carrying room data (another member's user_data...): one that cannot be encoded is reported, not raised."""
@@ -353,12 +379,21 @@ class Session:
 
     def on_audio(self, participant_id: str, source: str, pcm: bytes, sample_rate: int, channels: int) -> None:
         self.receiver.on_audio(participant_id, source, pcm, sample_rate, channels)
+        if self.watchers:
+            for watcher in list(self.watchers):
+                watcher.on_audio(participant_id, source, pcm, sample_rate, channels)
 
     def on_audio_flush(self, participant_id: str, source: str) -> None:
         self.receiver.on_audio_flush(participant_id, source)
+        if self.watchers:
+            for watcher in list(self.watchers):
+                watcher.on_audio_flush(participant_id, source)
 
     def on_track_ended(self, participant_id: str, source: str) -> None:
         self.receiver.stop((participant_id, source))
+        if self.watchers:
+            for watcher in list(self.watchers):
+                watcher.on_track_ended(participant_id, source)
 
     def on_video(self, participant_id: str, source: str, frame: RawVideoFrame) -> None:
         self.receiver.on_video(participant_id, source, frame)

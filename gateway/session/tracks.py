@@ -103,6 +103,11 @@ class InboundTrack:
     def speaking(self) -> bool:
         return bool(self._vad and self._vad.speaking)
 
+    @property
+    def vad_position_ms(self) -> int:
+        """The VAD's stream position (ms of this track's audio it classified): where "now" is for a transition."""
+        return self._vad.position_ms if self._vad is not None else 0
+
     def describe(self) -> dict[str, object]:
         """The ``track-started`` / ``track-stopped`` event data."""
         return {
@@ -147,12 +152,16 @@ class InboundTrack:
         if self._filter is not None:
             if data:
                 self._deliver(data)
-            return
-        if data:
-            self._emit(data)
-        rest = self._framer.flush(pad=True)
-        if rest is not None and any(rest):
-            self._send_frame(rest, time.time_ns() // 1000)
+        else:
+            if data:
+                self._emit(data)
+            rest = self._framer.flush(pad=True)
+            if rest is not None and any(rest):
+                self._send_frame(rest, time.time_ns() // 1000)
+        if self._vad is not None:
+            transition = self._vad.pause()
+            if transition is not None and self._on_speech is not None:
+                self._on_speech(self, transition)
 
     def _deliver(self, data: bytes) -> None:
         """Resampled audio in the client's format: through the input filter if any, else framed and sent."""

@@ -914,6 +914,12 @@ def server_vectors() -> list[dict[str, Any]]:
             "data": {"participant_id": "p-1", "track": 16, "offset_ms": 250},
         },
     )
+    turn = {"kind": "response", "participant_id": "p-2", "previous_participant_id": "p-1", "at": 1795504130.412, "gap_ms": 810}
+    ok(
+        "event-turn",
+        {"type": "event", "seq": 7, "event": "turn", "data": turn},
+        {"kind": "event", "seq": 7, "event": "turn", "data": turn},
+    )
     ok(
         "event-unknown-name",
         {"type": "event", "seq": 7, "event": "from-the-future", "data": {"x": 1}},

@@ -47,7 +47,8 @@ test('the dashboard registers as a phone, rings when a bot dials it, and once an
     });
     const sessionId = await bot.startDialout({ phoneNumber: number, displayName: 'phone-bot', callerId: '+14155550100' });
     await page.waitForSelector('#phone[data-state="ringing"] #phone-incoming:not([hidden])', { timeout: 10_000 });
-    assert.equal(await page.textContent('#phone-from'), '+14155550100');
+    assert.equal(await page.textContent('#phone-from'), 'phone-bot'); // the caller's name (phone-ringing.caller_name)
+    assert.equal(await page.textContent('#phone-from-number'), '+14155550100');
     assert.equal(await page.textContent('#phone-room'), `in ${room}`);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone-ringing.png') });
     await page.click('#phone-answer');

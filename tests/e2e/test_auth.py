@@ -221,21 +221,71 @@ async def test_origin_allow_list(secured, clients):
         await client.request("ping")
 
 
-async def test_denials_are_logged_without_secrets(secured, room):
-    """Each refusal is a log line naming the reason, and no key, token or signature appears in the log."""
+@pytest.fixture(scope="module")
+def secured_json() -> Iterator[GatewayProcess]:
+    """The same gateway as ``secured``, logging one JSON object per line (--log-format json)."""
+    gw = start_gateway("--log-format", "json", name="gateway-auth-json",
+                       env={"GATEWAY_API_KEYS": KEYS, "GATEWAY_ALLOWED_ORIGINS": ALLOWED_ORIGIN})
+    yield gw
+    assert gw.stop() == 0
+    assert "Traceback" not in gw.log()
+
+
+def json_log(gw: GatewayProcess) -> list[dict[str, Any]]:
+    """Every line of a --log-format json gateway's log, parsed (each must be one JSON object)."""
+    lines = [line for line in gw.log().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert all(isinstance(r, dict) and {"time", "level", "logger", "event"} <= set(r) for r in records), lines[:5]
+    return records
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_denials_are_logged_without_secrets(request, log_format, room):
+    """Each refusal is a log line naming the reason, and no key, token or signature appears in the log, in either format."""
+    gw = request.getfixturevalue("secured" if log_format == "text" else "secured_json")
     token, _ = signer().mint(sub="log-check", room=room, role="observer")
     expired, _ = signer(clock=time.time() - 3600).mint(sub="old", room="*", role="bot", ttl_s=60)
-    await refused(f"{secured.url}?token={expired}")
-    client = await GatewayClient.connect(secured.url, token=token)
+    await refused(f"{gw.url}?token={expired}")
+    client = await GatewayClient.connect(gw.url, token=token)
     with pytest.raises(GatewayError):
         await client.join(room)
     await client.close()
+    admin = await GatewayClient.connect(gw.url, token=OPS)
+    await admin.join(room, token="daily-meeting-token-that-is-secret", user_name="logged")
+    await admin.close()
     await asyncio.sleep(0.2)
-    log = secured.log()
-    assert "denied connection" in log and "unauthorized: token expired" in log
-    assert "refused join for token:log-check" in log
-    for secret in (OPS, CI, token, expired, token.split(".")[2], expired.split(".")[2]):
+    log = gw.log()
+    text = "\n".join(r["event"] for r in json_log(gw)) if log_format == "json" else log
+    assert "denied connection" in text and "unauthorized: token expired" in text
+    assert "refused join for token:log-check" in text
+    for secret in (OPS, CI, token, expired, token.split(".")[2], expired.split(".")[2], "daily-meeting-token-that-is-secret"):
         assert secret not in log
+
+
+async def test_json_log_lines_carry_session_room_and_request_id(secured_json, room):
+    """--log-format json: a request's log lines (its refusal, a join's success) carry its id, the session's id and the room."""
+    token, _ = signer().mint(sub="json-ids", room="local://not-this-one", role="bot")
+    async with websockets.connect(secured_json.url, subprotocols=[SUBPROTOCOL],
+                                  additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        hello = json.loads(await ws.recv())
+        await ws.send(json.dumps({"type": "join", "id": "refused-join-7", "room_url": room}))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply["error"]["code"] == "unauthorized"
+    async with websockets.connect(secured_json.url, subprotocols=[SUBPROTOCOL],
+                                  additional_headers={"Authorization": f"Bearer {OPS}"}) as ws:
+        admin_hello = json.loads(await ws.recv())
+        await ws.send(json.dumps({"type": "join", "id": "join-8", "room_url": room, "user_name": "json-bot"}))
+        while (message := json.loads(await asyncio.wait_for(ws.recv(), 5))).get("id") != "join-8":
+            pass
+        assert message["ok"] is True
+    await asyncio.sleep(0.3)
+    records = json_log(secured_json)
+    refusal = next(r for r in records if "refused join for token:json-ids" in r["event"])
+    assert refusal["request_id"] == "refused-join-7" and refusal["session_id"] == hello["session_id"]
+    assert refusal["level"] == "warning" and refusal["logger"] == "gateway.server"
+    joined = next(r for r in records if r["event"].startswith(f"= {admin_hello['session_id'][:8]} joined {room}"))
+    assert joined["request_id"] == "join-8" and joined["session_id"] == admin_hello["session_id"] and joined["room"] == room
+    assert joined["time"].endswith("Z") and joined["level"] == "info"
 
 
 def test_non_loopback_without_keys_refuses_to_start():

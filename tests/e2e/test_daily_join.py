@@ -254,12 +254,13 @@ async def test_disconnecting_while_joining_releases_the_client(daily):
     assert (await fake.describe())["call_state"] in ("left", "initialized", "joined")
 
 
-async def test_observing_a_daily_room_is_not_supported(daily):
-    """observe on a Daily room URL answers not_supported (Daily has no read-only presence); the session may still join."""
+async def test_observing_a_daily_room_no_session_is_in_is_not_found(daily):
+    """observe on a Daily room none of the gateway's sessions is in answers not_found (Daily has no read-only presence:
+    a room is watched through a session in it, tests/e2e/test_daily_observe.py); the session may still join."""
     client = await daily.connect()
     with pytest.raises(GatewayError) as error:
         await client.request("observe", {"room_url": room_url()})
-    assert error.value.code == "not_supported", error.value.message
+    assert error.value.code == "not_found", error.value.message
     await daily.join(client)
 
 

@@ -89,7 +89,8 @@ async def test_mix_holds_the_speech_and_silence_as_silence(rconnect, room, recor
     elapsed = loop.time() - started
     for client in (a, b):
         stopped = await client.wait_for("recording-stopped")
-        assert stopped.data == {"stream_id": reply["stream_id"]}
+        assert stopped.data == {"stream_id": reply["stream_id"], "path": reply["path"],
+                                "url": f"/recordings/{reply['path']}/mix.wav"}
     folder = recordings / reply["path"]
     samples, rate = read_wav(folder / "mix.wav")
     assert rate == RATE
@@ -146,7 +147,8 @@ async def test_recording_survives_the_recorders_disconnect(rconnect, room, recor
     await a.wait_for("participant-left")
     speech = demo_speech(16000, seconds=2.0)
     await a.send_audio(speech)
-    await asyncio.sleep(2.6)
+    await a.wait_for("playout-idle", timeout=20)  # all of it played into the room (a loaded machine plays late)
+    await asyncio.sleep(0.3)  # the recorder's mixer writes what it heard
     await a.request("stop-recording")
     stopped = await a.wait_for("recording-stopped")
     assert stopped.data["stream_id"] == reply["stream_id"]
@@ -274,7 +276,7 @@ async def test_recording_needs_admin_rights(rconnect, room, recordings):
     await guest.wait_for("participant-updated", lambda d: d["participant"]["info"]["permissions"]["canAdmin"] == ["streaming"])
     await guest.request("stop-recording")
     stopped = await owner.wait_for("recording-stopped")
-    assert stopped.data == {"stream_id": reply["stream_id"]}
+    assert stopped.data["stream_id"] == reply["stream_id"] and stopped.data["path"] == reply["path"]
     assert [e.event for e in guest.event_log if e.event.startswith("recording-")] == ["recording-started", "recording-stopped"]
 
 async def test_unwritable_folder_gives_recording_error(rconnect, room, recordings):
@@ -322,3 +324,20 @@ async def test_wav_is_valid_after_shutdown_or_kill(how, tmp_path):
     else:
         assert len(samples) / rate > 1.0, "a killed recording lost more than the last header period"
     assert np.abs(samples).max() > 1000, "the recording holds no speech"
+
+
+async def test_list_rooms_gives_the_running_recordings(rconnect, room):
+    """list-rooms lists a local room's running recording (stream id, recording id, path) until it stops, so a page opened later shows it."""
+    owner, lister = await rconnect(), await rconnect()
+    await owner.join(room, token="owner")
+    listed = {r["room_url"]: r for r in (await lister.request("list-rooms"))["rooms"]}
+    assert listed[room]["recordings"] == [] and listed[room]["transcriptions"] == []
+    reply = await owner.request("start-recording")
+    listed = {r["room_url"]: r for r in (await lister.request("list-rooms"))["rooms"]}
+    assert listed[room]["recordings"] == [
+        {"stream_id": reply["stream_id"], "recording_id": reply["recording_id"], "path": reply["path"]}
+    ]
+    await owner.request("stop-recording")
+    await owner.wait_for("recording-stopped")
+    listed = {r["room_url"]: r for r in (await lister.request("list-rooms"))["rooms"]}
+    assert listed[room]["recordings"] == []

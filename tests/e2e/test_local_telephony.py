@@ -53,14 +53,15 @@ async def test_dialout_to_the_test_phone_events_audio_and_dtmf(connect, room):
 
 
 async def test_registered_phone_rings_answers_talks_and_presses_keys(connect, room):
-    """A WebSocket phone is rung, answers, both sides hear each other (content), its keys reach the bot and the bot's DTMF (no sessionId) reaches it in order."""
+    """A WebSocket phone is rung (with the caller's name), answers, both sides hear each other (content), keys go both ways, a hang-up is no error."""
     phone, bot = await connect(), await connect()
     number = f"+1999{abs(hash(room)) % 10**7:07d}"
     await phone.request("register-phone", {"number": number})  # audio_out: 24 kHz, the client's default
-    await bot.join(room, audio_out={"sample_rate": RATE})
+    await bot.join(room, user_name="support-bot", audio_out={"sample_rate": RATE})
     sid = (await bot.request("start-dialout", {"settings": {"phoneNumber": number}}))["session_id"]
     ring = await phone.wait_for("phone-ringing")
     assert ring.data["call_id"] == sid and ring.data["room_url"] == room
+    assert ring.data["caller_name"] == "support-bot"
     await bot.wait_for("dialout-connected")
     answer = await phone.request("answer-call", {"call_id": sid})
     assert answer["participant_id"] == sid
@@ -84,6 +85,12 @@ async def test_registered_phone_rings_answers_talks_and_presses_keys(connect, ro
     await bot.wait_for("dialout-stopped")
     await bot.wait_for("participant-left", lambda d: d["participant"]["id"] == sid)
     assert (await phone.request("get-stats"))["state"] == "open", "the phone is not back on the hook"
+    assert (await phone.wait_for("call-ended")).data["reason"] == "hangup"
+    errors = [e.event for c in (bot, phone) for e in c.event_log if e.event in ("error", "dialout-error", "dialin-error")]
+    assert errors == [], f"a normal hang-up reported {errors}"
+    kept = (await bot.get_history(str((await bot.stats())["session_id"])))["events"]
+    calls = [e["event"] for e in kept if e["event"].startswith("dial") or e["event"] == "dtmf-event"]
+    assert calls == ["dialout-connected", "dialout-answered", *["dtmf-event"] * 3, "dialout-stopped"], calls
     validate(phone, bot)
 
 

@@ -91,6 +91,9 @@ async def test_interim_results_only_when_asked(connect, room):
     await b.join(room, token="owner")
     await b.request("start-transcription", {"settings": {"instanceId": "plain"}})
     await b.request("start-transcription", {"settings": {"instanceId": "live", "extra": {"interim_results": True}}})
+    # list-rooms names the running instances, so a page opened now knows (the dashboard's Transcript tab).
+    listed = {r["room_url"]: r for r in (await a.request("list-rooms"))["rooms"]}
+    assert listed[room]["transcriptions"] == ["live", "plain"]
     await a.send_audio(phrase())
     for instance in ("plain", "live"):
         await b.wait_for(

@@ -10,7 +10,9 @@ from websockets.http11 import Request
 
 from gateway.admission import Admission, Gatekeeper, KeySessions, check_new_room
 from gateway.auth import Authenticator, Denied, parse_api_keys
+from gateway.backends.registry import BackendRegistry
 from gateway.config import Config
+from gateway.metrics import GatewayMetrics
 from protocol.constants import CloseCode
 from protocol.errors import CommandError, ErrorCode
 
@@ -28,7 +30,9 @@ def handshake(secret: str | None = SECRET, origin: str | None = None) -> Request
 
 
 def session(admission: Admission, *, detached: bool = False) -> SimpleNamespace:
-    return SimpleNamespace(admission=admission, detached=detached, id="0123456789")
+    gateway = SimpleNamespace(backends=BackendRegistry([]))
+    gateway.metrics = GatewayMetrics(gateway)  # type: ignore[arg-type]
+    return SimpleNamespace(admission=admission, detached=detached, id="0123456789", gateway=gateway)
 
 
 def gatekeeper(sessions: list[SimpleNamespace], *, keys: bool = True, **config: object) -> Gatekeeper:

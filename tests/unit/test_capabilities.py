@@ -20,6 +20,7 @@ from gateway.backends.local.transport import LocalTransport, PhoneTransport
 from gateway.backends.registry import BackendRegistry
 from gateway.config import Config
 from gateway.handlers import HANDLERS
+from gateway.metrics import GatewayMetrics
 from gateway.session import Session, SessionState
 from protocol.constants import ColorFormat
 from protocol.errors import CommandError, ErrorCode
@@ -96,7 +97,8 @@ def example(rtype: str) -> Request:
 
 def joined_session() -> Session:
     """A session joined to a core-only room (no connection: what it sends stays in its replay buffer)."""
-    gateway = SimpleNamespace(config=Config(), backends=BackendRegistry([CoreBackend()]))
+    gateway = SimpleNamespace(config=Config(), backends=BackendRegistry([CoreBackend()]), joined=set())
+    gateway.metrics = GatewayMetrics(gateway)  # type: ignore[arg-type]
     session = Session(gateway, Admission())  # type: ignore[arg-type]
     session.transport = CoreTransport(JoinOptions("core://room", audio_out=AudioFormat(16000)), session)
     session.state = SessionState.JOINED
@@ -135,14 +137,15 @@ async def test_publishing_video_to_a_core_only_backend_is_not_supported():
 
 
 async def test_observing_and_phones_need_a_backend_that_offers_them():
-    """observe on a backend without RoomObserving, register-phone with no SimulatedPhones backend: not_supported."""
+    """observe on a backend without RoomObserving and none of the gateway's sessions in the room: not_found saying a
+    session must be in it; register-phone with no SimulatedPhones backend: not_supported."""
     session = joined_session()
     session.transport, session.state = None, SessionState.OPEN
     observe = example("observe")
     observe.params["room_url"] = "core://room"
     with pytest.raises(CommandError) as refused:
         await HANDLERS["observe"].run(session, observe.id, validate_request(observe))
-    assert refused.value.code is ErrorCode.NOT_SUPPORTED and "observing rooms" in refused.value.message
+    assert refused.value.code is ErrorCode.NOT_FOUND and "through one of the gateway's sessions" in refused.value.message
     assert session.state is SessionState.OPEN  # and the session may still join
     phone = example("register-phone")
     with pytest.raises(CommandError) as refused:

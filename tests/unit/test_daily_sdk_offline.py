@@ -295,10 +295,13 @@ def test_write_frames_plays_whole_10ms_blocks() -> None:
         def per_write(rate, frames, n=10):
             source = daily.CustomAudioSource(rate, 1)
             source.write_frames(b"\\0\\0" * frames)  # the first write starts the clock
-            start = time.monotonic()
-            for _ in range(n):
-                source.write_frames(b"\\0\\0" * frames)
-            return (time.monotonic() - start) / n
+            runs = []
+            for _ in range(3):  # the least of three: a loaded machine only ever makes writes later
+                start = time.monotonic()
+                for _ in range(n):
+                    source.write_frames(b"\\0\\0" * frames)
+                runs.append((time.monotonic() - start) / n)
+            return min(runs)
         report(ragged=per_write(16000, 330), whole=per_write(16000, 320), odd_rate=per_write(22050, 441))
         """
     )

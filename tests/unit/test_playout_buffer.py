@@ -800,12 +800,20 @@ async def test_runner_goes_idle_when_the_grace_ends_the_underrun_wait_included(g
         assert gaps.min() > 0.01, "grace silence was written in a burst"
 
 
-@pytest.mark.slow
-async def test_runner_repays_a_short_dry_gap_one_extra_frame_every_other_slot():
-    """After a 150 ms gap within the grace, a burst plays with no more than two frames in a period, and the
-    slots of the whole gap (wait and silence) are what is given back: no catch-up burst of stale slots."""
+async def _loop_stall_watch(stalls: list[float]) -> None:
+    """Records how late a 5 ms sleep wakes: a busy machine stalls the loop, and a stalled runner rightly catches up."""
+    while True:
+        before = time.monotonic()
+        await asyncio.sleep(0.005)
+        stalls.append(time.monotonic() - before - 0.005)
+
+
+async def _repay_after_dry_gap() -> tuple[list[float], float]:
+    """Ten frames, 150 ms dry, then 60 frames: the times of the audio writes after the comeback, and the worst stall."""
     sink = Sink()
     playout = AudioPlayout(sink, sample_rate=RATE, idle_grace_ms=300)
+    stalls: list[float] = []
+    watch = asyncio.create_task(_loop_stall_watch(stalls))
     playout.start()
     playout.push(ramp(0, 10 * FRAME))
     await asyncio.sleep(0.2 + 0.15)  # ten slots, then 150 ms dry
@@ -813,10 +821,21 @@ async def test_runner_repays_a_short_dry_gap_one_extra_frame_every_other_slot():
     playout.push(ramp(10 * FRAME, 60 * FRAME))
     await asyncio.sleep(1.6)
     await playout.stop()
-    audio = [t for t, chunk in sink.writes if any(chunk) and t >= resumed]
+    watch.cancel()
+    return [t for t, chunk in sink.writes if any(chunk) and t >= resumed], max(stalls, default=0.0)
+
+
+@pytest.mark.slow
+async def test_runner_repays_a_short_dry_gap_one_extra_frame_every_other_slot():
+    """After a 150 ms gap within the grace, a burst plays with no more than two frames in a period, and the
+    slots of the whole gap (wait and silence) are what is given back: no catch-up burst of stale slots."""
+    for _ in range(5):  # judged on a run the machine did not stall (a stalled loop must catch up)
+        audio, stall = await _repay_after_dry_gap()
+        if stall < 0.008:
+            break
     assert len(audio) == 60
     within = [np.searchsorted(audio, t + 0.015, side="right") - i for i, t in enumerate(audio)]
-    assert max(within) <= 2, f"{max(within)} frames written within 15 ms: a catch-up burst"
+    assert max(within) <= 2, f"{max(within)} frames written within 15 ms: a catch-up burst (loop stalled {stall:.3f} s)"
     doubles = sum(1 for a, b in zip(audio, audio[1:], strict=False) if b - a < 0.008)
     gap_slots = 8  # the dry slot at +200 ms to the slot after the audio came (+360 ms): 5 waited, 3 silent
     assert abs(doubles - gap_slots) <= 1, f"{doubles} slots repaid, the gap was {gap_slots}"

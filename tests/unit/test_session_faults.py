@@ -8,13 +8,16 @@ from types import SimpleNamespace
 import orjson
 
 from gateway.admission import Admission
+from gateway.backends.registry import BackendRegistry
 from gateway.config import Config
+from gateway.metrics import GatewayMetrics
 from gateway.session import Session
 
 
 def make_session() -> Session:
     """A session not served by any connection (call inside the running loop): what it sends stays in its replay buffer."""
-    gateway = SimpleNamespace(config=Config())
+    gateway = SimpleNamespace(config=Config(), backends=BackendRegistry([]))
+    gateway.metrics = GatewayMetrics(gateway)  # type: ignore[arg-type]
     return Session(gateway, Admission())  # type: ignore[arg-type]
 
 

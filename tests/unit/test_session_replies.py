@@ -13,9 +13,11 @@ import pytest
 from websockets.server import ServerProtocol
 
 from gateway.admission import Admission
+from gateway.backends.registry import BackendRegistry
 from gateway.config import Config
-from gateway.net.connection import GatewayConnection
 from gateway.handlers import HANDLERS
+from gateway.metrics import GatewayMetrics
+from gateway.net.connection import GatewayConnection
 from gateway.session import Session
 from gateway.session.link import Link
 
@@ -33,7 +35,9 @@ def make_link() -> Link:
     The session is not attached to the connection: what it sends stays in its replay buffer.
     """
     gateway = SimpleNamespace(config=Config(), cluster=None,
-                              gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None))
+                              gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None),
+                              backends=BackendRegistry([]))
+    gateway.metrics = GatewayMetrics(gateway)  # type: ignore[arg-type]
     ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]
     link = Link(gateway, ws, Session(gateway, Admission()))  # type: ignore[arg-type]
     link.session.link = link

@@ -132,3 +132,24 @@ def test_unsupported_input_format_raises(rate, channels):
     """Rates outside 8-48 kHz and non-positive channel counts raise ValueError."""
     with pytest.raises(ValueError):
         VoiceActivityDetector(rate, channels)
+
+
+def test_speech_ms_places_starts_and_stops_where_the_speech_was(demo, demo_segments):
+    """Each transition's speech_ms is its offset less start_ms (a start) or stop_ms (a stop): near the sentence's edges."""
+    params = VadParams()
+    transitions = run(VoiceActivityDetector(16000, params=params), [demo.pcm])
+    for (begin, end), start, stop in zip(demo_segments, transitions[::2], transitions[1::2], strict=True):
+        assert start.speech_ms == start.offset_ms - params.start_ms and abs(start.speech_ms - begin * 1000) <= 100
+        assert stop.speech_ms == stop.offset_ms - params.stop_ms and -50 <= stop.speech_ms - end * 1000 <= HANGOVER_MS
+
+
+def test_a_paused_stream_stops_speaking_at_its_last_voiced_frame(demo, demo_segments):
+    """pause() while speaking: a stop now, at the stream's position, whose speech_ms is the end of the last voiced frame."""
+    detector = VoiceActivityDetector(16000)
+    end = demo_segments[0][1]
+    assert detector.process(demo.pcm[: int(end * 16000) * 2])[-1].speaking
+    stop = detector.pause()
+    assert stop is not None and not stop.speaking and not detector.speaking
+    assert stop.offset_ms == detector.position_ms == int(end * 1000) // 10 * 10
+    assert end * 1000 - 200 <= stop.speech_ms <= stop.offset_ms
+    assert detector.pause() is None, "a second pause decides nothing"

@@ -1,9 +1,10 @@
 // The directory session: the page's connection to the gateway (the badge in the top bar, the
-// server's name and version) and the gateway's rooms, listed every 2 s (list-rooms).
+// server's name and version) and the gateway's rooms, listed every 2 s (list-rooms). Whether the
+// gateway answers is the store's CONNECTION change (state.online, state.lastSeen).
 
 import { ConnectionState } from '/sdk/index.js';
 
-import { $, describeError, toast } from '../lib/dom.js';
+import { $, clock, describeError, toast } from '../lib/dom.js';
 import { newClient } from '../lib/settings.js';
 import { Change } from '../lib/store.js';
 
@@ -16,7 +17,14 @@ export function createDirectory(store, settings) {
   function renderConnection() {
     const s = state.directory?.state ?? ConnectionState.DISCONNECTED;
     $('conn').dataset.state = s;
-    $('conn-text').textContent = s === 'connected' ? `connected · ${new URL(settings.wsUrl).host}` : s;
+    const online = s === ConnectionState.CONNECTED;
+    if (online) state.lastSeen = new Date();
+    $('conn-text').textContent = online ? `connected · ${new URL(settings.wsUrl).host}`
+      : state.lastSeen ? `unreachable · last seen ${clock(state.lastSeen).slice(0, 8)} · ${s}` : s;
+    if (online !== state.online) {
+      state.online = online;
+      store.emit(Change.CONNECTION, online);
+    }
   }
 
   async function refresh() {
@@ -27,6 +35,7 @@ export function createDirectory(store, settings) {
     } catch {
       return;
     }
+    state.lastSeen = new Date();
     store.emit(Change.ROOMS, state.rooms);
   }
 

@@ -4,7 +4,8 @@
 // phone-ringing; answer-call joins its room with the media given at registration, so the
 // microphone and player start in the Answer click, as "Join with microphone" does. In a
 // call the keypad is send-dtmf (a phone needs no sessionId: everyone else in the call gets
-// dtmf-event), and leave hangs up; call-ended returns the phone to "registered".
+// dtmf-event), and leave hangs up; call-ended returns the phone to "registered". While it rings, a
+// banner under the top bar (announced: role="alert") names the caller, wherever the page is.
 
 import { $, clock, describeError, el, toast } from '../lib/dom.js';
 import { PeakMeter, startAudio, stopAudio } from '../lib/audio.js';
@@ -15,6 +16,11 @@ const WAITING = 'registered · waiting for calls';
 /** Keys shown in the display, each way. */
 const DISPLAY_KEYS = 24;
 const PHONE_LOG_LIMIT = 30;
+
+/** Who is calling, in words: the caller's name if the ring has one, else their number or room. */
+export function callerName(ring) {
+  return ring.caller_name || ring.display_name || ring.from || ring.room_url;
+}
 
 /** mm:ss */
 function duration(ms) {
@@ -38,6 +44,7 @@ export function createPhone(store, settings, { watch, note }) {
     $('phone').dataset.state = next;
     $('phone-dot').dataset.state = next;
     $('phone-incoming').hidden = next !== 'ringing';
+    $('ring-banner').hidden = next !== 'ringing';
     for (const key of document.querySelectorAll('#keypad .key')) key.disabled = next !== 'in-call';
     if (next !== 'in-call') $('phone-timer').textContent = '';
     if (status) $('phone-status').textContent = status;
@@ -85,12 +92,17 @@ export function createPhone(store, settings, { watch, note }) {
   function ringing(data) {
     if (phone.state !== 'registered') return; // busy: the caller keeps ringing until it stops
     phone.ring = data;
-    // `from` is the dialer's callerId, or the room when it gave none.
-    $('phone-from').textContent = data.from || data.room_url;
-    $('phone-room').textContent = data.from && data.from !== data.room_url ? `in ${data.room_url}` : '';
+    // The caller's name (the dialer's displayName) when the gateway gives it; `from` is the dialer's
+    // callerId, or the room when it gave none.
+    const name = callerName(data);
+    const number = data.from && data.from !== name && data.from !== data.room_url ? data.from : '';
+    $('phone-from').textContent = name;
+    $('phone-from-number').textContent = number;
+    $('phone-room').textContent = data.from !== data.room_url ? `in ${data.room_url}` : '';
+    $('ring-caller').textContent = number ? `${name} (${number})` : name;
+    $('ring-room').textContent = `in ${data.room_url}`;
     setState('ringing', `ringing · ${data.direction ?? 'incoming'} call`);
-    phoneNote(`ringing: ${data.from} in ${data.room_url}`);
-    toast(`☎ ${phone.number} is ringing: ${data.from}`, true);
+    phoneNote(`ringing: ${name} in ${data.room_url}`);
   }
 
   /** Start the microphone and player in the click (browsers start audio only after a gesture). */
@@ -114,7 +126,7 @@ export function createPhone(store, settings, { watch, note }) {
   async function answer() {
     const ring = phone.ring;
     if (!ring || phone.state !== 'ringing') return;
-    $('phone-answer').disabled = true;
+    $('phone-answer').disabled = $('ring-answer').disabled = true;
     let audio;
     try {
       audio = await startCallAudio();
@@ -126,7 +138,7 @@ export function createPhone(store, settings, { watch, note }) {
       toast(`cannot answer: ${describeError(err)}`);
       setState('registered', WAITING);
     } finally {
-      $('phone-answer').disabled = false;
+      $('phone-answer').disabled = $('ring-answer').disabled = false;
     }
   }
 
@@ -209,6 +221,8 @@ export function createPhone(store, settings, { watch, note }) {
   });
   $('phone-answer').addEventListener('click', answer);
   $('phone-reject').addEventListener('click', decline);
+  $('ring-answer').addEventListener('click', answer);
+  $('ring-decline').addEventListener('click', decline);
   $('phone-hangup').addEventListener('click', hangUp);
   $('phone-mute').addEventListener('click', () => {
     if (!phone.mic) return;

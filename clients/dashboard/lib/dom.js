@@ -21,6 +21,22 @@ export function clock(date = new Date()) {
   return date.toLocaleTimeString([], { hour12: false }) + '.' + String(date.getMilliseconds()).padStart(3, '0');
 }
 
+/** A short id (its first 8 characters) with a button that copies the whole id. */
+export function shortId(id, what = 'id') {
+  const button = el('button', { class: 'copy', type: 'button', text: 'copy', title: `copy the ${what} ${id}` });
+  button.setAttribute('aria-label', `copy the ${what} ${id}`);
+  button.addEventListener('click', async (event) => {
+    event.stopPropagation();
+    try {
+      await navigator.clipboard.writeText(id);
+      toast(`copied ${id}`, true);
+    } catch {
+      toast(`the browser refused the clipboard; the ${what} is ${id}`);
+    }
+  });
+  return el('span', { class: 'short-id', title: id }, el('span', { text: id.slice(0, 8) }), button);
+}
+
 /** A protocol error as "code: message", anything else as its message. */
 export function describeError(err) {
   return err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err);

@@ -81,6 +81,23 @@ function nameRequired(node) {
   return out;
 }
 
+/**
+ * A request's top-level `oneOf` / `anyOf` whose alternatives only list required fields (observe:
+ * exactly one of `room_url` and `session_id`) says which fields go together, not their shapes:
+ * json-schema-to-typescript would turn it into an index signature that accepts anything. The
+ * fields stay typed as optional properties; the gateway enforces the choice (`invalid_params`).
+ */
+function dropFieldChoice(schema) {
+  const out = { ...schema };
+  for (const keyword of ['oneOf', 'anyOf']) {
+    const alternatives = out[keyword];
+    if (Array.isArray(alternatives) && alternatives.every((a) => Object.keys(a).length === 1 && Array.isArray(a.required))) {
+      delete out[keyword];
+    }
+  }
+  return out;
+}
+
 function stripMeta(schema) {
   const { $schema: _s, $id: _i, ...rest } = schema;
   return rest;
@@ -120,7 +137,7 @@ export async function generate() {
   const requestDocs = {};
   for (const type of requests) {
     const file = `requests/${type}.json`;
-    const schema = stripMeta(readJson(join(SCHEMA_DIR, file)));
+    const schema = dropFieldChoice(stripMeta(readJson(join(SCHEMA_DIR, file))));
     if (schema.properties?.type?.const !== type) throw new Error(`${file}: properties.type.const is not '${type}'`);
     // Parameters are the request without its envelope (`type`, `id`): what `request()` takes.
     const { type: _t, id: _id, ...properties } = schema.properties;

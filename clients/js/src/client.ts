@@ -47,6 +47,9 @@ import type {
   CallJoinedData,
   DialoutSettings,
   DtmfSettings,
+  HistoryEntry,
+  HistoryRoom,
+  HistorySession,
   InputSettings,
   JoinOptions,
   NetworkStats,
@@ -68,6 +71,7 @@ import type {
   SubscriptionProfiles,
   Subscriptions,
   TrackInfo,
+  TurnStats,
 } from './types.js';
 import { KNOWN_EVENTS, type JoinedData, type Participant, type PlayoutMarkData, type RequestType, type SendAppMessageParams, type ServerEventMap } from './wire.js';
 
@@ -324,7 +328,10 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
     return this.request('join', { ...options, room_url: roomUrl }, requestOptions);
   }
 
-  /** Observe a room read-only: its events, and per `options.audio` VAD, levels and audio. */
+  /**
+   * Observe a room read-only: its events, and per `options.audio` VAD, levels and audio. A Daily
+   * room is observed through one of the gateway's sessions in it (`not_found` when there is none).
+   */
   observe(roomUrl: string, options: ObserveOptions = {}, requestOptions: RequestOptions = {}): Promise<ObserveResult> {
     try {
       this.model.checkCanEnter('observe');
@@ -332,6 +339,20 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
       return Promise.reject(err);
     }
     return this.request('observe', { ...options, room_url: roomUrl }, requestOptions);
+  }
+
+  /**
+   * Watch one of the gateway's sessions (a bot; `listRooms()` lists them in `sessions`): receive
+   * what its transport receives, read-only (`observe` with `session_id`). Admins may watch any
+   * session, other credentials those in their rooms; anything else is `not_found`.
+   */
+  watchSession(sessionId: string, options: ObserveOptions = {}, requestOptions: RequestOptions = {}): Promise<ObserveResult> {
+    try {
+      this.model.checkCanEnter('observe');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.request('observe', { ...options, session_id: sessionId }, requestOptions);
   }
 
   /**
@@ -346,6 +367,31 @@ export class GatewayClient extends TypedEmitter<ClientEvents> {
   /** Live rooms of the gateway with their participants. */
   async listRooms(backend?: 'local' | 'daily'): Promise<RoomInfo[]> {
     return (await this.request('list-rooms', backend ? { backend } : {})).rooms;
+  }
+
+  /** The turns this session has seen in its room: response gaps and overlaps, p50 / p95, per participant, the latest `recent` (PROTOCOL.md 5.12). */
+  turnStats(recent = 20): Promise<TurnStats> {
+    return this.request('get-turn-stats', { recent });
+  }
+
+  /** Sessions the gateway's history keeps, newest first, and their rooms (PROTOCOL.md 5.13); `before` pages. */
+  listHistory(options: { roomUrl?: string; before?: number; limit?: number } = {}): Promise<{ sessions: HistorySession[]; rooms: HistoryRoom[] }> {
+    const params: { room_url?: string; before?: number; limit?: number } = {};
+    if (options.roomUrl !== undefined) params.room_url = options.roomUrl;
+    if (options.before !== undefined) params.before = options.before;
+    if (options.limit !== undefined) params.limit = options.limit;
+    return this.request('list-history', params);
+  }
+
+  /** One session's whole log from the history (every page of `get-history`), ready for `JSON.stringify`. */
+  async exportHistory(sessionId: string): Promise<{ session: HistorySession; events: HistoryEntry[] }> {
+    let page = await this.request('get-history', { session_id: sessionId, limit: 5000 });
+    const events = [...page.events];
+    while (events.length < page.total && page.events.length > 0) {
+      page = await this.request('get-history', { session_id: sessionId, offset: events.length, limit: 5000 });
+      events.push(...page.events);
+    }
+    return { session: page.session, events };
   }
 
   /** Send an app message (any JSON value but null) to everyone, or to one participant. */

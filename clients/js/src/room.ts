@@ -60,7 +60,7 @@ export class RoomModel {
       this.setState(SessionState.JOINED);
     },
     observe: (params, result) => {
-      this.room = { url: String(result.room_url ?? params.room_url), mode: 'observing' };
+      this.room = { url: String(result.room_url ?? params.room_url ?? ''), mode: 'observing' };
       this.restorePlan = { type: 'observe', params: { ...params } };
       this.setState(SessionState.OBSERVING);
     },

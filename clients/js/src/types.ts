@@ -19,6 +19,7 @@ import type {
   SipCallTransferParams,
   StartDialoutParams,
   SubscriptionsUpdatedData,
+  TurnData,
   TrackStartedData,
   UpdateInputsParams,
   UpdatePublishingParams,
@@ -31,8 +32,8 @@ import type {
 
 /** `join`'s parameters without `room_url` (the first argument of `join()`). */
 export type JoinOptions = Omit<JoinParams, 'room_url'>;
-/** `observe`'s parameters without `room_url`. */
-export type ObserveOptions = Omit<ObserveParams, 'room_url'>;
+/** `observe`'s parameters without its target (`room_url` or `session_id`, the first argument of `observe()` / `watchSession()`). */
+export type ObserveOptions = Omit<ObserveParams, 'room_url' | 'session_id'>;
 /** `register-phone`'s media settings (everything but the number). */
 export type PhoneMediaOptions = Omit<RegisterPhoneParams, 'number'>;
 /** `start-dialout.settings`: a phone number or a SIP URI to call. */
@@ -78,6 +79,24 @@ export interface ObserveResult {
   room_url: string;
   backend: string;
   participants: Record<string, Participant>;
+  /** Observing through a session (`session_id` given, or a Daily room): the session watched... */
+  session_id?: string;
+  /** ...and its participant in the room (`info.isLocal` is true for it in `participants`). */
+  participant_id?: string | null;
+}
+
+/** One of the gateway's sessions in a room (a bot), as `list-rooms` lists it: `watchSession()` takes its id. */
+export interface SessionInfo {
+  session_id: string;
+  /** Its participant in the room. */
+  participant_id: string | null;
+  user_name: string;
+  /** Its client's connection dropped; it stays in the room, resumable. */
+  detached: boolean;
+  /** Sessions watching it (`observe {session_id}`). */
+  watchers: number;
+  /** Unix seconds. */
+  started_at: number;
 }
 
 /** One room of `list-rooms`. */
@@ -85,12 +104,85 @@ export interface RoomInfo {
   room_url: string;
   backend: string;
   participants: Record<string, Participant>;
-  /** Local rooms: observers watching it. */
+  /** The gateway's sessions in the room (bots), oldest first. */
+  sessions?: SessionInfo[];
+  /** Sessions observing it, or watching one of its sessions. */
   observers?: number;
   /** Local rooms: the active speaker's participant id, or null. */
   active_speaker?: string | null;
-  /** Local rooms: Unix seconds. */
+  /** Unix seconds (Daily rooms: when the gateway started). */
   created_at?: number;
+  /** Local rooms: the recordings running now. */
+  recordings?: { stream_id: string; recording_id: string; path: string }[];
+  /** Local rooms: the transcription instances running now (instance ids). */
+  transcriptions?: string[];
+}
+
+/** Gaps or overlaps summed up (`get-turn-stats`, PROTOCOL.md 5.12): nearest-rank percentiles, null when `count` is 0. */
+export interface TurnSummary {
+  count: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  max_ms: number | null;
+  /** Overlaps only: the barge-ins that took the turn (the interrupted speaker stopped first). */
+  yielded?: number;
+}
+
+/** Response gaps and overlaps of a room, or of one participant who took the turn. */
+export interface TurnTotals {
+  responses: TurnSummary;
+  overlaps: TurnSummary;
+}
+
+/** `get-turn-stats`: the turns this session has seen in its room (PROTOCOL.md 5.12). */
+export interface TurnStats extends TurnTotals {
+  room_url: string;
+  /** When the count began (Unix seconds). */
+  since: number;
+  /** By the participant id of who took the turn. */
+  by_participant: Record<string, TurnTotals>;
+  /** The latest turns, newest last (each a `turn` event's data). */
+  recent: TurnData[];
+}
+
+/** One session kept in the gateway's history (`list-history`, `get-history`; PROTOCOL.md 5.13). */
+export interface HistorySession {
+  session_id: string;
+  room_url: string;
+  backend: string;
+  role: 'participant' | 'observer';
+  participant_id: string | null;
+  user_name: string | null;
+  /** `key:<id>`, `token:<sub>`, or null on an open gateway. */
+  principal: string | null;
+  /** Unix seconds. */
+  started_at: number;
+  /** Unix seconds; null while the session runs. */
+  ended_at: number | null;
+  /** The `left` reason, or `disconnected`; null while it runs. */
+  end_cause: string | null;
+  /** Entries kept... */
+  events: number;
+  /** ...and those over `history_max_events`, not kept. */
+  dropped_events: number;
+  turns: TurnTotals;
+}
+
+/** One room of `list-history`: its sessions listed and their time span. */
+export interface HistoryRoom {
+  room_url: string;
+  backend: string;
+  sessions: number;
+  started_at: number;
+  ended_at: number | null;
+}
+
+/** One entry of a session's log: a protocol event's name and data (or `request-failed`, `observing`). */
+export interface HistoryEntry {
+  /** Unix seconds. */
+  at: number;
+  event: string;
+  data: Record<string, unknown>;
 }
 
 /** The `resume` result (PROTOCOL.md, "Resume"): the session continued, and how much was replayed. */
@@ -182,8 +274,11 @@ export interface ResultMap {
   'get-participants': { participants: Record<string, Participant> };
   'get-room': { room: DailyRoom };
   'get-stats': SessionStats;
+  'get-history': { session: HistorySession; events: HistoryEntry[]; total: number };
+  'get-turn-stats': TurnStats;
   join: JoinedData;
   leave: NoResult;
+  'list-history': { sessions: HistorySession[]; rooms: HistoryRoom[] };
   'list-rooms': { rooms: RoomInfo[] };
   'mark-audio': { name: string; buffered_ms: number };
   'mint-token': { token: string; claims: Record<string, unknown>; expires_at: number };

@@ -24,13 +24,16 @@ export interface RequestParamsMap {
   'eject-remote-participants': EjectRemoteParticipantsParams;
   'get-active-speaker': GetActiveSpeakerParams;
   'get-audio-buffer': GetAudioBufferParams;
+  'get-history': GetHistoryParams;
   'get-network-stats': GetNetworkStatsParams;
   'get-participant-counts': GetParticipantCountsParams;
   'get-participants': GetParticipantsParams;
   'get-room': GetRoomParams;
   'get-stats': GetStatsParams;
+  'get-turn-stats': GetTurnStatsParams;
   join: JoinParams;
   leave: LeaveParams;
+  'list-history': ListHistoryParams;
   'list-rooms': ListRoomsParams;
   'mark-audio': MarkAudioParams;
   'mint-token': MintTokenParams;
@@ -181,6 +184,23 @@ export type GetActiveSpeakerParams = Record<string, never>;
  */
 export type GetAudioBufferParams = Record<string, never>;
 /**
+ * One session's log from the history (PROTOCOL.md 5.12), as JSON to keep or export: the session and its events in order (joins, leaves, errors, telephony, recordings, transcripts, turns, network stats samples). A session whose room the credential does not cover is not_found, as one that does not exist.
+ */
+export interface GetHistoryParams {
+  /**
+   * list-history's sessions[].session_id (or a live session's hello session_id).
+   */
+  session_id: string;
+  /**
+   * Skip this many events (paging through a long log).
+   */
+  offset?: number;
+  /**
+   * At most this many events.
+   */
+  limit?: number;
+}
+/**
  * This participant's network statistics in Daily's shape (daily-python get_network_stats()).
  */
 export type GetNetworkStatsParams = Record<string, never>;
@@ -209,6 +229,15 @@ export interface GetRoomParams {
  * Counters of this session: frames and bytes in and out, media dropped, playout buffer.
  */
 export type GetStatsParams = Record<string, never>;
+/**
+ * The turns of the room as this session has seen them since it joined or observed (PROTOCOL.md 9.5): response gaps and overlaps counted, with p50 / p95 / max, overall and per participant who took the turn, and the latest turns.
+ */
+export interface GetTurnStatsParams {
+  /**
+   * How many of the latest turns to include in 'recent' (newest last); 0: none.
+   */
+  recent?: number;
+}
 /**
  * Place a participant in a room. Exactly one join per session.
  */
@@ -378,6 +407,23 @@ export interface VadParams {
  */
 export type LeaveParams = Record<string, never>;
 /**
+ * Sessions this gateway kept in its history (PROTOCOL.md 5.12), newest first, with the rooms they were in: those that ended and those still running. Only the rooms the credential covers.
+ */
+export interface ListHistoryParams {
+  /**
+   * Only this room's sessions (a room outside the credential's rooms is unauthorized).
+   */
+  room_url?: string;
+  /**
+   * Only sessions that started before this time (Unix seconds): the 'started_at' of the last one of the previous page.
+   */
+  before?: number;
+  /**
+   * At most this many sessions.
+   */
+  limit?: number;
+}
+/**
  * The live rooms this gateway is in, on every enabled backend (or one), with their participants. Valid in any session state; needs no room.
  */
 export interface ListRoomsParams {
@@ -423,13 +469,17 @@ export interface MintTokenParams {
   ttl_s?: number;
 }
 /**
- * Attach to a room read-only, without being a participant: receive its events and, per 'audio', each participant's VAD, levels and audio. A session either joins or observes, once. Future versions add other targets (e.g. session_id: a bot's transport) beside room_url.
+ * Attach read-only, without being a participant, to a room (room_url) or to one of the gateway's sessions in a room (session_id: a bot's transport, seeing the room as that bot does): receive its events and, per 'audio', each participant's VAD, levels and audio. Exactly one of room_url and session_id. A session either joins or observes, once.
  */
 export interface ObserveParams {
   /**
-   * The room to observe. A local room need not have participants yet.
+   * The room to observe. A local room need not have participants yet; a room of a backend that cannot observe rooms by itself (daily) is observed through one of the gateway's sessions in it (not_found when there is none).
    */
-  room_url: string;
+  room_url?: string;
+  /**
+   * A session of this gateway in a room (list-rooms' sessions[].session_id): receive what its transport receives. Allowed to admins and to credentials whose rooms cover that session's room; anything else is not_found, as for a session that does not exist.
+   */
+  session_id?: string;
   /**
    * Must be in hello.capabilities.backends (unknown_backend otherwise).
    */
@@ -1371,6 +1421,10 @@ export interface PhoneRingingData {
   from: string;
   to?: string;
   room_url: string;
+  /**
+   * Who calls, to show: the user name of the participant that dialed out (incoming), or the room's name (outgoing, the phone dials a room); null when unknown.
+   */
+  caller_name?: string | null;
   [k: string]: unknown;
 }
 /**
@@ -1457,10 +1511,18 @@ export interface RecordingStartedData {
   [k: string]: unknown;
 }
 /**
- * A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)).
+ * A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). Local rooms add path (as recording-started's status.path) and url (where the gateway serves the finished mix, PROTOCOL.md 5.4).
  */
 export interface RecordingStoppedData {
   stream_id: string;
+  /**
+   * Local rooms: the recording's folder under recordings_dir.
+   */
+  path?: string;
+  /**
+   * Local rooms: the finished mix.wav on the gateway's HTTP port (a path: /recordings/<path>/mix.wav).
+   */
+  url?: string;
   [k: string]: unknown;
 }
 export interface SpeechStartedData {
@@ -1606,6 +1668,37 @@ export interface TranscriptionUpdatedData {
   };
   [k: string]: unknown;
 }
+/**
+ * A change of speaker the session's voice activity detection saw (PROTOCOL.md 9.5). response: participant_id began speaking gap_ms after previous_participant_id stopped. overlap: participant_id began while previous_participant_id was still speaking; both spoke for overlap_ms, and yielded says whether the interrupted speaker stopped first (a barge-in that took the turn) or the interrupter did (it kept the turn).
+ */
+export interface TurnData {
+  kind: 'response' | 'overlap';
+  /**
+   * Who took (or tried to take) the turn.
+   */
+  participant_id: string;
+  /**
+   * Who spoke before (response) or was interrupted (overlap).
+   */
+  previous_participant_id: string;
+  /**
+   * When participant_id's speech began (Unix seconds, ms precision; estimated: the VAD decision less vad.start_ms).
+   */
+  at: number;
+  /**
+   * response: silence between the previous speaker's end of speech and this one's first speech.
+   */
+  gap_ms?: number;
+  /**
+   * overlap: how long both spoke, until the first of them stopped.
+   */
+  overlap_ms?: number;
+  /**
+   * overlap: true when previous_participant_id stopped first (interrupted), false when participant_id did.
+   */
+  yielded?: boolean;
+  [k: string]: unknown;
+}
 
 /** Protocol event name -> its `data` (PROTOCOL.md, "Events"). */
 export interface ServerEventMap {
@@ -1685,7 +1778,7 @@ export interface ServerEventMap {
   'recording-error': RecordingErrorData;
   /** A recording of the room started (daily-python on_recording_started(status)); sent to everyone in the room. */
   'recording-started': RecordingStartedData;
-  /** A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). */
+  /** A recording ended: stop-recording, maxDuration, an error, the room emptying or the gateway stopping (daily-python on_recording_stopped(stream_id)). Local rooms add path (as recording-started's status.path) and url (where the gateway serves the finished mix, PROTOCOL.md 5.4). */
   'recording-stopped': RecordingStoppedData;
   'speech-started': SpeechStartedData;
   'speech-stopped': SpeechStoppedData;
@@ -1705,6 +1798,8 @@ export interface ServerEventMap {
   'transcription-stopped': TranscriptionStoppedData;
   /** A running transcription's settings changed, e.g. its participants (daily-python on_transcription_updated(update)); Daily only. */
   'transcription-updated': TranscriptionUpdatedData;
+  /** A change of speaker the session's voice activity detection saw (PROTOCOL.md 9.5). response: participant_id began speaking gap_ms after previous_participant_id stopped. overlap: participant_id began while previous_participant_id was still speaking; both spoke for overlap_ms, and yielded says whether the interrupted speaker stopped first (a barge-in that took the turn) or the interrupter did (it kept the turn). */
+  turn: TurnData;
 }
 
 /** A request type of the protocol (protocol/schema/requests/). */
@@ -1726,13 +1821,16 @@ export const KNOWN_REQUESTS: readonly RequestType[] = [
   'eject-remote-participants',
   'get-active-speaker',
   'get-audio-buffer',
+  'get-history',
   'get-network-stats',
   'get-participant-counts',
   'get-participants',
   'get-room',
   'get-stats',
+  'get-turn-stats',
   'join',
   'leave',
+  'list-history',
   'list-rooms',
   'mark-audio',
   'mint-token',
@@ -1819,5 +1917,6 @@ export const KNOWN_EVENTS: readonly ServerEventName[] = [
   'transcription-message',
   'transcription-started',
   'transcription-stopped',
-  'transcription-updated'
+  'transcription-updated',
+  'turn'
 ];

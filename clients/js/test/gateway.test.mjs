@@ -170,6 +170,37 @@ describe('rooms with a Python client', () => {
     assert.ok(listed && listed.observers === 1 && joined.participant_id in listed.participants);
     await assert.rejects(watcher.sendAppMessage('x'), (err) => err instanceof ProtocolError && err.code === ErrorCode.NOT_ALLOWED);
   });
+
+  test('turns and history: a response turn reaches the SDK typed, turnStats() sums it up, the session is listed and exported', async () => {
+    const room = freshRoom();
+    const speech = readWav(DEMO_WAV);
+    const rate = speech.sampleRate;
+    const watcher = await connect();
+    await watcher.observe(room);
+    const user = await connect();
+    const bot = await connect();
+    const u = await user.join(room, { user_name: 'user', audio_out: { sample_rate: rate } });
+    const b = await bot.join(room, { user_name: 'bot', audio_out: { sample_rate: rate } });
+    user.sendAudio(speech.samples.subarray(Math.round(rate * 0.3), Math.round(rate * 2.3)));
+    await sleep(2800);
+    bot.sendAudio(speech.samples.subarray(Math.round(rate * 3.18), Math.round(rate * 4.94)));
+    const turn = await watcher.waitFor('turn', undefined, { timeoutMs: 10000 });
+    assert.equal(turn.kind, 'response');
+    assert.deepEqual([turn.participant_id, turn.previous_participant_id], [b.participant_id, u.participant_id]);
+    assert.ok(turn.gap_ms > 400 && turn.gap_ms < 1400, `gap ${turn.gap_ms} ms`);
+    const stats = await watcher.turnStats(5);
+    assert.equal(stats.responses.count, 1);
+    assert.equal(stats.responses.p50_ms, turn.gap_ms);
+    assert.deepEqual(stats.recent, [turn]);
+    const botId = (await bot.getStats()).session_id;
+    await bot.leave();
+    const listed = await watcher.listHistory({ roomUrl: room });
+    const kept = listed.sessions.find((s) => s.session_id === botId);
+    assert.ok(kept && kept.end_cause === 'left' && kept.user_name === 'bot', JSON.stringify(listed));
+    const exported = await watcher.exportHistory(botId);
+    assert.equal(exported.session.session_id, botId);
+    assert.deepEqual([exported.events[0].event, exported.events.at(-1).event], ['joined', 'left']);
+  });
 });
 
 describe('publishing', () => {

@@ -265,6 +265,53 @@ class GatewayClient:
     async def leave(self) -> None:
         await self.request("leave")
 
+    async def observe(self, room_url: str, **options: Any) -> dict[str, Any]:
+        """Observe a room read-only (``audio``, ``audio_in``, ``vad``, ``levels_interval_ms`` as ``observe`` takes them).
+
+        A Daily room is observed through one of the gateway's sessions in it (``not_found`` when none is).
+        Returns the room's snapshot (``room_url``, ``backend``, ``participants``).
+        """
+        return await self.request("observe", {**options, "room_url": room_url})
+
+    async def watch_session(self, session_id: str, **options: Any) -> dict[str, Any]:
+        """Watch one of the gateway's sessions (a bot; ``list_rooms()`` names them in ``sessions``): get what it gets.
+
+        Read-only, as ``observe``; the snapshot adds ``session_id`` and ``participant_id`` (the bot's).
+        """
+        return await self.request("observe", {**options, "session_id": session_id})
+
+    async def list_rooms(self, backend: str | None = None) -> list[dict[str, Any]]:
+        """The gateway's live rooms with their participants and its sessions in each (``list-rooms``)."""
+        return list((await self.request("list-rooms", {"backend": backend} if backend else {}))["rooms"])
+
+    async def turn_stats(self, recent: int = 20) -> dict[str, Any]:
+        """The turns this session has seen in its room (``get-turn-stats``): response gaps and overlaps, p50 / p95."""
+        return await self.request("get-turn-stats", {"recent": recent})
+
+    async def list_history(
+        self, room_url: str | None = None, *, before: float | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """Sessions kept in the gateway's history, newest first, and their rooms (``list-history``)."""
+        params: dict[str, Any] = {"limit": limit}
+        if room_url is not None:
+            params["room_url"] = room_url
+        if before is not None:
+            params["before"] = before
+        return await self.request("list-history", params)
+
+    async def get_history(self, session_id: str, *, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
+        """One page of a session's log from the history (``get-history``): ``session``, ``events``, ``total``."""
+        return await self.request("get-history", {"session_id": session_id, "offset": offset, "limit": limit})
+
+    async def export_history(self, session_id: str) -> dict[str, Any]:
+        """A session's whole log (every page of ``get-history``), ready for ``json.dump``."""
+        page = await self.get_history(session_id, limit=5000)
+        events = list(page["events"])
+        while len(events) < page["total"] and page["events"]:
+            page = await self.get_history(session_id, offset=len(events), limit=5000)
+            events.extend(page["events"])
+        return {"session": page["session"], "events": events}
+
     async def send_app_message(self, message: Any, participant_id: str | None = None, *, urgent: bool = False) -> None:
         params: dict[str, Any] = {"message": message, "urgent": urgent}
         if participant_id is not None:

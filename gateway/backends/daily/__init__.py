@@ -16,12 +16,13 @@ import concurrent.futures
 import logging
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from protocol.errors import CommandError, ErrorCode
 
-from ..base import Backend, JoinOptions, Transport, TransportListener
+from ..base import Backend, BackendMetric, JoinOptions, Transport, TransportListener
 from . import sdk as sdk_loader
 from .events import make_handler_class
 from .transport import SERVER_REQUESTS, DailyTransport
@@ -88,6 +89,8 @@ class DailyBackend(Backend):
         self._executors: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started = time.time()
+        self.retired_drops: Counter[str] = Counter()
+        """``DailyTransport.drops`` of the transports released so far (metrics only grow)."""
 
     # -- SDK and threads
 
@@ -196,8 +199,35 @@ class DailyBackend(Backend):
                 {"room_url": transport.room_url, "backend": self.name, "participants": {}, "observers": 0,
                  "active_speaker": None, "created_at": round(self.started, 3)},
             )  # fmt: skip
-            room["participants"].update(transport.participants())
+            for pid, doc in transport.participants().items():
+                # The room as anyone sees it: the gateway's own participants are not "local" here.
+                info = doc.get("info")
+                room["participants"][pid] = {**doc, "info": {**info, "isLocal": False}} if isinstance(info, dict) else doc
         return list(rooms.values())
+
+    def retire(self, transport: DailyTransport) -> None:
+        """``transport`` released its client (called once): keep what it dropped in the totals."""
+        self.retired_drops.update(transport.drops())
+
+    def metrics(self) -> list[BackendMetric]:
+        drops = Counter(self.retired_drops)
+        for transport in self.transports:
+            drops.update(transport.drops())
+        return [
+            BackendMetric("daily_calls", "gauge", "daily-python CallClients held (joining, joined or leaving).",
+                          len(self.transports)),
+            BackendMetric("daily_events_dropped", "counter",
+                          "Room events dropped between daily-python's threads and the loop (the loop fell behind).",
+                          drops["events"]),
+            BackendMetric("daily_audio_in_dropped", "counter",
+                          "Received audio chunks dropped between daily-python's threads and the loop.", drops["audio_in"]),
+            BackendMetric("daily_audio_out_dropped", "counter",
+                          "Published audio chunks dropped because daily-python consumed them too slowly.",
+                          drops["audio_out"]),
+            BackendMetric("daily_audio_writer_lag_max_ms", "gauge",
+                          "Published audio waiting for daily-python's write_frames, in the most behind session (ms).",
+                          max((t.writer_lag_ms() for t in self.transports), default=0.0)),
+        ]
 
     async def close(self) -> None:
         """Leave and release every client (sessions normally left already), then stop the executor."""

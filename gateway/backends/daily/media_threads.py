@@ -349,6 +349,14 @@ class AudioWriter:
     def queued(self) -> int:
         return len(self._chunks)
 
+    def queued_ms(self) -> float:
+        """Audio waiting for the writer thread (0 without ``block_bytes``): how far behind real time it is (metrics)."""
+        if not self._block:
+            return 0.0
+        with self._cond:
+            waiting = sum(len(chunk) for chunk in self._chunks) + len(self._carry)
+        return waiting * 10.0 / self._block
+
     def put(self, pcm: bytes) -> None:
         """Queue one chunk; never blocks beyond a short lock."""
         with self._cond:

@@ -181,6 +181,18 @@ class DailyTransport(
             "video_out_frames": self.video_frames_sent,
         }
 
+    def drops(self) -> dict[str, int]:
+        """What was dropped between daily-python and the loop so far (``DailyBackend.metrics``)."""
+        return {
+            "events": self._inbox.dropped if self._inbox is not None else 0,
+            "audio_in": sum(i.dropped for i in self._inboxes.values()),
+            "audio_out": self._writer.dropped if self._writer else 0,
+        }
+
+    def writer_lag_ms(self) -> float:
+        """Published audio waiting for daily-python's ``write_frames`` (ms)."""
+        return self._writer.queued_ms() if self._writer is not None else 0.0
+
     # ------------------------------------------------------------------ join and leave
 
     async def join(self) -> dict[str, Any]:
@@ -387,6 +399,7 @@ class DailyTransport(
                 if not future.done():
                     future.set_result(_RELEASED)
             self._close_media()
+            self._backend.retire(self)
             if self._handler is not None:
                 self._handler.sink = None
             # Drop every SDK object: a CustomAudioSource keeps native sender threads while it lives.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..base import Backend, JoinOptions, Observation, Transport, TransportListener
+from ..base import Backend, BackendMetric, JoinOptions, Observation, Transport, TransportListener
 from ..capabilities import RoomObserving, SimulatedPhones
 from .observer import LocalObservation
 from .room import LocalParticipant, LocalRoom, LocalRoomServer
@@ -69,12 +69,34 @@ class LocalBackend(Backend, RoomObserving, SimulatedPhones):
                 "observers": len(room.observers),
                 "active_speaker": room.active_speaker,
                 "created_at": round(room.created_at, 3),
+                **room_services(room),
             }
             for room in self.server.rooms.values()
         ]
 
+    def metrics(self) -> list[BackendMetric]:
+        engine = self.server.transcription
+        return [
+            BackendMetric("transcription_worker_restarts", "counter",
+                          "Local-room speech recognition processes restarted after dying.", engine.restarts),
+            BackendMetric("transcription_workers", "gauge", "Local-room speech recognition processes alive.",
+                          sum(1 for w in engine.workers if w.alive)),
+        ]
+
     async def observe(self, room_url: str, listener: TransportListener) -> Observation:
         return LocalObservation(self.server, self.server.room(room_url), listener)
+
+
+def room_services(room: LocalRoom) -> dict[str, Any]:
+    """What runs in a room now, for ``list-rooms``: so a page opened later shows the real state."""
+    recorder, transcriber = room.recorder, room.transcriber
+    return {
+        "recordings": [
+            {"stream_id": r.stream_id, "recording_id": r.recording_id, "path": r.relative_dir.as_posix()}
+            for r in (recorder.recordings.values() if recorder is not None else ())
+        ],
+        "transcriptions": sorted(transcriber.instances) if transcriber is not None else [],
+    }
 
 
 __all__ = ["LocalBackend", "LocalObservation", "LocalParticipant", "LocalRoom", "LocalRoomServer", "LocalTransport"]

@@ -17,6 +17,8 @@ class LocalObservation(Observation):
     dashboard can watch an empty room and see the first participant arrive.
     """
 
+    backend = "local"
+
     def __init__(self, server: LocalRoomServer, room: LocalRoom, listener: TransportListener) -> None:
         super().__init__(room.url, listener)
         self._server = server

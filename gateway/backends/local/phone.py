@@ -58,7 +58,7 @@ class PhoneRegistration:
         self._notify(
             "phone-ringing",
             {"call_id": call.session_id, "direction": "incoming" if call.direction == "dialout" else "outgoing",
-             "from": other, "to": self.number, "room_url": call.room.url},
+             "from": other, "to": self.number, "room_url": call.room.url, "caller_name": caller_name(call)},
         )
 
     def call_ended(self, call: PhoneCall, reason: str) -> None:
@@ -106,3 +106,12 @@ class PhoneRegistration:
     def close(self) -> None:
         """The session is closing: hang up and unregister."""
         self.switchboard.unregister(self)
+
+
+def caller_name(call: PhoneCall) -> str | None:
+    """Who rings, to show on the phone (``phone-ringing.caller_name``): the dialer's user name, or the room's name."""
+    if call.direction != "dialout":
+        return call.room.name
+    options = getattr(call.dialer, "options", None)
+    name = getattr(options, "user_name", None)
+    return name if isinstance(name, str) else None

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import quote
 
 import numpy as np
 
@@ -46,6 +47,14 @@ from ...media.playout import FrameClock
 from ...media.resample import Resampler, convert_channels
 from ...tasks import cancel_and_wait
 from .faults import RECORDING_CRASH_AFTER_S, InjectedFault, fault_of
+
+URL_PREFIX = "/recordings/"
+"""Where the gateway serves finished recordings over HTTP (``gateway.recordings``): the prefix, then ``path``."""
+
+
+def recording_url(path: str, file: str = "mix.wav") -> str:
+    """Where ``file`` of the recording at ``path`` (``recording-started``' ``status.path``) is served."""
+    return URL_PREFIX + "/".join(quote(part, safe="") for part in [*path.split("/"), file])
 
 if TYPE_CHECKING:
     from .room import LocalRoom
@@ -525,7 +534,9 @@ class RoomRecorder:
             reason,
             recording.mix.duration_s if recording.mix else 0.0,
         )
-        self.room.broadcast("recording-stopped", {"stream_id": recording.stream_id})
+        path = recording.relative_dir.as_posix()
+        self.room.broadcast("recording-stopped", {"stream_id": recording.stream_id, "path": path,
+                                                  "url": recording_url(path)})
 
     def close(self, reason: str = "shutdown") -> None:
         """Stop every recording now, synchronously (room emptied, gateway stopping)."""

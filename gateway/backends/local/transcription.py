@@ -140,6 +140,8 @@ class TranscriptionEngine:
         self._info: Recognizer | RecognizerInfo | None = None
         self._lock = asyncio.Lock()
         self._restarts: deque[float] = deque()
+        self.restarts = 0
+        """Recognition processes replaced after dying, over the engine's life (``gateway_transcription_worker_restarts_total``)."""
         self._closed = False
         # Thread isolation: one thread keeps every stream's calls in order for free.
         self.executor: ThreadPoolExecutor | None = (
@@ -225,6 +227,7 @@ class TranscriptionEngine:
                     log.error("restarting %s failed: %s", worker.name, exc)
                     continue
                 self.workers[index] = replacement
+                self.restarts += 1
                 log.warning("= %s restarted (pid %s, was %s)", worker.name, replacement.pid, worker.pid)
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -20,17 +20,18 @@ export function freshRoom(prefix = 'js') {
 }
 
 /**
- * Start `python -m gateway --port <port> ...` and resolve once it prints its listening line.
+ * Start `python -m gateway --port <port> ...` (with `env` added to the environment) and resolve once it prints its
+ * listening line.
  * Resolves to {url, httpUrl, port, process, logPath, stop(signal)}.
  */
-export async function startGateway({ port = 0, args = ['--demo'], name = 'js-gateway' } = {}) {
+export async function startGateway({ port = 0, args = ['--demo'], name = 'js-gateway', env = {} } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const logPath = join(ARTIFACTS, `${name}-${randomBytes(3).toString('hex')}.log`);
   const log = createWriteStream(logPath);
   const child = spawn(
     PYTHON,
     ['-m', 'gateway', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'debug', ...args],
-    { cwd: ROOT, env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, PYTHONUNBUFFERED: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.pipe(log);
   const lines = createInterface({ input: child.stdout });
@@ -73,7 +74,15 @@ export async function startGateway({ port = 0, args = ['--demo'], name = 'js-gat
  * with `next()` for its JSON lines and `done` for its exit.
  */
 export function startPeer(args) {
-  const child = spawn(PYTHON, [PEER, ...args], {
+  return startPython(PEER, args);
+}
+
+/**
+ * Run a Python script of the checkout (the project's Python client and tests importable); resolves
+ * to the same handle as `startPeer`: its JSON lines one by one with `next()`.
+ */
+export function startPython(script, args) {
+  const child = spawn(PYTHON, [script, ...args], {
     cwd: ROOT,
     env: { ...process.env, PYTHONPATH: ROOT, PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
