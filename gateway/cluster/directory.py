@@ -14,6 +14,7 @@ keep serving what they host and refuse what they cannot place (docs/CLUSTER.md, 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -32,6 +33,10 @@ from .keys import KeyLayout
 from .node import NodeInfo
 
 LeaseKind = Literal["room", "session"]
+
+
+CALL_BOUND_FACTOR = 4
+"""A directory call ends within this many ``redis_timeout_s`` (pool wait, connect, command and one retry)."""
 
 
 class DirectoryUnavailable(Exception):
@@ -293,10 +298,15 @@ class Directory:
         await self.redis.aclose()
 
     async def _run(self, call: Any) -> Any:
+        # redis-py bounds the pool wait, the connect and each command; this bounds the whole call (a retry
+        # included) whatever happens inside the library, so no caller can wait on Redis without end.
         try:
-            return await call
+            async with asyncio.timeout(CALL_BOUND_FACTOR * self.timing.redis_timeout_s):
+                return await call
         except (RedisError, OSError) as exc:
             raise DirectoryUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            raise DirectoryUnavailable(f"no answer within {CALL_BOUND_FACTOR * self.timing.redis_timeout_s:g} s") from exc
 
     async def ping(self) -> None:
         """Raises :class:`DirectoryUnavailable` unless Redis answers."""
