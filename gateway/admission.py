@@ -28,6 +28,7 @@ from .session.state import SessionState
 
 if TYPE_CHECKING:
     from .backends import Backend
+    from .cluster.bridge import Handover
     from .config import Config
     from .session import Session
 
@@ -50,6 +51,9 @@ class Admission:
     """The whole credential it authenticated as (a resume must match it); None when auth is off."""
     resume_only: bool = False
     """Let in over ``max_sessions_per_key`` to resume a detached session of its principal: nothing else."""
+    handover: Handover | None = None
+    """Set when another cluster node relays this client here (docs/CLUSTER.md): the session takes its id,
+    resume token and next ``seq``, and is served here whatever its requests (no further placement)."""
 
     @property
     def name(self) -> str | None:
@@ -158,6 +162,28 @@ class Gatekeeper:
             self.key_sessions.acquire(principal.limit_key, force=True)
             resume_only = True
         admission = Admission(principal, resume_only)
+        self._holding.add(admission)
+        return admission
+
+    def adopt(self, handover: Handover) -> Admission:
+        """Admit a client another cluster node relays here, as the principal that node authenticated.
+
+        Its signature was checked (``cluster.bridge.Handover.from_header``); the origin and credential
+        were the relaying node's to check. The session counts for its key here, where it runs.
+
+        Raises:
+            Denied: 4001 when the hand-over's principal is malformed.
+        """
+        if not handover.principal:
+            if self.auth.enabled:
+                raise Denied(CloseCode.UNAUTHORIZED, "hand-over without a principal")
+            return Admission(handover=handover)
+        try:
+            principal = Principal.from_data(handover.principal)
+        except ValueError as exc:
+            raise Denied(CloseCode.UNAUTHORIZED, f"hand-over with a malformed principal ({exc})") from exc
+        self.key_sessions.acquire(principal.limit_key, force=True)
+        admission = Admission(principal, handover=handover)
         self._holding.add(admission)
         return admission
 

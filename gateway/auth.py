@@ -233,6 +233,22 @@ class Principal:
             other.name, other.scope, other.limit_key, other.key_id
         )
 
+    def to_data(self) -> dict[str, Any]:
+        """As JSON-able data: what a cluster node tells another about a client it relays (docs/CLUSTER.md)."""
+        commands = sorted(self.scope.commands) if self.scope.commands is not None else None
+        return {"name": self.name, "role": self.scope.role, "room": self.scope.room, "commands": commands,
+                "limit_key": self.limit_key, "key_id": self.key_id, "expires_at": self.expires_at}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Principal:
+        """The principal :meth:`to_data` described; raises ValueError for data of another shape."""
+        try:
+            commands = data["commands"]
+            scope = Scope(str(data["role"]), str(data["room"]), frozenset(commands) if commands is not None else None)
+            return cls(str(data["name"]), scope, str(data["limit_key"]), data.get("key_id"), data.get("expires_at"))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a principal: {exc}") from exc
+
 
 # ---------------------------------------------------------------------- authenticator
 

@@ -83,7 +83,8 @@ async def run(config: Config) -> int:
         first_stop = now
         gateway.request_stop()
         # Every shutdown step is bounded; this is the backstop if one is not (a stuck backend).
-        loop.call_later(config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)
+        drain = config.drain_timeout if config.redis_url else 0.0  # a cluster node drains first (docs/CLUSTER.md)
+        loop.call_later(drain + config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)
 
     def force_exit() -> None:
         log.error("shutdown took over shutdown_timeout + %g s: exiting now", SHUTDOWN_BACKSTOP_S)
@@ -92,11 +93,64 @@ async def run(config: Config) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     print(f"daily-gateway {build_info.version()}, hot path: {hot_path_words()}", flush=True)
-    # A machine-readable line for scripts and tests that start the gateway on port 0.
-    print(f"daily-gateway listening on {gateway.scheme}://{config.host}:{gateway.port}/v1", flush=True)
+    # A machine-readable line for scripts and tests that start the gateway on port 0; a worker of --workers
+    # leaves it to its supervisor, which says it once every worker is ready.
+    serving = "worker serving" if gateway.supervisor_link is not None else "listening on"
+    print(f"daily-gateway {serving} {gateway.scheme}://{config.host}:{gateway.port}/v1", flush=True)
     print(f"dashboard: open {gateway.dashboard_url} in a browser", flush=True)
     await gateway.serve_forever()
     return 0
+
+
+def run_workers(config: Config, argv: list[str]) -> int:
+    """``--workers N``: N gateway processes sharing the port, each a cluster node, under a supervisor
+    (gateway/cluster/supervisor.py; docs/CLUSTER.md, "Workers"). Returns when they all stopped."""
+    import secrets
+
+    from .cluster.redis_server import RedisServerError
+    from .cluster.supervisor import Supervisor, reserve_port, supervise
+
+    try:
+        reserved = reserve_port(config.host, config.port)
+    except OSError as exc:
+        print(f"daily-gateway: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 2
+    port = reserved.getsockname()[1]
+    worker_args = [*without_option(argv, "--workers"), "--workers", "1", "--port", str(port)]
+    env = dict(os.environ)
+    if not config.cluster_secret:  # the workers of one supervisor share a secret made for them
+        env[ENV_PREFIX + "CLUSTER_SECRET"] = secrets.token_urlsafe(32)
+    supervisor = Supervisor(
+        lambda index: [sys.executable, "-m", "gateway", *worker_args], config.workers, redis_url=config.redis_url,
+        stop_timeout=config.drain_timeout + config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, env=env,
+    )
+    scheme = "wss" if config.tls_cert else "ws"
+
+    def announce() -> None:
+        print(f"daily-gateway {build_info.version()}: {config.workers} workers (Redis {supervisor.redis_url})", flush=True)
+        print(f"daily-gateway listening on {scheme}://{config.host}:{port}/v1", flush=True)
+
+    try:
+        return asyncio.run(supervise(supervisor, on_ready=announce))
+    except RedisServerError as exc:
+        print(f"daily-gateway: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        reserved.close()
+
+
+def without_option(argv: list[str], flag: str) -> list[str]:
+    """``argv`` without ``flag VALUE`` and ``flag=VALUE``."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        elif not arg.startswith(flag + "="):
+            out.append(arg)
+    return out
 
 
 def mint_parser() -> argparse.ArgumentParser:
@@ -165,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"daily-gateway: bad configuration: {exc}", file=sys.stderr)
         return 2
     report_hot_path()
+    if config.workers > 1:
+        return run_workers(config, argv)
     try:
         import uvloop
 

@@ -115,6 +115,28 @@ class Config:
     """PEM certificate chain: serve wss:// and https:// (with tls_key)."""
     tls_key: str | None = None
     """PEM private key of tls_cert (default: tls_cert itself)."""
+    redis_url: str | None = None
+    """Redis of a cluster (redis://[user:password@]host:port/db; rediss:// across machines): this process becomes one of its nodes, sharing rooms and sessions with the others (docs/CLUSTER.md). None: one process, no cluster."""
+    cluster_secret: str | None = None
+    """Secret the cluster's nodes share (16+ characters) to sign the hand-over of a client one node relays to another; required with redis_url when API keys or a token secret are set."""
+    cluster_namespace: str = "daily-gateway"
+    """Prefix of this cluster's keys in Redis (several clusters may share one Redis)."""
+    cluster_address: str | None = None
+    """WebSocket URL other nodes relay clients to (ws://10.0.0.2:8765/v1); default: ws(s)://<host>:<port>/v1 of this process (a wildcard host: this machine's name)."""
+    cluster_public_url: str | None = None
+    """This node's own endpoint for clients (wss://node-2.example.com/v1): clients that opt in with ?redirect=1 are sent there (close 4307) instead of being relayed. None: always relayed."""
+    cluster_heartbeat_ms: int = 1000
+    """How often this node tells Redis it is alive, with its load."""
+    cluster_node_ttl_ms: int = 5000
+    """A node silent this long is gone: its rooms and sessions may be taken over (the cluster's failure bound; at least 3 heartbeats)."""
+    workers: int = 1
+    """Gateway processes sharing the port (SO_REUSEPORT), each a node of a cluster, restarted when one dies; with no redis_url a redis-server is started for them (docs/CLUSTER.md, "Workers"). 1: this process alone."""
+    max_session_hours: float = 0.0
+    """A cluster node older than this drains and is replaced (under --workers), so a slow native leak never grows for ever. 0: never."""
+    max_rss_mb: int = 0
+    """A cluster node whose resident memory passes this drains and is replaced (under --workers). 0: never."""
+    drain_timeout: float = 30.0
+    """Seconds a cluster node stopped with SIGTERM drains: its clients are told to resume on other nodes (1012) and its sessions wait for them there; what is left then is closed with 1001."""
 
     def limits(self) -> dict[str, int]:
         """The ``limits`` object of the hello message (``max_json_depth`` is the protocol's, not a setting)."""

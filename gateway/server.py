@@ -14,8 +14,9 @@ import logging
 import ssl
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from websockets.http11 import Request
 from websockets.typing import Subprotocol
 
 from protocol import constants
@@ -23,9 +24,10 @@ from protocol.constants import CloseCode
 from protocol.schema import event_names, request_types
 
 from . import build_info
-from .admission import Gatekeeper, close_unless_resumed
+from .admission import Admission, Gatekeeper, close_unless_resumed
 from .auth import Authenticator, ConfigError, Denied, check_exposure
 from .backends import Backend, BackendRegistry, build_backends
+from .cluster.bridge import HANDOVER_HEADER
 from .config import Config
 from .handlers import HANDLERS
 from .history import History
@@ -37,6 +39,10 @@ from .net.connection import GatewayConnection
 from .net.listener import Listener, serve
 from .session import Session
 from .session.link import Link
+
+if TYPE_CHECKING:
+    from .cluster.gateway_node import GatewayNode
+    from .cluster.supervisor import SupervisorLink
 
 log = logging.getLogger("gateway.server")
 
@@ -80,6 +86,18 @@ class Gateway:
                 f"max_receive_buffer_bytes {config.max_receive_buffer_bytes} cannot hold one frame of max_frame_bytes / "
                 f"max_message_bytes ({largest_frame} with its header); raise it or leave it 0 (automatic)"
             )
+        self.supervisor_link: SupervisorLink | None = None
+        """Set in a worker of ``--workers``: its status pipe to the supervisor (ready, draining)."""
+        self._private: Listener | None = None
+        """A worker's own port, where other nodes relay clients to it (the public one is shared)."""
+        self.cluster: GatewayNode | None = None
+        """This process as a node of a cluster (``redis_url``; docs/CLUSTER.md); None: one process, no cluster."""
+        if config.redis_url:
+            from .cluster.gateway_node import GatewayNode  # redis-py is loaded by cluster nodes only
+            from .cluster.supervisor import SupervisorLink
+
+            self.cluster = GatewayNode(self, config)
+            self.supervisor_link = SupervisorLink.from_env()
         self.receive_budget = ReceiveBudget(
             total=config.max_receive_buffer_bytes_total, per_connection=config.receive_buffer_bytes()
         )
@@ -94,10 +112,28 @@ class Gateway:
         self.metrics.start()
         if self._metrics_server is not None:
             await self._metrics_server.start()
-        self._server = await serve(
+        self._server = await self._listen(self.config.host, self.config.port,
+                                          reuse_port=self.supervisor_link is not None)
+        if self.cluster is not None:
+            host, port = self.config.host, self.port
+            if self.supervisor_link is not None and not self.config.cluster_address:
+                # Workers share the public port: other nodes reach this one on a port of its own (loopback).
+                self._private = await self._listen("127.0.0.1", 0, tls=False)  # loopback: no certificate for it
+                host, port = "127.0.0.1", self._private.sockets[0].getsockname()[1]
+            await self.cluster.start("ws" if self._private is not None else self.scheme, host, port)
+            if self.supervisor_link is not None:
+                self.supervisor_link.tell("ready", self.cluster.address)
+        if not self.auth.enabled:
+            log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
+        log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
+                 ", ".join(self.backends.names))
+        log.info("dashboard: open %s in a browser", self.dashboard_url)
+
+    async def _listen(self, host: str, port: int, *, reuse_port: bool = False, tls: bool = True) -> Listener:
+        return await serve(
             self._handle,
-            self.config.host,
-            self.config.port,
+            host,
+            port,
             subprotocols=[Subprotocol(constants.SUBPROTOCOL)],
             select_subprotocol=_select_subprotocol,
             process_request=self.http,
@@ -107,14 +143,10 @@ class Gateway:
             receive_budget=self.receive_budget,
             # No extensions (compression) are negotiated. Pings and the idle timeout are the link's
             # (net.keepalive): it closes with 4009.
-            ssl=self.tls,
+            ssl=self.tls if tls else None,
             server_header=f"daily-ws-gateway/{build_info.version()}",
+            reuse_port=reuse_port,
         )
-        if not self.auth.enabled:
-            log.warning("no API keys or token secret configured: any local client may connect (loopback only)")
-        log.info("listening on %s://%s:%d%s (backends: %s)", self.scheme, self.config.host, self.port, constants.WS_PATH,
-                 ", ".join(self.backends.names))
-        log.info("dashboard: open %s in a browser", self.dashboard_url)
 
     def _tls(self) -> ssl.SSLContext | None:
         """A server TLS context when ``tls_cert`` is set (raises OSError / ssl.SSLError for bad files)."""
@@ -146,6 +178,8 @@ class Gateway:
 
     async def serve_forever(self) -> None:
         await self._stop.wait()
+        if self.cluster is not None:
+            await self.cluster.drain(self.config.drain_timeout)
         await self.shutdown()
 
     async def shutdown(self) -> None:
@@ -157,8 +191,9 @@ class Gateway:
         wait is bounded; the CLI also exits on a second signal (PROTOCOL.md, "Shutdown").
         """
         log.info("shutting down: %d sessions", len(self.sessions))
-        if self._server is not None:
-            self._server.close(close_connections=False)
+        for listener in (self._server, self._private):
+            if listener is not None:
+                listener.close(close_connections=False)
         closes = {
             asyncio.create_task(s.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON, cause="shutdown")): s
             for s in list(self.sessions)
@@ -177,12 +212,16 @@ class Gateway:
                     )
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=SHUTDOWN_STEP_S)
-        if self._server is not None:
-            self._server.close()
+        for listener in (self._server, self._private):
+            if listener is None:
+                continue
+            listener.close()
             try:
-                await asyncio.wait_for(self._server.wait_closed(), SHUTDOWN_STEP_S)
+                await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_STEP_S)
             except TimeoutError:
                 log.warning("some connections did not close within %g s; going on", SHUTDOWN_STEP_S)
+        if self.cluster is not None:
+            await self.cluster.stop()
         for backend in self.backends:
             try:
                 await backend.close()
@@ -206,7 +245,7 @@ class Gateway:
             return
         assert ws.request is not None
         try:
-            admission = self.gatekeeper.admit(ws.request)
+            admission = self._admit(ws.request)
         except Denied as exc:
             # The upgrade completed so that browsers, which cannot read an HTTP status, see the code;
             # what the client sent after it is never read (deny).
@@ -233,6 +272,22 @@ class Gateway:
             if task is not None:
                 self._handlers.discard(task)  # type: ignore[arg-type]
 
+    def _admit(self, request: Request) -> Admission:
+        """A client's credential and slot (the gatekeeper), or a client another cluster node relays here (its
+        signed hand-over). Raises Denied."""
+        header = request.headers.get(HANDOVER_HEADER)
+        if header is None:
+            return self.gatekeeper.admit(request)
+        if self.cluster is None:
+            raise Denied(CloseCode.UNAUTHORIZED, "a relayed connection, but this gateway is not a cluster node")
+        try:
+            handover = self.cluster.handover(header)
+        except ValueError as exc:  # HandoverError
+            raise Denied(CloseCode.UNAUTHORIZED, f"bad hand-over: {exc}") from None
+        if self.session_by_id(handover.session_id) is not None:
+            raise Denied(CloseCode.UNAUTHORIZED, "bad hand-over: that session exists here")
+        return self.gatekeeper.adopt(handover)
+
     def forget(self, session: Session) -> None:
         """``session`` is over, or was discarded by a resume: it no longer counts (idempotent).
 
@@ -244,6 +299,8 @@ class Gateway:
             self.metrics.retire(session)  # once: what it counted stays in the totals
         self.sessions.discard(session)
         self.joined.discard(session)
+        if self.cluster is not None:
+            self.cluster.session_ended(session)
 
     def session_by_id(self, session_id: str) -> Session | None:
         """A live session (connected or detached) by id, for ``resume``."""
@@ -252,8 +309,15 @@ class Gateway:
     def session_joined(self, session: Session) -> None:
         self.joined.add(session)
 
+    def session_placed(self, session: Session, kind: str, params: dict[str, Any], room_url: str, backend: str) -> None:
+        """``session`` joined (``kind`` ``join``) or observes a room: a cluster node records where it is served."""
+        if self.cluster is not None:
+            self.cluster.session_placed(session, kind, params, room_url, backend)
+
     def session_left(self, session: Session) -> None:
         self.joined.discard(session)
+        if self.cluster is not None:
+            self.cluster.rooms_changed()
 
     def capabilities(self) -> dict[str, Any]:
         return {

@@ -1,5 +1,11 @@
 """A client's WebSocket relayed frame for frame to the node that hosts its room or session.
 
+This module holds the signed :class:`Handover` every relay carries, and :class:`Bridge`, the relay
+between two websockets asyncio connections (tools and tests). The gateway's own relay passes messages
+on synchronously between its connection and a sans-I/O upstream (``relay.py``, ``upstream.py``), with
+the same rules; a task per message here cost about as much CPU per relayed frame as the serving node's
+whole work for it (bench/results/cluster.md).
+
 Node A accepted the client; node B hosts the local room it joins (or the session it resumes).
 A opens one WebSocket to B (the *upstream*) carrying a signed :class:`Handover` (the session id,
 resume token and next ``seq`` A already announced, and the client's principal), drops B's hello,

@@ -14,6 +14,7 @@ keep serving what they host and refuse what they cannot place (docs/CLUSTER.md, 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -25,12 +26,17 @@ import orjson
 import redis.asyncio as redis_asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .keys import KeyLayout
 from .node import NodeInfo
 
 LeaseKind = Literal["room", "session"]
+
+
+CALL_BOUND_FACTOR = 4
+"""A directory call ends within this many ``redis_timeout_s`` (pool wait, connect, command and one retry)."""
 
 
 class DirectoryUnavailable(Exception):
@@ -248,7 +254,9 @@ return 0
 def connect(url: str, timing: Timing, *, max_connections: int = 16) -> redis_asyncio.Redis:
     """A redis-py asyncio client whose every call ends within about ``timing.redis_timeout_s``.
 
-    No retries (the heartbeat is the retry); bounded connect and command timeouts; at most
+    One immediate retry on a broken connection (a pooled connection Redis closed when it restarted: without it the
+    first call on each of them would fail once Redis is back), none on a timeout (the heartbeat is the retry);
+    bounded connect and command timeouts; at most
     ``max_connections`` connections, further callers waiting their turn (up to the same timeout)
     rather than failing: a burst of joins queues instead of opening a connection each.
     """
@@ -258,7 +266,7 @@ def connect(url: str, timing: Timing, *, max_connections: int = 16) -> redis_asy
         timeout=timing.redis_timeout_s,
         socket_timeout=timing.redis_timeout_s,
         socket_connect_timeout=timing.redis_timeout_s,
-        retry=Retry(NoBackoff(), 0),
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         client_name="daily-gateway",
     )
     return redis_asyncio.Redis.from_pool(pool)
@@ -290,10 +298,15 @@ class Directory:
         await self.redis.aclose()
 
     async def _run(self, call: Any) -> Any:
+        # redis-py bounds the pool wait, the connect and each command; this bounds the whole call (a retry
+        # included) whatever happens inside the library, so no caller can wait on Redis without end.
         try:
-            return await call
+            async with asyncio.timeout(CALL_BOUND_FACTOR * self.timing.redis_timeout_s):
+                return await call
         except (RedisError, OSError) as exc:
             raise DirectoryUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            raise DirectoryUnavailable(f"no answer within {CALL_BOUND_FACTOR * self.timing.redis_timeout_s:g} s") from exc
 
     async def ping(self) -> None:
         """Raises :class:`DirectoryUnavailable` unless Redis answers."""
@@ -315,7 +328,7 @@ class Directory:
     async def deregister(self) -> None:
         """Remove this node at once (a clean exit), so its leases may be taken over without waiting."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(self.keys.node(self.node_id))
+        pipe.delete(self.keys.node(self.node_id), self.keys.node_rooms(self.node_id))
         pipe.srem(self.keys.nodes, self.node_id)
         await self._run(pipe.execute())
 
@@ -349,6 +362,21 @@ class Directory:
     async def reserve(self, node_id: str, sessions: int = 1) -> None:
         """Count a placement on ``node_id`` at once (its next heartbeat replaces the count with the truth)."""
         await self._run(self._reserve(keys=[self.keys.node(node_id)], args=[sessions]))
+
+    async def publish_rooms(self, rooms: bytes) -> None:
+        """This node's rooms (``list-rooms`` entries, JSON) for the other nodes; they expire with its node key."""
+        await self._run(self.redis.set(self.keys.node_rooms(self.node_id), rooms, px=self.timing.node_ttl_ms))
+
+    async def touch_rooms(self) -> bool:
+        """Push back the expiry of this node's published rooms; False when Redis no longer has them."""
+        return bool(await self._run(self.redis.pexpire(self.keys.node_rooms(self.node_id), self.timing.node_ttl_ms)))
+
+    async def rooms_of(self, node_ids: Sequence[str]) -> dict[str, bytes]:
+        """The rooms each node published last (JSON), by node id; nodes that published nothing are left out."""
+        if not node_ids:
+            return {}
+        values = await self._run(self.redis.mget([self.keys.node_rooms(node_id) for node_id in node_ids]))
+        return {node_id: value for node_id, value in zip(node_ids, values, strict=True) if value}
 
     # ------------------------------------------------------------------ leases
 

@@ -8,6 +8,8 @@ clusters (or test runs) may share one Redis. The layout, which docs/CLUSTER.md e
 - ``<ns>:nodes``                 set of node ids, pruned of those whose hash expired
 - ``<ns>:epoch``                 a random value set once per Redis data set: a node seeing it change
   knows Redis lost its data (a restart without persistence) and re-asserts what it holds
+- ``<ns>:rooms:<node_id>``       string: the node's rooms as ``list-rooms`` shows them (JSON), for every node's
+  ``list-rooms``; expires with the node (``node_ttl_ms``)
 - ``<ns>:room:<room_url>``       hash: the lease on a local room (``node``, ``lease``)
 - ``<ns>:session:<session_id>``  hash: the lease on a session (``node``, ``lease``) and its record
   (``data``: what another node needs to resume or re-join it)
@@ -41,6 +43,9 @@ class KeyLayout:
     @property
     def epoch(self) -> str:
         return f"{self.namespace}:epoch"
+
+    def node_rooms(self, node_id: str) -> str:
+        return f"{self.namespace}:rooms:{node_id}"
 
     def room(self, room_url: str) -> str:
         return f"{self.namespace}:room:{room_url}"

@@ -17,6 +17,7 @@ from ..session.state import SessionState
 from . import handler
 
 if TYPE_CHECKING:
+    from ..server import Gateway
     from ..session import Session
 
 
@@ -43,12 +44,26 @@ async def observe(session: Session, rid: str, params: dict[str, Any]) -> dict[st
 async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict[str, Any]:
     """Every live room of every enabled backend (or of ``backend``), with the gateway's sessions in each."""
     backends = [session.gateway.backends.get(params["backend"])] if "backend" in params else session.gateway.backends
-    rooms = [room for backend in backends for room in backend.rooms()]
+    rooms = with_sessions(session.gateway, [room for backend in backends for room in backend.rooms()])
+    result: dict[str, Any] = {}
+    cluster = session.gateway.cluster
+    if cluster is not None:  # every node's rooms (PROTOCOL.md 16.1)
+        rooms, complete = await cluster.cluster_rooms(rooms)
+        if "backend" in params:
+            rooms = [room for room in rooms if room["backend"] == params["backend"]]
+        if not complete:
+            result["incomplete"] = True
     scope = session.admission.scope
     if scope is not None:  # a room-scoped credential sees only its rooms (PROTOCOL.md, "Authentication")
         rooms = [room for room in rooms if scope.allows_room(room["room_url"])]
+    rooms.sort(key=lambda r: r["room_url"])
+    return {"rooms": rooms, **result}
+
+
+def with_sessions(gateway: Gateway, rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rooms`` (a backend's) with this gateway's sessions in each, and their watchers counted as observers."""
     inside: dict[tuple[str, str], list[Session]] = {}
-    for other in session.gateway.joined:
+    for other in gateway.joined:
         transport = other.transport
         if transport is not None and other.state is SessionState.JOINED:
             inside.setdefault((transport.backend, transport.room_url), []).append(other)
@@ -56,8 +71,7 @@ async def list_rooms(session: Session, rid: str, params: dict[str, Any]) -> dict
         bots = sorted(inside.get((room["backend"], room["room_url"]), []), key=lambda s: s.started)
         room["sessions"] = [session_summary(bot) for bot in bots]
         room["observers"] = room.get("observers", 0) + sum(len(bot.watchers) for bot in bots)
-    rooms.sort(key=lambda r: r["room_url"])
-    return {"rooms": rooms}
+    return rooms
 
 
 def session_summary(bot: Session) -> dict[str, Any]:

@@ -81,16 +81,21 @@ class Listener:
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
 
-    async def listen(self, host: str | None, port: int, *, ssl: ssl_module.SSLContext | None = None) -> None:
-        """Bind and start accepting (TLS when ``ssl`` is given; its handshake is bounded by ``open_timeout``)."""
+    async def listen(self, host: str | None, port: int, *, ssl: ssl_module.SSLContext | None = None,
+                     reuse_port: bool = False) -> None:
+        """Bind and start accepting (TLS when ``ssl`` is given; its handshake is bounded by ``open_timeout``).
+
+        ``reuse_port``: SO_REUSEPORT, so that several processes listen on one port and the kernel spreads new
+        connections over them (``--workers``; docs/CLUSTER.md, "Workers").
+        """
         loop = asyncio.get_running_loop()
         if ssl is not None:
             self._server = await loop.create_server(
-                self._new_connection, host, port, ssl=ssl,
+                self._new_connection, host, port, ssl=ssl, reuse_port=reuse_port or None,
                 ssl_handshake_timeout=self.open_timeout, ssl_shutdown_timeout=self.close_timeout,
             )
         else:
-            self._server = await loop.create_server(self._new_connection, host, port)
+            self._server = await loop.create_server(self._new_connection, host, port, reuse_port=reuse_port or None)
 
     def _new_connection(self) -> GatewayConnection:
         select = self.select_subprotocol
@@ -224,6 +229,7 @@ async def serve(
     server_header: str | None = None,
     open_timeout: float | None = 10.0,
     close_timeout: float | None = 10.0,
+    reuse_port: bool = False,
 ) -> Listener:
     """A :class:`Listener` bound to ``host``:``port`` and accepting (the options are :class:`Listener`'s)."""
     listener = Listener(
@@ -232,5 +238,5 @@ async def serve(
         receive_budget=receive_budget, server_header=server_header, open_timeout=open_timeout,
         close_timeout=close_timeout,
     )
-    await listener.listen(host, port, ssl=ssl)
+    await listener.listen(host, port, ssl=ssl, reuse_port=reuse_port)
     return listener

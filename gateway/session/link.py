@@ -93,6 +93,9 @@ class Link:
         self._errors_in_row = 0
         self._rate_window = 0.0
         self._rate_count = 0
+        self.relay: Callable[[str | bytes], None] | None = None
+        """Set on a cluster node while this connection's first placing request is being placed (messages held)
+        and once it is relayed to another node (messages copied there): every message goes to it unread."""
 
     async def run(self) -> None:
         """Open the session (hello), serve the connection until it closes, then tell the session it was lost."""
@@ -154,6 +157,10 @@ class Link:
     def on_message(self, message: str | bytes) -> None:
         """One whole message from the client (called by the connection, in order)."""
         self.last_seen = time.monotonic()
+        relay = self.relay
+        if relay is not None:
+            relay(message)
+            return
         session = self.session
         if session.link is not self:
             return  # cut off (4010) or replaced (4011): what is still read here is not the session's
@@ -196,11 +203,11 @@ class Link:
             return
         try:
             # Records of the request, and of the task it runs in, carry its id (gateway.logs).
-            logs.run_for_request(self, request.id, self._dispatch, session, request)
+            logs.run_for_request(self, request.id, self._dispatch, session, request, data)
         except Exception as exc:  # a bug between reading a request and running it: still its one reply
             session.requests.failed(request.type, request.id, exc)
 
-    def _dispatch(self, session: Session, request: messages.Request) -> None:
+    def _dispatch(self, session: Session, request: messages.Request, data: str) -> None:
         """Validate, admit and start one decoded request; every path ends in exactly one reply."""
         if self._rate_limited():
             self.gateway.metrics.request_done(request.type, False, None)
@@ -231,7 +238,24 @@ class Link:
         except ProtocolError as exc:
             session.requests.failed(request.type, request.id, exc)
             return
+        cluster = self.gateway.cluster
+        if cluster is not None and cluster.places(session, request.type):
+            # A cluster node: where this session is served is decided first (docs/CLUSTER.md); meanwhile
+            # what the client sends next is held, in order, for whichever node serves it.
+            held: list[str | bytes] = []
+            self.relay = held.append
+            session.requests.spawn(cluster.place(self, entry, request.id, params, data, held), "placement")
+            return
         session.requests.start(entry, request.id, params)
+
+    def resume_serving(self, held: list[str | bytes]) -> None:
+        """The placement kept the session here: read the messages held meanwhile, in order, as if just received."""
+        self.relay = None
+        for message in held:
+            if self.relay is not None:  # one of them was placed in turn (a second join is refused, not placed)
+                self.relay(message)
+            else:
+                self.on_message(message)
 
     def _rate_limited(self) -> bool:
         now = time.monotonic()

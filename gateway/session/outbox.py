@@ -196,6 +196,16 @@ class Outbox:
         frame = messages.encode_hello(self.seq + 1, **fields)
         self._text_frame(self._next(), frame)
 
+    def relayed_hello(self, next_seq: int, **fields: Any) -> None:
+        """The hello of a session another cluster node relays here (docs/CLUSTER.md): numbered ``next_seq - 1``,
+        written but not kept for replay (the relaying node drops it; the client saw that node's own frames up to
+        there), so the session's own frames go on from ``next_seq``."""
+        self.seq = next_seq - 1
+        frame = messages.encode_hello(self.seq, **fields)
+        if self._ws is not None and not self._write_now(frame, True):
+            self._text.append((frame, 0))
+            self._wake.set()
+
     def result(self, request_id: str, result: dict[str, Any] | None = None) -> None:
         """A request's success reply (raises, numbering nothing, when ``result`` cannot be encoded)."""
         frame = messages.encode_result(self.seq + 1, request_id, result)

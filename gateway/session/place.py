@@ -136,6 +136,7 @@ async def _join(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     if params["levels_interval_ms"] > 0:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     session.gateway.session_joined(session)
+    session.gateway.session_placed(session, "join", params, options.room_url, backend.name)
     session.turn_log.reset()
     session.record.started("participant", options.room_url, transport.backend, data.get("participant_id"),
                            options.user_name)
@@ -238,6 +239,7 @@ async def _observe(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         session.requests.spawn(session.receiver.levels_loop(params["levels_interval_ms"] / 1000.0), "levels")
     result: dict[str, Any] = {"room_url": observation.room_url, "backend": observation.backend or (backend.name if backend else ""),
                               "participants": observation.participants()}
+    session.gateway.session_placed(session, "observe", params, observation.room_url, result["backend"])
     session.turn_log.reset()
     session.record.started("observer", result["room_url"], result["backend"], None, None)
     if isinstance(observation, SessionWatch):

@@ -73,7 +73,8 @@ class Session:
         self.config = gateway.config
         self.admission = admission
         """Who opened it (principal, scope) and whether only to resume: decided before it started."""
-        self.id = str(uuid.uuid4())
+        handover = admission.handover
+        self.id = str(uuid.uuid4()) if handover is None else str(handover.session_id)
         self.state = SessionState.OPEN
         self.outbox = Outbox(
             None,
@@ -85,7 +86,7 @@ class Session:
         )
         self.link: Link | None = None
         """The link serving this session now; None before its first and while detached."""
-        self.resume_token = new_token(self.id)
+        self.resume_token = new_token(self.id) if handover is None else str(handover.resume_token)
         """Secret that lets a new connection take this session over (hello ``resume_token``)."""
         self.resumes = 0
         self._grace: asyncio.Task[None] | None = None
@@ -144,15 +145,20 @@ class Session:
         """Be served by ``link``, the connection that opened this session: the hello goes out first."""
         self.link = link
         self.outbox.attach(link.ws, self.outbox.seq)
-        self.outbox.hello(
-            protocol=constants.SUBPROTOCOL,
-            version=constants.PROTOCOL_VERSION,
-            session_id=self.id,
-            resume_token=self.resume_token,
-            server={"name": "daily-ws-gateway", "version": build_info.version()},
-            limits=self.config.limits(),
-            capabilities=self.gateway.capabilities(),
-        )
+        hello: dict[str, Any] = {
+            "protocol": constants.SUBPROTOCOL,
+            "version": constants.PROTOCOL_VERSION,
+            "session_id": self.id,
+            "resume_token": self.resume_token,
+            "server": {"name": "daily-ws-gateway", "version": build_info.version()},
+            "limits": self.config.limits(),
+            "capabilities": self.gateway.capabilities(),
+        }
+        handover = self.admission.handover
+        if handover is None:
+            self.outbox.hello(**hello)
+        else:  # relayed here by another cluster node, whose hello the client has (docs/CLUSTER.md)
+            self.outbox.relayed_hello(int(handover.next_seq), **hello)
 
     @property
     def detached(self) -> bool:

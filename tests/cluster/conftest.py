@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.cluster.redis_server import RedisServer, find_redis_server
+from tests.cluster.nodes import Cluster
 from tests.conftest import ARTIFACTS
 
 
@@ -22,3 +23,15 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def cluster(redis_server: RedisServer) -> Iterator[Cluster]:
+    """Gateway nodes (real processes) on the test's Redis, in a namespace of their own; all stopped at the end,
+    and none may have logged a traceback."""
+    made = Cluster(redis_server)
+    try:
+        yield made
+    finally:
+        bad = made.stop_all()
+    assert not bad, "a node logged a traceback:\n" + "\n---\n".join(bad)

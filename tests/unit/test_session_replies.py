@@ -34,7 +34,8 @@ def make_link() -> Link:
 
     The session is not attached to the connection: what it sends stays in its replay buffer.
     """
-    gateway = SimpleNamespace(config=Config(), gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None),
+    gateway = SimpleNamespace(config=Config(), cluster=None,
+                              gatekeeper=SimpleNamespace(check_request=lambda session, rtype, params: None),
                               backends=BackendRegistry([]))
     gateway.metrics = GatewayMetrics(gateway)  # type: ignore[arg-type]
     ws = GatewayConnection(ServerProtocol(), SimpleNamespace())  # type: ignore[arg-type]

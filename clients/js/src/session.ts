@@ -384,6 +384,13 @@ export class Session {
       return true;
     } catch (err) {
       if (err instanceof ConnectionError) throw err;
+      if (err instanceof GatewayError && err.code === 'unavailable') {
+        // A cluster that cannot place the session yet (PROTOCOL.md 16.5): drop this connection, try again later.
+        const signal = this.signal;
+        this.signal = null;
+        await signal?.close(CloseCode.NORMAL, 'resume unavailable: trying again');
+        throw new ConnectionError(ClientErrorCode.CONNECTION_CLOSED, `resume: ${err.message}`, { cause: err });
+      }
       this.options.debug?.(`= resume failed: ${(err as Error).message}`);
       this.resumeFrom = null;
       this.sessionId = fresh.sessionId;

@@ -194,6 +194,11 @@ export interface ResumeResult {
   media_dropped: number;
   /** Ids of the requests of the session still running: their replies follow. */
   running?: string[];
+  /** True when a cluster joined the room again for the session (its node was lost or drained; PROTOCOL.md 16.3):
+   * rebuild the room from the `joined` event that follows, and send again requests without a reply. */
+  rejoined?: boolean;
+  /** Why it was re-joined: `node_lost` or `drained`. */
+  reason?: string;
 }
 
 /** `get-audio-buffer`: the playout of the audio this session publishes (PROTOCOL.md 8.4). */

@@ -561,6 +561,9 @@ class GatewayClient:
             except (OSError, TimeoutError, websockets.ConnectionClosed):
                 await ws.close()
                 continue
+            if not reply.ok and (reply.error or {}).get("code") == "unavailable":
+                await ws.close()  # a cluster that cannot place the session yet (PROTOCOL.md 16.5): try again
+                continue
             self.ws = ws
             if reply.ok:
                 result = reply.result or {}
