@@ -64,6 +64,40 @@ async def test_clients_on_two_nodes_share_a_local_room_and_hear_each_other_at_8_
         await b.close()
 
 
+async def test_clients_on_three_nodes_share_one_room_and_each_hears_the_other_two(cluster: Cluster, room):
+    """Three nodes, a client on each in one local room (receivers at 16, 24 and 8 kHz): the room lives on one node,
+    the other two relay to it, everyone hears both others, and list-rooms on any node shows the three."""
+    nodes = [cluster.start_node(name=f"node-{n}") for n in "abc"]
+    rates = [16000, 24000, 8000]
+    clients = [await GatewayClient.connect(node.url) for node in nodes]
+    try:
+        for i, (client, rate) in enumerate(zip(clients, rates, strict=True)):
+            await client.join(room, user_name=f"on-{'abc'[i]}", audio_in={"sample_rate": rate},
+                              audio_out={"sample_rate": rate})
+        relayed = [node for node in nodes if "relayed to node" in node.log()]
+        assert len(relayed) == 2, "two of the three nodes should relay to the one hosting the room"
+        for i, (client, rate) in enumerate(zip(clients, rates, strict=True)):
+            await client.send_audio(tone(rate, 1.0, hz=300.0 + 200 * i), chunk_ms=20)
+        for listener, rate in zip(clients, rates, strict=True):
+            for speaker in clients:
+                if speaker is not listener:
+                    assert await heard(listener, speaker, rate) >= rate // 5
+
+        async def all_three_listed() -> bool:
+            for client in clients:
+                listed = await client.request("list-rooms")
+                names = sorted(p["info"]["userName"] for r in listed["rooms"] if r["room_url"] == room
+                               for p in r["participants"].values())
+                if names != ["on-a", "on-b", "on-c"]:
+                    return False
+            return True
+
+        await eventually(all_three_listed, 10)
+    finally:
+        for client in clients:
+            await client.close()
+
+
 async def test_list_rooms_shows_the_rooms_of_every_node(cluster: Cluster):
     """Rooms hosted on node A and on node B are both listed by a client of either node."""
     node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
