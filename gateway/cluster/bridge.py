@@ -315,3 +315,22 @@ class Bridge:
             await _abort(self.upstream)
         else:
             await self.upstream.close(host_code, reason)
+
+
+OVERSIZE_NOTICE = b"gateway-oversize:"
+"""A ping a relaying node sends the serving node for a frame it skipped unread (over its limit): the serving node
+answers its client ``too_large`` as for a frame of its own. A ping, not a message: it never mixes with the client's
+messages, which cross unread, and only a relayed connection (a signed hand-over) acts on it."""
+
+
+def oversize_notice(text: bool, length: int, head: bytes) -> bytes:
+    """The ping payload: kind, length and the frame's first payload bytes (at most 28, to quote track and seq)."""
+    return OVERSIZE_NOTICE + (b"t" if text else b"b") + length.to_bytes(8, "big") + head[:28]
+
+
+def read_oversize_notice(payload: bytes) -> tuple[bool, int, bytes] | None:
+    """``(text, length, head)`` of a notice, or None for any other ping."""
+    start = len(OVERSIZE_NOTICE)
+    if not payload.startswith(OVERSIZE_NOTICE) or len(payload) < start + 9 or payload[start:start + 1] not in b"tb":
+        return None
+    return payload[start:start + 1] == b"t", int.from_bytes(payload[start + 1:start + 9], "big"), payload[start + 9:]

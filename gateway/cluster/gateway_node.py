@@ -505,6 +505,7 @@ class GatewayNode:
         self.relays.add(relay)
         relay.done.add_done_callback(lambda _: self.relays.discard(relay))
         link.relay = relay.to_host
+        link.relay_oversize = relay.oversize
         relay.start(data, held)
         log.info("= %s relayed to node %s (%s)", session.id[:8], target.node_id, target.address)
         return True

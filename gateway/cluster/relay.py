@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.constants import CloseCode
 
-from .bridge import UNSENDABLE, Handover
+from .bridge import UNSENDABLE, Handover, oversize_notice
 from .upstream import Upstream
 
 if TYPE_CHECKING:
@@ -90,6 +90,10 @@ class Relay:
             sent = self.upstream.send(message, text=False)
         if sent:
             self.stats.to_host += 1
+
+    def oversize(self, text: bool, length: int, head: bytes) -> None:
+        """A frame from the client this node skipped unread (over its limit): the serving node answers too_large."""
+        self.upstream.ping(oversize_notice(text, length, head))
 
     def to_client(self, data: bytes, text: bool) -> None:
         """One message from the serving node: written now; past the client's mark, the upstream waits."""

@@ -147,6 +147,12 @@ class Upstream(asyncio.Protocol):
         self._flush()
         return True
 
+    def ping(self, data: bytes) -> None:
+        """Send a ping (a notice to the serving node, ``bridge.oversize_notice``); nothing when no longer open."""
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_ping(data)
+            self._flush()
+
     @property
     def close_received(self) -> Close | None:
         """The serving node's close frame (code, reason), or None when it dropped."""

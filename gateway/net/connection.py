@@ -86,6 +86,7 @@ _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
 _CONT: Final = Opcode.CONT
 _PONG: Final = Opcode.PONG
+_PING: Final = Opcode.PING
 _HEADER_16: Final = struct.Struct("!BBH")
 _HEADER_64: Final = struct.Struct("!BBQ")
 
@@ -188,6 +189,8 @@ class GatewayConnection(asyncio.Protocol):
         self._waiting = b""
         """What was read after the upgrade, before :meth:`serve`; not parsed until then."""
         self._reading_paused = False
+        self.on_ping: Callable[[bytes], None] | None = None
+        """Told each ping's payload (after the protocol answered it): a cluster node's notices (cluster.bridge)."""
         self._answering: asyncio.Task[None] | None = None
         """An HTTP answer being prepared (:meth:`ConnectionOwner.respond` gave an awaitable); held so it is not collected."""
         self._fragments: list[bytes] = []
@@ -505,6 +508,8 @@ class GatewayConnection(asyncio.Protocol):
         else:
             if opcode is _PONG:
                 self._acknowledge_pings(bytes(frame.data))
+            elif opcode is _PING and self.on_ping is not None:
+                self.on_ping(bytes(frame.data))
             return  # a ping was answered by the protocol; a close moved its state
         self._fragmented = not frame.fin
         if self._fragmented:

@@ -68,6 +68,8 @@ class Connection(Protocol):
 
     def write_message(self, data: bytes, *, text: bool) -> bool: ...
 
+    on_ping: Callable[[bytes], None] | None
+
     async def wait_writable(self) -> None: ...
 
     def serve(self, handler: Callable[[str | bytes], None], on_oversize: Callable[[bool, int, bytes], None]) -> None: ...
@@ -96,6 +98,8 @@ class Link:
         self.relay: Callable[[str | bytes], None] | None = None
         """Set on a cluster node while this connection's first placing request is being placed (messages held)
         and once it is relayed to another node (messages copied there): every message goes to it unread."""
+        self.relay_oversize: Callable[[bool, int, bytes], None] | None = None
+        """Set with ``relay`` once relayed: a frame skipped here over its limit is told to the serving node."""
 
     async def run(self) -> None:
         """Open the session (hello), serve the connection until it closes, then tell the session it was lost."""
@@ -113,6 +117,8 @@ class Link:
         try:
             # Messages are handled as they arrive, inside the connection's data_received
             # (gateway.net.connection): no queue and no task switch per frame.
+            if session.admission.handover is not None:  # relayed here by another node: its notices count
+                ws.on_ping = self.on_relayed_ping
             ws.serve(self.on_message, self.on_oversize)
             await ws.wait_closed()
         except ConnectionClosed:
@@ -175,6 +181,10 @@ class Link:
         ``head``: the frame's first payload bytes, enough to quote a binary frame's track and seq (10.3).
         """
         self.last_seen = time.monotonic()
+        relay_oversize = self.relay_oversize
+        if relay_oversize is not None:
+            relay_oversize(text, length, head)
+            return
         session = self.session
         if session.link is not self:
             return
@@ -192,6 +202,14 @@ class Link:
             session,
             TooLarge(f"binary frame of {length} bytes exceeds max_frame_bytes {limit}", details=frame_position(head)),
         )
+
+    def on_relayed_ping(self, payload: bytes) -> None:
+        """A ping from the node relaying this client: a frame it skipped (over its limit) is answered here."""
+        from ..cluster.bridge import read_oversize_notice
+
+        notice = read_oversize_notice(payload)
+        if notice is not None:
+            self.on_oversize(*notice)
 
     def _on_text(self, session: Session, data: str) -> None:
         session.text_in += 1

@@ -257,3 +257,15 @@ def test_handover_headers_are_checked():
 async def _until(predicate) -> None:  # noqa: ANN001
     while not predicate():
         await asyncio.sleep(0.01)
+
+
+def test_oversize_notice_round_trip_and_other_pings_are_not_notices():
+    """A notice carries kind, length and the head to quote; any other ping payload reads as no notice."""
+    from gateway.cluster.bridge import oversize_notice, read_oversize_notice
+
+    head = bytes(range(28))
+    assert read_oversize_notice(oversize_notice(False, 70_000, head + b"more")) == (False, 70_000, head)
+    assert read_oversize_notice(oversize_notice(True, 5, b"")) == (True, 5, b"")
+    for other in (b"", b"keepalive", b"gateway-oversize:", b"gateway-oversize:x" + bytes(8), b"gateway-oversize:b\0"):
+        assert read_oversize_notice(other) is None
+    assert len(oversize_notice(False, 2**40, head)) <= 125  # a control frame's payload limit

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from gateway_client import GatewayClient
 
+from protocol.media import encode_audio
 from tests.cluster.nodes import Cluster, eventually, room_holder, session_holder
 
 
@@ -96,6 +97,31 @@ async def test_clients_on_three_nodes_share_one_room_and_each_hears_the_other_tw
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_oversize_frames_from_a_relayed_client_get_too_large_from_the_serving_node(cluster: Cluster, room):
+    """A relayed client's frames over the limit (binary, then text) are skipped unread by the relaying node and
+    answered too_large by the serving node, with the binary frame's track and seq, in the client's one seq sequence;
+    the session goes on."""
+    node_a, node_b = cluster.start_node(name="node-a"), cluster.start_node(name="node-b")
+    a = await GatewayClient.connect(node_a.url)
+    b = await GatewayClient.connect(node_b.url)
+    try:
+        await a.join(room, user_name="host-side")
+        await b.join(room, user_name="relayed")
+        assert "relayed to node" in node_b.log()
+        limit = b.limits["max_frame_bytes"]
+        await b.send_raw(encode_audio(1, 9, 0, 24000, 1, b"\x00" * (limit + 2)))
+        error = await b.next_protocol_error()
+        assert error.code == "too_large" and error.details == {"track": 1, "seq": 9}, error.details
+        text_limit = b.limits["max_message_bytes"]
+        await b.send_raw('{"type": "ping", "id": "big", "pad": "' + "x" * text_limit + '"}')
+        assert (await b.next_protocol_error()).code == "too_large"
+        assert (await b.request("ping")) is not None
+        assert b.seq_gaps == []
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def test_list_rooms_shows_the_rooms_of_every_node(cluster: Cluster):

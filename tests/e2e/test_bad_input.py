@@ -277,6 +277,19 @@ async def test_oversize_binary_frame_is_too_large(connect, room):
     await still_usable(client)
 
 
+async def test_a_direct_clients_ping_shaped_as_a_nodes_oversize_notice_is_only_a_ping(connect, room):
+    """Only a connection relayed by another cluster node acts on an oversize notice: a client's own ping carrying
+    one is answered with a pong and nothing else (no too_large, no error)."""
+    from gateway.cluster.bridge import oversize_notice
+
+    client = await connect()
+    await client.join(room)
+    pong = await client.ws.ping(oversize_notice(False, 10**6, bytes(28)))
+    await asyncio.wait_for(pong, 5)
+    await still_usable(client)
+    assert client.protocol_errors == []
+
+
 async def test_frame_over_hard_cap_closes_1009(connect):
     """A frame over 4x max_frame_bytes cannot be read: the connection closes with 1009."""
     client = await connect()
