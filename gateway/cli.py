@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import faulthandler
 import logging
 import os
 import signal
@@ -87,7 +88,9 @@ async def run(config: Config) -> int:
         loop.call_later(drain + config.shutdown_timeout + SHUTDOWN_BACKSTOP_S, force_exit)
 
     def force_exit() -> None:
-        log.error("shutdown took over shutdown_timeout + %g s: exiting now", SHUTDOWN_BACKSTOP_S)
+        log.error("shutdown took over shutdown_timeout + %g s: exiting now (every thread's stack follows)",
+                  SHUTDOWN_BACKSTOP_S)
+        faulthandler.dump_traceback(all_threads=True)  # what held the exit up, for the bug report
         os._exit(1)
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -113,6 +113,8 @@ class Supervisor:
         self.workers: dict[int, Worker] = {}
         """The live worker of each slot (a draining one is moved to ``retiring`` when replaced)."""
         self.retiring: list[Worker] = []
+        self._spawned: list[Worker] = []
+        """Every worker started and not known to have exited (what wait_stopped waits for)."""
         self.restarts = 0
         self._backoff: dict[int, float] = {}
         self._stopping = False
@@ -150,6 +152,11 @@ class Supervisor:
         worker = Worker(index, process, time.monotonic())
         worker.status = asyncio.create_task(self._read_status(worker, read_fd), name=f"worker-{index}-status")
         log.info("= worker %d started (pid %d)", index, process.pid)
+        self._spawned = [w for w in self._spawned if w.process.returncode is None]
+        self._spawned.append(worker)
+        if self._stopping:  # stop() came while this one was starting (a replacement, a restart): it stops too
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
         return worker
 
     async def _read_status(self, worker: Worker, read_fd: int) -> None:
@@ -230,17 +237,21 @@ class Supervisor:
 
     async def wait_stopped(self) -> None:
         """Wait for the workers (killing those past ``stop_timeout``), then stop the Redis this supervisor started."""
-        everyone = [*self.workers.values(), *self.retiring]
-        waits = [asyncio.ensure_future(w.process.wait()) for w in everyone]
-        if waits:
-            _, pending = await asyncio.wait(waits, timeout=self.stop_timeout)
-            if pending:
-                log.warning("= %d workers did not exit within %.0f s: killing them", len(pending), self.stop_timeout)
-                for worker in everyone:
-                    if worker.process.returncode is None:
-                        with contextlib.suppress(ProcessLookupError):
-                            worker.process.kill()
-                await asyncio.wait(waits, timeout=5)
+        # Every worker started and not exited, not only the slots' and the retiring: one whose start was under
+        # way when stop() came is in neither yet (_spawn sent it SIGTERM), so the list is read again each turn.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_timeout
+        while live := [w for w in self._spawned if w.process.returncode is None]:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning("= %d workers did not exit within %.0f s: killing them", len(live), self.stop_timeout)
+                for worker in live:
+                    with contextlib.suppress(ProcessLookupError):
+                        worker.process.kill()
+                await asyncio.wait([asyncio.ensure_future(w.process.wait()) for w in live], timeout=5)
+                break
+            await asyncio.wait([asyncio.ensure_future(w.process.wait()) for w in live], timeout=min(remaining, 0.5))
+        everyone = self._spawned
         for worker in everyone:
             if worker.status is not None:
                 worker.status.cancel()

@@ -91,8 +91,10 @@ async def test_two_workers_share_the_port_and_one_room_and_a_killed_worker_is_re
 async def test_workers_past_max_session_hours_are_recycled_while_the_port_keeps_serving():
     """--max-session-hours: a worker past it says it is draining, the supervisor starts its replacement at once and
     does not restart it when it exits; clients connecting meanwhile are always served."""
+    # --shutdown-timeout 5: a worker's exit after "stopped" has been seen to hang now and then (a known defect,
+    # the closing note of 2026-12-07); its backstop (shutdown_timeout + 10 s) then ends it within this test's wait.
     gateway = start_gateway("--workers", "2", "--max-session-hours", "0.0015", "--cluster-heartbeat-ms", "200",
-                            "--cluster-node-ttl-ms", "1000", name="workers-recycle")
+                            "--cluster-node-ttl-ms", "1000", "--shutdown-timeout", "5", name="workers-recycle")
     try:
         deadline = time.monotonic() + 14  # each worker recycles 5.4 s after it started
         served = 0
